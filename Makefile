@@ -1,0 +1,48 @@
+# Two commands: `make run` serves the demo, `make test` runs every test.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+DEMO_PASSWORD ?= union-demo-password
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install check lint typecheck db demo clean
+
+run: $(STAMP) db demo
+	@echo
+	@echo "Serving on http://127.0.0.1:5000 -- sign in with any demo account above,"
+	@echo "password: $(DEMO_PASSWORD)"
+	@echo
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: $(STAMP) check
+	$(BIN)/pytest
+
+check: lint typecheck
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+db: $(STAMP)
+	mkdir -p instance
+	$(FLASK) db upgrade
+
+demo: $(STAMP)
+	$(FLASK) union demo --password "$(DEMO_PASSWORD)"
+
+clean:
+	rm -rf $(VENV) instance .mypy_cache .ruff_cache .pytest_cache .hypothesis

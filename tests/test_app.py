@@ -1,0 +1,62 @@
+"""Tests that build their own app, outside the shared test database."""
+
+from tests.conftest import config_for_tests
+from union import create_app
+from union.access import public
+
+
+def test_healthz_answers_503_when_the_database_is_down():
+    app = create_app(
+        config_for_tests(
+            SQLALCHEMY_DATABASE_URI="postgresql+psycopg://nobody@127.0.0.1:1/none"
+        )
+    )
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+
+
+def test_an_unexpected_error_shows_a_plain_500_page():
+    app = create_app(config_for_tests())
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret detail: password=hunter2")
+
+    public(boom)
+    response = app.test_client().get("/boom")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in page
+    assert (
+        "hunter2" not in page and "RuntimeError" not in page and "Traceback" not in page
+    )
+
+
+def test_production_adds_hsts_and_secure_cookies():
+    app = create_app(
+        config_for_tests(
+            UNION_ENV="production",
+            SQLALCHEMY_DATABASE_URI="postgresql+psycopg://u@127.0.0.1:1/x",
+        )
+    )
+    assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"
+    response = app.test_client().get("/login")
+    assert "max-age=" in response.headers["Strict-Transport-Security"]
+    cookie = response.headers.get("Set-Cookie", "")
+    assert (
+        cookie.startswith("__Host-session=")
+        and "Secure" in cookie
+        and "HttpOnly" in cookie
+    )
+
+
+def test_an_endpoint_without_a_declaration_answers_404(app):
+    other = create_app(config_for_tests())
+
+    @other.get("/forgotten")
+    def forgotten():
+        return "should never be shown"
+
+    response = other.test_client().get("/forgotten")
+    assert response.status_code == 404
+    assert b"should never be shown" not in response.data

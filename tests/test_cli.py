@@ -1,0 +1,133 @@
+import pytest
+import sqlalchemy as sa
+
+from union.db import db
+from union.models import Member, Role
+from union.services import accounts
+
+
+@pytest.fixture
+def runner(app, database):
+    return app.test_cli_runner()
+
+
+def test_demo_loads_once_and_prints_the_logins(runner):
+    first = runner.invoke(args=["union", "demo", "--password", "demo password"])
+    assert first.exit_code == 0, first.output
+    assert "Loaded demo data" in first.output
+    for email in ("admin@", "treasurer@", "organizer@", "steward@", "member@"):
+        assert f"{email}example.org" in first.output
+    second = runner.invoke(args=["union", "demo", "--password", "demo password"])
+    assert "already loaded" in second.output
+    assert accounts.authenticate(
+        "steward@example.org",
+        "demo password",
+        now=__import__("union.clock").clock.utcnow(),
+    )
+
+
+def test_create_admin(runner):
+    result = runner.invoke(
+        args=[
+            "union",
+            "create-admin",
+            "--email",
+            "first@example.org",
+            "--name",
+            "First",
+        ],
+        input="a good passphrase\na good passphrase\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert Role.ADMIN in accounts.user_by_email("first@example.org").roles
+    again = runner.invoke(
+        args=[
+            "union",
+            "create-admin",
+            "--email",
+            "first@example.org",
+            "--name",
+            "First",
+            "--password",
+            "whatever long",
+        ]
+    )
+    assert again.exit_code == 1
+    assert "already exists" in again.output
+
+
+def test_import_members_reports_problems_by_line_and_column(runner, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("chosen_name,dues_level\nAsh,11\nBee,fortytwo\n")
+    result = runner.invoke(args=["union", "import-members", str(bad)])
+    assert result.exit_code == 1
+    assert "line 3, column dues_level: No dues level called fortytwo." in result.output
+    assert "nothing was imported" in result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Member)) == 0
+
+
+def test_import_members_imports_a_good_file(runner, tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "chosen_name,dues_level,employer\nAsh,11,New Agency\nBee,22,\n",
+        encoding="utf-8",
+    )
+    checked = runner.invoke(args=["union", "import-members", "--check-only", str(good)])
+    assert "2 members would be imported" in checked.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Member)) == 0
+    result = runner.invoke(args=["union", "import-members", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "Imported 2 members." in result.output
+    assert "New Agency" in result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Member)) == 2
+
+
+def test_grievance_reminders_go_out_once_however_often_the_command_runs(
+    runner, make, outbox
+):
+    from datetime import timedelta
+
+    from union import clock
+
+    workplace = make.workplace("Here Agency")
+    steward = make.steward(workplace, email="steward@example.org")
+    member = make.member(workplace, name="Robin Here")
+    today = clock.today(clock.utcnow())
+    grievance = make.grievance(
+        workplace,
+        steward=steward,
+        grievants=[member],
+        title="Short pay",
+        deadline_on=today + timedelta(days=1),
+    )
+    first = runner.invoke(args=["union", "send-grievance-reminders"])
+    assert first.exit_code == 0, first.output
+    assert "Sent 1 grievance reminders." in first.output
+    [message] = outbox
+    assert message.to == "steward@example.org"
+    assert grievance.number in message.subject and "tomorrow" in message.subject
+    assert f"/grievances/{grievance.public_id}" in message.body
+    for private in ("Robin", "Short pay", "Here Agency", "Paid less"):
+        assert private not in message.subject + message.body
+    for _ in range(3):
+        again = runner.invoke(args=["union", "send-grievance-reminders"])
+        assert "Sent 0 grievance reminders." in again.output
+    assert len(outbox) == 1
+
+
+def test_a_mail_failure_is_reported_not_raised(app, runner, make, monkeypatch):
+    from union import clock
+
+    def refuse(message):
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(app.extensions["union_mailer"], "send", refuse)
+    workplace = make.workplace()
+    make.grievance(
+        workplace,
+        steward=make.steward(workplace),
+        deadline_on=clock.today(clock.utcnow()),
+    )
+    result = runner.invoke(args=["union", "send-grievance-reminders"])
+    assert result.exit_code == 1
+    assert "1 could not be sent" in result.output

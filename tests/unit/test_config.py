@@ -1,0 +1,78 @@
+from pathlib import Path
+
+import pytest
+
+from union.config import ConfigError, build_config, normalise_database_url
+
+GOOD = {
+    "UNION_ENV": "production",
+    "SECRET_KEY": "k" * 48,
+    "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://db/union",
+    "ENCRYPTION_KEYS": ["bXktdGVzdC1rZXktaXMtMzItYnl0ZXMtbG9uZy0wMDA="],
+    "LOOKUP_HASH_KEY": "l" * 48,
+}
+
+
+def test_a_safe_production_config_starts(tmp_path: Path):
+    config = build_config(GOOD, tmp_path)
+    assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["SESSION_COOKIE_NAME"] == "__Host-session"
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"SECRET_KEY": "dev"}, "SECRET_KEY"),
+        ({"SECRET_KEY": "short-but-random"}, "SECRET_KEY"),
+        ({"SECRET_KEY": None}, "SECRET_KEY"),
+        ({"DEBUG": True}, "debug"),
+        ({"SQLALCHEMY_DATABASE_URI": "sqlite:///x.db"}, "SQLite"),
+        ({"STRIPE_SECRET_KEY": "sk_test_x"}, "STRIPE_WEBHOOK_SECRET"),
+        ({"ENCRYPTION_KEYS": []}, "ENCRYPTION_KEYS"),
+        ({"LOOKUP_HASH_KEY": "short"}, "LOOKUP_HASH_KEY"),
+    ],
+)
+def test_production_refuses_unsafe_settings_and_says_which(
+    tmp_path: Path, change, named
+):
+    with pytest.raises(ConfigError, match=named):
+        build_config({**GOOD, **change}, tmp_path)
+
+
+def test_every_problem_is_named_at_once(tmp_path: Path):
+    with pytest.raises(ConfigError) as raised:
+        build_config({**GOOD, "SECRET_KEY": "dev", "DEBUG": True}, tmp_path)
+    assert "SECRET_KEY" in str(raised.value)
+    assert "debug" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("setting", "file"),
+    [
+        ("SECRET_KEY", "secret_key"),
+        ("ENCRYPTION_KEYS", "encryption_key"),
+        ("LOOKUP_HASH_KEY", "lookup_hash_key"),
+    ],
+)
+def test_development_gets_random_keys_kept_in_the_instance_folder(
+    tmp_path: Path, setting, file
+):
+    empty = {"SECRET_KEY": None, "ENCRYPTION_KEYS": None, "LOOKUP_HASH_KEY": None}
+    first = build_config(empty, tmp_path)[setting]
+    second = build_config(empty, tmp_path)[setting]
+    assert first == second
+    assert len(str(first)) >= 40
+    assert (tmp_path / file).stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///x", "sqlite:///x"),
+    ],
+)
+def test_database_urls_use_psycopg_3(url, expected):
+    assert normalise_database_url(url) == expected

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+
+from union.models import (
+    DuesPayment,
+    DuesWaiver,
+    FundingSource,
+    Grievance,
+    GrievanceDocument,
+    Member,
+    PaymentMethod,
+    Role,
+    User,
+    WaiverReason,
+    Workplace,
+)
+from union.services import dues, grievances, waivers
+
+
+@pytest.fixture(autouse=True)
+def _in_a_rolled_back_transaction(database):
+    """Every view test runs on a transaction rolled back after it."""
+
+
+@dataclass
+class World:
+    """A small union: workplace A (covered by `steward`) and B (by `other_steward`)."""
+
+    here: Workplace
+    there: Workplace
+    member: Member
+    stranger: Member
+    funding: FundingSource
+    accounts: dict[str, User]
+    #: Cash the steward took from the member, with a receipt.
+    receipt: DuesPayment
+    #: The member's pending hardship waiver.
+    waiver: DuesWaiver
+    #: A case at workplace A naming `member`, with a note and a document.
+    grievance: Grievance
+    document: GrievanceDocument
+    #: The secret of `steward`'s calendar feed.
+    feed_token: str
+
+
+@pytest.fixture
+def world(make) -> World:
+    here, there = make.workplace("Here Agency"), make.workplace("There Agency")
+    member_user = make.user("member@example.org", name=None)
+    member = make.member(here, user=member_user, name="Robin Here")
+    stranger = make.member(there, name="Sky There", email="stranger@example.org")
+    accounts = {
+        "member": member_user,
+        "steward": make.steward(here, email="steward@example.org"),
+        "other steward": make.steward(there, email="other-steward@example.org"),
+        "organizer": make.user("organizer@example.org", roles=(Role.ORGANIZER,)),
+        "treasurer": make.user("treasurer@example.org", roles=(Role.TREASURER,)),
+        "admin": make.user("admin@example.org", roles=(Role.ADMIN,)),
+    }
+    funding = make.funding(here, ends_on=None)
+    receipt = dues.record_hand_payment(
+        member,
+        method=PaymentMethod.CASH,
+        months=1,
+        amount_cents=2200,
+        paid_on=make.now.date(),
+        reference=None,
+        actor=accounts["steward"],
+        now=make.now,
+    )
+    waiver = waivers.request_waiver(
+        member,
+        reason=WaiverReason.OTHER,
+        first_month=date(2026, 12, 1),
+        last_month=date(2027, 1, 1),
+        actor=member_user,
+        now=make.now,
+    )
+    grievance = make.grievance(
+        here, steward=accounts["steward"], grievants=[member], title="Short pay"
+    )
+    make.note(grievance, "Manager admitted the rate was wrong.", accounts["steward"])
+    document = make.document(grievance, uploaded_by=accounts["steward"])
+    feed_token = grievances.create_calendar_feed(
+        actor=accounts["steward"], now=make.now
+    )
+    return World(
+        here,
+        there,
+        member,
+        stranger,
+        funding,
+        accounts,
+        receipt,
+        waiver,
+        grievance,
+        document,
+        feed_token,
+    )

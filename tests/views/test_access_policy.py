@@ -1,0 +1,259 @@
+"""Who may use each endpoint, written out independently of the code's decorators.
+
+An endpoint missing from POLICY fails the suite, and so does a decorator that says
+something different from POLICY. The matrix then checks real answers for every
+endpoint and every kind of user.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from union.access import Audience, rule_for
+from union.models import Role
+
+PUBLIC = "public"
+SIGNED_IN = "signed in"
+MEMBER = frozenset({Role.MEMBER})
+ROSTER = frozenset({Role.STEWARD, Role.ADMIN})
+WORKPLACE_VIEWERS = frozenset({Role.STEWARD, Role.ORGANIZER, Role.ADMIN})
+WORKPLACE_EDITORS = frozenset({Role.ORGANIZER, Role.ADMIN})
+ADMIN = frozenset({Role.ADMIN})
+TREASURY = frozenset({Role.TREASURER, Role.ADMIN})
+CASES = frozenset({Role.STEWARD, Role.ADMIN})
+STEWARD = frozenset({Role.STEWARD})
+GRIEVANCE_COUNTS = frozenset({Role.ORGANIZER, Role.ADMIN})
+
+POLICY: dict[str, str | frozenset[Role]] = {
+    "static": PUBLIC,
+    "main.home": PUBLIC,
+    "main.healthz": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.logout": SIGNED_IN,
+    "auth.forgot_password": PUBLIC,
+    "auth.forgot_password_sent": PUBLIC,
+    "auth.reset_password": PUBLIC,
+    "auth.activate": PUBLIC,
+    "auth.account": SIGNED_IN,
+    "auth.change_password": SIGNED_IN,
+    "join.join": PUBLIC,
+    "join.sent": PUBLIC,
+    "members.welcome": MEMBER,
+    "members.profile": MEMBER,
+    "members.edit_profile": MEMBER,
+    "members.roster_list": ROSTER,
+    "members.export": ADMIN,
+    "members.import_roster": ADMIN,
+    "members.detail": ROSTER,
+    "members.edit": ROSTER,
+    "members.accept": ROSTER,
+    "members.decline": ROSTER,
+    "members.change_status": ROSTER,
+    "members.add_employment": ROSTER,
+    "members.end_employment": ROSTER,
+    "dues.index": MEMBER,
+    "dues.card_subscribe": MEMBER,
+    "dues.card_pay": MEMBER,
+    "dues.card_manage": MEMBER,
+    "dues.card_done": MEMBER,
+    "dues.change_level": MEMBER,
+    "dues.waiver": MEMBER,
+    "dues.receipt": SIGNED_IN,
+    "dues.record_payment": ROSTER,
+    "dues.remittance": ROSTER,
+    "treasurer.index": TREASURY,
+    "treasurer.levels": TREASURY,
+    "treasurer.add_level": TREASURY,
+    "treasurer.level": TREASURY,
+    "treasurer.retire_level": TREASURY,
+    "treasurer.ledger_list": TREASURY,
+    "treasurer.ledger_export": TREASURY,
+    "treasurer.arrears": TREASURY,
+    "treasurer.remittance_list": TREASURY,
+    "treasurer.remittance_detail": TREASURY,
+    "treasurer.confirm_remittance": TREASURY,
+    "treasurer.waiver_list": TREASURY,
+    "treasurer.decide_waiver": TREASURY,
+    "treasurer.dues_settings": TREASURY,
+    "webhooks.stripe_webhook": PUBLIC,
+    "workplaces.index": WORKPLACE_VIEWERS,
+    "workplaces.detail": WORKPLACE_VIEWERS,
+    "workplaces.create": WORKPLACE_EDITORS,
+    "workplaces.edit": WORKPLACE_EDITORS,
+    "workplaces.confirm": WORKPLACE_EDITORS,
+    "workplaces.merge": WORKPLACE_EDITORS,
+    "workplaces.add_funding": WORKPLACE_EDITORS,
+    "workplaces.edit_funding": WORKPLACE_EDITORS,
+    "workplaces.delete_funding": WORKPLACE_EDITORS,
+    "workplaces.jobs": WORKPLACE_EDITORS,
+    "workplaces.assign_steward": ADMIN,
+    "workplaces.unassign_steward": ADMIN,
+    "grievances.index": CASES,
+    "grievances.cases": CASES,
+    "grievances.new": CASES,
+    "grievances.detail": CASES,
+    "grievances.edit": CASES,
+    "grievances.move": CASES,
+    "grievances.close": CASES,
+    "grievances.add_note": CASES,
+    "grievances.add_document": CASES,
+    "grievances.document": CASES,
+    "grievances.reassign": CASES,
+    "grievances.add_grievant": CASES,
+    "grievances.deadlines": CASES,
+    "grievances.mine": MEMBER,
+    "grievances.counts": GRIEVANCE_COUNTS,
+    "grievances.calendar_settings": STEWARD,
+    "grievances.new_calendar_feed": STEWARD,
+    "grievances.revoke_calendar_feed": STEWARD,
+    "grievances.calendar_feed": PUBLIC,
+    "admin.users": ADMIN,
+    "admin.user": ADMIN,
+    "admin.grant_role": ADMIN,
+    "admin.revoke_role": ADMIN,
+    "admin.disable": ADMIN,
+    "admin.enable": ADMIN,
+    "admin.union_settings": ADMIN,
+}
+
+#: Endpoints about one member or workplace of workplace A: who, though allowed the
+#: endpoint, may not see that object and so gets 404.
+OTHER_STEWARD = frozenset({"other steward"})
+OUT_OF_SCOPE = {
+    "members.detail": OTHER_STEWARD,
+    "members.edit": OTHER_STEWARD,
+    "members.accept": OTHER_STEWARD,
+    "members.decline": OTHER_STEWARD,
+    "members.change_status": OTHER_STEWARD,
+    "members.add_employment": OTHER_STEWARD,
+    "members.end_employment": OTHER_STEWARD,
+    "workplaces.detail": OTHER_STEWARD,
+    "dues.record_payment": OTHER_STEWARD,
+    # A receipt: its member, the delegate who wrote it, stewards of the member's
+    # workplace, the treasurer and admins; nobody else.
+    "dues.receipt": frozenset({"other steward", "organizer"}),
+    "grievances.detail": OTHER_STEWARD,
+    "grievances.edit": OTHER_STEWARD,
+    "grievances.move": OTHER_STEWARD,
+    "grievances.close": OTHER_STEWARD,
+    "grievances.add_note": OTHER_STEWARD,
+    "grievances.add_document": OTHER_STEWARD,
+    "grievances.document": OTHER_STEWARD,
+    "grievances.reassign": OTHER_STEWARD,
+    "grievances.add_grievant": OTHER_STEWARD,
+    "grievances.deadlines": OTHER_STEWARD,
+}
+
+PERSONAS = (
+    "anonymous",
+    "member",
+    "steward",
+    "other steward",
+    "organizer",
+    "treasurer",
+    "admin",
+)
+PERSONA_ROLES = {
+    "anonymous": frozenset(),
+    "member": frozenset({Role.MEMBER}),
+    "steward": frozenset({Role.STEWARD}),
+    "other steward": frozenset({Role.STEWARD}),
+    "organizer": frozenset({Role.ORGANIZER}),
+    "treasurer": frozenset({Role.TREASURER}),
+    "admin": frozenset({Role.ADMIN}),
+}
+
+
+def endpoints(app):
+    return sorted({rule.endpoint for rule in app.url_map.iter_rules()})
+
+
+def test_every_endpoint_has_a_row_in_the_policy_table(app):
+    missing = [endpoint for endpoint in endpoints(app) if endpoint not in POLICY]
+    assert missing == [], f"add these to POLICY: {missing}"
+    stale = [endpoint for endpoint in POLICY if endpoint not in endpoints(app)]
+    assert stale == []
+
+
+def test_every_endpoint_declares_exactly_what_the_table_says(app):
+    for endpoint in endpoints(app):
+        rule = rule_for(app, endpoint)
+        assert rule is not None, f"{endpoint} declares no access rule"
+        expected = POLICY[endpoint]
+        if expected == PUBLIC:
+            assert rule.audience is Audience.PUBLIC, endpoint
+        elif expected == SIGNED_IN:
+            assert rule.audience is Audience.SIGNED_IN, endpoint
+        else:
+            assert (rule.audience, rule.roles) == (Audience.ROLES, expected), endpoint
+
+
+def url_for_rule(rule, world):
+    values = {
+        "public_id": world.member.public_id,
+        "workplace_id": world.here.id,
+        "user_id": world.accounts["steward"].id,
+        "funding_id": world.funding.id,
+        "employment_id": world.member.employments[0].id,
+        "token": "not-a-real-token",
+        "role": Role.ORGANIZER.value,
+        "filename": "css/app.css",
+        "number": world.receipt.receipt_number,
+        "level_id": world.receipt.member.dues_level_id,
+        "delegate_id": world.accounts["steward"].id,
+        "month": world.receipt.paid_on.strftime("%Y-%m"),
+        "case_number": world.waiver.case_number,
+        "decision": "grant",
+        "document_id": world.document.id,
+        "feed_token": world.feed_token,
+    }
+    if rule.endpoint.startswith("grievances."):
+        values["public_id"] = world.grievance.public_id
+    return rule.build({name: values[name] for name in rule.arguments})[1]
+
+
+def cases():
+    from tests.conftest import config_for_tests
+    from union import create_app
+
+    app = create_app(config_for_tests())
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for persona in PERSONAS:
+                yield pytest.param(
+                    rule.endpoint,
+                    method,
+                    persona,
+                    id=f"{method} {rule.endpoint} as {persona}",
+                )
+
+
+@pytest.mark.parametrize(("endpoint", "method", "persona"), list(cases()))
+def test_authorization_matrix(app, client, world, endpoint, method, persona):
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    url = url_for_rule(rule, world)
+    if persona != "anonymous":
+        client.sign_in(world.accounts[persona].email)
+    if method == "GET":
+        response = client.get(url)
+    else:
+        response = client.submit(
+            url, {}, page="/login" if persona == "anonymous" else "/account"
+        )
+    status, location = response.status_code, response.headers.get("Location", "")
+
+    expected = POLICY[endpoint]
+    signed_out_redirect = status == 302 and "/login" in location and "next=" in location
+    if expected == PUBLIC:
+        assert status not in (403, 404) and not signed_out_redirect
+        return
+    if persona == "anonymous":
+        assert signed_out_redirect, (status, location)
+        return
+    allowed = expected == SIGNED_IN or not PERSONA_ROLES[persona].isdisjoint(expected)
+    if not allowed:
+        assert status == 403
+    elif persona in OUT_OF_SCOPE.get(endpoint, frozenset()):
+        assert status == 404
+    else:
+        assert status not in (403, 404, 405, 500) and not signed_out_redirect, status

@@ -1,0 +1,294 @@
+import csv
+import io
+from datetime import date
+
+import sqlalchemy as sa
+
+from union.db import db
+from union.models import (
+    DuesNotice,
+    DuesPayment,
+    DuesWaiver,
+    PaymentMethod,
+    Remittance,
+    Role,
+    WaiverStatus,
+)
+from union.services import dues
+
+
+def test_without_stripe_the_dues_page_offers_cash_only(client, world):
+    client.sign_in("member@example.org")
+    page = client.get("/dues").get_data(as_text=True)
+    assert (
+        "Card payment isn&#39;t available" in page
+        or "Card payment isn't available" in page
+    )
+    response = client.submit("/dues/card/subscribe", page="/dues")
+    assert response.status_code == 302
+    flashed = client.get("/dues").get_data(as_text=True)
+    assert "Pay a delegate in cash instead." in flashed
+    assert client.post("/stripe/webhook", data=b"{}").status_code == 400
+
+
+def test_the_dues_page_shows_standing_history_and_receipts(client, world):
+    client.sign_in("member@example.org")
+    page = client.get("/dues").get_data(as_text=True)
+    assert "You are in good standing." in page
+    assert f'href="/dues/receipts/{world.receipt.receipt_number}"' in page
+    assert "Paid through November 2026." in page
+    receipt = client.get(f"/dues/receipts/{world.receipt.receipt_number}").get_data(
+        as_text=True
+    )
+    assert "$22.00" in receipt and "includes the initiation fee of $11.00" in receipt
+    assert "November 2026" in receipt
+
+
+def test_a_delegate_records_cash_and_the_member_sees_the_receipt(client, world, make):
+    client.sign_in("steward@example.org")
+    url = f"/members/{world.member.public_id}/payments/new"
+    form = client.get(url).get_data(as_text=True)
+    assert "2 months: $22.00" in form
+    response = client.submit(
+        url,
+        {
+            "method": "cash",
+            "months": "2",
+            "amount": "22",
+            "paid_on": "2026-11-20",
+            "reference": "",
+        },
+    )
+    assert response.status_code == 302
+    number = int(response.headers["Location"].rsplit("/", 1)[1])
+    assert number == world.receipt.receipt_number + 1
+    client.sign_out()
+    client.sign_in("member@example.org")
+    receipt = client.get(f"/dues/receipts/{number}").get_data(as_text=True)
+    assert "December 2026, January 2027" in receipt
+
+
+def test_a_wrong_amount_is_explained_and_nothing_is_saved(client, world):
+    client.sign_in("steward@example.org")
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(DuesPayment))
+    response = client.submit(
+        f"/members/{world.member.public_id}/payments/new",
+        {"method": "cash", "months": "1", "amount": "5", "paid_on": "2026-11-20"},
+    )
+    page = response.get_data(as_text=True)
+    assert "For 1 months the amount is $11.00." in page
+    assert 'value="5"' in page
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(DuesPayment)) == before
+    )
+
+
+def test_cash_for_a_member_outside_the_delegates_workplaces_is_404(client, world):
+    client.sign_in("steward@example.org")
+    url = f"/members/{world.stranger.public_id}/payments/new"
+    assert client.get(url).status_code == 404
+    response = client.submit(
+        url,
+        {"method": "cash", "months": "1", "amount": "11", "paid_on": "2026-11-20"},
+        page="/dues/remittance",
+    )
+    assert response.status_code == 404
+
+
+def test_the_delegate_remittance_shows_receipts_and_the_split(client, world):
+    client.sign_in("steward@example.org")
+    page = client.get("/dues/remittance?month=2026-11").get_data(as_text=True)
+    assert f">{world.receipt.receipt_number}</a>" in page
+    assert "$22.00" in page and "$11.00" in page
+    assert "Not yet confirmed by the treasurer." in page
+
+
+def test_the_treasurer_confirms_a_remittance(client, world):
+    client.sign_in("treasurer@example.org")
+    page = client.get("/treasurer/remittances?month=2026-11").get_data(as_text=True)
+    assert "Confirm received" in page
+    steward = world.accounts["steward"].id
+    client.submit(
+        f"/treasurer/remittances/{steward}/2026-11",
+        page="/treasurer/remittances?month=2026-11",
+    )
+    remittance = db.session.scalar(sa.select(Remittance))
+    assert (
+        remittance.total_cents,
+        remittance.parent_cents,
+        remittance.branch_cents,
+    ) == (2200, 1100, 1100)
+
+
+def test_a_member_asks_for_a_waiver_and_the_treasurer_sees_a_case_number_not_a_name(
+    client, world, make
+):
+    client.sign_in("member@example.org")
+    client.submit(
+        "/dues/waiver",
+        {
+            "reason": "illness_or_injury",
+            "first_month": "2026-11",
+            "last_month": "2026-11",
+        },
+    )
+    client.sign_out()
+    client.sign_in("treasurer@example.org")
+    page = client.get("/treasurer/waivers").get_data(as_text=True)
+    assert "Illness or injury" in page
+    assert "Robin" not in page and "member@example.org" not in page
+    case = db.session.scalar(
+        sa.select(DuesWaiver).where(DuesWaiver.reason == "illness_or_injury")
+    )
+    assert f"Case {case.case_number}" in page
+    client.submit(
+        f"/treasurer/waivers/{case.case_number}/grant", page="/treasurer/waivers"
+    )
+    db.session.expire_all()
+    assert case.status is WaiverStatus.GRANTED
+
+
+def test_a_bad_waiver_request_keeps_what_was_typed(client, world):
+    client.sign_in("member@example.org")
+    response = client.submit(
+        "/dues/waiver",
+        {"reason": "other", "first_month": "2026-12", "last_month": "2026-10"},
+    )
+    page = response.get_data(as_text=True)
+    assert "The last month is before the first." in page
+    assert 'value="2026-12"' in page
+
+
+def test_changing_level_without_stripe_takes_effect_next_month(client, world):
+    client.sign_in("member@example.org")
+    regular = dues.level_by_code("regular")
+    response = client.submit(
+        "/dues/level", {"dues_level": str(regular.id)}, page="/dues"
+    )
+    assert response.status_code == 302
+    assert "Your new level starts on 2026-12." in client.get("/dues").get_data(
+        as_text=True
+    )
+    tampered = client.submit("/dues/level", {"dues_level": "99999"}, page="/dues")
+    assert tampered.status_code == 400
+
+
+def test_the_treasurer_pages_show_totals_ledger_and_arrears(client, world, make):
+    behind = make.member(world.here, name="Behind Person", joined_on=date(2026, 5, 1))
+    make.payment(behind, 1)
+    client.sign_in("treasurer@example.org")
+    overview = client.get("/treasurer/").get_data(as_text=True)
+    assert "<svg" in overview and "Dues received each month, by method" in overview
+    ledger = client.get(
+        "/treasurer/ledger?method=cash&from_month=2026-11&to_month=2026-11"
+    ).get_data(as_text=True)
+    assert "2 payments." in ledger
+    arrears = client.get("/treasurer/arrears?behind=1").get_data(as_text=True)
+    assert "Behind Person" in arrears and "not in good standing" in arrears
+
+
+def test_the_ledger_csv_is_escaped_has_no_names_and_is_audited(client, world, make):
+    client.sign_in("treasurer@example.org")
+    response = client.get("/treasurer/ledger.csv")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0][:4] == ["paid_on", "member_number", "method", "amount"]
+    assert any(
+        row[1] == str(world.member.member_number) and row[3] == "22.00"
+        for row in rows[1:]
+    )
+    assert "Robin" not in response.get_data(as_text=True)
+
+
+def test_the_treasurer_schedules_a_new_amount_and_adds_a_level(client, world):
+    client.sign_in("treasurer@example.org")
+    minimum = dues.level_by_code("minimum")
+    response = client.submit(
+        f"/treasurer/levels/{minimum.id}",
+        {"form": "rate", "rate-monthly_amount": "12", "rate-effective_on": "2027-01"},
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert [r.monthly_cents for r in dues.level_by_code("minimum").rates] == [
+        1100,
+        1200,
+    ]
+    bad = client.submit(
+        "/treasurer/levels",
+        {
+            "code": "x y",
+            "name": "",
+            "bracket": "",
+            "monthly_amount": "0",
+            "effective_on": "2020-01",
+        },
+    )
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 400
+    assert "Give the level a name." in page and "Enter an amount above zero." in page
+
+
+def test_dues_settings_are_bounded(client, world):
+    client.sign_in("treasurer@example.org")
+    bad = client.submit(
+        "/treasurer/settings",
+        {"good_standing_max_arrears": "40", "parent_union_share_percent": "50"},
+    )
+    assert "Choose from 0 to 12." in bad.get_data(as_text=True)
+    client.submit(
+        "/treasurer/settings",
+        {"good_standing_max_arrears": "1", "parent_union_share_percent": "60"},
+    )
+    from union.services import settings
+
+    assert settings.current_settings().good_standing_max_arrears == 1
+
+
+def test_reminders_go_once_a_month_and_never_to_someone_with_a_waiver(
+    app, make, outbox
+):
+    here = make.workplace()
+    behind = make.member(here, account=True, joined_on=date(2026, 6, 1))
+    waiting = make.member(here, account=True, joined_on=date(2026, 6, 1))
+    up_to_date = make.member(here, account=True, joined_on=date(2026, 6, 1))
+    make.payment(up_to_date, 6)
+    from union.models import WaiverReason
+    from union.services import waivers
+
+    waivers.request_waiver(
+        waiting,
+        reason=WaiverReason.OTHER,
+        first_month=date(2026, 11, 1),
+        last_month=date(2026, 11, 1),
+        actor=make.user(),
+        now=make.now,
+    )
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["union", "send-dues-reminders"])
+    assert "Reminders: 1 due, 1 sent." in first.output, first.output
+    assert [m.to for m in outbox] == [behind.user.email]
+    assert "6 months of union dues not yet paid" in outbox[0].body
+    second = runner.invoke(args=["union", "send-dues-reminders"])
+    assert "Reminders: 0 due" in second.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(DuesNotice)) == 1
+
+
+def test_stewards_see_a_members_standing_and_can_record_from_there(client, world):
+    client.sign_in("steward@example.org")
+    page = client.get(f"/members/{world.member.public_id}").get_data(as_text=True)
+    assert "In good standing." in page
+    assert f"/members/{world.member.public_id}/payments/new" in page
+
+
+def test_the_dues_page_takes_the_same_queries_for_a_long_history(
+    client, world, make, count_queries
+):
+    client.sign_in("member@example.org")
+    with count_queries() as short:
+        client.get("/dues")
+    for _ in range(24):
+        make.payment(world.member, 1, method=PaymentMethod.CARD_SUBSCRIPTION)
+    db.session.flush()
+    with count_queries() as long:
+        client.get("/dues")
+    assert long.count == short.count
+    assert Role.MEMBER

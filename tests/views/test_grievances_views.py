@@ -1,0 +1,453 @@
+import io
+import re
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from tests.factories import PDF_BYTES, PNG_BYTES
+from union.db import db
+from union.models import (
+    AuditEvent,
+    Grievance,
+    GrievanceDocument,
+    GrievanceEvent,
+    GrievanceNote,
+    GrievanceOutcome,
+    GrievanceStep,
+    Role,
+)
+
+SCRIPT = "<script>alert(1)</script>"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+def case_url(world, suffix=""):
+    return f"/grievances/{world.grievance.public_id}{suffix}"
+
+
+def test_a_steward_opens_a_case_for_a_member_of_their_workplace(client, world):
+    client.sign_in("steward@example.org")
+    page = client.get("/grievances/new").get_data(as_text=True)
+    assert "Robin Here" in page and "Sky There" not in page
+    response = client.submit(
+        "/grievances/new",
+        {
+            "category": "no_raise",
+            "title": "No raise since 2022",
+            "what_happened": "Wages frozen.",
+            "who": "named",
+            "grievants": str(world.member.id),
+            "steward": str(world.accounts["steward"].id),
+        },
+    )
+    assert response.status_code == 302
+    grievance = next(
+        g
+        for g in db.session.scalars(sa.select(Grievance))
+        if g.title == "No raise since 2022"
+    )
+    assert response.headers["Location"] == f"/grievances/{grievance.public_id}"
+    assert grievance.grievants == [world.member]
+    assert grievance.number == "2026-0001"
+
+
+def test_a_group_grievance_names_nobody_and_a_named_one_needs_a_grievant(client, world):
+    client.sign_in("steward@example.org")
+    data = {
+        "category": "scheduling",
+        "title": "Split shifts",
+        "what_happened": "Everyone gets split shifts.",
+        "steward": str(world.accounts["steward"].id),
+    }
+    refused = client.submit("/grievances/new", {**data, "who": "named"})
+    assert refused.status_code == 400
+    assert "Choose at least one grievant" in refused.get_data(as_text=True)
+    accepted = client.submit(
+        "/grievances/new", {**data, "who": "group", "grievants": str(world.member.id)}
+    )
+    assert accepted.status_code == 302
+    grievance = next(
+        g for g in db.session.scalars(sa.select(Grievance)) if g.title == "Split shifts"
+    )
+    assert grievance.is_group
+
+
+def test_a_steward_cannot_open_a_case_at_another_workplace(client, world):
+    client.sign_in("steward@example.org")
+    assert client.get(f"/grievances/new?workplace={world.there.id}").status_code == 404
+
+
+def test_an_admin_chooses_the_workplace_first(client, world):
+    client.sign_in("admin@example.org")
+    page = client.get("/grievances/new").get_data(as_text=True)
+    assert "There Agency" in page and 'name="title"' not in page
+    page = client.get(f"/grievances/new?workplace={world.there.id}").get_data(
+        as_text=True
+    )
+    assert 'name="title"' in page and "Sky There" in page
+
+
+def test_the_case_page_shows_everything_to_the_steward_and_is_audited(client, world):
+    client.sign_in("steward@example.org")
+    response = client.get(case_url(world))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    for text in (
+        world.grievance.number,
+        "Short pay",
+        "Robin Here",
+        "Manager admitted the rate was wrong.",
+        "letter.pdf",
+        "Case opened",
+    ):
+        assert text in page
+    viewed = db.session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "grievance.viewed")
+    )
+    assert viewed.actor_id == world.accounts["steward"].id
+
+
+def test_another_workplaces_steward_gets_404_for_the_case_note_and_document(
+    client, world
+):
+    client.sign_in("other-steward@example.org")
+    assert client.get(case_url(world)).status_code == 404
+    assert (
+        client.get(case_url(world, f"/documents/{world.document.id}")).status_code
+        == 404
+    )
+    response = client.submit(
+        case_url(world, "/notes"), {"body": "sneaky"}, page="/grievances/"
+    )
+    assert response.status_code == 404
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(GrievanceNote.id)).where(
+                GrievanceNote.body == "sneaky"
+            )
+        )
+        == 0
+    )
+
+
+def test_a_document_of_one_case_cannot_be_read_through_another(client, make, world):
+    other = make.grievance(world.here, steward=world.accounts["steward"])
+    client.sign_in("steward@example.org")
+    url = f"/grievances/{other.public_id}/documents/{world.document.id}"
+    assert client.get(url).status_code == 404
+
+
+def test_moving_on_and_a_forbidden_move(client, world):
+    client.sign_in("steward@example.org")
+    response = client.submit(
+        case_url(world, "/move"), {"step": "arbitration"}, page=case_url(world)
+    )
+    assert response.status_code == 302
+    page = client.get(case_url(world)).get_data(as_text=True)
+    assert "A case at Intake cannot move to Arbitration." in page
+    db.session.expire_all()
+    assert world.grievance.step is GrievanceStep.INTAKE
+    response = client.submit(
+        case_url(world, "/move"),
+        {"step": "step_1", "deadline_on": "2026-12-24"},
+        page=case_url(world),
+    )
+    moved = db.session.get(Grievance, world.grievance.id, populate_existing=True)
+    assert moved.step is GrievanceStep.STEP_1
+    assert moved.deadline_on == date(2026, 12, 24)
+
+
+def test_closing_a_case_with_its_outcome(client, world):
+    client.sign_in("steward@example.org")
+    page = client.get(case_url(world, "/close")).get_data(as_text=True)
+    assert 'value="lost"' not in page  # nothing filed at intake can be lost
+    refused = client.submit(case_url(world, "/close"), {"outcome": "won"})
+    assert refused.status_code == 400
+    assert "Say what was won." in refused.get_data(as_text=True)
+    response = client.submit(
+        case_url(world, "/close"),
+        {
+            "outcome": "won",
+            "money_recovered": "1,250.50",
+            "remedy_obtained": "Back pay at the posted rate.",
+        },
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert world.grievance.outcome is GrievanceOutcome.WON
+    assert world.grievance.money_recovered_cents == 125050
+    assert world.grievance.step is GrievanceStep.RESOLVED
+
+
+def test_notes_are_added_and_an_empty_one_is_refused(client, world):
+    client.sign_in("steward@example.org")
+    empty = client.submit(
+        case_url(world, "/notes"), {"body": "  "}, page=case_url(world)
+    )
+    assert empty.status_code == 400
+    assert "Write the note first." in empty.get_data(as_text=True)
+    client.submit(
+        case_url(world, "/notes"), {"body": "Called the ED."}, page=case_url(world)
+    )
+    assert "Called the ED." in client.get(case_url(world)).get_data(as_text=True)
+
+
+def upload(client, world, data, filename):
+    return client.post(
+        case_url(world, "/documents"),
+        data={
+            "csrf_token": client.csrf_token(case_url(world)),
+            "file": (io.BytesIO(data), filename),
+        },
+        content_type="multipart/form-data",
+    )
+
+
+def documents_count():
+    return db.session.scalar(sa.select(sa.func.count(GrievanceDocument.id)))
+
+
+def test_uploading_and_reading_a_photo(client, world):
+    client.sign_in("steward@example.org")
+    response = upload(client, world, PNG_BYTES, "stub.png")
+    assert response.status_code == 302
+    document = next(
+        d
+        for d in db.session.scalars(sa.select(GrievanceDocument))
+        if d.filename == "stub.png"
+    )
+    served = client.get(case_url(world, f"/documents/{document.id}"))
+    assert served.status_code == 200
+    assert served.data == PNG_BYTES
+    assert served.headers["Content-Type"] == "image/png"
+    assert served.headers["Content-Disposition"].startswith("inline")
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in served.headers["Content-Security-Policy"]
+    pdf = client.get(case_url(world, f"/documents/{world.document.id}"))
+    assert pdf.headers["Content-Disposition"].startswith("attachment")
+    assert pdf.data == PDF_BYTES
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "message"),
+    [
+        (b"MZ\x90\x00 not really a pdf", "letter.pdf", "Send a PDF, PNG or JPEG file"),
+        (b"<svg onload=alert(1)>", "photo.png", "Send a PDF, PNG or JPEG file"),
+        (b"", "empty.pdf", "That file is empty."),
+    ],
+)
+def test_a_wrong_file_is_refused_with_a_message_and_nothing_saved(
+    client, world, data, filename, message
+):
+    client.sign_in("steward@example.org")
+    before = documents_count()
+    response = upload(client, world, data, filename)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert documents_count() == before
+
+
+def test_an_oversized_file_is_refused(app, client, world, monkeypatch):
+    monkeypatch.setitem(app.config, "GRIEVANCE_DOCUMENT_MAX_BYTES", 1024)
+    client.sign_in("steward@example.org")
+    before = documents_count()
+    response = upload(client, world, PDF_BYTES + b"0" * 2000, "big.pdf")
+    assert response.status_code == 400
+    assert "That file is too big. Send files up to" in response.get_data(as_text=True)
+    assert documents_count() == before
+
+
+def test_reassigning_and_adding_a_grievant(client, make, world):
+    second = make.steward(world.here, email="second@example.org")
+    colleague = make.member(world.here, name="Pat Colleague")
+    client.sign_in("steward@example.org")
+    client.submit(
+        case_url(world, "/grievants"),
+        {"member": str(colleague.id)},
+        page=case_url(world),
+    )
+    client.submit(
+        case_url(world, "/steward"), {"steward": str(second.id)}, page=case_url(world)
+    )
+    db.session.expire_all()
+    assert colleague in world.grievance.grievants
+    assert world.grievance.steward_id == second.id
+
+
+def test_steps_days_are_set_per_workplace(client, world):
+    client.sign_in("steward@example.org")
+    url = f"/grievances/deadlines/{world.here.id}"
+    assert 'value="14"' in client.get(url).get_data(as_text=True)
+    refused = client.submit(
+        url, {"intake": "0", "step_1": "14", "step_2": "14", "arbitration": "30"}
+    )
+    assert refused.status_code == 200
+    assert "Enter a number of days from 1 to 365." in refused.get_data(as_text=True)
+    client.submit(
+        url, {"intake": "7", "step_1": "14", "step_2": "21", "arbitration": "30"}
+    )
+    assert 'value="21"' in client.get(url).get_data(as_text=True)
+
+
+def test_the_dashboard_shows_my_cases_with_counts(client, make, world):
+    make.grievance(
+        world.here,
+        steward=world.accounts["steward"],
+        title="Overdue thing",
+        deadline_on=date(2026, 11, 1),
+    )
+    client.sign_in("steward@example.org")
+    page = client.get("/grievances/").get_data(as_text=True)
+    assert page.index("Overdue thing") < page.index("Short pay")
+    assert "1 overdue" in page
+    assert "2 open cases." in page
+
+
+def test_the_dashboard_and_case_page_take_a_fixed_number_of_queries(
+    client, make, world, count_queries
+):
+    steward = world.accounts["steward"]
+    client.sign_in("steward@example.org")
+    with count_queries() as dashboard_few:
+        assert client.get("/grievances/").status_code == 200
+    with count_queries() as case_few:
+        assert client.get(case_url(world)).status_code == 200
+    for index in range(25):
+        make.grievance(world.here, steward=steward, grievants=[make.member(world.here)])
+        make.grievance(world.here, steward=make.steward(world.here))
+        make.note(world.grievance, f"Note {index}", author=make.steward(world.here))
+        make.document(world.grievance, uploaded_by=steward)
+    world.grievance.grievants.append(make.member(world.here))
+    db.session.flush()
+    with count_queries() as dashboard_many:
+        assert client.get("/grievances/").status_code == 200
+    with count_queries() as case_many:
+        assert client.get(case_url(world)).status_code == 200
+    assert dashboard_many.count == dashboard_few.count
+    assert case_many.count == case_few.count
+
+
+def test_a_member_sees_status_step_date_and_outcome_but_no_notes_or_others(
+    client, make, world
+):
+    world.grievance.grievants.append(make.member(world.here, name="Another Grievant"))
+    db.session.flush()
+    client.sign_in("member@example.org")
+    page = client.get("/grievances/mine").get_data(as_text=True)
+    assert world.grievance.number in page and "Short pay" in page
+    assert "Intake" in page and "Dec 6, 2026" in page
+    assert "Another Grievant" not in page
+    assert "Manager admitted" not in page
+    assert "letter.pdf" not in page
+    assert client.get(case_url(world)).status_code == 403
+
+
+def test_organizers_see_counts_without_names_titles_or_narratives(client, world):
+    client.sign_in("organizer@example.org")
+    page = client.get("/grievances/counts").get_data(as_text=True)
+    assert "Wage discrepancy" in page and "Here Agency" in page
+    for secret in ("Short pay", "Robin Here", "Manager admitted", "Paid less than"):
+        assert secret not in page
+    assert client.get(case_url(world)).status_code == 403
+
+
+def readable_pages(app, world):
+    """Every GET page that takes no id, or the ids of this world."""
+    from tests.views.test_access_policy import url_for_rule
+
+    for rule in app.url_map.iter_rules():
+        if "GET" in rule.methods and rule.endpoint != "static":
+            yield url_for_rule(rule, world)
+
+
+@pytest.mark.parametrize("persona", ["member", "organizer", "treasurer"])
+def test_note_text_is_on_no_page_a_member_or_organizer_can_open(
+    app, client, world, persona
+):
+    client.sign_in(world.accounts[persona].email)
+    opened = 0
+    for url in readable_pages(app, world):
+        response = client.get(url)
+        body = response.get_data(as_text=True)
+        assert "Manager admitted the rate was wrong." not in body, url
+        assert "Paid less than the posted rate" not in body, url
+        opened += response.status_code == 200
+    assert opened >= 4
+
+
+def test_the_admin_roster_export_carries_no_grievance_text(client, world):
+    client.sign_in("admin@example.org")
+    export = client.get("/members/export.csv").get_data(as_text=True)
+    assert "Manager admitted" not in export and "Short pay" not in export
+
+
+def test_script_payloads_are_escaped_everywhere(client, make, world):
+    grievance = make.grievance(
+        world.here,
+        steward=world.accounts["steward"],
+        grievants=[world.member],
+        title=f"Title {SCRIPT}",
+        what_happened=f"Narrative {SCRIPT}",
+    )
+    make.note(grievance, f"Note {SCRIPT}", author=world.accounts["steward"])
+    make.document(grievance, filename=f"{SCRIPT}.pdf")
+    pages = {
+        "steward@example.org": [
+            "/grievances/",
+            "/grievances/cases",
+            f"/grievances/{grievance.public_id}",
+        ],
+        "member@example.org": ["/grievances/mine"],
+    }
+    for email, urls in pages.items():
+        client.sign_in(email)
+        for url in urls:
+            body = client.get(url).get_data(as_text=True)
+            assert "<script" not in body, url
+            assert ESCAPED in body, url
+        client.sign_out()
+
+
+def test_a_steward_makes_sees_and_revokes_a_calendar_feed(client, world):
+    client.sign_in("steward@example.org")
+    response = client.submit("/grievances/calendar/new", page="/grievances/calendar")
+    page = response.get_data(as_text=True)
+    url = re.search(r"<code>(https?://[^<]+\.ics)</code>", page).group(1)
+    client.sign_out()
+    feed = client.get(url.split("union.test", 1)[1])
+    body = feed.get_data(as_text=True)
+    assert feed.status_code == 200
+    assert feed.headers["Content-Type"].startswith("text/calendar")
+    assert f"SUMMARY:Grievance {world.grievance.number}: Intake deadline" in body
+    assert "DTSTART;VALUE=DATE:20261206" in body
+    for secret in ("Robin", "Short pay", "Manager", "Here Agency"):
+        assert secret not in body
+    old = f"/grievances/calendar/{world.feed_token}.ics"
+    assert client.get(old).status_code == 404
+    client.sign_in("steward@example.org")
+    client.submit("/grievances/calendar/revoke", page="/grievances/calendar")
+    assert client.get(url.split("union.test", 1)[1]).status_code == 404
+    assert client.get("/grievances/calendar/made-up-token.ics").status_code == 404
+
+
+def test_the_timeline_only_grows(client, world):
+    client.sign_in("steward@example.org")
+    before = db.session.scalar(sa.select(sa.func.count(GrievanceEvent.id)))
+    client.submit(case_url(world, "/notes"), {"body": "One."}, page=case_url(world))
+    client.submit(case_url(world, "/move"), {"step": "step_1"}, page=case_url(world))
+    after = db.session.scalar(sa.select(sa.func.count(GrievanceEvent.id)))
+    assert after == before + 2
+
+
+def test_nav_links_follow_roles(client, world):
+    client.sign_in("steward@example.org")
+    assert 'href="/grievances/"' in client.get("/").get_data(as_text=True)
+    client.sign_out()
+    client.sign_in("organizer@example.org")
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/grievances/counts"' in home and 'href="/grievances/"' not in home
+    client.sign_out()
+    client.sign_in("member@example.org")
+    assert 'href="/grievances/mine"' in client.get("/").get_data(as_text=True)
+    assert Role.MEMBER in world.accounts["member"].roles

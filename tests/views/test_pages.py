@@ -1,0 +1,48 @@
+def test_healthz_answers_when_the_database_is_up(client):
+    response = client.get("/healthz")
+    assert (response.status_code, response.json) == (200, {"status": "ok"})
+
+
+def test_error_pages_reveal_nothing_internal(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_security_headers_are_set(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    for directive in (
+        "default-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ):
+        assert directive in csp
+    assert "script-src" not in csp or "'unsafe-inline'" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_signed_in_pages_are_not_cached(client, make):
+    make.user("sam@example.org")
+    client.sign_in("sam@example.org")
+    assert client.get("/account").headers["Cache-Control"] == "no-store"
+
+
+def test_pages_have_no_inline_script_and_a_skip_link(client):
+    page = client.get("/join").get_data(as_text=True)
+    assert "<script" not in page
+    assert 'href="#main"' in page
+    assert 'lang="en-CA"' in page
+
+
+def test_every_form_field_has_a_label(client, make):
+    make.workplace()
+    page = client.get("/join").get_data(as_text=True)
+    import re
+
+    ids = re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', page)
+    labelled = set(re.findall(r'<label[^>]*for="([^"]+)"', page))
+    unlabelled = [i for i in ids if i not in labelled and i != "csrf_token"]
+    assert unlabelled == []

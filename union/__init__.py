@@ -1,0 +1,151 @@
+"""The union membership app: create_app builds it from configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, current_app, has_request_context, request
+from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from union import access, auth, clock, crypto, notifications, passwords
+from union.config import build_config
+from union.db import configure_sqlite, db
+from union.documents import EncryptedStorage, LocalFolderStorage
+from union.extensions import babel, csrf, migrate
+from union.mail import mailer_from_config
+from union.payments import gateway_from_config
+from union.throttle import throttle_from_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+    )
+    app.config.update(build_config(config, Path(app.instance_path)))
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_templates(app)
+    register_security_headers(app)
+    register_commands(app)
+    app.before_request(notifications.defer_mail_while_serving)
+    access.init_app(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    auth.init_app(app)
+    passwords.configure(app.config["PASSWORD_HASH_PROFILE"])
+    crypto.configure(app.config["ENCRYPTION_KEYS"], app.config["LOOKUP_HASH_KEY"])
+    clock.configure(app.config["UNION_TIMEZONE"])
+    app.extensions["union_mailer"] = mailer_from_config(app.config)
+    app.extensions["union_payments"] = gateway_from_config(app.config)
+    app.extensions["union_throttle"] = throttle_from_config(app.config)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a reverse proxy the peer is the proxy; the client address, which
+        # sign-in throttling counts by, is in X-Forwarded-For.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"], x_proto=1
+        )
+    app.extensions["union_documents"] = EncryptedStorage(
+        LocalFolderStorage(Path(app.config["DOCUMENT_STORAGE_PATH"]))
+    )
+
+
+def select_locale() -> str | None:
+    """The signed-in person's language, else the browser's, else the default; in its
+    Canadian variant (en_CA, fr_CA)."""
+    if not has_request_context():
+        return None
+    languages = current_app.config["LANGUAGES"]
+    if current_user.is_authenticated and current_user.locale in languages:
+        return f"{current_user.locale}_CA"
+    language = request.accept_languages.best_match(languages)
+    return f"{language}_CA" if language else None
+
+
+def register_blueprints(app: Flask) -> None:
+    from union.views import (
+        admin,
+        auth,
+        dues,
+        grievances,
+        join,
+        main,
+        members,
+        treasurer,
+        webhooks,
+        workplaces,
+    )
+
+    for module in (
+        main,
+        auth,
+        join,
+        members,
+        dues,
+        treasurer,
+        webhooks,
+        workplaces,
+        grievances,
+        admin,
+    ):
+        app.register_blueprint(module.blueprint)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from union.views import errors
+
+    errors.register(app)
+
+
+def register_templates(app: Flask) -> None:
+    from union import filters
+
+    filters.register(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    production = app.config["UNION_ENV"] == "production"
+
+    @app.after_request
+    def add_security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+            "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        )
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if production:
+            headers.setdefault(
+                "Strict-Transport-Security", "max-age=63072000; includeSubDomains"
+            )
+        if current_user.is_authenticated or request.path.startswith(
+            ("/password/", "/account/")
+        ):
+            headers["Cache-Control"] = "no-store"
+        return response
+
+
+def register_commands(app: Flask) -> None:
+    from union.cli import union_group
+
+    app.cli.add_command(union_group)

@@ -1,0 +1,215 @@
+"""Commands for operators: flask --app wsgi union <command>."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from union import crypto
+from union.clock import utcnow
+from union.db import db
+from union.errors import ValidationFailed
+from union.models import Member, Role
+from union.notifications import send_dues_reminder, send_grievance_reminder
+from union.services import accounts, card_dues, demo, dues, grievances, keys, roster
+
+union_group = AppGroup("union", help="Union membership commands.")
+
+
+@union_group.command("demo")
+@click.option("--password", required=True, help="Password for every demo account.")
+def demo_command(password: str) -> None:
+    """Load demo data: workplaces, about 60 members, one account per role."""
+    if demo.demo_loaded():
+        click.echo("Demo data is already loaded.")
+    else:
+        count = demo.load_demo(password=password, now=utcnow())
+        db.session.commit()
+        click.echo(f"Loaded demo data: {count} members.")
+    click.echo("Demo accounts (password as given):")
+    for email, (_name, roles) in demo.DEMO_ACCOUNTS.items():
+        described = ", ".join(role.value for role in roles) or "member"
+        click.echo(f"  {email:<24} {described}")
+
+
+@union_group.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--name", required=True, help="Shown to other users, e.g. 'Sam (admin)'.")
+@click.password_option(help="Prompted for when not given.")
+def create_admin(email: str, name: str, password: str) -> None:
+    """Create an admin account (for the first admin of a new union)."""
+    try:
+        accounts.create_account(
+            email,
+            name=name,
+            password=password,
+            roles=(Role.ADMIN,),
+            actor=None,
+            now=utcnow(),
+        )
+    except ValidationFailed as error:
+        db.session.rollback()
+        for messages in error.errors.values():
+            for message in messages:
+                click.echo(f"error: {message}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo("Admin account created.")
+
+
+@union_group.command("import-members")
+@click.argument(
+    "csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--check-only", is_flag=True, help="Check the file and import nothing.")
+def import_members(csv_file: Path, check_only: bool) -> None:
+    """Import members from a CSV roster; all rows or none.
+
+    Columns: member_number, chosen_name, legal_name, pronouns, email, phone,
+    contact_preference, membership_class, status, joined_on, dues_level, employer,
+    site, classification. Only chosen_name and dues_level are required.
+    """
+    try:
+        text = csv_file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        click.echo("error: save the file as CSV with UTF-8 encoding.", err=True)
+        sys.exit(1)
+    with click.progressbar(length=1, label="Checking", file=sys.stderr) as bar:
+        phase = {"name": "check"}
+
+        def progress(done: int, total: int, name: str) -> None:
+            if name != phase["name"]:
+                phase["name"] = name
+                bar.label = "Importing"
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        result = roster.import_roster(
+            text, actor=None, now=utcnow(), check_only=check_only, progress=progress
+        )
+    if not result.ok:
+        db.session.rollback()
+        for error in result.errors:
+            column = f", column {error.column}" if error.column else ""
+            click.echo(f"line {error.line}{column}: {error.message}", err=True)
+        click.echo(
+            f"{len(result.errors)} problems found; nothing was imported.", err=True
+        )
+        sys.exit(1)
+    if check_only:
+        db.session.rollback()
+        click.echo(f"The file is fine: {result.rows} members would be imported.")
+        return
+    db.session.commit()
+    click.echo(f"Imported {result.imported} members.")
+    for name in result.new_workplaces:
+        click.echo(f"New workplace, waiting for an organizer to confirm: {name}")
+
+
+@union_group.command("stripe-setup")
+def stripe_setup() -> None:
+    """Create or update the Stripe product and a monthly price per dues amount.
+
+    Safe to run any number of times (for example from cron, after the treasurer
+    schedules a new amount): it only creates what is missing.
+    """
+    try:
+        lines = card_dues.setup_catalog(
+            current_app.extensions["union_payments"], now=utcnow()
+        )
+    except card_dues.CardPaymentsUnavailable as error:
+        db.session.rollback()
+        click.echo(f"error: {error} (is STRIPE_SECRET_KEY set?)", err=True)
+        sys.exit(1)
+    db.session.commit()
+    for line in lines:
+        click.echo(line)
+
+
+@union_group.command("send-dues-reminders")
+def send_dues_reminders() -> None:
+    """Email members who are falling behind, at most once per member per month."""
+    reminders = dues.claim_reminders(now=utcnow())
+    db.session.commit()
+    sent = 0
+    for reminder in reminders:
+        member = db.session.get(Member, reminder.member_id)
+        if member is not None and member.user is not None:
+            with current_app.test_request_context(base_url=_base_url()):
+                sent += send_dues_reminder(member.user, arrears=reminder.arrears)
+    click.echo(f"Reminders: {len(reminders)} due, {sent} sent.")
+
+
+@union_group.command("reconcile-stripe")
+@click.option(
+    "--repair", is_flag=True, help="Correct the ledger and subscription states."
+)
+@click.option(
+    "--days", default=90, show_default=True, help="How far back to compare invoices."
+)
+def reconcile_stripe(repair: bool, days: int) -> None:
+    """Compare the ledger and card subscriptions with Stripe; report (or repair) drift."""
+    try:
+        drifts = card_dues.reconcile(
+            current_app.extensions["union_payments"],
+            now=utcnow(),
+            repair=repair,
+            days=days,
+        )
+    except card_dues.CardPaymentsUnavailable as error:
+        db.session.rollback()
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    for drift in drifts:
+        state = "repaired" if drift.repaired else "found"
+        click.echo(f"{state}: {drift.kind}: {drift.detail}")
+    click.echo(f"{len(drifts)} differences {'repaired' if repair else 'found'}.")
+    if drifts and not repair:
+        sys.exit(2)
+
+
+def _base_url() -> str:
+    """Where links in emails sent by commands point (PUBLIC_URL, or the local server)."""
+    return str(current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000")
+
+
+@union_group.command("send-grievance-reminders")
+def send_grievance_reminders() -> None:
+    """Email stewards about grievance deadlines 3 days before, 1 day before and on
+    the day. Safe to run as often as you like (hourly from cron, say): each
+    reminder goes out at most once."""
+    reminders = grievances.claim_due_reminders(now=utcnow())
+    # Claimed first, then sent: a mail failure is logged and not retried, rather
+    # than risking a second copy on the next run.
+    db.session.commit()
+    with current_app.test_request_context(base_url=_base_url()):
+        failed = sum(not send_grievance_reminder(reminder) for reminder in reminders)
+    click.echo(f"Sent {len(reminders) - failed} grievance reminders.")
+    if failed:
+        click.echo(f"{failed} could not be sent; see the log.", err=True)
+        sys.exit(1)
+
+
+@union_group.command("new-key")
+def new_key() -> None:
+    """Print a new random encryption key, for ENCRYPTION_KEYS."""
+    click.echo(crypto.new_key())
+
+
+@union_group.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-encrypt everything under the first of ENCRYPTION_KEYS.
+
+    To rotate: put a new key first in ENCRYPTION_KEYS (keep the old ones after it),
+    restart, run this, then remove the old keys.
+    """
+    counts = keys.rotate_keys(
+        storage=current_app.extensions["union_documents"], now=utcnow()
+    )
+    db.session.commit()
+    click.echo(f"Re-encrypted {sum(counts.values())} values and documents.")

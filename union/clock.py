@@ -1,0 +1,65 @@
+"""The one place that reads the clock; everything else is handed `now`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+_pinned: datetime | None = None
+
+
+def utcnow() -> datetime:
+    return _pinned if _pinned is not None else datetime.now(UTC)
+
+
+@contextmanager
+def pinned(moment: datetime) -> Iterator[None]:
+    """Makes `utcnow()` answer `moment` inside the block, so tests that go through
+    the web (where views read the clock) see the same day as the data they made."""
+    global _pinned
+    if moment.tzinfo is None:
+        raise ValueError("pin the clock to an aware datetime")
+    previous, _pinned = _pinned, moment
+    try:
+        yield
+    finally:
+        _pinned = previous
+
+
+def local_date(moment: datetime, tz: ZoneInfo) -> date:
+    """The calendar day `moment` falls on in the union's time zone."""
+    return moment.astimezone(tz).date()
+
+
+def first_of_month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(day: date, months: int) -> date:
+    """Shifts a date by whole months, clamping to the last day of shorter months."""
+    month_index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(month_index, 12)
+    month += 1
+    next_month = date(year + (month == 12), month % 12 + 1, 1)
+    last_day = (next_month - timedelta(days=1)).day
+    return date(year, month, min(day.day, last_day))
+
+
+_union_zone = ZoneInfo("America/Toronto")
+
+
+def configure(zone_name: str) -> None:
+    """Sets the union's time zone for this process (UNION_TIMEZONE)."""
+    global _union_zone
+    _union_zone = ZoneInfo(zone_name)
+
+
+def union_zone() -> ZoneInfo:
+    return _union_zone
+
+
+def today(now: datetime) -> date:
+    """The union's calendar day at the moment `now`."""
+    return local_date(now, _union_zone)

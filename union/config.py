@@ -1,0 +1,193 @@
+"""Configuration: defaults, the environment variables of the public contract, overrides."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from union import crypto
+
+
+class ConfigError(RuntimeError):
+    """The app cannot start safely with this configuration."""
+
+
+#: Secret keys that ship in examples and must never protect a real deployment.
+KNOWN_DEFAULT_SECRETS = frozenset(
+    {"", "dev", "development", "secret", "changeme", "change-me", "test", "testing"}
+)
+MIN_SECRET_KEY_LENGTH = 32
+
+DEFAULTS: dict[str, Any] = {
+    "UNION_ENV": "development",
+    "UNION_NAME": "Harm Reduction Workers Union",
+    "UNION_TIMEZONE": "America/Toronto",
+    "UNION_CURRENCY": "CAD",
+    "MAIL_FROM": "Union <union@example.org>",
+    #: Where links in emails sent by scheduled commands point, e.g. https://dues.example.org
+    "PUBLIC_URL": None,
+    #: "console" prints mail, "smtp" sends through SMTP_URL, "memory" keeps it for tests.
+    "MAIL_BACKEND": "console",
+    "SMTP_URL": None,
+    #: Shared counters for sign-in throttling (several app servers); memory if unset.
+    "REDIS_URL": None,
+    #: How many proxies in front of the app set X-Forwarded-For (0: use the peer).
+    "TRUSTED_PROXIES": 0,
+    #: How long a sign-in counts as fresh for changing email, password or dues level.
+    "FRESH_SIGN_IN": timedelta(minutes=15),
+    "STRIPE_SECRET_KEY": None,
+    "STRIPE_WEBHOOK_SECRET": None,
+    "STRIPE_API_BASE": None,
+    #: What appears on bank statements and receipts: neutral on purpose, since others
+    #: (a partner, a boss on a shared account) may read them.
+    "STRIPE_STATEMENT_DESCRIPTOR": "MEMBERSHIP",
+    "STRIPE_PRODUCT_NAME": "Membership dues",
+    #: argon2 profile name from argon2.profiles; tests use CHEAPEST to stay fast.
+    "PASSWORD_HASH_PROFILE": "RFC_9106_LOW_MEMORY",
+    "ACTIVATION_TOKEN_LIFETIME": timedelta(days=7),
+    "RESET_TOKEN_LIFETIME": timedelta(hours=1),
+    "LOGIN_SESSION_IDLE_TIMEOUT": timedelta(days=1),
+    "LOGIN_SESSION_MAX_AGE": timedelta(days=14),
+    "ROSTER_PAGE_SIZE": 50,
+    #: Grievance documents larger than this are refused with a message.
+    "GRIEVANCE_DOCUMENT_MAX_BYTES": 10 * 1024 * 1024,
+    #: Where grievance documents are kept; default: instance/documents.
+    "DOCUMENT_STORAGE_PATH": None,
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    # Hidden parameters keep names and emails out of database error messages and logs.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    # A form stays valid for as long as the browser session: workers fill forms on
+    # the bus, and an hour-long CSRF window would throw away what they typed.
+    "WTF_CSRF_TIME_LIMIT": None,
+    # Canadian locales, so money reads "$11.00" (not "CA$11.00") and dates read
+    # the Canadian way.
+    "BABEL_DEFAULT_LOCALE": "en_CA",
+    "BABEL_DEFAULT_TIMEZONE": "America/Toronto",
+    #: Languages with a complete catalogue, as language codes; formatting uses the
+    #: Canadian variant ("en" -> en_CA). French joins when its catalogue is done.
+    "LANGUAGES": ("en",),
+}
+
+
+def normalise_database_url(url: str) -> str:
+    """Lets operators write postgres:// or postgresql:// and still get psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def from_environment(environ: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    database_url = environ.get("DATABASE_URL")
+    config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        database_url or f"sqlite:///{instance_path / 'union.sqlite3'}"
+    )
+    names = (
+        "SECRET_KEY",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_API_BASE",
+        "SMTP_URL",
+        "UNION_ENV",
+        "UNION_NAME",
+        "UNION_TIMEZONE",
+        "MAIL_FROM",
+        "PUBLIC_URL",
+        "LOOKUP_HASH_KEY",
+        "REDIS_URL",
+        "DOCUMENT_STORAGE_PATH",
+    )
+    for name in names:
+        if environ.get(name):
+            config[name] = environ[name]
+    if environ.get("TRUSTED_PROXIES", "").isdigit():
+        config["TRUSTED_PROXIES"] = int(environ["TRUSTED_PROXIES"])
+    if environ.get("ENCRYPTION_KEYS"):
+        config["ENCRYPTION_KEYS"] = [
+            key.strip() for key in environ["ENCRYPTION_KEYS"].split(",") if key.strip()
+        ]
+    if config.get("SMTP_URL"):
+        config["MAIL_BACKEND"] = "smtp"
+    return config
+
+
+def development_secret(instance_path: Path, name: str, make: Callable[[], str]) -> str:
+    """A random secret kept under instance/, so a development database and its
+    sessions keep working across restarts. Production must configure its own."""
+    key_file = instance_path / name
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = make()
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def build_config(
+    overrides: Mapping[str, Any] | None, instance_path: Path
+) -> dict[str, Any]:
+    config = dict(DEFAULTS)
+    config.update(from_environment(os.environ, instance_path))
+    config.update(overrides or {})
+    if not config.get("DOCUMENT_STORAGE_PATH"):
+        config["DOCUMENT_STORAGE_PATH"] = str(instance_path / "documents")
+    if config["UNION_ENV"] == "production":
+        config.update(
+            SESSION_COOKIE_SECURE=True,
+            SESSION_COOKIE_NAME="__Host-session",
+            PREFERRED_URL_SCHEME="https",
+        )
+        check_production(config)
+    else:
+        if not config.get("SECRET_KEY"):
+            config["SECRET_KEY"] = development_secret(
+                instance_path, "secret_key", lambda: secrets.token_urlsafe(48)
+            )
+        if not config.get("ENCRYPTION_KEYS"):
+            config["ENCRYPTION_KEYS"] = [
+                development_secret(instance_path, "encryption_key", crypto.new_key)
+            ]
+        if not config.get("LOOKUP_HASH_KEY"):
+            config["LOOKUP_HASH_KEY"] = development_secret(
+                instance_path, "lookup_hash_key", lambda: secrets.token_urlsafe(48)
+            )
+    return config
+
+
+def check_production(config: Mapping[str, Any]) -> None:
+    """Refuses to run a production app that would be unsafe, naming every problem."""
+    problems = []
+    secret = config.get("SECRET_KEY") or ""
+    if secret.lower() in KNOWN_DEFAULT_SECRETS or len(secret) < MIN_SECRET_KEY_LENGTH:
+        problems.append(
+            f"SECRET_KEY must be a random value of at least {MIN_SECRET_KEY_LENGTH} "
+            "characters"
+        )
+    if config.get("DEBUG"):
+        problems.append("debug mode must be off")
+    if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
+        problems.append("DATABASE_URL must point at PostgreSQL, not SQLite")
+    if not config.get("ENCRYPTION_KEYS"):
+        problems.append("ENCRYPTION_KEYS must be set (make one with `union new-key`)")
+    lookup = config.get("LOOKUP_HASH_KEY") or ""
+    if len(lookup) < MIN_SECRET_KEY_LENGTH:
+        problems.append(
+            f"LOOKUP_HASH_KEY must be a random value of at least {MIN_SECRET_KEY_LENGTH} "
+            "characters"
+        )
+    if config.get("STRIPE_SECRET_KEY") and not config.get("STRIPE_WEBHOOK_SECRET"):
+        problems.append(
+            "STRIPE_WEBHOOK_SECRET is required when STRIPE_SECRET_KEY is set"
+        )
+    if problems:
+        raise ConfigError(
+            "refusing to start in production: " + "; ".join(problems) + "."
+        )

@@ -1,0 +1,93 @@
+"""Jinja filters and globals: money, dates and labels, formatted for the reader."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask, current_app, request, url_for
+from flask_babel import (
+    format_currency,
+    format_date,
+    format_datetime,
+    format_number,
+    format_percent,
+    get_locale,
+)
+
+from union import clock
+from union.labels import label
+from union.models import Role
+from union.money import cents_to_decimal
+
+
+def money(cents: int | None) -> str:
+    if cents is None:
+        return ""
+    return str(
+        format_currency(cents_to_decimal(cents), current_app.config["UNION_CURRENCY"])
+    )
+
+
+def local_date(value: date | None, style: str = "medium") -> str:
+    return "" if value is None else str(format_date(value, style))
+
+
+def local_datetime(value: datetime | None, style: str = "medium") -> str:
+    if value is None:
+        return ""
+    return str(format_datetime(value.astimezone(clock.union_zone()), style))
+
+
+def month_name(value: date | None) -> str:
+    """A month the way people say it: "November 2026"."""
+    return "" if value is None else str(format_date(value, "MMMM y"))
+
+
+def number(value: int | None) -> str:
+    return "" if value is None else str(format_number(value))
+
+
+def percent(value: float | None) -> str:
+    return "" if value is None else str(format_percent(value))
+
+
+def enum_label(value: enum.Enum | None) -> str:
+    return "" if value is None else label(value)
+
+
+def current_locale() -> str:
+    """The page language as a BCP 47 tag for <html lang>, e.g. "en-CA"."""
+    locale = get_locale()
+    if locale is None:
+        return "en"
+    return (
+        f"{locale.language}-{locale.territory}" if locale.territory else locale.language
+    )
+
+
+def url_with(**changes: Any) -> str:
+    """The current page's URL with some query parameters changed (for pagination)."""
+    if request.endpoint is None:
+        return request.path
+    arguments = {**(request.view_args or {}), **request.args.to_dict(), **changes}
+    return url_for(request.endpoint, **arguments)
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        money=money,
+        local_date=local_date,
+        local_datetime=local_datetime,
+        number=number,
+        month_name=month_name,
+        add_months=clock.add_months,
+        percent=percent,
+        label=enum_label,
+    )
+    app.jinja_env.globals.update(
+        url_with=url_with, Role=Role, current_locale=current_locale
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from typing import Any
+
+from wtforms import EmailField, PasswordField
+from wtforms.validators import Email, EqualTo, InputRequired, Length
+
+from union.forms.base import BaseForm, strip_filter
+from union.i18n import _l
+from union.passwords import MAX_LENGTH, MIN_LENGTH
+
+
+class LoginForm(BaseForm):
+    email = EmailField(
+        _l("Email"),
+        filters=[strip_filter],
+        validators=[InputRequired(_l("Enter your email."))],
+    )
+    password = PasswordField(
+        _l("Password"), validators=[InputRequired(_l("Enter your password."))]
+    )
+
+
+class ForgotPasswordForm(BaseForm):
+    email = EmailField(
+        _l("Email"),
+        filters=[strip_filter],
+        validators=[
+            InputRequired(_l("Enter your email.")),
+            Email(_l("Enter an email address like name@example.org.")),
+        ],
+    )
+
+
+def new_password_field(label: Any) -> PasswordField:
+    return PasswordField(
+        label,
+        description=_l(
+            "At least 8 characters. A few words you will remember work well."
+        ),
+        validators=[
+            InputRequired(_l("Choose a password.")),
+            Length(
+                min=MIN_LENGTH,
+                max=MAX_LENGTH,
+                message=_l("Use between %(min)d and %(max)d characters."),
+            ),
+        ],
+    )
+
+
+class ChoosePasswordForm(BaseForm):
+    password = new_password_field(_l("New password"))
+    confirm = PasswordField(
+        _l("Type it again"),
+        validators=[
+            InputRequired(_l("Type the password again.")),
+            EqualTo("password", _l("The two passwords are not the same.")),
+        ],
+    )
+
+
+class ChangePasswordForm(BaseForm):
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[InputRequired(_l("Enter your current password."))],
+    )
+    new_password = new_password_field(_l("New password"))
+    confirm = PasswordField(
+        _l("Type the new password again"),
+        validators=[
+            InputRequired(_l("Type the new password again.")),
+            EqualTo("new_password", _l("The two passwords are not the same.")),
+        ],
+    )

@@ -1,0 +1,118 @@
+"""The form base class and fields shared by several forms."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, StringField, widgets
+from wtforms.fields.choices import (  # type: ignore[attr-defined]  # 3.3 API; stubs lag
+    SelectChoice,
+)
+from wtforms.validators import ValidationError
+
+from union.errors import ValidationFailed
+from union.i18n import _l
+from union.money import AmountError, parse_amount
+
+__all__ = [
+    "ActionForm",
+    "BaseForm",
+    "MoneyField",
+    "MonthField",
+    "PlainDateField",
+    "SearchForm",
+    "SelectChoice",
+    "WholeNumberField",
+]
+
+
+class BaseForm(FlaskForm):
+    """A form with CSRF protection that can show a service's errors on its fields."""
+
+    def apply_errors(self, error: ValidationFailed) -> None:
+        for name, messages in error.errors.items():
+            field = self._fields.get(name) if name else None
+            if field is None:
+                self.form_errors.extend(messages)
+            else:
+                field.errors = [*field.errors, *messages]
+
+
+class ActionForm(BaseForm):
+    """A button that changes something: just the CSRF token."""
+
+
+class SearchForm(FlaskForm):
+    """A GET form: reads query parameters and changes nothing, so it needs no token."""
+
+    class Meta:
+        csrf = False
+
+
+def strip_filter(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class MoneyField(StringField):
+    """A dollar amount typed by a person, kept as integer cents in `cents`."""
+
+    cents: int | None = None
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        text = (self.data or "").strip()
+        self.cents = None
+        if not text:
+            return
+        try:
+            self.cents = parse_amount(text)
+        except AmountError as error:
+            raise ValidationError(
+                _l("Enter an amount in dollars, like 1200 or 1,200.50.")
+            ) from error
+
+
+class PlainDateField(DateField):
+    """A date field whose complaint says what to type."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as error:
+            raise ValueError(_l("Enter a date like 2026-03-31.")) from error
+
+
+class WholeNumberField(IntegerField):
+    """A number field whose complaint says what to type."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as error:
+            raise ValueError(_l("Enter a whole number, like 12.")) from error
+
+
+class MonthField(StringField):
+    """A month typed as YYYY-MM (a month picker on phones), kept as its first day."""
+
+    widget = widgets.MonthInput()
+    month: date | None = None
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        text = (self.data or "").strip()
+        self.month = None
+        if not text:
+            return
+        try:
+            self.month = date.fromisoformat(f"{text}-01")
+        except ValueError as error:
+            raise ValidationError(_l("Enter a month like 2026-03.")) from error
+
+    def _value(self) -> str:
+        value: Any = self.data  # a date when the form is filled from an object
+        if isinstance(value, date):
+            return value.strftime("%Y-%m")
+        return str(value or "")

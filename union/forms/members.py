@@ -1,0 +1,221 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from wtforms import (
+    EmailField,
+    RadioField,
+    SelectField,
+    StringField,
+    TelField,
+)
+from wtforms.validators import Email, InputRequired, Length, Optional
+
+from union.forms.base import (
+    BaseForm,
+    PlainDateField,
+    SearchForm,
+    SelectChoice,
+    strip_filter,
+)
+from union.i18n import _l
+from union.labels import choices
+from union.models import (
+    ContactPreference,
+    JobClassification,
+    MembershipClass,
+    MemberStatus,
+    Workplace,
+)
+from union.money import format_plain
+from union.services.dues import LevelOffer
+from union.services.members import PersonalDetails
+
+NOT_LISTED = "not-listed"
+
+
+class PersonalDetailsForm(BaseForm):
+    chosen_name = StringField(
+        _l("Your name"),
+        description=_l("The name you go by. It does not have to be your legal name."),
+        filters=[strip_filter],
+        validators=[
+            InputRequired(_l("Tell us what to call you.")),
+            Length(max=100, message=_l("Keep this under 100 characters.")),
+        ],
+    )
+    legal_name = StringField(
+        _l("Legal name (optional)"),
+        description=_l("Only if it differs and you want the union to have it."),
+        filters=[strip_filter],
+        validators=[
+            Optional(),
+            Length(max=200, message=_l("Keep this under 200 characters.")),
+        ],
+    )
+    pronouns = StringField(
+        _l("Pronouns (optional)"),
+        filters=[strip_filter],
+        validators=[
+            Optional(),
+            Length(max=40, message=_l("Keep this under 40 characters.")),
+        ],
+    )
+    phone = TelField(
+        _l("Phone (optional)"),
+        description=_l("Needed only if you want texts or calls."),
+        filters=[strip_filter],
+        validators=[
+            Optional(),
+            Length(max=30, message=_l("Keep this under 30 characters.")),
+        ],
+    )
+    contact_preference = RadioField(
+        _l("How should the union reach you?"),
+        choices=choices(ContactPreference),
+        default=ContactPreference.EMAIL.value,
+        validators=[InputRequired(_l("Choose how we should reach you."))],
+    )
+    membership_class = RadioField(
+        _l("Right now, are you"),
+        choices=choices(MembershipClass),
+        default=MembershipClass.EMPLOYED.value,
+        validators=[InputRequired(_l("Choose one."))],
+    )
+
+    def details(self) -> PersonalDetails:
+        return PersonalDetails(
+            chosen_name=self.chosen_name.data or "",
+            legal_name=self.legal_name.data,
+            pronouns=self.pronouns.data,
+            phone=self.phone.data,
+            contact_preference=ContactPreference(self.contact_preference.data),
+            membership_class=MembershipClass(self.membership_class.data),
+        )
+
+
+class JoinForm(PersonalDetailsForm):
+    email = EmailField(
+        _l("Email"),
+        description=_l("We send one link here to finish joining. We never share it."),
+        filters=[strip_filter],
+        validators=[
+            InputRequired(_l("Enter your email.")),
+            Email(_l("Enter an email address like name@example.org.")),
+            Length(max=254, message=_l("That email is too long.")),
+        ],
+    )
+    workplace = SelectField(
+        _l("Where do you work?"), validate_choice=False, validators=[Optional()]
+    )
+    new_employer = StringField(
+        _l("Employer"),
+        description=_l("Only if your workplace isn't listed."),
+        filters=[strip_filter],
+        validators=[
+            Optional(),
+            Length(max=200, message=_l("Keep this under 200 characters.")),
+        ],
+    )
+    new_site = StringField(
+        _l("Site or program (optional)"),
+        filters=[strip_filter],
+        validators=[
+            Optional(),
+            Length(max=200, message=_l("Keep this under 200 characters.")),
+        ],
+    )
+    classification = SelectField(
+        _l("Your job"), validate_choice=False, validators=[Optional()]
+    )
+    dues_level = RadioField(
+        _l("Your dues"),
+        description=_l(
+            "Pick the line that fits your monthly income. We keep only the level "
+            "you pick, never your income, and nobody checks."
+        ),
+        validators=[InputRequired(_l("Choose a dues level."))],
+    )
+
+    def offer(
+        self,
+        workplaces: Sequence[Workplace],
+        classifications: Sequence[JobClassification],
+        levels: Sequence[LevelOffer],
+    ) -> None:
+        self.workplace.choices = [
+            SelectChoice("", _l("Choose your workplace")),
+            *[SelectChoice(str(w.id), w.name) for w in workplaces],
+            SelectChoice(NOT_LISTED, _l("My workplace isn't listed")),
+        ]
+        self.classification.choices = [
+            SelectChoice("", _l("Choose your job")),
+            *[SelectChoice(str(c.id), c.name) for c in classifications],
+        ]
+        self.dues_level.choices = [
+            SelectChoice(
+                str(level.id),
+                _l(
+                    "%(amount)s a month: %(bracket)s",
+                    amount=format_plain(level.monthly_cents),
+                    bracket=level.bracket,
+                ),
+            )
+            for level in levels
+        ]
+
+
+class ProfileForm(PersonalDetailsForm):
+    pass
+
+
+class StatusForm(BaseForm):
+    status = SelectField(_l("New status"), choices=choices(MemberStatus))
+
+
+class EmploymentForm(BaseForm):
+    workplace = SelectField(
+        _l("Workplace"),
+        validate_choice=False,
+        validators=[InputRequired(_l("Choose a workplace."))],
+    )
+    classification = SelectField(
+        _l("Job"), validate_choice=False, validators=[Optional()]
+    )
+    started_on = PlainDateField(
+        _l("Started on (optional)"),
+        validators=[Optional()],
+        render_kw={"autocomplete": "off"},
+    )
+
+    def offer(
+        self,
+        workplaces: Sequence[Workplace],
+        classifications: Sequence[JobClassification],
+    ) -> None:
+        self.workplace.choices = [
+            SelectChoice("", _l("Choose")),
+            *[SelectChoice(str(w.id), w.name) for w in workplaces],
+        ]
+        self.classification.choices = [
+            SelectChoice("", _l("Not known")),
+            *[SelectChoice(str(c.id), c.name) for c in classifications],
+        ]
+
+
+class EndEmploymentForm(BaseForm):
+    ended_on = PlainDateField(
+        _l("Last day"), validators=[InputRequired(_l("Enter the last day worked."))]
+    )
+
+
+class RosterSearchForm(SearchForm):
+    q = StringField(_l("Name or member number"), filters=[strip_filter])
+    status = SelectField(
+        _l("Status"),
+        choices=[SelectChoice("", _l("Any status")), *choices(MemberStatus)],
+        validators=[Optional()],
+    )
+    workplace = SelectField(
+        _l("Workplace"), validate_choice=False, validators=[Optional()]
+    )

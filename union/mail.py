@@ -1,0 +1,91 @@
+"""Outgoing mail: printed to the console by default, sent by SMTP when SMTP_URL is set."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    to: str
+    subject: str
+    body: str = field(repr=False)
+
+
+class Mailer(Protocol):
+    def send(self, message: Message) -> None: ...
+
+
+class ConsoleMailer:
+    """For development: the whole message goes to standard error, not to the log."""
+
+    def send(self, message: Message) -> None:
+        print(
+            f"\n--- email to {message.to}: {message.subject}\n{message.body}\n---",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+@dataclass
+class MemoryMailer:
+    """Keeps messages in a list, for tests."""
+
+    outbox: list[Message] = field(default_factory=list)
+
+    def send(self, message: Message) -> None:
+        self.outbox.append(message)
+
+
+@dataclass(frozen=True)
+class SmtpMailer:
+    """Sends through the server in SMTP_URL.
+
+    smtp://user:password@host:587 uses STARTTLS, smtps://...:465 uses TLS from the
+    start, and smtp+insecure://host:25 sends in clear text (local relays only).
+    """
+
+    url: str
+    sender: str
+    timeout: float = 20.0
+
+    def send(self, message: Message) -> None:
+        parts = urlsplit(self.url)
+        email = EmailMessage()
+        email["From"] = self.sender
+        email["To"] = message.to
+        email["Subject"] = message.subject
+        email.set_content(message.body)
+        host = parts.hostname or "localhost"
+        context = ssl.create_default_context()
+        client: smtplib.SMTP
+        if parts.scheme == "smtps":
+            client = smtplib.SMTP_SSL(
+                host, parts.port or 465, timeout=self.timeout, context=context
+            )
+        else:
+            client = smtplib.SMTP(host, parts.port or 587, timeout=self.timeout)
+        with client:
+            if parts.scheme == "smtp":
+                client.starttls(context=context)
+            if parts.username:
+                client.login(unquote(parts.username), unquote(parts.password or ""))
+            client.send_message(email)
+
+
+def mailer_from_config(config: Mapping[str, Any]) -> Mailer:
+    backend = config["MAIL_BACKEND"]
+    if backend == "smtp":
+        return SmtpMailer(config["SMTP_URL"], config["MAIL_FROM"])
+    if backend == "memory":
+        return MemoryMailer()
+    if backend == "console":
+        return ConsoleMailer()
+    raise ValueError(f"unknown MAIL_BACKEND {backend!r}")

@@ -1,0 +1,152 @@
+"""Emails, rendered from templates/email/ and sent once the transaction has committed."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+
+from flask import (
+    Response,
+    after_this_request,
+    current_app,
+    g,
+    has_request_context,
+    render_template,
+    url_for,
+)
+from werkzeug.routing import BuildError
+
+from union.i18n import _
+from union.labels import label
+from union.mail import Mailer, Message
+from union.models import User
+from union.services.grievances import Reminder
+
+log = logging.getLogger(__name__)
+
+
+def defer_mail_while_serving() -> None:
+    """Marks a request the app is really serving (not a command building links in a
+    test request context): its emails are delivered after the response."""
+    g.defer_mail = True
+
+
+def mailer() -> Mailer:
+    sender: Mailer = current_app.extensions["union_mailer"]
+    return sender
+
+
+def _send(user: User, subject: str, template: str, **context: object) -> bool:
+    """Sends one email. During a request the message is written now but delivered
+    after the response has gone: how long the mail server takes then cannot tell
+    anyone whether an account exists. A delivery failure is logged (without the
+    address) and never raised, because what the email is about is already saved."""
+    body = render_template(
+        f"email/{template}.txt",
+        user=user,
+        union_name=current_app.config["UNION_NAME"],
+        **context,
+    )
+    message = Message(to=user.email, subject=subject, body=body)
+    sender = mailer()
+    if has_request_context() and g.get("defer_mail"):
+
+        @after_this_request
+        def deliver_after_response(response: Response) -> Response:
+            response.call_on_close(lambda: _deliver(sender, message, template))
+            return response
+
+        return True
+    return _deliver(sender, message, template)
+
+
+def _deliver(sender: Mailer, message: Message, template: str) -> bool:
+    try:
+        sender.send(message)
+    except (OSError, smtplib.SMTPException) as error:
+        log.warning("could not send the %s email: %s", template, type(error).__name__)
+        return False
+    return True
+
+
+def send_join_link(user: User, token: str) -> bool:
+    link = url_for("auth.activate", token=token, _external=True)
+    return _send(user, _("Finish joining the union"), "join_link", link=link)
+
+
+def send_already_registered(user: User, token: str | None) -> bool:
+    link = url_for("auth.activate", token=token, _external=True) if token else None
+    return _send(
+        user,
+        _("Someone tried to join with your email"),
+        "already_registered",
+        link=link,
+        sign_in=url_for("auth.login", _external=True),
+        reset=url_for("auth.forgot_password", _external=True),
+    )
+
+
+def send_password_reset(user: User, token: str, *, first_time: bool) -> bool:
+    link = url_for("auth.reset_password", token=token, _external=True)
+    subject = _("Set up your union account") if first_time else _("Reset your password")
+    return _send(user, subject, "password_reset", link=link, first_time=first_time)
+
+
+def send_payment_failed(user: User) -> bool:
+    return _send(
+        user,
+        _("Your card payment didn't go through"),
+        "payment_failed",
+        dues_page=url_for("dues.index", _external=True),
+    )
+
+
+def send_dues_reminder(user: User, *, arrears: int) -> bool:
+    return _send(
+        user,
+        _("A reminder about your union dues"),
+        "dues_reminder",
+        arrears=arrears,
+        dues_page=url_for("dues.index", _external=True),
+        waiver_page=url_for("dues.waiver", _external=True),
+    )
+
+
+def send_grievance_reminder(reminder: Reminder) -> bool:
+    """Reminds the steward of a deadline. It names the case number and step only:
+    an email can be read over a shoulder or forwarded."""
+    try:
+        link = url_for(
+            "grievances.detail", public_id=reminder.public_id, _external=True
+        )
+    except (RuntimeError, BuildError):
+        # Outside a request (a command without PUBLIC_URL): no link, still a reminder.
+        link = None
+    step = label(reminder.step)
+    if reminder.days_before == 0:
+        subject = _(
+            "Grievance %(number)s: the %(step)s deadline is today",
+            number=reminder.number,
+            step=step,
+        )
+    elif reminder.days_before == 1:
+        subject = _(
+            "Grievance %(number)s: the %(step)s deadline is tomorrow",
+            number=reminder.number,
+            step=step,
+        )
+    else:
+        subject = _(
+            "Grievance %(number)s: the %(step)s deadline is in %(days)d days",
+            number=reminder.number,
+            step=step,
+            days=reminder.days_before,
+        )
+    return _send(
+        reminder.recipient,
+        subject,
+        "grievance_reminder",
+        reminder=reminder,
+        step=step,
+        link=link,
+    )

@@ -1,0 +1,298 @@
+"""Stripe, behind a small gateway. This is the only module that imports `stripe`.
+
+Everything that leaves here is a plain dict or dataclass, so the rest of the app
+never handles Stripe objects. Metadata sent to Stripe is the member's opaque public
+id and nothing else: no names, workplaces or dues levels.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+
+#: The product every dues price belongs to; a fixed id makes setup repeatable.
+PRODUCT_ID = "union_dues"
+
+
+class GatewayError(Exception):
+    """Stripe could not be reached or refused the request."""
+
+
+class InvalidWebhook(Exception):
+    """A webhook whose signature is missing, wrong, stale or whose body is not JSON."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutLink:
+    session_id: str
+    url: str
+
+
+class StripeGateway:
+    def __init__(
+        self,
+        secret_key: str,
+        *,
+        webhook_secret: str,
+        api_base: str | None = None,
+        currency: str = "cad",
+        product_name: str = "Membership dues",
+        statement_descriptor: str = "MEMBERSHIP",
+    ) -> None:
+        self._http = stripe.RequestsClient()
+        self.client = stripe.StripeClient(
+            secret_key,
+            http_client=self._http,
+            base_addresses={"api": api_base} if api_base else None,
+            # A local peer ignores idempotency keys, so a retried POST would duplicate.
+            max_network_retries=0 if api_base else 2,
+        )
+        self.webhook_secret = webhook_secret
+        self.currency = currency.lower()
+        self.product_name = product_name
+        self.statement_descriptor = statement_descriptor
+
+    def close(self) -> None:
+        """Closes the pooled HTTP connections to Stripe."""
+        self._http.close()  # type: ignore[no-untyped-call]  # stripe leaves it unannotated
+
+    # Webhooks -------------------------------------------------------------------------
+
+    def verify_event(self, payload: bytes, signature: str | None) -> dict[str, Any]:
+        """The event in a webhook body, after checking Stripe's signature on the raw
+        bytes (wrong secret, tampering and timestamps over 5 minutes old all fail)."""
+        try:
+            stripe.WebhookSignature.verify_header(
+                payload.decode("utf-8"),
+                signature or "",
+                self.webhook_secret,
+                tolerance=300,
+            )
+            event = json.loads(payload)
+        except (
+            stripe.SignatureVerificationError,
+            UnicodeDecodeError,
+            ValueError,
+        ) as error:
+            raise InvalidWebhook(type(error).__name__) from error
+        if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+            raise InvalidWebhook("not an event")
+        return event
+
+    # The catalogue: one product, one recurring price per dues amount -----------------
+
+    def ensure_product(self) -> str:
+        try:
+            product = self.client.v1.products.retrieve(PRODUCT_ID)
+        except stripe.InvalidRequestError:
+            product = self._call(
+                self.client.v1.products.create,
+                {
+                    "id": PRODUCT_ID,
+                    "name": self.product_name,
+                    "statement_descriptor": self.statement_descriptor,
+                },
+                idempotency_key=f"product-{PRODUCT_ID}",
+            )
+        except stripe.StripeError as error:
+            raise GatewayError(type(error).__name__) from error
+        return str(product.id)
+
+    def ensure_price(self, *, lookup_key: str, monthly_cents: int) -> str:
+        """The active monthly price with this lookup key and amount, created (taking
+        the key over from an older price) when there is none. Safe to repeat."""
+        found = self._call(
+            self.client.v1.prices.list,
+            {"lookup_keys": [lookup_key], "active": True, "limit": 1},
+        )
+        for price in found.data:
+            recurring = price.to_dict().get("recurring") or {}
+            if (
+                price.unit_amount == monthly_cents
+                and recurring.get("interval") == "month"
+            ):
+                return str(price.id)
+        price = self._call(
+            self.client.v1.prices.create,
+            {
+                "currency": self.currency,
+                "unit_amount": monthly_cents,
+                "product": PRODUCT_ID,
+                "recurring": {"interval": "month"},
+                "lookup_key": lookup_key,
+                "transfer_lookup_key": True,
+            },
+            idempotency_key=f"price-{lookup_key}-{monthly_cents}",
+        )
+        return str(price.id)
+
+    # Customers, Checkout and the Portal ----------------------------------------------
+
+    def create_customer(self, *, member_ref: str, email: str | None) -> str:
+        params: dict[str, Any] = {"metadata": {"member": member_ref}}
+        if email:
+            params["email"] = email
+        customer = self._call(
+            self.client.v1.customers.create,
+            params,
+            idempotency_key=f"customer-{member_ref}",
+        )
+        return str(customer.id)
+
+    def subscription_checkout(
+        self,
+        *,
+        customer_id: str,
+        member_ref: str,
+        price_id: str,
+        initiation_cents: int,
+        success_url: str,
+        cancel_url: str,
+        idempotency_key: str,
+    ) -> CheckoutLink:
+        """Checkout for monthly card dues; the initiation fee, if owed, is a one-time
+        line on the first invoice."""
+        line_items: list[dict[str, Any]] = [{"price": price_id, "quantity": 1}]
+        if initiation_cents:
+            line_items.append(
+                {
+                    "price_data": {
+                        "currency": self.currency,
+                        "product": PRODUCT_ID,
+                        "unit_amount": initiation_cents,
+                    },
+                    "quantity": 1,
+                }
+            )
+        session = self._call(
+            self.client.v1.checkout.sessions.create,
+            {
+                "mode": "subscription",
+                "customer": customer_id,
+                "client_reference_id": member_ref,
+                "line_items": line_items,
+                "subscription_data": {"metadata": {"member": member_ref}},
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+            },
+            idempotency_key=idempotency_key,
+        )
+        return CheckoutLink(str(session.id), str(session.url))
+
+    def one_off_checkout(
+        self,
+        *,
+        customer_id: str,
+        member_ref: str,
+        amount_cents: int,
+        attempt_ref: str,
+        success_url: str,
+        cancel_url: str,
+        idempotency_key: str,
+    ) -> CheckoutLink:
+        """Checkout for one card payment; our attempt record says what it covers."""
+        metadata = {"member": member_ref, "attempt": attempt_ref}
+        session = self._call(
+            self.client.v1.checkout.sessions.create,
+            {
+                "mode": "payment",
+                "customer": customer_id,
+                "client_reference_id": member_ref,
+                "line_items": [
+                    {
+                        "price_data": {
+                            "currency": self.currency,
+                            "product": PRODUCT_ID,
+                            "unit_amount": amount_cents,
+                        },
+                        "quantity": 1,
+                    }
+                ],
+                "metadata": metadata,
+                "payment_intent_data": {
+                    "metadata": metadata,
+                    "statement_descriptor": self.statement_descriptor,
+                },
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+            },
+            idempotency_key=idempotency_key,
+        )
+        return CheckoutLink(str(session.id), str(session.url))
+
+    def portal_url(self, *, customer_id: str, return_url: str) -> str:
+        session = self._call(
+            self.client.v1.billing_portal.sessions.create,
+            {"customer": customer_id, "return_url": return_url},
+        )
+        return str(session.url)
+
+    # Subscriptions -------------------------------------------------------------------
+
+    def change_subscription_price(
+        self, *, subscription_id: str, price_id: str, idempotency_key: str
+    ) -> None:
+        """Moves a subscription to another price from its next invoice, without
+        prorating (a level change takes effect from the next month)."""
+        subscription = self._call(
+            self.client.v1.subscriptions.retrieve, subscription_id
+        )
+        item_id = subscription.to_dict()["items"]["data"][0]["id"]
+        self._call(
+            self.client.v1.subscriptions.update,
+            subscription_id,
+            {
+                "items": [{"id": item_id, "price": price_id}],
+                "proration_behavior": "none",
+            },
+            idempotency_key=idempotency_key,
+        )
+
+    def cancel_subscription(self, subscription_id: str) -> None:
+        self._call(self.client.v1.subscriptions.cancel, subscription_id)
+
+    def subscriptions(self, customer_id: str) -> list[dict[str, Any]]:
+        found = self._call(
+            self.client.v1.subscriptions.list,
+            {"customer": customer_id, "status": "all"},
+        )
+        return [subscription.to_dict() for subscription in found.auto_paging_iter()]
+
+    def paid_invoices(self, *, created_since: int) -> Iterator[dict[str, Any]]:
+        """Every paid invoice created since the given Unix time, page by page."""
+        found = self._call(
+            self.client.v1.invoices.list,
+            {"status": "paid", "created": {"gte": created_since}, "limit": 100},
+        )
+        for invoice in found.auto_paging_iter():
+            yield invoice.to_dict()
+
+    def _call(self, method: Any, *args: Any, idempotency_key: str | None = None) -> Any:
+        options: Mapping[str, Any] = (
+            {"idempotency_key": idempotency_key} if idempotency_key else {}
+        )
+        try:
+            if options:
+                return method(*args, options=options)
+            return method(*args)
+        except stripe.StripeError as error:
+            raise GatewayError(type(error).__name__) from error
+
+
+def gateway_from_config(config: Mapping[str, Any]) -> StripeGateway | None:
+    """The Stripe gateway, or None when no key is configured (card payment is then
+    shown as unavailable and everything else works)."""
+    if not config.get("STRIPE_SECRET_KEY"):
+        return None
+    return StripeGateway(
+        config["STRIPE_SECRET_KEY"],
+        webhook_secret=config.get("STRIPE_WEBHOOK_SECRET") or "",
+        api_base=config.get("STRIPE_API_BASE"),
+        currency=config["UNION_CURRENCY"],
+        statement_descriptor=config["STRIPE_STATEMENT_DESCRIPTOR"],
+        product_name=config["STRIPE_PRODUCT_NAME"],
+    )

@@ -1,0 +1,664 @@
+"""Dues: levels and their history, each member's standing, and the ledger.
+
+Every way money comes in (card, cash, e-transfer, an opening balance) goes through
+`record_payment`, which takes the member's row lock, picks the oldest uncovered
+months and writes one coverage row per month. The unique (member, month) key then
+makes double counting impossible, whatever order payments arrive in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from union import clock
+from union.db import db
+from union.errors import NotFound, ValidationFailed
+from union.i18n import _
+from union.models import (
+    HAND_METHODS,
+    DuesCoverage,
+    DuesLevel,
+    DuesLevelChoice,
+    DuesNotice,
+    DuesPayment,
+    DuesRate,
+    DuesSubscription,
+    DuesWaiver,
+    Member,
+    MemberStatus,
+    NoticeKind,
+    PaymentMethod,
+    Role,
+    User,
+    WaiverStatus,
+)
+from union.money import format_plain
+from union.services import audit, ledger, numbers, settings
+from union.services.scope import visible_members
+from union.standing import (
+    Standing,
+    first_of_month,
+    month_index,
+    month_start,
+    months_to_cover,
+    standing,
+)
+
+#: How many months one hand payment may cover, and how far back it may be dated.
+MAX_MONTHS_PER_PAYMENT = 24
+MAX_DAYS_BACKDATED = 366
+
+
+@dataclass(frozen=True, slots=True)
+class LevelOffer:
+    id: int
+    code: str
+    name: str
+    bracket: str
+    monthly_cents: int
+
+
+def offered_levels(day: date) -> list[LevelOffer]:
+    """Levels a member can choose on `day`, cheapest first, with the amount then in force."""
+    levels = db.session.scalars(
+        sa.select(DuesLevel)
+        .where(sa.or_(DuesLevel.retired_on.is_(None), DuesLevel.retired_on > day))
+        .options(selectinload(DuesLevel.rates))
+        .order_by(DuesLevel.position, DuesLevel.id)
+    ).all()
+    offers = []
+    for level in levels:
+        amount = level.monthly_cents_on(day)
+        if amount is not None:
+            offers.append(
+                LevelOffer(level.id, level.code, level.name, level.bracket, amount)
+            )
+    return offers
+
+
+def level_by_code(code: str) -> DuesLevel | None:
+    return db.session.scalar(sa.select(DuesLevel).where(DuesLevel.code == code))
+
+
+def all_levels() -> list[DuesLevel]:
+    return list(
+        db.session.scalars(
+            sa.select(DuesLevel)
+            .options(selectinload(DuesLevel.rates))
+            .order_by(DuesLevel.position, DuesLevel.id)
+        )
+    )
+
+
+# Levels, for the treasurer ---------------------------------------------------------
+
+
+def _check_level_text(code: str | None, name: str, bracket: str) -> dict[str, str]:
+    errors = {}
+    if code is not None and not code.replace("_", "").isalnum():
+        errors["code"] = _("Use letters, digits and underscores, like low_income.")
+    if not name.strip():
+        errors["name"] = _("Give the level a name.")
+    if not bracket.strip():
+        errors["bracket"] = _("Say in plain words who this level is for.")
+    return errors
+
+
+def _check_effective_month(effective_on: date, now: datetime) -> dict[str, str]:
+    if effective_on.day != 1:
+        return {"effective_on": _("Amounts change on the first day of a month.")}
+    if effective_on < first_of_month(clock.today(now)):
+        return {
+            "effective_on": _(
+                "Choose this month or a later one: past months may be paid already."
+            )
+        }
+    return {}
+
+
+def add_level(
+    *,
+    code: str,
+    name: str,
+    bracket: str,
+    monthly_cents: int,
+    effective_on: date,
+    actor: User,
+    now: datetime,
+) -> DuesLevel:
+    code = code.strip().lower()
+    errors = _check_level_text(code, name, bracket) | _check_effective_month(
+        effective_on, now
+    )
+    if monthly_cents <= 0:
+        errors["monthly_amount"] = _("Enter an amount above zero.")
+    if code and level_by_code(code) is not None:
+        errors["code"] = _("Another level already has this code.")
+    if errors:
+        raise ValidationFailed(errors)
+    position = (db.session.scalar(sa.select(sa.func.max(DuesLevel.position))) or 0) + 1
+    level = DuesLevel(
+        code=code,
+        name=name.strip(),
+        bracket=bracket.strip(),
+        position=position,
+        created_at=now,
+    )
+    level.rates.append(
+        DuesRate(monthly_cents=monthly_cents, effective_on=effective_on, created_at=now)
+    )
+    db.session.add(level)
+    db.session.flush()
+    audit.record("dues.level_added", actor=actor, now=now, subject=level)
+    return level
+
+
+def update_level(
+    level: DuesLevel, *, name: str, bracket: str, actor: User, now: datetime
+) -> None:
+    errors = _check_level_text(None, name, bracket)
+    if errors:
+        raise ValidationFailed(errors)
+    level.name, level.bracket = name.strip(), bracket.strip()
+    audit.record("dues.level_updated", actor=actor, now=now, subject=level)
+    db.session.flush()
+
+
+def schedule_rate(
+    level: DuesLevel,
+    *,
+    monthly_cents: int,
+    effective_on: date,
+    actor: User,
+    now: datetime,
+) -> DuesRate:
+    """Sets a new monthly amount from the first of a month on (replacing one already
+    scheduled for that month). Earlier months keep the amount they had."""
+    errors = _check_effective_month(effective_on, now)
+    if monthly_cents <= 0:
+        errors["monthly_amount"] = _("Enter an amount above zero.")
+    if errors:
+        raise ValidationFailed(errors)
+    rate = next((r for r in level.rates if r.effective_on == effective_on), None)
+    if rate is None:
+        rate = DuesRate(
+            effective_on=effective_on, monthly_cents=monthly_cents, created_at=now
+        )
+        level.rates.append(rate)
+    else:
+        rate.monthly_cents = monthly_cents
+        rate.stripe_price_id = None
+    audit.record(
+        "dues.rate_scheduled",
+        actor=actor,
+        now=now,
+        subject=level,
+        detail=f"from={effective_on.isoformat()}",
+    )
+    db.session.flush()
+    return rate
+
+
+def retire_level(level: DuesLevel, *, actor: User, now: datetime) -> None:
+    """Stops offering a level to new choices; members already on it keep it."""
+    level.retired_on = clock.today(now)
+    audit.record("dues.level_retired", actor=actor, now=now, subject=level)
+    db.session.flush()
+
+
+# Each member's level over time ------------------------------------------------------
+
+
+def record_first_level(member: Member, *, now: datetime) -> None:
+    """The level chosen when joining, in force from the month the member joined."""
+    db.session.add(
+        DuesLevelChoice(
+            member_id=member.id,
+            level_id=member.dues_level_id,
+            effective_month=first_of_month(member.joined_on),
+            chosen_at=now,
+        )
+    )
+
+
+def level_choices(member_id: int) -> list[DuesLevelChoice]:
+    return list(
+        db.session.scalars(
+            sa.select(DuesLevelChoice)
+            .where(DuesLevelChoice.member_id == member_id)
+            .order_by(DuesLevelChoice.effective_month)
+        )
+    )
+
+
+def level_id_for_month(
+    member: Member, choices: list[DuesLevelChoice], month: date
+) -> int:
+    """The level the member pays at in `month` (choices sorted by month)."""
+    chosen = None
+    for choice in choices:
+        if choice.effective_month <= month:
+            chosen = choice.level_id
+    if chosen is None:
+        chosen = choices[0].level_id if choices else member.dues_level_id
+    return chosen
+
+
+def change_level(
+    member: Member, level_id: int, *, actor: User, now: datetime
+) -> DuesLevelChoice:
+    """Moves the member to another level from the first day of next month."""
+    today = clock.today(now)
+    if level_id not in {offer.id for offer in offered_levels(today)}:
+        raise ValidationFailed(
+            {"dues_level": _("Choose one of the dues levels shown.")}
+        )
+    effective = month_start(month_index(today) + 1)
+    choice = db.session.scalar(
+        sa.select(DuesLevelChoice).where(
+            DuesLevelChoice.member_id == member.id,
+            DuesLevelChoice.effective_month == effective,
+        )
+    )
+    if choice is None:
+        choice = DuesLevelChoice(member_id=member.id, effective_month=effective)
+        db.session.add(choice)
+    choice.level_id = level_id
+    choice.chosen_at = now
+    choice.chosen_by_id = actor.id
+    member.dues_level_id = level_id
+    audit.record("dues.level_changed", actor=actor, now=now, subject=member)
+    db.session.flush()
+    return choice
+
+
+def monthly_cents(member: Member, months: list[date]) -> list[int]:
+    """What the member owes for each of `months`, at their level in that month."""
+    choices = level_choices(member.id)
+    levels = {level.id: level for level in all_levels()}
+    amounts = []
+    for month in months:
+        level = levels[level_id_for_month(member, choices, month)]
+        amount = level.monthly_cents_on(month)
+        if amount is None:
+            amount = level.rates[0].monthly_cents
+        amounts.append(amount)
+    return amounts
+
+
+# Standing -----------------------------------------------------------------------------
+
+
+def start_month(member: Member) -> date:
+    return first_of_month(member.joined_on)
+
+
+def end_month(member: Member) -> date | None:
+    return first_of_month(member.left_on) if member.left_on else None
+
+
+def covered_months(member_id: int) -> set[date]:
+    return set(
+        db.session.scalars(
+            sa.select(DuesCoverage.month).where(DuesCoverage.member_id == member_id)
+        )
+    )
+
+
+def card_retrying(member_id: int) -> bool:
+    """Whether Stripe is still retrying a failed card payment for this member."""
+    return bool(
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(DuesSubscription)
+            .where(
+                DuesSubscription.member_id == member_id,
+                DuesSubscription.status == "past_due",
+            )
+        )
+    )
+
+
+def member_standing(
+    member: Member, *, now: datetime, threshold: int | None = None
+) -> Standing:
+    """One member's standing, in a fixed number of queries."""
+    if threshold is None:
+        threshold = settings.current_settings().good_standing_max_arrears
+    return standing(
+        start_month=start_month(member),
+        current_month=first_of_month(clock.today(now)),
+        end_month=end_month(member),
+        covered=covered_months(member.id),
+        threshold=threshold,
+        card_retrying=card_retrying(member.id),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MemberDues:
+    """Everything the member's dues page shows."""
+
+    member: Member
+    standing: Standing
+    level: DuesLevel
+    monthly_cents: int
+    #: A level chosen to start next month, if any.
+    next_level: DuesLevel | None
+    initiation_paid: bool
+    payments: list[DuesPayment]
+    waivers: list[DuesWaiver]
+    subscription: DuesSubscription | None
+
+    @property
+    def has_open_waiver(self) -> bool:
+        return any(w.status is not WaiverStatus.DECLINED for w in self.waivers)
+
+
+def member_dues(member: Member, *, now: datetime) -> MemberDues:
+    """The member's dues page data, in a fixed number of queries whatever the history."""
+    today = clock.today(now)
+    this_month = first_of_month(today)
+    current_standing = member_standing(member, now=now)
+    choices = level_choices(member.id)
+    levels = {level.id: level for level in all_levels()}
+    level = levels[level_id_for_month(member, choices, this_month)]
+    upcoming = [c for c in choices if c.effective_month > this_month]
+    next_level = levels[upcoming[-1].level_id] if upcoming else None
+    payments = list(
+        db.session.scalars(
+            sa.select(DuesPayment)
+            .where(DuesPayment.member_id == member.id)
+            .options(selectinload(DuesPayment.coverage))
+            .order_by(DuesPayment.paid_on.desc(), DuesPayment.id.desc())
+        )
+    )
+    waivers = list(
+        db.session.scalars(
+            sa.select(DuesWaiver)
+            .where(DuesWaiver.member_id == member.id)
+            .order_by(DuesWaiver.requested_at.desc())
+        )
+    )
+    subscription = db.session.scalar(
+        sa.select(DuesSubscription)
+        .where(DuesSubscription.member_id == member.id)
+        .order_by(DuesSubscription.last_event_created.desc())
+        .limit(1)
+    )
+    return MemberDues(
+        member=member,
+        standing=current_standing,
+        level=level,
+        monthly_cents=level.monthly_cents_on(this_month)
+        or level.rates[0].monthly_cents,
+        next_level=next_level,
+        initiation_paid=any(
+            p.initiation_cents > 0 and not p.is_refunded for p in payments
+        ),
+        payments=payments,
+        waivers=waivers,
+        subscription=subscription,
+    )
+
+
+def initiation_paid(member_id: int) -> bool:
+    return bool(
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(DuesPayment)
+            .where(
+                DuesPayment.member_id == member_id,
+                DuesPayment.initiation_cents > 0,
+                DuesPayment.refunded_cents < DuesPayment.amount_cents,
+            )
+        )
+    )
+
+
+# The ledger ---------------------------------------------------------------------------
+
+
+def lock_member(member_id: int) -> Member:
+    """Takes the member's row lock, so two payments for one member never pick the
+    same months at once (PostgreSQL; SQLite allows only one writer anyway)."""
+    member = db.session.scalar(
+        sa.select(Member).where(Member.id == member_id).with_for_update()
+    )
+    if member is None:
+        raise NotFound
+    return member
+
+
+def record_payment(
+    member: Member,
+    *,
+    method: PaymentMethod,
+    amount_cents: int,
+    months: int,
+    paid_on: date,
+    now: datetime,
+    initiation_cents: int = 0,
+    recorded_by: User | None = None,
+    receipt_number: int | None = None,
+    reference: str | None = None,
+    stripe_invoice_id: str | None = None,
+    stripe_payment_intent_id: str | None = None,
+) -> DuesPayment:
+    """Adds a payment and covers the member's `months` oldest uncovered months."""
+    lock_member(member.id)
+    payment = DuesPayment(
+        member_id=member.id,
+        method=method,
+        amount_cents=amount_cents,
+        initiation_cents=initiation_cents,
+        months=months,
+        paid_on=paid_on,
+        recorded_at=now,
+        recorded_by_id=recorded_by.id if recorded_by else None,
+        receipt_number=receipt_number,
+        reference=reference,
+        stripe_invoice_id=stripe_invoice_id,
+        stripe_payment_intent_id=stripe_payment_intent_id,
+    )
+    db.session.add(payment)
+    db.session.flush()
+    for month in months_to_cover(
+        start_month(member), covered_months(member.id), months
+    ):
+        db.session.add(
+            DuesCoverage(member_id=member.id, month=month, payment_id=payment.id)
+        )
+    db.session.flush()
+    audit.record(
+        "dues.payment_recorded",
+        actor=recorded_by,
+        now=now,
+        subject=payment,
+        detail=f"method={method},months={months}",
+    )
+    return payment
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """What a member owes for paying `months` months now."""
+
+    months: list[date]
+    dues_cents: int
+    initiation_cents: int
+
+    @property
+    def total_cents(self) -> int:
+        return self.dues_cents + self.initiation_cents
+
+
+def quote(member: Member, months: int) -> Quote:
+    """The price of the member's next `months` uncovered months, plus the initiation
+    fee (one month at their level) if it has not been paid yet."""
+    chosen = months_to_cover(start_month(member), covered_months(member.id), months)
+    amounts = monthly_cents(member, chosen)
+    initiation = 0
+    if not initiation_paid(member.id):
+        initiation = monthly_cents(member, [start_month(member)])[0]
+    return Quote(months=chosen, dues_cents=sum(amounts), initiation_cents=initiation)
+
+
+def record_hand_payment(
+    member: Member,
+    *,
+    method: PaymentMethod,
+    months: int,
+    amount_cents: int | None,
+    paid_on: date | None,
+    reference: str | None,
+    actor: User,
+    now: datetime,
+) -> DuesPayment:
+    """Cash or an e-transfer taken by a delegate, with the next receipt number. The
+    amount must match the member's level for those months (and the initiation fee
+    while it is unpaid), so receipts and remittances always add up."""
+    today = clock.today(now)
+    errors: dict[str, str] = {}
+    if method not in HAND_METHODS:
+        errors["method"] = _("Choose cash or e-transfer.")
+    if not 1 <= months <= MAX_MONTHS_PER_PAYMENT:
+        errors["months"] = _(
+            "Choose from 1 to %(most)d months.", most=MAX_MONTHS_PER_PAYMENT
+        )
+    if paid_on is None:
+        raise ValidationFailed({"paid_on": _("Enter the day the money was received.")})
+    if paid_on > today:
+        errors["paid_on"] = _("That day is in the future.")
+    elif paid_on < today - timedelta(days=MAX_DAYS_BACKDATED):
+        errors["paid_on"] = _(
+            "That is more than a year ago; ask the treasurer to record it."
+        )
+    if errors:
+        raise ValidationFailed(errors)
+    expected = quote(member, months)
+    if amount_cents != expected.total_cents:
+        message = _(
+            "For %(months)d months the amount is %(total)s.",
+            months=months,
+            total=format_plain(expected.total_cents),
+        )
+        if expected.initiation_cents:
+            message = _(
+                "For %(months)d months plus the initiation fee of %(fee)s, the amount "
+                "is %(total)s.",
+                months=months,
+                fee=format_plain(expected.initiation_cents),
+                total=format_plain(expected.total_cents),
+            )
+        raise ValidationFailed({"amount": message})
+    return record_payment(
+        member,
+        method=method,
+        amount_cents=expected.total_cents,
+        initiation_cents=expected.initiation_cents,
+        months=months,
+        paid_on=paid_on,
+        now=now,
+        recorded_by=actor,
+        receipt_number=numbers.next_number("receipt"),
+        reference=(reference or "").strip() or None,
+    )
+
+
+def record_refund(payment: DuesPayment, *, refunded_cents: int, now: datetime) -> None:
+    """Notes a refund. A full refund uncovers the months the payment covered, so the
+    member owes them again."""
+    payment.refunded_cents = min(refunded_cents, payment.amount_cents)
+    if payment.is_refunded:
+        db.session.execute(
+            sa.delete(DuesCoverage).where(DuesCoverage.payment_id == payment.id)
+        )
+        db.session.expire(payment, ["coverage"])
+    audit.record("dues.payment_refunded", actor=None, now=now, subject=payment)
+    db.session.flush()
+
+
+def payment_for_receipt(actor: User, receipt_number: int) -> DuesPayment:
+    """A receipt, for the member it belongs to, the delegate who wrote it, stewards
+    of the member's workplaces, the treasurer and admins; NotFound for anyone else."""
+    payment = db.session.scalar(
+        sa.select(DuesPayment).where(DuesPayment.receipt_number == receipt_number)
+    )
+    if payment is None:
+        raise NotFound
+    if actor.has_role(Role.TREASURER, Role.ADMIN) or payment.recorded_by_id == actor.id:
+        return payment
+    if actor.member is not None and actor.member.id == payment.member_id:
+        return payment
+    visible = db.session.scalar(
+        visible_members(actor)
+        .where(Member.id == payment.member_id)
+        .with_only_columns(Member.id)
+    )
+    if visible is None:
+        raise NotFound
+    return payment
+
+
+# Reminders ----------------------------------------------------------------------------
+
+#: Members are reminded once they owe this many months (not counting a card payment
+#: Stripe is still retrying): one month behind is just this month, not yet paid.
+REMINDER_MIN_ARREARS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    member_id: int
+    arrears: int
+
+
+def claim_reminders(*, now: datetime) -> list[Reminder]:
+    """Members to remind this month, each recorded as reminded so that however often
+    the command runs, nobody gets a second reminder in the same month. Members with
+    a pending waiver, or a granted one running this month, are never reminded."""
+    today = clock.today(now)
+    this_month = first_of_month(today)
+    key = this_month.strftime("%Y-%m")
+    arrears, retrying = ledger.arrears_columns(today)
+    counted = arrears - sa.case((retrying, 1), else_=0)
+    waived = sa.exists().where(
+        DuesWaiver.member_id == Member.id,
+        sa.or_(
+            DuesWaiver.status == WaiverStatus.PENDING,
+            sa.and_(
+                DuesWaiver.status == WaiverStatus.GRANTED,
+                DuesWaiver.last_month >= this_month,
+            ),
+        ),
+    )
+    reminded = sa.exists().where(
+        DuesNotice.member_id == Member.id,
+        DuesNotice.kind == NoticeKind.DUES_REMINDER,
+        DuesNotice.key == key,
+    )
+    rows = db.session.execute(
+        sa.select(Member.id, counted)
+        .join(User, User.id == Member.user_id)
+        .where(
+            Member.status.in_((MemberStatus.ACTIVE, MemberStatus.LAPSED)),
+            User.disabled_at.is_(None),
+            counted >= REMINDER_MIN_ARREARS,
+            ~waived,
+            ~reminded,
+        )
+        .order_by(Member.id)
+    ).all()
+    for member_id, _owing in rows:
+        db.session.add(
+            DuesNotice(
+                member_id=member_id, kind=NoticeKind.DUES_REMINDER, key=key, sent_at=now
+            )
+        )
+    db.session.flush()
+    return [Reminder(member_id, int(owing)) for member_id, owing in rows]

@@ -1,0 +1,1117 @@
+"""Grievances: opening cases, moving them through their steps, notes, documents,
+outcomes, who sees which case, the steward dashboard, reminders, calendar feeds
+and the organizers' counts.
+
+Scope: admins see every case, a steward the cases of the workplaces they cover,
+and nobody else any case page. A member sees only a summary of the cases that name
+them, and organizers only counts. The timeline, step records and notes are only
+ever added to; nothing here edits or deletes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
+
+from union import clock
+from union.db import db
+from union.documents import DocumentStorage, document_type
+from union.errors import InvalidTransition, NotFound, ValidationFailed
+from union.grievance_rules import (
+    CLOSING_STEP,
+    MAX_STEP_DAYS,
+    OPEN_STEPS,
+    REMINDER_DAYS,
+    Urgency,
+    can_move,
+    deadline_for,
+    is_closed,
+    reminder_due,
+    step_days,
+    urgency,
+)
+from union.i18n import _
+from union.labels import label
+from union.models import (
+    CalendarFeed,
+    Employment,
+    Grievance,
+    GrievanceCategory,
+    GrievanceDocument,
+    GrievanceEvent,
+    GrievanceEventKind,
+    GrievanceNote,
+    GrievanceOutcome,
+    GrievanceStep,
+    Member,
+    MemberStatus,
+    Role,
+    RoleGrant,
+    SentReminder,
+    StepDeadline,
+    StepRecord,
+    StewardAssignment,
+    User,
+    Workplace,
+    grievance_grievants,
+)
+from union.services import audit, numbers
+from union.services.paging import Page, paginate
+
+#: The longest a dashboard list grows; beyond it the full case list pages.
+DASHBOARD_LIMIT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class GrievanceDetails:
+    category: GrievanceCategory
+    title: str
+    what_happened: str
+    remedy_sought: str = ""
+    incident_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewGrievance:
+    workplace_id: int | None
+    details: GrievanceDetails
+    #: Member ids; none for a group or policy grievance.
+    grievant_ids: tuple[int, ...] = ()
+    #: The steward to follow it; defaults to the steward opening it.
+    steward_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Closing:
+    outcome: GrievanceOutcome
+    money_recovered_cents: int | None = None
+    remedy_obtained: str = ""
+
+
+# Who sees what ---------------------------------------------------------------
+
+
+def _covered_workplace_ids(actor: User) -> sa.Select[int]:
+    return sa.select(StewardAssignment.workplace_id).where(
+        StewardAssignment.user_id == actor.id
+    )
+
+
+def visible_grievances(actor: User) -> sa.Select[Grievance]:
+    """Cases whose page the actor may open: every case for admins, those of the
+    covered workplaces for a steward, none for anyone else."""
+    statement = sa.select(Grievance)
+    if actor.has_role(Role.ADMIN):
+        return statement
+    if actor.has_role(Role.STEWARD):
+        return statement.where(
+            Grievance.workplace_id.in_(_covered_workplace_ids(actor))
+        )
+    return statement.where(sa.false())
+
+
+def may_work_at(actor: User, workplace_id: int) -> bool:
+    """Whether the actor may open and follow cases at this workplace."""
+    if actor.has_role(Role.ADMIN):
+        return True
+    return actor.has_role(Role.STEWARD) and any(
+        assignment.workplace_id == workplace_id
+        for assignment in actor.steward_assignments
+    )
+
+
+def workable_workplaces(actor: User) -> list[Workplace]:
+    """Workplaces where the actor may open a case, by name."""
+    statement = sa.select(Workplace).order_by(Workplace.employer, Workplace.site)
+    if not actor.has_role(Role.ADMIN):
+        statement = statement.where(Workplace.id.in_(_covered_workplace_ids(actor)))
+    return list(db.session.scalars(statement))
+
+
+def workplace_for(actor: User, workplace_id: int) -> Workplace:
+    """A workplace where the actor may follow cases, or NotFound."""
+    workplace = db.session.get(Workplace, workplace_id)
+    if workplace is None or not may_work_at(actor, workplace.id):
+        raise NotFound
+    return workplace
+
+
+#: Everything the case page shows, in a fixed number of queries however long the
+#: case's history is.
+CASE_PAGE_LOADING = (
+    joinedload(Grievance.workplace),
+    joinedload(Grievance.steward).joinedload(User.member),
+    selectinload(Grievance.grievants),
+    selectinload(Grievance.step_records),
+    selectinload(Grievance.events)
+    .joinedload(GrievanceEvent.actor)
+    .joinedload(User.member),
+    selectinload(Grievance.events)
+    .joinedload(GrievanceEvent.user)
+    .joinedload(User.member),
+    selectinload(Grievance.events).joinedload(GrievanceEvent.member),
+    selectinload(Grievance.notes)
+    .joinedload(GrievanceNote.author)
+    .joinedload(User.member),
+    selectinload(Grievance.documents)
+    .joinedload(GrievanceDocument.uploaded_by)
+    .joinedload(User.member),
+)
+
+
+def grievance_for(actor: User, public_id: str, *, full: bool = False) -> Grievance:
+    """A case by public id, or NotFound when the actor may not see it. `full`
+    loads everything the case page shows."""
+    statement = visible_grievances(actor).where(Grievance.public_id == public_id)
+    if full:
+        statement = statement.options(*CASE_PAGE_LOADING)
+    grievance = db.session.scalar(statement)
+    if grievance is None:
+        raise NotFound
+    return grievance
+
+
+def record_case_viewed(grievance: Grievance, *, actor: User, now: datetime) -> None:
+    audit.record("grievance.viewed", actor=actor, now=now, subject=grievance)
+    db.session.flush()
+
+
+def candidate_grievants(workplace_id: int) -> list[Member]:
+    """Members who may be named as grievants: those working there now."""
+    return list(
+        db.session.scalars(
+            sa.select(Member)
+            .where(
+                Member.id.in_(_current_member_ids(workplace_id)),
+                Member.status != MemberStatus.RESIGNED,
+            )
+            .order_by(Member.chosen_name, Member.member_number)
+        )
+    )
+
+
+def _current_member_ids(workplace_id: int) -> sa.Select[int]:
+    return sa.select(Employment.member_id).where(
+        Employment.workplace_id == workplace_id, Employment.ended_on.is_(None)
+    )
+
+
+def covering_stewards(workplace_id: int) -> list[User]:
+    """Active stewards covering the workplace, who may be assigned its cases."""
+    found = db.session.scalars(
+        sa.select(User)
+        .join(StewardAssignment, StewardAssignment.user_id == User.id)
+        .where(
+            StewardAssignment.workplace_id == workplace_id,
+            User.disabled_at.is_(None),
+            User.id.in_(
+                sa.select(RoleGrant.user_id).where(RoleGrant.role == Role.STEWARD)
+            ),
+        )
+        .options(joinedload(User.member))
+    ).unique()
+    # Emails are encrypted, so the list is sorted by name here rather than in SQL.
+    return sorted(found, key=lambda user: user.display_name.lower())
+
+
+def _is_covering_steward(user_id: int, workplace_id: int) -> bool:
+    return any(user.id == user_id for user in covering_stewards(workplace_id))
+
+
+# Deadlines -------------------------------------------------------------------
+
+
+def step_day_overrides(workplace_id: int) -> dict[GrievanceStep, int]:
+    rows = db.session.execute(
+        sa.select(StepDeadline.step, StepDeadline.days).where(
+            StepDeadline.workplace_id == workplace_id
+        )
+    )
+    return dict(rows.all())
+
+
+def effective_step_days(workplace_id: int) -> dict[GrievanceStep, int]:
+    """Days each open step lasts at this workplace (its contract, else the default)."""
+    overrides = step_day_overrides(workplace_id)
+    return {step: step_days(step, overrides) or 0 for step in OPEN_STEPS}
+
+
+def set_step_days(
+    workplace: Workplace,
+    days: Mapping[GrievanceStep, int],
+    *,
+    actor: User,
+    now: datetime,
+) -> None:
+    """Sets how many days each step lasts at a workplace. Deadlines already set
+    stay as they are; the new numbers apply from the next move."""
+    errors = {
+        step.value: _("Enter a number of days from 1 to %(most)d.", most=MAX_STEP_DAYS)
+        for step, value in days.items()
+        if is_closed(step) or not 1 <= value <= MAX_STEP_DAYS
+    }
+    if errors:
+        raise ValidationFailed(errors)
+    existing = {
+        row.step: row
+        for row in db.session.scalars(
+            sa.select(StepDeadline).where(StepDeadline.workplace_id == workplace.id)
+        )
+    }
+    for step, value in days.items():
+        row = existing.get(step)
+        if row is None:
+            db.session.add(
+                StepDeadline(
+                    workplace_id=workplace.id, step=step, days=value, updated_at=now
+                )
+            )
+        elif row.days != value:
+            row.days = value
+            row.updated_at = now
+    audit.record("grievance.step_days_changed", actor=actor, now=now, subject=workplace)
+    db.session.flush()
+
+
+# Changes ---------------------------------------------------------------------
+
+
+def _check_details(details: GrievanceDetails, today: date) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not details.title.strip():
+        errors["title"] = _("Give the case a short title.")
+    if not details.what_happened.strip():
+        errors["what_happened"] = _("Say what happened.")
+    if details.incident_on is not None and details.incident_on > today:
+        errors["incident_on"] = _("The date cannot be in the future.")
+    return errors
+
+
+def _apply_details(grievance: Grievance, details: GrievanceDetails) -> None:
+    grievance.category = details.category
+    grievance.title = details.title.strip()
+    grievance.what_happened = details.what_happened.strip()
+    grievance.remedy_sought = details.remedy_sought.strip()
+    grievance.incident_on = details.incident_on
+
+
+def _record_event(
+    grievance: Grievance,
+    kind: GrievanceEventKind,
+    *,
+    actor: User | None,
+    now: datetime,
+    step: GrievanceStep | None = None,
+    user: User | None = None,
+    member: Member | None = None,
+) -> GrievanceEvent:
+    event = GrievanceEvent(
+        grievance=grievance,
+        kind=kind,
+        at=now,
+        actor_id=actor.id if actor is not None else None,
+        step=step,
+        user_id=user.id if user is not None else None,
+        member_id=member.id if member is not None else None,
+    )
+    db.session.add(event)
+    return event
+
+
+def _enter_step(
+    grievance: Grievance,
+    step: GrievanceStep,
+    deadline_on: date | None,
+    *,
+    actor: User | None,
+    now: datetime,
+) -> None:
+    grievance.step = step
+    grievance.deadline_on = deadline_on
+    grievance.updated_at = now
+    db.session.add(
+        StepRecord(
+            grievance=grievance,
+            step=step,
+            entered_at=now,
+            entered_on=clock.today(now),
+            deadline_on=deadline_on,
+            entered_by_id=actor.id if actor is not None else None,
+        )
+    )
+
+
+def _next_case_number(today: date) -> str:
+    """Per-year numbers, like 2026-0042, so a steward can say them out loud."""
+    sequence = numbers.next_number(f"grievance_{today.year}")
+    return f"{today.year}-{sequence:04d}"
+
+
+def open_grievance(new: NewGrievance, *, actor: User, now: datetime) -> Grievance:
+    """Opens a case at intake with its first deadline. Grievants must work at the
+    workplace now; the steward must cover it."""
+    today = clock.today(now)
+    errors = _check_details(new.details, today)
+    workplace = None
+    if new.workplace_id is not None:
+        workplace = db.session.get(Workplace, new.workplace_id)
+    if workplace is None or not may_work_at(actor, workplace.id):
+        raise ValidationFailed({"workplace": _("Choose a workplace from the list.")})
+    grievants: list[Member] = []
+    if new.grievant_ids:
+        grievants = list(
+            db.session.scalars(
+                sa.select(Member).where(
+                    Member.id.in_(new.grievant_ids),
+                    Member.id.in_(_current_member_ids(workplace.id)),
+                )
+            )
+        )
+        if len(grievants) != len(set(new.grievant_ids)):
+            errors["grievants"] = _("Choose grievants who work at this workplace.")
+    steward_id = new.steward_id
+    if steward_id is None and actor.has_role(Role.STEWARD):
+        steward_id = actor.id
+    if steward_id is None or not _is_covering_steward(steward_id, workplace.id):
+        errors["steward"] = _("Choose a steward who covers this workplace.")
+    if errors:
+        raise ValidationFailed(errors)
+
+    grievance = Grievance(
+        number=_next_case_number(today),
+        workplace=workplace,
+        steward_id=steward_id,
+        opened_on=today,
+        opened_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
+    )
+    _apply_details(grievance, new.details)
+    grievance.grievants = grievants
+    days = step_days(GrievanceStep.INTAKE, step_day_overrides(workplace.id)) or 0
+    _enter_step(
+        grievance,
+        GrievanceStep.INTAKE,
+        deadline_for(today, days),
+        actor=actor,
+        now=now,
+    )
+    db.session.add(grievance)
+    _record_event(grievance, GrievanceEventKind.OPENED, actor=actor, now=now)
+    db.session.flush()
+    audit.record(
+        "grievance.opened",
+        actor=actor,
+        now=now,
+        subject=grievance,
+        detail=f"grievants={len(grievants)}",
+    )
+    return grievance
+
+
+def update_details(
+    grievance: Grievance, details: GrievanceDetails, *, actor: User, now: datetime
+) -> None:
+    """Corrects what the case is about. The timeline records that it changed."""
+    errors = _check_details(details, clock.today(now))
+    if errors:
+        raise ValidationFailed(errors)
+    _apply_details(grievance, details)
+    grievance.updated_at = now
+    _record_event(grievance, GrievanceEventKind.DETAILS_CHANGED, actor=actor, now=now)
+    audit.record("grievance.details_changed", actor=actor, now=now, subject=grievance)
+    db.session.flush()
+
+
+def move_grievance(
+    grievance: Grievance,
+    to: GrievanceStep,
+    *,
+    actor: User,
+    now: datetime,
+    deadline_on: date | None = None,
+) -> None:
+    """Moves an open case on to the next open step, with that step's deadline:
+    the one given (an agreed date), else the workplace's days for the step.
+    A move the state machine does not allow changes nothing."""
+    if is_closed(to):
+        raise InvalidTransition(_("To close a case, record its outcome."))
+    if not can_move(grievance.step, to):
+        raise InvalidTransition(
+            _(
+                "A case at %(current)s cannot move to %(wanted)s.",
+                current=label(grievance.step),
+                wanted=label(to),
+            )
+        )
+    today = clock.today(now)
+    if deadline_on is not None and deadline_on < today:
+        raise ValidationFailed(
+            {"deadline_on": _("The deadline cannot be in the past.")}
+        )
+    if deadline_on is None:
+        days = step_days(to, step_day_overrides(grievance.workplace_id)) or 0
+        deadline_on = deadline_for(today, days)
+    _enter_step(grievance, to, deadline_on, actor=actor, now=now)
+    _record_event(grievance, GrievanceEventKind.MOVED, actor=actor, now=now, step=to)
+    audit.record(
+        "grievance.moved", actor=actor, now=now, subject=grievance, detail=f"step={to}"
+    )
+    db.session.flush()
+
+
+def close_grievance(
+    grievance: Grievance, closing: Closing, *, actor: User, now: datetime
+) -> None:
+    """Closes an open case with its outcome, money recovered and remedy obtained.
+    The closed step follows from the outcome; closed cases stay closed."""
+    if not grievance.is_open:
+        raise InvalidTransition(_("This case is already closed."))
+    to = CLOSING_STEP[closing.outcome]
+    if not can_move(grievance.step, to):
+        raise InvalidTransition(
+            _(
+                "A case at %(current)s cannot be closed as %(outcome)s.",
+                current=label(grievance.step),
+                outcome=label(closing.outcome),
+            )
+        )
+    errors: dict[str, str] = {}
+    money = closing.money_recovered_cents
+    if money is not None and money < 0:
+        errors["money_recovered"] = _("The amount cannot be negative.")
+    won = closing.outcome in (GrievanceOutcome.WON, GrievanceOutcome.PARTLY_WON)
+    if won and not closing.remedy_obtained.strip():
+        errors["remedy_obtained"] = _("Say what was won.")
+    if errors:
+        raise ValidationFailed(errors)
+    grievance.outcome = closing.outcome
+    grievance.money_recovered_cents = money
+    grievance.remedy_obtained = closing.remedy_obtained.strip() or None
+    grievance.closed_on = clock.today(now)
+    _enter_step(grievance, to, None, actor=actor, now=now)
+    _record_event(
+        grievance, GrievanceEventKind.OUTCOME_RECORDED, actor=actor, now=now, step=to
+    )
+    audit.record(
+        "grievance.closed",
+        actor=actor,
+        now=now,
+        subject=grievance,
+        detail=f"outcome={closing.outcome}",
+    )
+    db.session.flush()
+
+
+def add_note(
+    grievance: Grievance, body: str, *, actor: User, now: datetime
+) -> GrievanceNote:
+    """Adds a confidential note. Notes are never changed or removed afterwards."""
+    text = body.strip()
+    if not text:
+        raise ValidationFailed({"body": _("Write the note first.")})
+    note = GrievanceNote(grievance=grievance, author=actor, body=text, created_at=now)
+    db.session.add(note)
+    _record_event(grievance, GrievanceEventKind.NOTE_ADDED, actor=actor, now=now)
+    audit.record("grievance.note_added", actor=actor, now=now, subject=grievance)
+    db.session.flush()
+    return note
+
+
+def _clean_filename(filename: str) -> str:
+    """The last part of an uploaded name, without control characters."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(char for char in name if char.isprintable()).strip()
+    return name[:200] or "document"
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MB"
+
+
+def add_document(
+    grievance: Grievance,
+    *,
+    filename: str,
+    data: bytes,
+    storage: DocumentStorage,
+    max_bytes: int,
+    actor: User,
+    now: datetime,
+) -> GrievanceDocument:
+    """Stores a PDF, PNG or JPEG for the case. The kind is read from the content;
+    a refused file is not stored at all."""
+    if not data:
+        raise ValidationFailed({"file": _("That file is empty.")})
+    if len(data) > max_bytes:
+        raise ValidationFailed(
+            {
+                "file": _(
+                    "That file is too big. Send files up to %(limit)s.",
+                    limit=_megabytes(max_bytes),
+                )
+            }
+        )
+    kind = document_type(data)
+    if kind is None:
+        raise ValidationFailed(
+            {
+                "file": _(
+                    "Send a PDF, PNG or JPEG file. This file is another kind, "
+                    "whatever its name says."
+                )
+            }
+        )
+    # The bytes are written before the commit; if the commit then fails, the file
+    # is left unreferenced under its random name, which reveals nothing.
+    key = storage.save(data)
+    document = GrievanceDocument(
+        grievance=grievance,
+        uploaded_by=actor,
+        uploaded_at=now,
+        filename=_clean_filename(filename),
+        content_type=kind.content_type,
+        size_bytes=len(data),
+        storage_key=key,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+    db.session.add(document)
+    _record_event(grievance, GrievanceEventKind.DOCUMENT_ADDED, actor=actor, now=now)
+    audit.record("grievance.document_added", actor=actor, now=now, subject=grievance)
+    db.session.flush()
+    return document
+
+
+def document_for(grievance: Grievance, document_id: int) -> GrievanceDocument:
+    document = db.session.scalar(
+        sa.select(GrievanceDocument).where(
+            GrievanceDocument.id == document_id,
+            GrievanceDocument.grievance_id == grievance.id,
+        )
+    )
+    if document is None:
+        raise NotFound
+    return document
+
+
+def read_document(
+    document: GrievanceDocument,
+    *,
+    storage: DocumentStorage,
+    actor: User,
+    now: datetime,
+) -> bytes:
+    """The document's bytes, recording who opened it."""
+    try:
+        data = storage.read(document.storage_key)
+    except FileNotFoundError as error:
+        raise NotFound from error
+    audit.record(
+        "grievance.document_viewed",
+        actor=actor,
+        now=now,
+        subject=document.grievance,
+        detail=f"document={document.id}",
+    )
+    db.session.flush()
+    return data
+
+
+def reassign_steward(
+    grievance: Grievance, steward_id: int, *, actor: User, now: datetime
+) -> None:
+    """Hands the case to another steward covering its workplace."""
+    if steward_id == grievance.steward_id:
+        return
+    steward = next(
+        (s for s in covering_stewards(grievance.workplace_id) if s.id == steward_id),
+        None,
+    )
+    if steward is None:
+        raise ValidationFailed(
+            {"steward": _("Choose a steward who covers this workplace.")}
+        )
+    grievance.steward_id = steward.id
+    grievance.updated_at = now
+    _record_event(
+        grievance,
+        GrievanceEventKind.STEWARD_REASSIGNED,
+        actor=actor,
+        now=now,
+        user=steward,
+    )
+    audit.record(
+        "grievance.steward_reassigned",
+        actor=actor,
+        now=now,
+        subject=grievance,
+        detail=f"user={steward.id}",
+    )
+    db.session.flush()
+
+
+def add_grievant(
+    grievance: Grievance, member_id: int, *, actor: User, now: datetime
+) -> None:
+    """Names one more member, working at the workplace now, as a grievant."""
+    if not grievance.is_open:
+        raise InvalidTransition(_("This case is closed."))
+    member = db.session.scalar(
+        sa.select(Member).where(
+            Member.id == member_id,
+            Member.id.in_(_current_member_ids(grievance.workplace_id)),
+        )
+    )
+    if member is None:
+        raise ValidationFailed(
+            {"member": _("Choose a member who works at this workplace.")}
+        )
+    if member in grievance.grievants:
+        raise ValidationFailed({"member": _("They are already a grievant.")})
+    grievance.grievants.append(member)
+    grievance.updated_at = now
+    _record_event(
+        grievance,
+        GrievanceEventKind.GRIEVANT_ADDED,
+        actor=actor,
+        now=now,
+        member=member,
+    )
+    audit.record("grievance.grievant_added", actor=actor, now=now, subject=grievance)
+    db.session.flush()
+
+
+# Pages -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    grievance: Grievance
+    urgency: Urgency | None
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    #: Open cases the actor follows (every open case for an admin who is not a
+    #: steward), most pressing deadline first.
+    mine: list[CaseRow]
+    #: Other open cases at the workplaces a steward covers.
+    others: list[CaseRow]
+    counts_by_step: dict[GrievanceStep, int]
+
+    @property
+    def overdue(self) -> int:
+        return sum(row.urgency is Urgency.OVERDUE for row in self.mine)
+
+    @property
+    def due_soon(self) -> int:
+        return sum(row.urgency is Urgency.DUE_SOON for row in self.mine)
+
+    @property
+    def open_total(self) -> int:
+        return sum(self.counts_by_step.values())
+
+
+def _by_deadline(statement: sa.Select[Grievance]) -> sa.Select[Grievance]:
+    # Overdue cases have the earliest deadlines, so ascending order puts them first.
+    return statement.order_by(
+        Grievance.deadline_on.is_(None), Grievance.deadline_on, Grievance.number
+    )
+
+
+def dashboard(actor: User, *, today: date) -> Dashboard:
+    """The steward's open cases, overdue first then by next deadline, with counts
+    by step: four queries whatever the number of cases."""
+    open_cases = visible_grievances(actor).where(Grievance.closed_on.is_(None))
+    follows_own = actor.has_role(Role.STEWARD)
+    mine_filter = Grievance.steward_id == actor.id if follows_own else sa.true()
+    loading = (
+        joinedload(Grievance.workplace),
+        joinedload(Grievance.steward).joinedload(User.member),
+    )
+    mine = db.session.scalars(
+        _by_deadline(open_cases.where(mine_filter))
+        .options(*loading)
+        .limit(DASHBOARD_LIMIT)
+    ).all()
+    others: list[Grievance] = []
+    if follows_own:
+        others = list(
+            db.session.scalars(
+                _by_deadline(
+                    open_cases.where(
+                        sa.or_(
+                            Grievance.steward_id != actor.id,
+                            Grievance.steward_id.is_(None),
+                        )
+                    )
+                )
+                .options(*loading)
+                .limit(DASHBOARD_LIMIT)
+            )
+        )
+    counted = (
+        sa.select(Grievance.step, sa.func.count())
+        .where(
+            Grievance.id.in_(
+                open_cases.where(mine_filter).with_only_columns(Grievance.id)
+            )
+        )
+        .group_by(Grievance.step)
+    )
+    counts = dict.fromkeys(OPEN_STEPS, 0)
+    counts.update(dict(db.session.execute(counted).all()))
+    return Dashboard(
+        mine=[CaseRow(g, urgency(g.deadline_on, today)) for g in mine],
+        others=[CaseRow(g, urgency(g.deadline_on, today)) for g in others],
+        counts_by_step=counts,
+    )
+
+
+def case_list(
+    actor: User,
+    *,
+    closed: bool | None = None,
+    step: GrievanceStep | None = None,
+    workplace_id: int | None = None,
+    number: str = "",
+    page: int = 1,
+    per_page: int = 50,
+) -> Page[Grievance]:
+    """One page of the cases the actor may see, newest first."""
+    statement = visible_grievances(actor)
+    if closed is True:
+        statement = statement.where(Grievance.closed_on.is_not(None))
+    elif closed is False:
+        statement = statement.where(Grievance.closed_on.is_(None))
+    if step is not None:
+        statement = statement.where(Grievance.step == step)
+    if workplace_id is not None:
+        statement = statement.where(Grievance.workplace_id == workplace_id)
+    if number.strip():
+        statement = statement.where(Grievance.number == number.strip().lstrip("#"))
+    statement = statement.options(
+        joinedload(Grievance.workplace),
+        joinedload(Grievance.steward).joinedload(User.member),
+    ).order_by(Grievance.opened_on.desc(), Grievance.number.desc())
+    return paginate(statement, page=page, per_page=per_page)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnGrievance:
+    """What a grievant sees of a case: never notes, documents or other names."""
+
+    number: str
+    title: str
+    category: GrievanceCategory
+    step: GrievanceStep
+    step_since: date
+    deadline_on: date | None
+    urgency: Urgency | None
+    opened_on: date
+    closed_on: date | None
+    outcome: GrievanceOutcome | None
+    money_recovered_cents: int | None
+    remedy_obtained: str | None
+
+
+def own_grievances(actor: User, *, today: date) -> list[OwnGrievance]:
+    """The cases that name the actor as a grievant, open ones first."""
+    if actor.member is None:
+        return []
+    named = sa.select(grievance_grievants.c.grievance_id).where(
+        grievance_grievants.c.member_id == actor.member.id
+    )
+    since = (
+        sa.select(sa.func.max(StepRecord.entered_on))
+        .where(StepRecord.grievance_id == Grievance.id)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        sa.select(Grievance, since)
+        .where(Grievance.id.in_(named))
+        .order_by(Grievance.closed_on.is_not(None), Grievance.opened_on.desc())
+    ).all()
+    return [
+        OwnGrievance(
+            number=g.number,
+            title=g.title,
+            category=g.category,
+            step=g.step,
+            step_since=step_since or g.opened_on,
+            deadline_on=g.deadline_on,
+            urgency=urgency(g.deadline_on, today),
+            opened_on=g.opened_on,
+            closed_on=g.closed_on,
+            outcome=g.outcome,
+            money_recovered_cents=g.money_recovered_cents,
+            remedy_obtained=g.remedy_obtained,
+        )
+        for g, step_since in rows
+    ]
+
+
+# Organizers' counts ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WorkplaceCounts:
+    workplace_id: int
+    workplace_name: str
+    open_cases: int
+    closed_cases: int
+    money_recovered_cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class GrievanceCounts:
+    """Counts and sums only: no names, titles or narratives."""
+
+    total: int
+    open_cases: int
+    by_category: dict[GrievanceCategory, int]
+    by_step: dict[GrievanceStep, int]
+    by_outcome: dict[GrievanceOutcome, int]
+    by_workplace: list[WorkplaceCounts]
+    money_recovered_cents: int
+    money_by_category: dict[GrievanceCategory, int]
+
+
+def counts(*, actor: User, now: datetime) -> GrievanceCounts:
+    """Union-wide grievance counts for organizers, computed in SQL (four
+    queries), and the pull recorded in the audit log."""
+    money = sa.func.coalesce(sa.func.sum(Grievance.money_recovered_cents), 0)
+    by_category = dict.fromkeys(GrievanceCategory, 0)
+    money_by_category = dict.fromkeys(GrievanceCategory, 0)
+    for category, count, recovered in db.session.execute(
+        sa.select(Grievance.category, sa.func.count(), money).group_by(
+            Grievance.category
+        )
+    ):
+        by_category[category] = count
+        money_by_category[category] = int(recovered or 0)
+    by_step = dict.fromkeys(GrievanceStep, 0)
+    by_step.update(
+        dict(
+            db.session.execute(
+                sa.select(Grievance.step, sa.func.count()).group_by(Grievance.step)
+            ).all()
+        )
+    )
+    by_outcome = dict.fromkeys(GrievanceOutcome, 0)
+    outcome_rows = db.session.execute(
+        sa.select(Grievance.outcome, sa.func.count())
+        .where(Grievance.outcome.is_not(None))
+        .group_by(Grievance.outcome)
+    ).all()
+    by_outcome.update(
+        {outcome: count for outcome, count in outcome_rows if outcome is not None}
+    )
+    is_open = sa.case((Grievance.closed_on.is_(None), 1), else_=0)
+    workplace_rows = db.session.execute(
+        sa.select(
+            Workplace.id,
+            Workplace.employer,
+            Workplace.site,
+            sa.func.sum(is_open),
+            sa.func.count() - sa.func.sum(is_open),
+            money,
+        )
+        .join(Grievance, Grievance.workplace_id == Workplace.id)
+        .group_by(Workplace.id, Workplace.employer, Workplace.site)
+        .order_by(Workplace.employer, Workplace.site)
+    )
+    by_workplace = [
+        WorkplaceCounts(
+            workplace_id=workplace_id,
+            workplace_name=f"{employer} \u2013 {site}" if site else employer,
+            open_cases=int(open_count),
+            closed_cases=int(closed_count),
+            money_recovered_cents=int(recovered),
+        )
+        for workplace_id, employer, site, open_count, closed_count, recovered in (
+            workplace_rows
+        )
+    ]
+    audit.record("grievance.counts_viewed", actor=actor, now=now)
+    db.session.flush()
+    return GrievanceCounts(
+        total=sum(by_category.values()),
+        open_cases=sum(by_step[step] for step in OPEN_STEPS),
+        by_category=by_category,
+        by_step=by_step,
+        by_outcome=by_outcome,
+        by_workplace=by_workplace,
+        money_recovered_cents=sum(money_by_category.values()),
+        money_by_category=money_by_category,
+    )
+
+
+# Reminders -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """One email to send: it names the case number and step, never people."""
+
+    recipient: User
+    public_id: str
+    number: str
+    step: GrievanceStep
+    deadline_on: date
+    days_before: int
+
+
+def claim_due_reminders(*, now: datetime) -> list[Reminder]:
+    """Records, and returns for sending, every deadline reminder due today: 3 days
+    before, 1 day before and on the day, each at most once per step and deadline.
+
+    The caller commits and then sends. A reminder claimed at the same moment by a
+    run on another host is skipped here, by the unique key.
+    """
+    today = clock.today(now)
+    candidates = db.session.scalars(
+        sa.select(Grievance)
+        .join(User, User.id == Grievance.steward_id)
+        .where(
+            Grievance.closed_on.is_(None),
+            Grievance.deadline_on >= today,
+            Grievance.deadline_on <= today + timedelta(days=max(REMINDER_DAYS)),
+            User.disabled_at.is_(None),
+        )
+        .options(joinedload(Grievance.steward))
+        .order_by(Grievance.deadline_on, Grievance.number)
+    ).all()
+    if not candidates:
+        return []
+    already = set(
+        db.session.execute(
+            sa.select(
+                SentReminder.grievance_id,
+                SentReminder.step,
+                SentReminder.deadline_on,
+                SentReminder.days_before,
+            ).where(SentReminder.grievance_id.in_([g.id for g in candidates]))
+        ).all()
+    )
+    claimed: list[Reminder] = []
+    for grievance in candidates:
+        deadline_on, steward = grievance.deadline_on, grievance.steward
+        if deadline_on is None or steward is None:
+            continue
+        days_before = reminder_due(deadline_on, today)
+        key = (grievance.id, grievance.step, deadline_on, days_before)
+        if days_before is None or key in already:
+            continue
+        try:
+            with db.session.begin_nested():
+                db.session.add(
+                    SentReminder(
+                        grievance_id=grievance.id,
+                        step=grievance.step,
+                        deadline_on=deadline_on,
+                        days_before=days_before,
+                        sent_at=now,
+                        recipient_id=steward.id,
+                    )
+                )
+        except sa.exc.IntegrityError:
+            continue
+        claimed.append(
+            Reminder(
+                recipient=steward,
+                public_id=grievance.public_id,
+                number=grievance.number,
+                step=grievance.step,
+                deadline_on=deadline_on,
+                days_before=days_before,
+            )
+        )
+    return claimed
+
+
+# Calendar feeds ----------------------------------------------------------------
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def calendar_feed_of(actor: User) -> CalendarFeed | None:
+    return db.session.scalar(
+        sa.select(CalendarFeed).where(CalendarFeed.user_id == actor.id)
+    )
+
+
+def create_calendar_feed(*, actor: User, now: datetime) -> str:
+    """Gives the steward a new secret calendar address and returns its token;
+    any earlier address stops working. Only the token's hash is kept."""
+    token = secrets.token_urlsafe(32)
+    feed = calendar_feed_of(actor)
+    if feed is None:
+        feed = CalendarFeed(user_id=actor.id)
+        db.session.add(feed)
+    feed.token_hash = _digest(token)
+    feed.created_at = now
+    feed.last_used_at = None
+    audit.record("calendar_feed.created", actor=actor, now=now)
+    db.session.flush()
+    return token
+
+
+def revoke_calendar_feed(*, actor: User, now: datetime) -> None:
+    feed = calendar_feed_of(actor)
+    if feed is None:
+        return
+    db.session.delete(feed)
+    audit.record("calendar_feed.revoked", actor=actor, now=now)
+    db.session.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    public_id: str
+    number: str
+    step: GrievanceStep
+    deadline_on: date
+
+
+def calendar_entries(token: str, *, now: datetime) -> list[FeedEntry]:
+    """The open deadlines of the steward whose feed this token opens, or NotFound
+    for an unknown or revoked token, or an account that may no longer follow cases."""
+    feed = db.session.scalar(
+        sa.select(CalendarFeed)
+        .where(CalendarFeed.token_hash == _digest(token))
+        .options(joinedload(CalendarFeed.user))
+    )
+    if feed is None:
+        raise NotFound
+    user = feed.user
+    if user.is_disabled or not user.has_role(Role.STEWARD, Role.ADMIN):
+        raise NotFound
+    # Touching the row at most hourly keeps calendar polling from writing on
+    # every fetch.
+    if feed.last_used_at is None or now - feed.last_used_at > timedelta(hours=1):
+        feed.last_used_at = now
+    rows = db.session.execute(
+        _by_deadline(
+            visible_grievances(user).where(
+                Grievance.closed_on.is_(None),
+                Grievance.steward_id == user.id,
+                Grievance.deadline_on.is_not(None),
+            )
+        ).with_only_columns(
+            Grievance.public_id, Grievance.number, Grievance.step, Grievance.deadline_on
+        )
+    )
+    return [
+        FeedEntry(public_id, number, step, deadline_on)
+        for public_id, number, step, deadline_on in rows
+        if deadline_on is not None
+    ]

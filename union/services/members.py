@@ -1,0 +1,419 @@
+"""Members: joining, acceptance, profiles, status, employment, and who sees whom."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
+
+from union import clock
+from union.db import db
+from union.errors import InvalidTransition, NotFound, ValidationFailed
+from union.i18n import _
+from union.labels import label
+from union.models import (
+    ContactPreference,
+    Employment,
+    JobClassification,
+    Member,
+    MembershipClass,
+    MemberStatus,
+    Role,
+    StewardAssignment,
+    TokenPurpose,
+    User,
+    Workplace,
+    normalise_email,
+)
+from union.services import accounts, audit, dues, numbers, settings, workplaces
+from union.services.paging import LIKE_ESCAPE, Page, contains_pattern, paginate
+from union.services.scope import visible_members
+
+PHONE_PATTERN = re.compile(r"^\+?[0-9 ()./-]{7,25}$")
+
+#: Status moves a steward or admin may make by hand. Accepting an applicant is its
+#: own action (it records who accepted), and declining removes the application.
+STATUS_MOVES: dict[MemberStatus, frozenset[MemberStatus]] = {
+    MemberStatus.APPLICANT: frozenset(),
+    MemberStatus.ACTIVE: frozenset({MemberStatus.LAPSED, MemberStatus.RESIGNED}),
+    MemberStatus.LAPSED: frozenset({MemberStatus.ACTIVE, MemberStatus.RESIGNED}),
+    MemberStatus.RESIGNED: frozenset({MemberStatus.ACTIVE}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NewWorkplace:
+    employer: str
+    site: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalDetails:
+    chosen_name: str
+    contact_preference: ContactPreference
+    membership_class: MembershipClass
+    legal_name: str | None = None
+    pronouns: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JoinApplication:
+    details: PersonalDetails
+    email: str
+    dues_level_id: int
+    workplace_id: int | None = None
+    new_workplace: NewWorkplace | None = None
+    classification_id: int | None = None
+
+
+class JoinKind(enum.Enum):
+    NEW = "new"
+    #: The email already has an account. Nothing changes; its owner is told by email.
+    ALREADY_REGISTERED = "already registered"
+
+
+@dataclass(frozen=True, slots=True)
+class JoinOutcome:
+    kind: JoinKind
+    user: User
+    #: A link token for choosing a password, when the account has none yet.
+    activation_token: str | None
+
+
+def _clean(text: str | None) -> str | None:
+    text = (text or "").strip()
+    return text or None
+
+
+def _check_details(details: PersonalDetails) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not details.chosen_name.strip():
+        errors["chosen_name"] = _("Tell us what to call you.")
+    phone = _clean(details.phone)
+    if phone and not PHONE_PATTERN.match(phone):
+        errors["phone"] = _("Enter a phone number using digits, like 416 555 0123.")
+    needs_phone = details.contact_preference in (
+        ContactPreference.TEXT,
+        ContactPreference.PHONE,
+    )
+    if needs_phone and not phone:
+        errors["phone"] = _("Add a phone number, or choose another way to reach you.")
+    return errors
+
+
+def _apply_details(member: Member, details: PersonalDetails) -> None:
+    member.chosen_name = details.chosen_name.strip()
+    member.legal_name = _clean(details.legal_name)
+    member.pronouns = _clean(details.pronouns)
+    member.phone = _clean(details.phone)
+    member.contact_preference = details.contact_preference
+    member.membership_class = details.membership_class
+
+
+def join(
+    application: JoinApplication, *, now: datetime, activation_lifetime: timedelta
+) -> JoinOutcome:
+    """Records an application to join, or, if the email already has an account,
+    changes nothing so that the answer cannot reveal who is a member."""
+    errors = _check_details(application.details)
+    today = clock.today(now)
+    offered = {offer.id for offer in dues.offered_levels(today)}
+    if application.dues_level_id not in offered:
+        errors["dues_level"] = _("Choose one of the dues levels shown.")
+    workplace = None
+    if application.workplace_id is not None:
+        workplace = db.session.get(Workplace, application.workplace_id)
+        if workplace is None or not workplaces.is_joinable(workplace):
+            errors["workplace"] = _("Choose a workplace from the list.")
+    elif application.new_workplace is not None:
+        if not application.new_workplace.employer.strip():
+            errors["new_employer"] = _("Tell us the name of your employer.")
+    elif application.details.membership_class is MembershipClass.EMPLOYED:
+        errors["workplace"] = _(
+            "Choose your workplace, or choose \u201cMy workplace isn\u2019t listed\u201d."
+        )
+    classification = None
+    if application.classification_id is not None:
+        classification = db.session.get(
+            JobClassification, application.classification_id
+        )
+        if classification is None:
+            errors["classification"] = _("Choose a job from the list.")
+    if errors:
+        raise ValidationFailed(errors)
+
+    existing = accounts.user_by_email(application.email)
+    if existing is not None:
+        token = None
+        if existing.password_hash is None and not existing.is_disabled:
+            token = accounts.issue_token(
+                existing, TokenPurpose.ACTIVATE, now=now, lifetime=activation_lifetime
+            )
+        return JoinOutcome(JoinKind.ALREADY_REGISTERED, existing, token)
+
+    user = User(email=normalise_email(application.email), created_at=now)
+    member = Member(
+        member_number=numbers.next_number("member_number"),
+        user=user,
+        status=MemberStatus.APPLICANT,
+        dues_level_id=application.dues_level_id,
+        joined_on=today,
+        created_at=now,
+    )
+    _apply_details(member, application.details)
+    if workplace is None and application.new_workplace is not None:
+        workplace = workplaces.add_pending_workplace(
+            application.new_workplace.employer,
+            application.new_workplace.site,
+            now=now,
+        )
+    if workplace is not None:
+        member.employments.append(
+            Employment(
+                workplace=workplace, classification=classification, created_at=now
+            )
+        )
+    db.session.add(member)
+    db.session.flush()
+    dues.record_first_level(member, now=now)
+    audit.record("member.joined", actor=None, now=now, subject=member)
+    token = accounts.issue_token(
+        user, TokenPurpose.ACTIVATE, now=now, lifetime=activation_lifetime
+    )
+    return JoinOutcome(JoinKind.NEW, user, token)
+
+
+def finish_joining(token: str, password: str, *, now: datetime) -> User:
+    """Confirms the email through the emailed link and sets the password. When the
+    union accepts applicants automatically, the applicant becomes active here."""
+    user = accounts.set_password_with_token(
+        token, TokenPurpose.ACTIVATE, password, now=now
+    )
+    member = user.member
+    if (
+        member is not None
+        and member.status is MemberStatus.APPLICANT
+        and settings.current_settings().auto_accept_applicants
+    ):
+        _accept(member, actor=None, now=now)
+    return user
+
+
+def _accept(member: Member, *, actor: User | None, now: datetime) -> None:
+    member.status = MemberStatus.ACTIVE
+    member.accepted_on = clock.today(now)
+    member.accepted_by_id = actor.id if actor else None
+    audit.record("member.accepted", actor=actor, now=now, subject=member)
+    db.session.flush()
+
+
+def accept_application(member: Member, *, actor: User, now: datetime) -> None:
+    if member.status is not MemberStatus.APPLICANT:
+        raise InvalidTransition(_("Only applications can be accepted."))
+    _accept(member, actor=actor, now=now)
+
+
+def decline_application(member: Member, *, actor: User, now: datetime) -> None:
+    """Removes an application and, if it was the only reason for the account, the
+    account too: nothing is kept about someone who did not become a member."""
+    if member.status is not MemberStatus.APPLICANT:
+        raise InvalidTransition(_("Only applications can be declined."))
+    user = member.user
+    audit.record(
+        "member.application_declined",
+        actor=actor,
+        now=now,
+        detail=f"member_number={member.member_number}",
+    )
+    db.session.delete(member)
+    db.session.flush()
+    if user is not None and not user.role_grants:
+        db.session.delete(user)
+    db.session.flush()
+
+
+def change_status(
+    member: Member, status: MemberStatus, *, actor: User, now: datetime
+) -> None:
+    if status is member.status:
+        return
+    if status not in STATUS_MOVES[member.status]:
+        raise InvalidTransition(
+            _(
+                "A member who is %(current)s cannot be made %(wanted)s.",
+                current=label(member.status),
+                wanted=label(status),
+            )
+        )
+    member.status = status
+    member.left_on = clock.today(now) if status is MemberStatus.RESIGNED else None
+    audit.record(
+        "member.status_changed",
+        actor=actor,
+        now=now,
+        subject=member,
+        detail=f"status={status}",
+    )
+    db.session.flush()
+
+
+def update_details(
+    member: Member, details: PersonalDetails, *, actor: User, now: datetime
+) -> None:
+    """Changes a member's own details (by the member, or a steward or admin for them)."""
+    errors = _check_details(details)
+    if errors:
+        raise ValidationFailed(errors)
+    _apply_details(member, details)
+    member.updated_at = now
+    audit.record("member.updated", actor=actor, now=now, subject=member)
+    db.session.flush()
+
+
+#: What a member page shows: account, dues level, workplaces and jobs, in 3 queries.
+MEMBER_PAGE_LOADING = (
+    joinedload(Member.user),
+    joinedload(Member.dues_level),
+    selectinload(Member.employments).joinedload(Employment.workplace),
+    selectinload(Member.employments).joinedload(Employment.classification),
+)
+
+
+def member_for(actor: User, public_id: str) -> Member:
+    """A member by public id, or NotFound when the actor may not see them."""
+    member = db.session.scalar(
+        visible_members(actor)
+        .where(Member.public_id == public_id)
+        .options(*MEMBER_PAGE_LOADING)
+    )
+    if member is None:
+        raise NotFound
+    return member
+
+
+def own_member(actor: User) -> Member:
+    """The actor's own member record, loaded for their profile page."""
+    if actor.member is None:
+        raise NotFound
+    member = db.session.scalar(
+        sa.select(Member)
+        .where(Member.id == actor.member.id)
+        .options(*MEMBER_PAGE_LOADING)
+    )
+    if member is None:
+        raise NotFound
+    return member
+
+
+def roster_page(
+    actor: User,
+    *,
+    query: str = "",
+    status: MemberStatus | None = None,
+    workplace_id: int | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page[Member]:
+    """One page of the roster the actor may see, searched by name or member number."""
+    statement = visible_members(actor)
+    text = query.strip().lstrip("#")
+    if text.isdigit():
+        statement = statement.where(Member.member_number == int(text))
+    elif text:
+        pattern = contains_pattern(text)
+        # Legal names are encrypted at rest, so only chosen names are searched.
+        statement = statement.where(
+            sa.func.lower(Member.chosen_name).like(pattern, escape=LIKE_ESCAPE)
+        )
+    if status is not None:
+        statement = statement.where(Member.status == status)
+    if workplace_id is not None:
+        statement = statement.where(
+            Member.id.in_(
+                sa.select(Employment.member_id).where(
+                    Employment.workplace_id == workplace_id,
+                    Employment.ended_on.is_(None),
+                )
+            )
+        )
+    statement = statement.options(
+        selectinload(Member.employments).joinedload(Employment.workplace),
+        selectinload(Member.employments).joinedload(Employment.classification),
+    ).order_by(Member.chosen_name, Member.member_number)
+    return paginate(statement, page=page, per_page=per_page)
+
+
+def add_employment(
+    member: Member,
+    *,
+    workplace_id: int | None,
+    classification_id: int | None,
+    started_on: date | None,
+    actor: User,
+    now: datetime,
+) -> Employment:
+    """Records that the member works somewhere. Stewards may only place members at
+    workplaces they cover; admins anywhere."""
+    workplace = db.session.get(Workplace, workplace_id) if workplace_id else None
+    if workplace is None or not _may_place_at(actor, workplace):
+        raise ValidationFailed({"workplace": _("Choose a workplace from the list.")})
+    classification = None
+    if classification_id is not None:
+        classification = db.session.get(JobClassification, classification_id)
+        if classification is None:
+            raise ValidationFailed({"classification": _("Choose a job from the list.")})
+    if any(job.workplace_id == workplace.id for job in member.current_employments):
+        raise ValidationFailed({"workplace": _("The member already works there.")})
+    job = Employment(
+        workplace=workplace,
+        classification=classification,
+        started_on=started_on,
+        created_at=now,
+    )
+    member.employments.append(job)
+    audit.record("member.employment_added", actor=actor, now=now, subject=member)
+    db.session.flush()
+    return job
+
+
+def _may_place_at(actor: User, workplace: Workplace) -> bool:
+    if actor.has_role(Role.ADMIN):
+        return True
+    return actor.has_role(Role.STEWARD) and any(
+        assignment.workplace_id == workplace.id
+        for assignment in actor.steward_assignments
+    )
+
+
+def placeable_workplaces(actor: User) -> list[Workplace]:
+    """Workplaces the actor may record a member as working at."""
+    statement = sa.select(Workplace).order_by(Workplace.employer, Workplace.site)
+    if not actor.has_role(Role.ADMIN):
+        statement = statement.where(
+            Workplace.id.in_(
+                sa.select(StewardAssignment.workplace_id).where(
+                    StewardAssignment.user_id == actor.id
+                )
+            )
+        )
+    return list(db.session.scalars(statement))
+
+
+def end_employment(
+    member: Member, employment_id: int, *, ended_on: date, actor: User, now: datetime
+) -> None:
+    job = next((j for j in member.current_employments if j.id == employment_id), None)
+    if job is None:
+        raise NotFound
+    if job.started_on is not None and ended_on < job.started_on:
+        raise ValidationFailed(
+            {"ended_on": _("The end date is before the start date.")}
+        )
+    job.ended_on = ended_on
+    audit.record("member.employment_ended", actor=actor, now=now, subject=member)
+    db.session.flush()

@@ -1,0 +1,716 @@
+"""Importing a roster from a spreadsheet's CSV, and exporting it the same shape.
+
+An import checks every row before it writes anything, reports each problem by line
+and column, and then writes all rows or none. The export writes the same columns,
+so a file can go out and come back in.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute, joinedload, selectinload
+
+from union import clock
+from union.csvsafe import csv_lines, unescape_cell
+from union.db import db
+from union.i18n import _
+from union.models import (
+    BargainingStatus,
+    ContactPreference,
+    DuesCoverage,
+    DuesLevel,
+    DuesLevelChoice,
+    DuesPayment,
+    Employment,
+    JobClassification,
+    Member,
+    MembershipClass,
+    MemberStatus,
+    PaymentMethod,
+    Sector,
+    User,
+    Workplace,
+    WorkplaceStatus,
+)
+from union.models.users import email_digest, normalise_email
+from union.services import audit, dues, numbers
+from union.services.members import PHONE_PATTERN
+from union.services.scope import visible_members
+from union.standing import covered_through, first_of_month, month_index, months_through
+
+COLUMNS = (
+    "member_number",
+    "chosen_name",
+    "legal_name",
+    "pronouns",
+    "email",
+    "phone",
+    "contact_preference",
+    "membership_class",
+    "status",
+    "joined_on",
+    "dues_level",
+    "paid_through",
+    "employer",
+    "site",
+    "classification",
+)
+REQUIRED_COLUMNS = ("chosen_name", "dues_level")
+LOOKUP_CHUNK = 500
+WRITE_BATCH = 1000
+#: How far ahead an imported 'paid_through' month may be.
+MAX_MONTHS_AHEAD = 24
+EXPORT_BATCH = 1000
+PROGRESS_EVERY = 500
+
+T = TypeVar("T", int, str)
+EnumT = TypeVar("EnumT", bound=enum.Enum)
+
+#: Called with (rows done, rows in all, phase) while an import runs.
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RowError:
+    line: int
+    column: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    line: int
+    member_number: int | None
+    chosen_name: str
+    legal_name: str | None
+    pronouns: str | None
+    email: str | None
+    phone: str | None
+    contact_preference: ContactPreference
+    membership_class: MembershipClass
+    status: MemberStatus
+    joined_on: date
+    dues_level_id: int
+    employer: str
+    site: str
+    classification_id: int | None
+    #: The last month already paid before the move to this system, if any.
+    paid_through: date | None
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    imported: int = 0
+    new_workplaces: list[str] = field(default_factory=list)
+    #: Something broke on our side; nothing was imported.
+    failed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.failed
+
+
+def _quiet(done: int, total: int, phase: str) -> None:
+    return None
+
+
+def _levels_by_key(today: date) -> dict[str, int]:
+    """Dues levels by code, by name and by monthly amount ("11", "11.00", "$11")."""
+    keys: dict[str, int] = {}
+    for offer in dues.offered_levels(today):
+        keys[offer.code.lower()] = offer.id
+        keys[offer.name.lower()] = offer.id
+        whole, cents = divmod(offer.monthly_cents, 100)
+        keys[f"{whole}.{cents:02d}"] = offer.id
+        if cents == 0:
+            keys[str(whole)] = offer.id
+    for level in db.session.scalars(sa.select(DuesLevel)):
+        keys.setdefault(level.code.lower(), level.id)
+    return keys
+
+
+def read_rows(source: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Splits CSV text into its header and (line number, cells) pairs."""
+    reader = csv.reader(io.StringIO(source.lstrip("\ufeff"), newline=""))
+    header: list[str] = []
+    rows: list[tuple[int, dict[str, str]]] = []
+    for cells in reader:
+        if not header:
+            header = [cell.strip().lower() for cell in cells]
+            continue
+        if not any(cell.strip() for cell in cells):
+            continue
+        values = {
+            name: unescape_cell(cells[index].strip()) if index < len(cells) else ""
+            for index, name in enumerate(header)
+        }
+        rows.append((reader.line_num, values))
+    return header, rows
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """Progress of a running import: `done` of `total` rows through `phase`."""
+
+    done: int
+    total: int
+    #: "check" while rows are checked, "import" while they are written.
+    phase: str
+
+
+def import_roster(
+    source: str,
+    *,
+    actor: User | None,
+    now: datetime,
+    check_only: bool = False,
+    progress: Progress = _quiet,
+) -> ImportResult:
+    """Checks every row, then (unless check_only or anything is wrong) adds them all,
+    calling `progress` as it goes. See import_steps."""
+    steps = import_steps(source, actor=actor, now=now, check_only=check_only)
+    while True:
+        try:
+            step = next(steps)
+        except StopIteration as finished:
+            result: ImportResult = finished.value
+            return result
+        progress(step.done, step.total, step.phase)
+
+
+def import_steps(
+    source: str, *, actor: User | None, now: datetime, check_only: bool = False
+) -> Generator[Step, None, ImportResult]:
+    """Yields progress while checking and then writing rows; returns the result.
+
+    Nothing is written unless every row is fine. Workplaces the file names that do
+    not exist yet are added as pending, for an organizer to confirm. Job
+    classifications must already exist.
+    """
+    result = ImportResult()
+    header, raw_rows = read_rows(source)
+    result.rows = len(raw_rows)
+    result.errors.extend(_header_errors(header))
+    if result.errors:
+        return result
+
+    today = clock.today(now)
+    levels = _levels_by_key(today)
+    classifications = {
+        c.name.lower(): c.id for c in db.session.scalars(sa.select(JobClassification))
+    }
+    duplicates = _DuplicateCheck(
+        taken_emails=_existing(
+            User.email_hash,
+            {email_digest(v["email"]) for _, v in raw_rows if v.get("email")},
+        ),
+        taken_numbers=_existing(
+            Member.member_number,
+            {
+                int(v["member_number"])
+                for _, v in raw_rows
+                if v.get("member_number", "").isdigit()
+            },
+        ),
+    )
+    every = _progress_interval(result.rows)
+    rows: list[_Row] = []
+    for done, (line, values) in enumerate(raw_rows, start=1):
+        row = _check_row(
+            line,
+            values,
+            result.errors,
+            levels=levels,
+            classifications=classifications,
+            today=today,
+        )
+        if row is not None:
+            result.errors.extend(duplicates.check(row))
+            rows.append(row)
+        if done % every == 0 or done == result.rows:
+            yield Step(done, result.rows, "check")
+
+    result.errors.sort()
+    if result.errors or check_only:
+        return result
+    yield from _write(rows, result, actor=actor, now=now)
+    return result
+
+
+def _progress_interval(total: int) -> int:
+    """Report about twenty times per file, and at most every PROGRESS_EVERY rows."""
+    return max(PROGRESS_EVERY, -(-total // 20))
+
+
+def _header_errors(header: list[str]) -> list[RowError]:
+    if not header:
+        return [RowError(1, "", _("The file is empty."))]
+    errors = [
+        RowError(
+            1,
+            name,
+            _("Unknown column. Use only: %(columns)s.", columns=", ".join(COLUMNS)),
+        )
+        for name in header
+        if name not in COLUMNS
+    ]
+    errors += [
+        RowError(1, name, _("This column is required."))
+        for name in REQUIRED_COLUMNS
+        if name not in header
+    ]
+    return errors
+
+
+@dataclass
+class _DuplicateCheck:
+    """Emails and member numbers must be new to the database and to the file."""
+
+    taken_emails: set[str]
+    taken_numbers: set[int]
+    seen_emails: dict[str, int] = field(default_factory=dict)
+    seen_numbers: dict[int, int] = field(default_factory=dict)
+
+    def check(self, row: _Row) -> list[RowError]:
+        errors = []
+        if row.email:
+            if email_digest(row.email) in self.taken_emails:
+                errors.append(
+                    RowError(row.line, "email", _("Someone already uses this email."))
+                )
+            elif row.email in self.seen_emails:
+                first = self.seen_emails[row.email]
+                errors.append(
+                    RowError(
+                        row.line, "email", _("Same email as line %(line)d.", line=first)
+                    )
+                )
+            self.seen_emails.setdefault(row.email, row.line)
+        if row.member_number is not None:
+            if row.member_number in self.taken_numbers:
+                errors.append(
+                    RowError(
+                        row.line,
+                        "member_number",
+                        _("This member number is already used."),
+                    )
+                )
+            elif row.member_number in self.seen_numbers:
+                first = self.seen_numbers[row.member_number]
+                errors.append(
+                    RowError(
+                        row.line,
+                        "member_number",
+                        _("Same member number as line %(line)d.", line=first),
+                    )
+                )
+            self.seen_numbers.setdefault(row.member_number, row.line)
+        return errors
+
+
+def _existing(column: InstrumentedAttribute[T], values: set[T]) -> set[T]:
+    """Which of `values` the column already holds, asked in chunks."""
+    found: set[T] = set()
+    ordered = sorted(values)
+    for start in range(0, len(ordered), LOOKUP_CHUNK):
+        chunk = ordered[start : start + LOOKUP_CHUNK]
+        found.update(db.session.scalars(sa.select(column).where(column.in_(chunk))))
+    return found
+
+
+def _check_row(
+    line: int,
+    values: dict[str, str],
+    errors: list[RowError],
+    *,
+    levels: dict[str, int],
+    classifications: dict[str, int],
+    today: date,
+) -> _Row | None:
+    start = len(errors)
+
+    def problem(column: str, message: str) -> None:
+        errors.append(RowError(line, column, message))
+
+    def enum_cell(column: str, enum_class: type[EnumT], default: EnumT) -> EnumT:
+        """The cell read as one of the enum's values ("In person" = in_person)."""
+        text = values.get(column, "")
+        if not text:
+            return default
+        wanted = text.strip().lower().replace(" ", "_").replace("-", "_")
+        found = next((item for item in enum_class if item.value == wanted), None)
+        if found is None:
+            allowed = ", ".join(item.value for item in enum_class)
+            problem(column, _("Use one of: %(values)s.", values=allowed))
+            return default
+        return found
+
+    def text(column: str, limit: int) -> str:
+        value = " ".join(values.get(column, "").split())
+        if len(value) > limit:
+            problem(column, _("Longer than %(limit)d characters.", limit=limit))
+        return value
+
+    number_text = values.get("member_number", "").strip().lstrip("#")
+    member_number = None
+    if number_text:
+        if number_text.isdigit() and 0 < int(number_text) < 2**31:
+            member_number = int(number_text)
+        else:
+            problem("member_number", _("Use a whole number, like 1042."))
+
+    chosen_name = text("chosen_name", 100)
+    if not chosen_name:
+        problem("chosen_name", _("Every member needs a name."))
+    legal_name = text("legal_name", 200) or None
+    pronouns = text("pronouns", 40) or None
+
+    email = normalise_email(values.get("email", "")) or None
+    if email and ("@" not in email or len(email) > 254 or " " in email):
+        problem("email", _("Not an email address."))
+    phone = text("phone", 30) or None
+    if phone and not PHONE_PATTERN.match(phone):
+        problem("phone", _("Use digits, like 416 555 0123."))
+
+    default_preference = (
+        ContactPreference.EMAIL if email else ContactPreference.IN_PERSON
+    )
+    preference = enum_cell("contact_preference", ContactPreference, default_preference)
+    if preference is ContactPreference.EMAIL and not email:
+        problem("contact_preference", _("Email was chosen but the row has no email."))
+    if preference in (ContactPreference.TEXT, ContactPreference.PHONE) and not phone:
+        problem(
+            "contact_preference",
+            _("Texts or calls were chosen but the row has no phone."),
+        )
+    membership_class = enum_cell(
+        "membership_class", MembershipClass, MembershipClass.EMPLOYED
+    )
+    status = enum_cell("status", MemberStatus, MemberStatus.ACTIVE)
+
+    joined_on = today
+    if values.get("joined_on"):
+        try:
+            joined_on = date.fromisoformat(values["joined_on"].strip())
+        except ValueError:
+            problem("joined_on", _("Use a date like 2024-03-31."))
+        else:
+            if joined_on > today:
+                problem("joined_on", _("This date is in the future."))
+
+    level_text = (
+        values.get("dues_level", "").strip().lower().lstrip("$").replace(",", "")
+    )
+    dues_level_id = levels.get(level_text)
+    if not level_text:
+        problem("dues_level", _("Every member needs a dues level."))
+    elif dues_level_id is None:
+        problem(
+            "dues_level",
+            _("No dues level called %(level)s.", level=values["dues_level"]),
+        )
+
+    paid_through = None
+    if values.get("paid_through"):
+        try:
+            paid_through = first_of_month(
+                date.fromisoformat(values["paid_through"].strip() + "-01")
+            )
+        except ValueError:
+            problem("paid_through", _("Use a month like 2026-03."))
+        else:
+            if paid_through < first_of_month(joined_on):
+                problem("paid_through", _("This month is before the member joined."))
+            elif month_index(paid_through) > month_index(today) + MAX_MONTHS_AHEAD:
+                problem("paid_through", _("That is too far ahead."))
+
+    employer = text("employer", 200)
+    site = text("site", 200)
+    if site and not employer:
+        problem("employer", _("A site was given without its employer."))
+    classification_id = None
+    if values.get("classification"):
+        classification_id = classifications.get(
+            values["classification"].strip().lower()
+        )
+        if classification_id is None:
+            problem(
+                "classification",
+                _(
+                    "No job called %(name)s. Add it on the Jobs page first.",
+                    name=values["classification"],
+                ),
+            )
+        elif not employer:
+            problem("employer", _("A job was given without a workplace."))
+
+    if len(errors) > start or dues_level_id is None:
+        return None
+    return _Row(
+        line=line,
+        member_number=member_number,
+        chosen_name=chosen_name,
+        legal_name=legal_name,
+        pronouns=pronouns,
+        email=email,
+        phone=phone,
+        contact_preference=preference,
+        membership_class=membership_class,
+        status=status,
+        joined_on=joined_on,
+        dues_level_id=dues_level_id,
+        employer=employer,
+        site=site,
+        classification_id=classification_id,
+        paid_through=paid_through,
+    )
+
+
+def _workplace_key(employer: str, site: str) -> tuple[str, str]:
+    return employer.strip().lower(), site.strip().lower()
+
+
+def _write(
+    rows: list[_Row], result: ImportResult, *, actor: User | None, now: datetime
+) -> Iterator[Step]:
+    """Adds the checked rows with bulk INSERT ... RETURNING, a batch at a time."""
+    workplace_ids = _workplace_ids_adding_missing(rows, result, now=now)
+    given = [row.member_number for row in rows if row.member_number is not None]
+    if given:
+        numbers.reserve_through("member_number", max(given))
+    assigned = iter(numbers.next_numbers("member_number", len(rows) - len(given)))
+    today = clock.today(now)
+    for start in range(0, len(rows), WRITE_BATCH):
+        batch = rows[start : start + WRITE_BATCH]
+        with_email = [row for row in batch if row.email]
+        user_ids = dict(
+            zip(
+                (row.line for row in with_email),
+                _insert_returning_ids(
+                    User, [_new_user(row.email, now) for row in with_email if row.email]
+                ),
+                strict=True,
+            )
+        )
+        member_ids = _insert_returning_ids(
+            Member,
+            [
+                {
+                    "member_number": row.member_number or next(assigned),
+                    "user_id": user_ids.get(row.line),
+                    "chosen_name": row.chosen_name,
+                    "legal_name": row.legal_name,
+                    "pronouns": row.pronouns,
+                    "phone": row.phone,
+                    "contact_preference": row.contact_preference,
+                    "membership_class": row.membership_class,
+                    "status": row.status,
+                    "dues_level_id": row.dues_level_id,
+                    "joined_on": row.joined_on,
+                    "accepted_on": today
+                    if row.status is not MemberStatus.APPLICANT
+                    else None,
+                    "left_on": today if row.status is MemberStatus.RESIGNED else None,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for row in batch
+            ],
+        )
+        jobs = [
+            {
+                "member_id": member_id,
+                "workplace_id": workplace_ids[_workplace_key(row.employer, row.site)],
+                "classification_id": row.classification_id,
+                "created_at": now,
+            }
+            for row, member_id in zip(batch, member_ids, strict=True)
+            if row.employer
+        ]
+        if jobs:
+            db.session.execute(sa.insert(Employment), jobs)
+        _insert_dues_history(batch, member_ids, now=now, today=today)
+        yield Step(start + len(batch), len(rows), "import")
+    result.imported = len(rows)
+    audit.record(
+        "roster.imported", actor=actor, now=now, detail=f"rows={result.imported}"
+    )
+    db.session.flush()
+
+
+def _new_user(email: str, now: datetime) -> dict[str, object]:
+    # Bulk inserts skip the model's validator, so the lookup hash is set here.
+    return {"email": email, "email_hash": email_digest(email), "created_at": now}
+
+
+def _insert_dues_history(
+    batch: list[_Row], member_ids: list[int], *, now: datetime, today: date
+) -> None:
+    """Each member's level from the month they joined, and what they had already
+    paid as an opening balance covering the months up to `paid_through`."""
+    db.session.execute(
+        sa.insert(DuesLevelChoice),
+        [
+            {
+                "member_id": member_id,
+                "level_id": row.dues_level_id,
+                "effective_month": first_of_month(row.joined_on),
+                "chosen_at": now,
+            }
+            for row, member_id in zip(batch, member_ids, strict=True)
+        ],
+    )
+    paid = [
+        (row, member_id)
+        for row, member_id in zip(batch, member_ids, strict=True)
+        if row.paid_through
+    ]
+    if not paid:
+        return
+    months = {
+        member_id: list(months_through(first_of_month(row.joined_on), row.paid_through))
+        for row, member_id in paid
+        if row.paid_through
+    }
+    payment_ids = list(
+        db.session.scalars(
+            sa.insert(DuesPayment).returning(
+                DuesPayment.id, sort_by_parameter_order=True
+            ),
+            [
+                {
+                    "member_id": member_id,
+                    "method": PaymentMethod.OPENING_BALANCE,
+                    "amount_cents": 0,
+                    "months": len(months[member_id]),
+                    "paid_on": today,
+                    "recorded_at": now,
+                }
+                for _row, member_id in paid
+            ],
+        )
+    )
+    db.session.execute(
+        sa.insert(DuesCoverage),
+        [
+            {"member_id": member_id, "month": month, "payment_id": payment_id}
+            for (_row, member_id), payment_id in zip(paid, payment_ids, strict=True)
+            for month in months[member_id]
+        ],
+    )
+
+
+def _insert_returning_ids(
+    model: type[User] | type[Member], values: list[dict[str, object]]
+) -> list[int]:
+    if not values:
+        return []
+    statement = sa.insert(model).returning(model.id, sort_by_parameter_order=True)
+    return list(db.session.scalars(statement, values))
+
+
+def _workplace_ids_adding_missing(
+    rows: list[_Row], result: ImportResult, *, now: datetime
+) -> dict[tuple[str, str], int]:
+    """Ids of the workplaces the rows name, adding unknown ones as pending."""
+    ids = {
+        _workplace_key(employer, site): workplace_id
+        for workplace_id, employer, site in db.session.execute(
+            sa.select(Workplace.id, Workplace.employer, Workplace.site)
+        )
+    }
+    for row in rows:
+        key = _workplace_key(row.employer, row.site)
+        if row.employer and key not in ids:
+            workplace = Workplace(
+                employer=row.employer,
+                site=row.site,
+                sector=Sector.OTHER,
+                bargaining_status=BargainingStatus.UNORGANIZED,
+                status=WorkplaceStatus.PENDING,
+                listed_on_join=False,
+                created_at=now,
+            )
+            db.session.add(workplace)
+            db.session.flush()
+            ids[key] = workplace.id
+            result.new_workplaces.append(workplace.name)
+    return ids
+
+
+def export_statement(actor: User) -> sa.Select[Member]:
+    """The query for the roster the actor may see, in member-number order."""
+    return (
+        visible_members(actor)
+        .options(
+            joinedload(Member.user),
+            joinedload(Member.dues_level),
+            selectinload(Member.employments).joinedload(Employment.workplace),
+            selectinload(Member.employments).joinedload(Employment.classification),
+        )
+        .order_by(Member.member_number)
+        .execution_options(yield_per=EXPORT_BATCH)
+    )
+
+
+def export_rows(statement: sa.Select[Member]) -> Iterator[list[object]]:
+    """One list of cells per member, read a batch at a time so memory stays flat."""
+    for batch in db.session.scalars(statement).partitions():
+        covered = _covered_months([member.id for member in batch])
+        for member in batch:
+            yield _export_cells(member, covered.get(member.id, set()))
+
+
+def _covered_months(member_ids: list[int]) -> dict[int, set[date]]:
+    covered: dict[int, set[date]] = {}
+    rows = db.session.execute(
+        sa.select(DuesCoverage.member_id, DuesCoverage.month).where(
+            DuesCoverage.member_id.in_(member_ids)
+        )
+    )
+    for member_id, month in rows:
+        covered.setdefault(member_id, set()).add(month)
+    return covered
+
+
+def _export_cells(member: Member, covered: set[date]) -> list[object]:
+    job = next(iter(member.current_employments), None)
+    paid_through = covered_through(first_of_month(member.joined_on), covered)
+    return [
+        member.member_number,
+        member.chosen_name,
+        member.legal_name or "",
+        member.pronouns or "",
+        member.email or "",
+        member.phone or "",
+        member.contact_preference.value,
+        member.membership_class.value,
+        member.status.value,
+        member.joined_on.isoformat(),
+        member.dues_level.code,
+        paid_through.strftime("%Y-%m") if paid_through else "",
+        job.workplace.employer if job else "",
+        job.workplace.site if job else "",
+        job.classification.name if job and job.classification else "",
+    ]
+
+
+def export_csv(actor: User, *, now: datetime) -> Iterator[str]:
+    """The roster as CSV lines, audit-logged when asked for.
+
+    Who may see whom is settled here, before the first line: a streamed response
+    outlives the request's session, so the lines must not need the actor.
+    """
+    statement = export_statement(actor)
+    audit.record("roster.exported", actor=actor, now=now)
+    return csv_lines(COLUMNS, export_rows(statement))

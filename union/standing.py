@@ -1,0 +1,112 @@
+"""Good standing, worked out from months covered (no database here).
+
+Like stamps on a red card: a member owes every month from the month they joined
+(to the month they left, if they resigned), and each payment or waiver covers whole
+months. Arrears are the owed months up to now that nothing covers. Payments always
+fill the oldest uncovered month first, so the result never depends on the order in
+which payments arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from datetime import date
+
+
+def month_index(day: date) -> int:
+    """Months since year 0, so that months can be subtracted."""
+    return day.year * 12 + day.month - 1
+
+
+def month_start(index: int) -> date:
+    year, month = divmod(index, 12)
+    return date(year, month + 1, 1)
+
+
+def first_of_month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def months_from(start: date, count: int) -> list[date]:
+    first = month_index(start)
+    return [month_start(first + offset) for offset in range(count)]
+
+
+def months_through(first: date, last: date) -> Iterator[date]:
+    for index in range(month_index(first), month_index(last) + 1):
+        yield month_start(index)
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    #: Months from joining to now (or to leaving) that dues are owed for.
+    months_owed: int
+    #: Of those, the months a payment or waiver covers.
+    months_covered: int
+    #: Owed months with nothing covering them.
+    arrears: int
+    #: The last month of the unbroken run of covered months from joining, if any.
+    covered_through: date | None
+    #: Stripe is retrying a failed card payment: that month is not counted against
+    #: the member until Stripe gives up.
+    card_retrying: bool
+    #: The most arrears a member may have and stay in good standing.
+    threshold: int
+
+    @property
+    def arrears_counted(self) -> int:
+        return max(0, self.arrears - (1 if self.card_retrying else 0))
+
+    @property
+    def in_good_standing(self) -> bool:
+        return self.arrears_counted <= self.threshold
+
+
+def standing(
+    *,
+    start_month: date,
+    current_month: date,
+    covered: Collection[date],
+    threshold: int,
+    end_month: date | None = None,
+    card_retrying: bool = False,
+) -> Standing:
+    """The standing of one member. All dates are first days of months."""
+    last = min(current_month, end_month) if end_month else current_month
+    owed = max(0, month_index(last) - month_index(start_month) + 1)
+    covered_set = set(covered)
+    covered_in_range = sum(1 for month in covered_set if start_month <= month <= last)
+    return Standing(
+        months_owed=owed,
+        months_covered=covered_in_range,
+        arrears=owed - covered_in_range,
+        covered_through=covered_through(start_month, covered_set),
+        card_retrying=card_retrying,
+        threshold=threshold,
+    )
+
+
+def covered_through(start_month: date, covered: Collection[date]) -> date | None:
+    """The last month of the unbroken run of covered months from the start month."""
+    index = month_index(start_month)
+    last = None
+    while month_start(index) in covered:
+        last = month_start(index)
+        index += 1
+    return last
+
+
+def months_to_cover(
+    start_month: date, covered: Collection[date], count: int
+) -> list[date]:
+    """The `count` oldest months from the start month that nothing covers yet: a
+    payment pays off arrears before it pays in advance."""
+    chosen: list[date] = []
+    index = month_index(start_month)
+    while len(chosen) < count:
+        month = month_start(index)
+        if month not in covered:
+            chosen.append(month)
+        index += 1
+    return chosen

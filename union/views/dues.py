@@ -1,0 +1,311 @@
+"""Dues for members (where they stand, paying by card, waivers) and for delegates
+(recording cash with receipts, the monthly remittance)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from union import clock
+from union.access import roles, signed_in
+from union.clock import utcnow
+from union.db import db
+from union.errors import ValidationFailed
+from union.forms.dues import (
+    CardPaymentForm,
+    HandPaymentForm,
+    LevelChangeForm,
+    WaiverForm,
+    level_choices,
+)
+from union.i18n import _
+from union.models import PaymentMethod, Role, WaiverReason
+from union.payments import CheckoutLink, StripeGateway
+from union.services import card_dues, dues, members, remittances, waivers
+from union.services.card_dues import CardPaymentsUnavailable
+from union.standing import first_of_month
+from union.views.helpers import actor, enum_value, saved
+
+blueprint = Blueprint("dues", __name__)
+
+DELEGATES = (Role.STEWARD, Role.ADMIN)
+
+
+def gateway() -> StripeGateway | None:
+    found: StripeGateway | None = current_app.extensions["union_payments"]
+    return found
+
+
+def _dues_page(**forms: object) -> str:
+    user = actor()
+    member = members.own_member(user)
+    now = utcnow()
+    summary = dues.member_dues(member, now=now)
+    level_form = forms.pop("level_form", None)
+    if not isinstance(level_form, LevelChangeForm):
+        level_form = LevelChangeForm(dues_level=str(member.dues_level_id))
+    level_form.dues_level.choices = level_choices(dues.offered_levels(clock.today(now)))
+    quotes = {
+        months: dues.quote(member, months).total_cents for months in (1, 2, 3, 6, 12)
+    }
+    return render_template(
+        "dues/index.html",
+        summary=summary,
+        card_available=gateway() is not None,
+        card_form=forms.pop("card_form", None) or CardPaymentForm(),
+        level_form=level_form,
+        quotes=quotes,
+        subscription_live=card_dues.live_subscription(member.id) is not None,
+        **forms,
+    )
+
+
+@blueprint.get("/dues")
+@roles(Role.MEMBER)
+def index() -> ResponseReturnValue:
+    return _dues_page()
+
+
+def _checkout(start: Callable[[], CheckoutLink]) -> ResponseReturnValue:
+    """Runs a Checkout start; on success, off to Stripe's page."""
+    try:
+        link = start()
+    except (ValidationFailed, CardPaymentsUnavailable) as error:
+        db.session.rollback()
+        messages = (
+            [m for ms in error.errors.values() for m in ms]
+            if isinstance(error, ValidationFailed)
+            else [str(error)]
+        )
+        for message in messages:
+            flash(message, "error")
+        return redirect(url_for(".index"))
+    db.session.commit()
+    return redirect(link.url, code=303)
+
+
+def _success_url() -> str:
+    return url_for(".card_done", _external=True) + "?session_id={CHECKOUT_SESSION_ID}"
+
+
+@blueprint.post("/dues/card/subscribe")
+@roles(Role.MEMBER)
+def card_subscribe() -> ResponseReturnValue:
+    member = members.own_member(actor())
+    if not CardPaymentForm().validate_on_submit():
+        return redirect(url_for(".index"))
+    return _checkout(
+        lambda: card_dues.start_card_subscription(
+            member,
+            gateway=gateway(),
+            now=utcnow(),
+            success_url=_success_url(),
+            cancel_url=url_for(".index", _external=True),
+        )
+    )
+
+
+@blueprint.post("/dues/card/pay")
+@roles(Role.MEMBER)
+def card_pay() -> ResponseReturnValue:
+    member = members.own_member(actor())
+    form = CardPaymentForm()
+    if not form.validate_on_submit():
+        return _dues_page(card_form=form), 400
+    return _checkout(
+        lambda: card_dues.start_card_payment(
+            member,
+            months=int(form.months.data or 1),
+            gateway=gateway(),
+            now=utcnow(),
+            success_url=_success_url(),
+            cancel_url=url_for(".index", _external=True),
+        )
+    )
+
+
+@blueprint.post("/dues/card/manage")
+@roles(Role.MEMBER)
+def card_manage() -> ResponseReturnValue:
+    member = members.own_member(actor())
+    if CardPaymentForm().validate_on_submit():
+        try:
+            url = card_dues.portal_url(
+                member, gateway=gateway(), return_url=url_for(".index", _external=True)
+            )
+        except (ValidationFailed, CardPaymentsUnavailable) as error:
+            flash(
+                str(error)
+                if isinstance(error, CardPaymentsUnavailable)
+                else _("You have not paid by card yet."),
+                "error",
+            )
+        else:
+            return redirect(url, code=303)
+    return redirect(url_for(".index"))
+
+
+@blueprint.get("/dues/card/done")
+@roles(Role.MEMBER)
+def card_done() -> ResponseReturnValue:
+    member = members.own_member(actor())
+    paid = card_dues.attempt_paid(member, request.args.get("session_id", ""))
+    if paid is None:
+        return redirect(url_for(".index"))
+    return render_template(
+        "dues/card_done.html", paid=paid, summary=dues.member_dues(member, now=utcnow())
+    )
+
+
+@blueprint.post("/dues/level")
+@roles(Role.MEMBER)
+def change_level() -> ResponseReturnValue:
+    user = actor()
+    member = members.own_member(user)
+    form = LevelChangeForm()
+    form.dues_level.choices = level_choices(dues.offered_levels(clock.today(utcnow())))
+    if form.validate_on_submit():
+        try:
+            choice = card_dues.change_level(
+                member,
+                int(form.dues_level.data or 0),
+                gateway=gateway(),
+                actor=user,
+                now=utcnow(),
+            )
+        except ValidationFailed as error:
+            db.session.rollback()
+            form.apply_errors(error)
+        except CardPaymentsUnavailable as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "Your new level starts on %(month)s.",
+                    month=choice.effective_month.strftime("%Y-%m"),
+                ),
+                "success",
+            )
+            return redirect(url_for(".index"))
+    return _dues_page(level_form=form), 400
+
+
+@blueprint.route("/dues/waiver", methods=["GET", "POST"])
+@roles(Role.MEMBER)
+def waiver() -> ResponseReturnValue:
+    user = actor()
+    member = members.own_member(user)
+    form = WaiverForm()
+    if request.method == "GET":
+        this_month = first_of_month(clock.today(utcnow()))
+        form.first_month.data = this_month.strftime("%Y-%m")
+        form.last_month.data = this_month.strftime("%Y-%m")
+    reason = enum_value(WaiverReason, form.reason.data)
+    if (
+        form.validate_on_submit()
+        and reason is not None
+        and form.first_month.month is not None
+        and form.last_month.month is not None
+    ):
+        first, last = form.first_month.month, form.last_month.month
+        if saved(
+            form,
+            lambda: waivers.request_waiver(
+                member,
+                reason=reason,
+                first_month=first,
+                last_month=last,
+                actor=user,
+                now=utcnow(),
+            ),
+        ):
+            flash(
+                _(
+                    "Your request is in. The treasurer will decide; meanwhile you "
+                    "will not be reminded about dues."
+                ),
+                "success",
+            )
+            return redirect(url_for(".index"))
+    return render_template("dues/waiver.html", form=form)
+
+
+@blueprint.get("/dues/receipts/<int:number>")
+@signed_in
+def receipt(number: int) -> ResponseReturnValue:
+    payment = dues.payment_for_receipt(actor(), number)
+    return render_template("dues/receipt.html", payment=payment)
+
+
+@blueprint.route("/members/<public_id>/payments/new", methods=["GET", "POST"])
+@roles(*DELEGATES)
+def record_payment(public_id: str) -> ResponseReturnValue:
+    user = actor()
+    member = members.member_for(user, public_id)
+    now = utcnow()
+    form = HandPaymentForm()
+    if request.method == "GET":
+        form.paid_on.data = clock.today(now)
+    method = enum_value(PaymentMethod, form.method.data)
+    recorded = []
+    if (
+        form.validate_on_submit()
+        and method is not None
+        and saved(
+            form,
+            lambda: recorded.append(
+                dues.record_hand_payment(
+                    member,
+                    method=method,
+                    months=int(form.months.data or 0),
+                    amount_cents=form.amount.cents,
+                    paid_on=form.paid_on.data,
+                    reference=form.reference.data,
+                    actor=user,
+                    now=now,
+                )
+            ),
+        )
+    ):
+        flash(_("Payment recorded. Give the member this receipt number."), "success")
+        return redirect(url_for(".receipt", number=recorded[0].receipt_number))
+    quotes = {months: dues.quote(member, months) for months in (1, 2, 3, 6, 12)}
+    return render_template(
+        "dues/record_payment.html",
+        form=form,
+        member=member,
+        standing=dues.member_standing(member, now=now),
+        quotes=quotes,
+    )
+
+
+@blueprint.get("/dues/remittance")
+@roles(*DELEGATES)
+def remittance() -> ResponseReturnValue:
+    month = _month_arg(request.args.get("month"))
+    return render_template(
+        "dues/remittance.html",
+        report=remittances.delegate_month(actor(), month),
+        month=month,
+    )
+
+
+def _month_arg(value: str | None) -> date:
+    """The month in ?month=YYYY-MM, or this month for anything else."""
+    try:
+        return date.fromisoformat(f"{value}-01")
+    except (TypeError, ValueError):
+        return first_of_month(clock.today(utcnow()))

@@ -1,0 +1,503 @@
+"""Grievances: the steward dashboard and case pages, the member's own cases, the
+organizers' counts, and the stewards' calendar feeds."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from union import clock
+from union.access import public, roles
+from union.clock import utcnow
+from union.db import db
+from union.documents import TYPES_BY_CONTENT_TYPE, DocumentStorage, download_name
+from union.errors import ValidationFailed
+from union.forms.base import ActionForm, SelectChoice
+from union.forms.grievances import (
+    STATE_CLOSED,
+    STATE_OPEN,
+    CaseSearchForm,
+    CloseForm,
+    DocumentForm,
+    GrievanceDetailsForm,
+    GrievantForm,
+    MoveForm,
+    NoteForm,
+    OpenGrievanceForm,
+    StepDaysForm,
+    StewardChoiceForm,
+    WorkplaceChoiceForm,
+)
+from union.grievance_rules import next_open_steps, outcomes_allowed, urgency
+from union.i18n import _
+from union.ical import AllDayEvent, calendar
+from union.labels import label
+from union.models import Grievance, GrievanceStep, Role
+from union.services import grievances
+from union.services.grievances import NewGrievance
+from union.views.helpers import actor, done, enum_value, optional_id, page_number, saved
+
+blueprint = Blueprint("grievances", __name__, url_prefix="/grievances")
+
+#: Who follows cases: stewards (their workplaces) and admins (all).
+CASE_ROLES = (Role.STEWARD, Role.ADMIN)
+
+
+def document_storage() -> DocumentStorage:
+    storage: DocumentStorage = current_app.extensions["union_documents"]
+    return storage
+
+
+def to_case(public_id: str) -> ResponseReturnValue:
+    return redirect(url_for(".detail", public_id=public_id))
+
+
+@blueprint.get("/")
+@roles(*CASE_ROLES)
+def index() -> ResponseReturnValue:
+    user = actor()
+    return render_template(
+        "grievances/index.html",
+        dashboard=grievances.dashboard(user, today=clock.today(utcnow())),
+        is_steward=user.has_role(Role.STEWARD),
+    )
+
+
+@blueprint.get("/cases")
+@roles(*CASE_ROLES)
+def cases() -> ResponseReturnValue:
+    user = actor()
+    search = CaseSearchForm(request.args)
+    search.workplace.choices = [
+        SelectChoice("", _("Any workplace")),
+        *[
+            SelectChoice(str(w.id), w.name)
+            for w in grievances.workable_workplaces(user)
+        ],
+    ]
+    state = request.args.get("state")
+    page = grievances.case_list(
+        user,
+        closed={STATE_OPEN: False, STATE_CLOSED: True}.get(state or ""),
+        step=enum_value(GrievanceStep, request.args.get("step")),
+        workplace_id=optional_id(search.workplace.data),
+        number=search.number.data or "",
+        page=page_number(),
+        per_page=current_app.config["ROSTER_PAGE_SIZE"],
+    )
+    return render_template(
+        "grievances/cases.html",
+        search=search,
+        page=page,
+        today=clock.today(utcnow()),
+        urgency=urgency,
+    )
+
+
+@blueprint.route("/new", methods=["GET", "POST"])
+@roles(*CASE_ROLES)
+def new() -> ResponseReturnValue:
+    user = actor()
+    choices = grievances.workable_workplaces(user)
+    workplace_id = optional_id(request.args.get("workplace"))
+    if workplace_id is None and len(choices) == 1:
+        workplace_id = choices[0].id
+    if workplace_id is None:
+        chooser = WorkplaceChoiceForm(request.args)
+        chooser.offer(choices)
+        return render_template("grievances/choose_workplace.html", form=chooser)
+    workplace = grievances.workplace_for(user, workplace_id)
+    form = OpenGrievanceForm()
+    form.offer(
+        grievances.candidate_grievants(workplace.id),
+        grievances.covering_stewards(workplace.id),
+        default_steward=user if user.has_role(Role.STEWARD) else None,
+    )
+    opened: list[Grievance] = []
+    if form.validate_on_submit() and saved(
+        form,
+        lambda: opened.append(
+            grievances.open_grievance(
+                NewGrievance(
+                    workplace_id=workplace.id,
+                    details=form.details(),
+                    grievant_ids=form.grievant_ids(),
+                    steward_id=optional_id(form.steward.data),
+                ),
+                actor=user,
+                now=utcnow(),
+            )
+        ),
+    ):
+        flash(_("Case %(number)s is open.", number=opened[0].number), "success")
+        return to_case(opened[0].public_id)
+    status = 400 if form.errors else 200
+    return render_template(
+        "grievances/new.html",
+        form=form,
+        workplace=workplace,
+        can_choose_workplace=len(choices) > 1,
+    ), status
+
+
+def _case_page(
+    public_id: str, *, status: int = 200, **forms: object
+) -> ResponseReturnValue:
+    """The case page, with any submitted form that needs its errors shown."""
+    user = actor()
+    now = utcnow()
+    grievance = grievances.grievance_for(user, public_id, full=True)
+    move_form = MoveForm()
+    move_form.offer(next_open_steps(grievance.step))
+    steward_form = StewardChoiceForm()
+    steward_form.offer(
+        [
+            s
+            for s in grievances.covering_stewards(grievance.workplace_id)
+            if s.id != grievance.steward_id
+        ]
+    )
+    grievant_form = GrievantForm()
+    named = {member.id for member in grievance.grievants}
+    grievant_form.offer(
+        [
+            m
+            for m in grievances.candidate_grievants(grievance.workplace_id)
+            if m.id not in named
+        ]
+    )
+    page_forms: dict[str, object] = {
+        "move_form": move_form,
+        "note_form": NoteForm(),
+        "document_form": DocumentForm(),
+        "steward_form": steward_form,
+        "grievant_form": grievant_form,
+    }
+    page_forms.update(forms)
+    page = render_template(
+        "grievances/detail.html",
+        grievance=grievance,
+        urgency=urgency(grievance.deadline_on, clock.today(now)),
+        can_close=bool(outcomes_allowed(grievance.step)),
+        max_megabytes=current_app.config["GRIEVANCE_DOCUMENT_MAX_BYTES"]
+        // (1024 * 1024),
+        **page_forms,
+    )
+    # Recorded once the page is built: committing first would expire everything
+    # loaded for it and load it all again.
+    grievances.record_case_viewed(grievance, actor=user, now=now)
+    db.session.commit()
+    return page, status
+
+
+@blueprint.get("/<public_id>")
+@roles(*CASE_ROLES)
+def detail(public_id: str) -> ResponseReturnValue:
+    return _case_page(public_id)
+
+
+@blueprint.route("/<public_id>/edit", methods=["GET", "POST"])
+@roles(*CASE_ROLES)
+def edit(public_id: str) -> ResponseReturnValue:
+    user = actor()
+    grievance = grievances.grievance_for(user, public_id)
+    form = GrievanceDetailsForm(obj=grievance)
+    if form.validate_on_submit() and saved(
+        form,
+        lambda: grievances.update_details(
+            grievance, form.details(), actor=user, now=utcnow()
+        ),
+    ):
+        flash(_("Saved."), "success")
+        return to_case(public_id)
+    return render_template("grievances/edit.html", form=form, grievance=grievance)
+
+
+@blueprint.post("/<public_id>/move")
+@roles(*CASE_ROLES)
+def move(public_id: str) -> ResponseReturnValue:
+    user = actor()
+    grievance = grievances.grievance_for(user, public_id)
+    form = MoveForm()
+    wanted = enum_value(GrievanceStep, form.step.data)
+    if not form.validate_on_submit() or wanted is None:
+        messages = [m for ms in form.errors.values() for m in ms]
+        flash(" ".join(str(m) for m in messages) or _("Choose the next step."), "error")
+        return to_case(public_id)
+    done(
+        lambda: grievances.move_grievance(
+            grievance,
+            wanted,
+            deadline_on=form.deadline_on.data,
+            actor=user,
+            now=utcnow(),
+        ),
+        success=_("Moved to %(step)s.", step=label(wanted)),
+    )
+    return to_case(public_id)
+
+
+@blueprint.route("/<public_id>/close", methods=["GET", "POST"])
+@roles(*CASE_ROLES)
+def close(public_id: str) -> ResponseReturnValue:
+    user = actor()
+    grievance = grievances.grievance_for(user, public_id)
+    if not grievance.is_open:
+        flash(_("This case is already closed."), "error")
+        return to_case(public_id)
+    form = CloseForm()
+    form.offer(outcomes_allowed(grievance.step))
+    if form.validate_on_submit():
+        try:
+            closing = form.closing()
+            grievances.close_grievance(grievance, closing, actor=user, now=utcnow())
+        except ValidationFailed as error:
+            db.session.rollback()
+            form.apply_errors(error)
+        else:
+            db.session.commit()
+            flash(_("The case is closed."), "success")
+            return to_case(public_id)
+    status = 400 if form.errors else 200
+    return render_template(
+        "grievances/close.html", form=form, grievance=grievance
+    ), status
+
+
+@blueprint.post("/<public_id>/notes")
+@roles(*CASE_ROLES)
+def add_note(public_id: str) -> ResponseReturnValue:
+    user = actor()
+    grievance = grievances.grievance_for(user, public_id)
+    form = NoteForm()
+    if form.validate_on_submit() and saved(
+        form,
+        lambda: grievances.add_note(
+            grievance, form.body.data or "", actor=user, now=utcnow()
+        ),
+    ):
+        flash(_("Note added."), "success")
+        return to_case(public_id)
+    return _case_page(public_id, status=400, note_form=form)
+
+
+@blueprint.post("/<public_id>/documents")
+@roles(*CASE_ROLES)
+def add_document(public_id: str) -> ResponseReturnValue:
+    user = actor()
+    grievance = grievances.grievance_for(user, public_id)
+    form = DocumentForm()
+    limit = current_app.config["GRIEVANCE_DOCUMENT_MAX_BYTES"]
+    if form.validate_on_submit():
+        upload = form.file.data
+        # Reading one byte past the limit is enough to know a file is too big.
+        data = upload.stream.read(limit + 1)
+        if saved(
+            form,
+            lambda: grievances.add_document(
+                grievance,
+                filename=upload.filename or "",
+                data=data,
+                storage=document_storage(),
+                max_bytes=limit,
+                actor=user,
+                now=utcnow(),
+            ),
+        ):
+            flash(_("Document added."), "success")
+            return to_case(public_id)
+    return _case_page(public_id, status=400, document_form=form)
+
+
+@blueprint.get("/<public_id>/documents/<int:document_id>")
+@roles(*CASE_ROLES)
+def document(public_id: str, document_id: int) -> ResponseReturnValue:
+    user = actor()
+    grievance = grievances.grievance_for(user, public_id)
+    found = grievances.document_for(grievance, document_id)
+    data = grievances.read_document(
+        found, storage=document_storage(), actor=user, now=utcnow()
+    )
+    db.session.commit()
+    kind = TYPES_BY_CONTENT_TYPE[found.content_type]
+    response = send_file(
+        io.BytesIO(data),
+        mimetype=kind.content_type,
+        as_attachment=not kind.inline,
+        download_name=download_name(found.filename, kind),
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Even opened directly, the file runs nothing and loads nothing.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.post("/<public_id>/steward")
+@roles(*CASE_ROLES)
+def reassign(public_id: str) -> ResponseReturnValue:
+    user = actor()
+    grievance = grievances.grievance_for(user, public_id)
+    form = StewardChoiceForm()
+    steward_id = optional_id(form.steward.data)
+    if form.validate_on_submit() and steward_id is not None:
+        done(
+            lambda: grievances.reassign_steward(
+                grievance, steward_id, actor=user, now=utcnow()
+            ),
+            success=_("The case has a new steward."),
+        )
+    else:
+        flash(_("Choose a steward."), "error")
+    return to_case(public_id)
+
+
+@blueprint.post("/<public_id>/grievants")
+@roles(*CASE_ROLES)
+def add_grievant(public_id: str) -> ResponseReturnValue:
+    user = actor()
+    grievance = grievances.grievance_for(user, public_id)
+    form = GrievantForm()
+    member_id = optional_id(form.member.data)
+    if form.validate_on_submit() and member_id is not None:
+        done(
+            lambda: grievances.add_grievant(
+                grievance, member_id, actor=user, now=utcnow()
+            ),
+            success=_("Grievant added."),
+        )
+    else:
+        flash(_("Choose a member."), "error")
+    return to_case(public_id)
+
+
+@blueprint.route("/deadlines/<int:workplace_id>", methods=["GET", "POST"])
+@roles(*CASE_ROLES)
+def deadlines(workplace_id: int) -> ResponseReturnValue:
+    user = actor()
+    workplace = grievances.workplace_for(user, workplace_id)
+    form = StepDaysForm(data=grievances.effective_step_days(workplace.id))
+    if form.validate_on_submit() and saved(
+        form,
+        lambda: grievances.set_step_days(
+            workplace, form.days(), actor=user, now=utcnow()
+        ),
+    ):
+        flash(_("Saved. New deadlines use these numbers."), "success")
+        return redirect(url_for(".deadlines", workplace_id=workplace_id))
+    return render_template("grievances/deadlines.html", form=form, workplace=workplace)
+
+
+@blueprint.get("/mine")
+@roles(Role.MEMBER)
+def mine() -> ResponseReturnValue:
+    return render_template(
+        "grievances/mine.html",
+        cases=grievances.own_grievances(actor(), today=clock.today(utcnow())),
+    )
+
+
+@blueprint.get("/counts")
+@roles(Role.ORGANIZER, Role.ADMIN)
+def counts() -> ResponseReturnValue:
+    page = render_template(
+        "grievances/counts.html", counts=grievances.counts(actor=actor(), now=utcnow())
+    )
+    db.session.commit()  # the audit row of this pull
+    return page
+
+
+@blueprint.get("/calendar")
+@roles(Role.STEWARD)
+def calendar_settings() -> ResponseReturnValue:
+    return render_template(
+        "grievances/calendar.html",
+        feed=grievances.calendar_feed_of(actor()),
+        feed_url=None,
+        action_form=ActionForm(),
+    )
+
+
+@blueprint.post("/calendar/new")
+@roles(Role.STEWARD)
+def new_calendar_feed() -> ResponseReturnValue:
+    user = actor()
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return redirect(url_for(".calendar_settings"))
+    token = grievances.create_calendar_feed(actor=user, now=utcnow())
+    db.session.commit()
+    # The address is shown this once: only its hash is kept.
+    return render_template(
+        "grievances/calendar.html",
+        feed=grievances.calendar_feed_of(user),
+        feed_url=url_for(".calendar_feed", feed_token=token, _external=True),
+        action_form=form,
+    )
+
+
+@blueprint.post("/calendar/revoke")
+@roles(Role.STEWARD)
+def revoke_calendar_feed() -> ResponseReturnValue:
+    user = actor()
+    if ActionForm().validate_on_submit():
+        done(
+            lambda: grievances.revoke_calendar_feed(actor=user, now=utcnow()),
+            success=_("The calendar address no longer works."),
+        )
+    return redirect(url_for(".calendar_settings"))
+
+
+#: Calendar apps show this before the deadline day begins: 9:00 the day before.
+ALARM_BEFORE = timedelta(hours=15)
+
+
+@blueprint.get("/calendar/<feed_token>.ics")
+@public
+def calendar_feed(feed_token: str) -> ResponseReturnValue:
+    now = utcnow()
+    entries = grievances.calendar_entries(feed_token, now=now)
+    db.session.commit()
+    events = [
+        AllDayEvent(
+            uid=f"{entry.public_id}-{entry.step.value}@union",
+            day=entry.deadline_on,
+            summary=_(
+                "Grievance %(number)s: %(step)s deadline",
+                number=entry.number,
+                step=label(entry.step),
+            ),
+            url=url_for(".detail", public_id=entry.public_id, _external=True),
+            alarm_before=ALARM_BEFORE,
+        )
+        for entry in entries
+    ]
+    body = calendar(
+        name=_("Grievance deadlines"),
+        events=events,
+        now=now,
+        product=current_app.config["UNION_NAME"],
+    )
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={
+            "Content-Disposition": 'inline; filename="grievance-deadlines.ics"',
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+        },
+    )

@@ -1,0 +1,79 @@
+"""Small things every view needs: the acting user, query values, units of work."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import TypeVar, cast
+
+from flask import flash, request
+from flask_login import current_user
+
+from union.db import db
+from union.errors import InvalidTransition, ValidationFailed
+from union.forms.base import BaseForm
+from union.models import User
+
+
+def actor() -> User:
+    """The signed-in user as a real object (services must not get the proxy)."""
+    return cast(User, current_user._get_current_object())
+
+
+def page_number() -> int:
+    value = request.args.get("page", "1")
+    return int(value) if value.isdigit() and 0 < int(value) < 1_000_000 else 1
+
+
+def optional_id(value: str | None) -> int | None:
+    """An id from a select box, or None for the empty choice or anything tampered."""
+    if value and value.isdigit() and int(value) < 2**31:
+        return int(value)
+    return None
+
+
+EnumT = TypeVar("EnumT", bound=enum.Enum)
+
+
+def enum_value(enum_class: type[EnumT], value: str | None) -> EnumT | None:
+    """The enum member for a query or path value, or None for anything else."""
+    try:
+        return enum_class(value)
+    except ValueError:
+        return None
+
+
+def saved(form: BaseForm, action: Callable[[], object]) -> bool:
+    """Runs a service for a submitted form as one unit of work.
+
+    On success it commits. When the service refuses the input, everything is rolled
+    back and its messages are shown on the form's fields, so nothing is half-saved
+    and nothing typed is lost.
+    """
+    try:
+        action()
+    except ValidationFailed as error:
+        db.session.rollback()
+        form.apply_errors(error)
+        return False
+    db.session.commit()
+    return True
+
+
+def done(action: Callable[[], object], *, success: str) -> bool:
+    """Runs a service for a button (accept, remove ...), flashing what happened."""
+    try:
+        action()
+    except (ValidationFailed, InvalidTransition) as error:
+        db.session.rollback()
+        messages = (
+            [m for ms in error.errors.values() for m in ms]
+            if isinstance(error, ValidationFailed)
+            else [str(error)]
+        )
+        for message in messages:
+            flash(message, "error")
+        return False
+    db.session.commit()
+    flash(success, "success")
+    return True

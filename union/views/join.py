@@ -1,0 +1,88 @@
+"""Joining the union online."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from union import clock
+from union.access import public
+from union.clock import utcnow
+from union.db import db
+from union.errors import ValidationFailed
+from union.forms.members import NOT_LISTED, JoinForm
+from union.i18n import _
+from union.notifications import send_already_registered, send_join_link
+from union.services import dues, members, workplaces
+from union.services.members import JoinKind, NewWorkplace
+from union.throttle import REQUEST_LIMITS, Throttle
+from union.views.helpers import optional_id
+
+blueprint = Blueprint("join", __name__)
+
+
+@blueprint.route("/join", methods=["GET", "POST"])
+@public
+def join() -> ResponseReturnValue:
+    if current_user.is_authenticated and current_user.member is not None:
+        return redirect(url_for("members.profile"))
+    now = utcnow()
+    form = JoinForm()
+    form.offer(
+        workplaces.joinable_workplaces(),
+        workplaces.classifications(),
+        dues.offered_levels(clock.today(now)),
+    )
+    if form.validate_on_submit():
+        throttle: Throttle = current_app.extensions["union_throttle"]
+        keys = {"join-address": request.remote_addr or ""}
+        wait = throttle.wait_seconds(keys, REQUEST_LIMITS)
+        if wait:
+            form.form_errors.append(
+                _(
+                    "Too many people have joined from this connection just now. Try again later."
+                )
+            )
+            return (
+                render_template("join/form.html", form=form),
+                429,
+                {"Retry-After": str(wait)},
+            )
+        throttle.record(keys, REQUEST_LIMITS)
+        new_workplace = None
+        if form.workplace.data == NOT_LISTED:
+            new_workplace = NewWorkplace(
+                form.new_employer.data or "", form.new_site.data or ""
+            )
+        application = members.JoinApplication(
+            details=form.details(),
+            email=form.email.data or "",
+            dues_level_id=int(form.dues_level.data),
+            workplace_id=optional_id(form.workplace.data),
+            new_workplace=new_workplace,
+            classification_id=optional_id(form.classification.data),
+        )
+        try:
+            outcome = members.join(
+                application,
+                now=now,
+                activation_lifetime=current_app.config["ACTIVATION_TOKEN_LIFETIME"],
+            )
+        except ValidationFailed as error:
+            db.session.rollback()
+            form.apply_errors(error)
+        else:
+            db.session.commit()
+            if outcome.kind is JoinKind.NEW and outcome.activation_token:
+                send_join_link(outcome.user, outcome.activation_token)
+            else:
+                send_already_registered(outcome.user, outcome.activation_token)
+            return redirect(url_for(".sent"))
+    return render_template("join/form.html", form=form)
+
+
+@blueprint.get("/join/sent")
+@public
+def sent() -> ResponseReturnValue:
+    return render_template("join/sent.html")

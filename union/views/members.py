@@ -1,0 +1,304 @@
+"""Members' own profiles, and the roster for stewards and admins."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_template,
+    stream_with_context,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from union import clock
+from union.access import roles
+from union.clock import utcnow
+from union.db import db
+from union.forms.admin import ImportForm
+from union.forms.base import ActionForm, SelectChoice
+from union.forms.members import (
+    EmploymentForm,
+    EndEmploymentForm,
+    ProfileForm,
+    RosterSearchForm,
+    StatusForm,
+)
+from union.i18n import _
+from union.labels import choices
+from union.models import MemberStatus, Role
+from union.services import accounts, dues, members, roster, workplaces
+from union.views.helpers import actor, done, enum_value, optional_id, page_number, saved
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("members", __name__)
+
+ROSTER_ROLES = (Role.STEWARD, Role.ADMIN)
+
+
+@blueprint.get("/welcome")
+@roles(Role.MEMBER)
+def welcome() -> ResponseReturnValue:
+    member = members.own_member(actor())
+    return render_template("members/welcome.html", member=member)
+
+
+@blueprint.get("/profile")
+@roles(Role.MEMBER)
+def profile() -> ResponseReturnValue:
+    member = members.own_member(actor())
+    return render_template("members/profile.html", member=member)
+
+
+@blueprint.route("/profile/edit", methods=["GET", "POST"])
+@roles(Role.MEMBER)
+def edit_profile() -> ResponseReturnValue:
+    user = actor()
+    member = members.own_member(user)
+    form = ProfileForm(obj=member)
+    if form.validate_on_submit() and saved(
+        form,
+        lambda: members.update_details(
+            member, form.details(), actor=user, now=utcnow()
+        ),
+    ):
+        flash(_("Your details are saved."), "success")
+        return redirect(url_for(".profile"))
+    return render_template("members/edit_profile.html", form=form, member=member)
+
+
+@blueprint.get("/members/")
+@roles(*ROSTER_ROLES)
+def roster_list() -> ResponseReturnValue:
+    user = actor()
+    search = RosterSearchForm(request.args)
+    search.workplace.choices = [
+        SelectChoice("", _("Any workplace")),
+        *[SelectChoice(str(w.id), w.name) for w in workplaces.visible_list(user)],
+    ]
+    page = members.roster_page(
+        user,
+        query=search.q.data or "",
+        status=enum_value(MemberStatus, request.args.get("status")),
+        workplace_id=optional_id(search.workplace.data),
+        page=page_number(),
+        per_page=current_app.config["ROSTER_PAGE_SIZE"],
+    )
+    return render_template("members/roster.html", search=search, page=page)
+
+
+@blueprint.get("/members/export.csv")
+@roles(Role.ADMIN)
+def export() -> ResponseReturnValue:
+    lines = roster.export_csv(actor(), now=utcnow())
+    db.session.commit()
+    stamp = clock.today(utcnow()).isoformat()
+    return Response(
+        stream_with_context(lines),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="roster-{stamp}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@blueprint.route("/members/import", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def import_roster() -> ResponseReturnValue:
+    form = ImportForm()
+    if form.validate_on_submit():
+        try:
+            text = form.file.data.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            form.file.errors = [
+                _("Save the file as CSV with UTF-8 encoding and try again.")
+            ]
+        else:
+            # A big file takes a while: the page streams progress as rows are
+            # checked and written, then the result.
+            events = _import_events(
+                text, actor().id, check_only=bool(form.check_only.data)
+            )
+            page = stream_template(
+                "members/import_progress.html",
+                events=events,
+                check_only=form.check_only.data,
+            )
+            return Response(
+                stream_with_context(page),
+                headers={"X-Accel-Buffering": "no", "Cache-Control": "no-store"},
+            )
+    status = 400 if form.errors else 200
+    return render_template(
+        "members/import.html", form=form, columns=roster.COLUMNS
+    ), status
+
+
+def _import_events(
+    text: str, actor_id: int, *, check_only: bool
+) -> Iterator[roster.Step | roster.ImportResult]:
+    """Progress steps, then the result. Only a complete, clean import is committed."""
+    try:
+        user = accounts.user_by_id(actor_id)
+        result = yield from roster.import_steps(
+            text, actor=user, now=utcnow(), check_only=check_only
+        )
+    except Exception:
+        db.session.rollback()
+        log.exception("roster import failed")
+        yield roster.ImportResult(failed=True)
+        return
+    if result.ok and not check_only:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    yield result
+
+
+def _detail_forms(
+    member_status: MemberStatus, employment_form: EmploymentForm | None = None
+) -> dict[str, object]:
+    user = actor()
+    employment = employment_form or EmploymentForm()
+    employment.offer(members.placeable_workplaces(user), workplaces.classifications())
+    status = StatusForm()
+    allowed = members.STATUS_MOVES[member_status]
+    status.status.choices = [c for c in choices(MemberStatus) if c.value in allowed]
+    return {
+        "action_form": ActionForm(),
+        "status_form": status,
+        "employment_form": employment,
+        "end_form": EndEmploymentForm(),
+        "is_admin": user.has_role(Role.ADMIN),
+    }
+
+
+@blueprint.get("/members/<public_id>")
+@roles(*ROSTER_ROLES)
+def detail(public_id: str) -> ResponseReturnValue:
+    member = members.member_for(actor(), public_id)
+    return render_template(
+        "members/detail.html",
+        member=member,
+        standing=dues.member_standing(member, now=utcnow()),
+        **_detail_forms(member.status),
+    )
+
+
+@blueprint.route("/members/<public_id>/edit", methods=["GET", "POST"])
+@roles(*ROSTER_ROLES)
+def edit(public_id: str) -> ResponseReturnValue:
+    user = actor()
+    member = members.member_for(user, public_id)
+    form = ProfileForm(obj=member)
+    if form.validate_on_submit() and saved(
+        form,
+        lambda: members.update_details(
+            member, form.details(), actor=user, now=utcnow()
+        ),
+    ):
+        flash(_("Saved."), "success")
+        return to_detail(public_id)
+    return render_template("members/edit.html", form=form, member=member)
+
+
+@blueprint.post("/members/<public_id>/accept")
+@roles(*ROSTER_ROLES)
+def accept(public_id: str) -> ResponseReturnValue:
+    user = actor()
+    member = members.member_for(user, public_id)
+    if ActionForm().validate_on_submit():
+        done(
+            lambda: members.accept_application(member, actor=user, now=utcnow()),
+            success=_("%(name)s is now an active member.", name=member.chosen_name),
+        )
+    return to_detail(public_id)
+
+
+@blueprint.post("/members/<public_id>/decline")
+@roles(*ROSTER_ROLES)
+def decline(public_id: str) -> ResponseReturnValue:
+    user = actor()
+    member = members.member_for(user, public_id)
+    if ActionForm().validate_on_submit() and done(
+        lambda: members.decline_application(member, actor=user, now=utcnow()),
+        success=_("The application was declined and removed."),
+    ):
+        return redirect(url_for(".roster_list"))
+    return to_detail(public_id)
+
+
+@blueprint.post("/members/<public_id>/status")
+@roles(*ROSTER_ROLES)
+def change_status(public_id: str) -> ResponseReturnValue:
+    user = actor()
+    member = members.member_for(user, public_id)
+    form = StatusForm()
+    wanted = enum_value(MemberStatus, form.status.data)
+    if form.validate_on_submit() and wanted is not None:
+        done(
+            lambda: members.change_status(member, wanted, actor=user, now=utcnow()),
+            success=_("Status changed."),
+        )
+    return to_detail(public_id)
+
+
+@blueprint.post("/members/<public_id>/employments")
+@roles(*ROSTER_ROLES)
+def add_employment(public_id: str) -> ResponseReturnValue:
+    user = actor()
+    member = members.member_for(user, public_id)
+    form = EmploymentForm()
+    forms = _detail_forms(member.status, employment_form=form)
+    if form.validate_on_submit() and saved(
+        form,
+        lambda: members.add_employment(
+            member,
+            workplace_id=optional_id(form.workplace.data),
+            classification_id=optional_id(form.classification.data),
+            started_on=form.started_on.data,
+            actor=user,
+            now=utcnow(),
+        ),
+    ):
+        flash(_("Workplace added."), "success")
+        return to_detail(public_id)
+    return render_template(
+        "members/detail.html",
+        member=member,
+        standing=dues.member_standing(member, now=utcnow()),
+        **forms,
+    ), 400
+
+
+@blueprint.post("/members/<public_id>/employments/<int:employment_id>/end")
+@roles(*ROSTER_ROLES)
+def end_employment(public_id: str, employment_id: int) -> ResponseReturnValue:
+    user = actor()
+    member = members.member_for(user, public_id)
+    form = EndEmploymentForm()
+    ended_on = form.ended_on.data
+    if form.validate_on_submit() and ended_on is not None:
+        done(
+            lambda: members.end_employment(
+                member, employment_id, ended_on=ended_on, actor=user, now=utcnow()
+            ),
+            success=_("Marked as no longer working there."),
+        )
+    else:
+        flash(_("Enter the last day worked, like 2026-03-31."), "error")
+    return to_detail(public_id)
+
+
+def to_detail(public_id: str) -> ResponseReturnValue:
+    return redirect(url_for(".detail", public_id=public_id))

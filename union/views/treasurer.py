@@ -1,0 +1,336 @@
+"""The treasurer's pages: levels, the ledger, arrears, remittances, waivers, settings."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from union import charts, clock
+from union.access import roles
+from union.clock import utcnow
+from union.db import db
+from union.errors import NotFound
+from union.forms.base import ActionForm
+from union.forms.dues import (
+    DuesSettingsForm,
+    LedgerFilterForm,
+    LevelForm,
+    LevelTextForm,
+    RateForm,
+)
+from union.i18n import _
+from union.labels import label
+from union.models import DuesLevel, PaymentMethod, Role, WaiverStatus
+from union.money import format_plain
+from union.services import accounts, dues, ledger, remittances, settings, waivers
+from union.standing import first_of_month
+from union.views.helpers import actor, done, enum_value, optional_id, page_number, saved
+
+blueprint = Blueprint("treasurer", __name__, url_prefix="/treasurer")
+
+TREASURY = (Role.TREASURER, Role.ADMIN)
+CHART_METHODS = (
+    PaymentMethod.CARD_SUBSCRIPTION,
+    PaymentMethod.CARD_ONE_OFF,
+    PaymentMethod.CASH,
+    PaymentMethod.ETRANSFER,
+)
+
+
+@blueprint.get("/")
+@roles(*TREASURY)
+def index() -> ResponseReturnValue:
+    now = utcnow()
+    totals = ledger.monthly_totals(now=now, months=12)
+    chart = charts.stacked_bars(
+        [line.month.strftime("%b %y") for line in totals],
+        [
+            charts.Series(
+                label(method), [line.by_method.get(method, 0) for line in totals]
+            )
+            for method in CHART_METHODS
+        ],
+        title=_("Dues received each month, by method"),
+        description=_(
+            "Stacked bars for the last 12 months; the table below has the same numbers."
+        ),
+        format_value=lambda cents: format_plain(cents).split(".")[0],
+    )
+    behind = ledger.arrears_page(
+        now=now, page=1, per_page=1, only_behind_standing=True
+    ).total
+    pending = len(waivers.cases(status=WaiverStatus.PENDING, now=now))
+    return render_template(
+        "treasurer/index.html",
+        totals=totals,
+        chart=chart,
+        methods=CHART_METHODS,
+        behind=behind,
+        pending=pending,
+    )
+
+
+@blueprint.get("/levels")
+@roles(*TREASURY)
+def levels() -> ResponseReturnValue:
+    return render_template(
+        "treasurer/levels.html",
+        levels=dues.all_levels(),
+        today=clock.today(utcnow()),
+        add_form=LevelForm(),
+        action_form=ActionForm(),
+    )
+
+
+@blueprint.post("/levels")
+@roles(*TREASURY)
+def add_level() -> ResponseReturnValue:
+    form = LevelForm()
+    # Both checks run, so every problem shows at once.
+    checks = [form.validate_on_submit(), form.amount_ok()]
+    if all(checks) and form.effective_on.month is not None:
+        start = form.effective_on.month
+        if saved(
+            form,
+            lambda: dues.add_level(
+                code=form.code.data or "",
+                name=form.name.data or "",
+                bracket=form.bracket.data or "",
+                monthly_cents=form.monthly_amount.cents or 0,
+                effective_on=start,
+                actor=actor(),
+                now=utcnow(),
+            ),
+        ):
+            flash(
+                _("Level added. Run card setup so people can pay it by card."),
+                "success",
+            )
+            return redirect(url_for(".levels"))
+    return render_template(
+        "treasurer/levels.html",
+        levels=dues.all_levels(),
+        today=clock.today(utcnow()),
+        add_form=form,
+        action_form=ActionForm(),
+    ), 400
+
+
+def _level(level_id: int) -> DuesLevel:
+    found = next((level for level in dues.all_levels() if level.id == level_id), None)
+    if found is None:
+        raise NotFound
+    return found
+
+
+@blueprint.route("/levels/<int:level_id>", methods=["GET", "POST"])
+@roles(*TREASURY)
+def level(level_id: int) -> ResponseReturnValue:
+    current = _level(level_id)
+    text_form = LevelTextForm(obj=current)
+    rate_form = RateForm(prefix="rate")
+    if request.method == "POST" and request.form.get("form") == "text":
+        if text_form.validate_on_submit() and saved(
+            text_form,
+            lambda: dues.update_level(
+                current,
+                name=text_form.name.data or "",
+                bracket=text_form.bracket.data or "",
+                actor=actor(),
+                now=utcnow(),
+            ),
+        ):
+            flash(_("Saved."), "success")
+            return redirect(url_for(".level", level_id=level_id))
+    elif request.method == "POST" and request.form.get("form") == "rate":
+        checks = [rate_form.validate_on_submit(), rate_form.amount_ok()]
+        month = rate_form.effective_on.month
+        if (
+            all(checks)
+            and month is not None
+            and saved(
+                rate_form,
+                lambda: dues.schedule_rate(
+                    current,
+                    monthly_cents=rate_form.monthly_amount.cents or 0,
+                    effective_on=month,
+                    actor=actor(),
+                    now=utcnow(),
+                ),
+            )
+        ):
+            flash(
+                _("New amount scheduled. Run card setup so card payers move to it."),
+                "success",
+            )
+            return redirect(url_for(".level", level_id=level_id))
+    return render_template(
+        "treasurer/level.html",
+        level=current,
+        today=clock.today(utcnow()),
+        text_form=text_form,
+        rate_form=rate_form,
+        action_form=ActionForm(),
+    )
+
+
+@blueprint.post("/levels/<int:level_id>/retire")
+@roles(*TREASURY)
+def retire_level(level_id: int) -> ResponseReturnValue:
+    current = _level(level_id)
+    if ActionForm().validate_on_submit():
+        done(
+            lambda: dues.retire_level(current, actor=actor(), now=utcnow()),
+            success=_("The level is no longer offered. Members on it keep it."),
+        )
+    return redirect(url_for(".level", level_id=level_id))
+
+
+def _ledger_filter(form: LedgerFilterForm) -> ledger.LedgerFilter:
+    return ledger.LedgerFilter(
+        method=enum_value(PaymentMethod, form.method.data),
+        from_month=form.from_month.month,
+        to_month=form.to_month.month,
+        recorded_by_id=optional_id(request.args.get("delegate")),
+    )
+
+
+@blueprint.get("/ledger")
+@roles(*TREASURY)
+def ledger_list() -> ResponseReturnValue:
+    form = LedgerFilterForm(request.args)
+    form.validate()
+    page = ledger.ledger_page(_ledger_filter(form), page=page_number(), per_page=50)
+    return render_template("treasurer/ledger.html", form=form, page=page)
+
+
+@blueprint.get("/ledger.csv")
+@roles(*TREASURY)
+def ledger_export() -> ResponseReturnValue:
+    form = LedgerFilterForm(request.args)
+    form.validate()
+    lines = ledger.ledger_csv(_ledger_filter(form), actor=actor(), now=utcnow())
+    db.session.commit()
+    stamp = clock.today(utcnow()).isoformat()
+    return Response(
+        stream_with_context(lines),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="ledger-{stamp}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@blueprint.get("/arrears")
+@roles(*TREASURY)
+def arrears() -> ResponseReturnValue:
+    only_behind = request.args.get("behind") == "1"
+    page = ledger.arrears_page(
+        now=utcnow(), page=page_number(), per_page=50, only_behind_standing=only_behind
+    )
+    return render_template("treasurer/arrears.html", page=page, only_behind=only_behind)
+
+
+def _month_arg(value: str | None) -> date:
+    try:
+        return date.fromisoformat(f"{value}-01")
+    except (TypeError, ValueError):
+        return first_of_month(clock.today(utcnow()))
+
+
+@blueprint.get("/remittances")
+@roles(*TREASURY)
+def remittance_list() -> ResponseReturnValue:
+    month = _month_arg(request.args.get("month"))
+    return render_template(
+        "treasurer/remittances.html",
+        month=month,
+        lines=remittances.month_overview(month),
+        percent=settings.current_settings().parent_union_share_percent,
+        action_form=ActionForm(),
+    )
+
+
+@blueprint.post("/remittances/<int:delegate_id>/<month>")
+@roles(*TREASURY)
+def confirm_remittance(delegate_id: int, month: str) -> ResponseReturnValue:
+    when = _month_arg(month)
+    if ActionForm().validate_on_submit():
+        delegate = accounts.user_by_id(delegate_id)
+        done(
+            lambda: remittances.confirm_remittance(
+                delegate, when, actor=actor(), now=utcnow()
+            ),
+            success=_("Remittance confirmed."),
+        )
+    return redirect(url_for(".remittance_list", month=when.strftime("%Y-%m")))
+
+
+@blueprint.get("/remittances/<int:delegate_id>/<month>")
+@roles(*TREASURY)
+def remittance_detail(delegate_id: int, month: str) -> ResponseReturnValue:
+    when = _month_arg(month)
+    report = remittances.delegate_month(accounts.user_by_id(delegate_id), when)
+    return render_template(
+        "dues/remittance.html", report=report, month=when, treasurer_view=True
+    )
+
+
+@blueprint.get("/waivers")
+@roles(*TREASURY)
+def waiver_list() -> ResponseReturnValue:
+    status = enum_value(WaiverStatus, request.args.get("status", "pending"))
+    return render_template(
+        "treasurer/waivers.html",
+        cases=waivers.cases(status=status, now=utcnow()),
+        status=status,
+        action_form=ActionForm(),
+    )
+
+
+@blueprint.post("/waivers/<int:case_number>/<decision>")
+@roles(*TREASURY)
+def decide_waiver(case_number: int, decision: str) -> ResponseReturnValue:
+    waiver = waivers.waiver_by_case(case_number)
+    if decision in ("grant", "decline") and ActionForm().validate_on_submit():
+        done(
+            lambda: waivers.decide_waiver(
+                waiver, grant=decision == "grant", actor=actor(), now=utcnow()
+            ),
+            success=_("Case %(number)d granted.", number=case_number)
+            if decision == "grant"
+            else _("Case %(number)d declined.", number=case_number),
+        )
+    return redirect(url_for(".waiver_list"))
+
+
+@blueprint.route("/settings", methods=["GET", "POST"])
+@roles(*TREASURY)
+def dues_settings() -> ResponseReturnValue:
+    form = DuesSettingsForm(obj=settings.current_settings())
+    if form.validate_on_submit() and saved(
+        form,
+        lambda: settings.update_settings(
+            {
+                "good_standing_max_arrears": form.good_standing_max_arrears.data,
+                "parent_union_share_percent": form.parent_union_share_percent.data,
+            },
+            actor=actor(),
+            now=utcnow(),
+        ),
+    ):
+        flash(_("Settings saved."), "success")
+        return redirect(url_for(".dues_settings"))
+    return render_template("treasurer/settings.html", form=form)

@@ -29,6 +29,8 @@ from union.db import db
 from union.mail import MemoryMailer, Message
 from union.throttle import MemoryCounters, Throttle
 
+pytest_plugins = ["tests.stripe_peer"]
+
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 SECRET = "test-secret-key-that-is-long-enough-for-production-0123456789"
 TEST_ENCRYPTION_KEY = "bXktdGVzdC1rZXktaXMtMzItYnl0ZXMtbG9uZy0wMDA="

@@ -121,15 +121,16 @@ def register_templates(app: Flask) -> None:
 
 def register_security_headers(app: Flask) -> None:
     production = app.config["UNION_ENV"] == "production"
+    form_targets = " ".join(("'self'", *app.config["STRIPE_REDIRECT_ORIGINS"]))
+    policy = (
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+        f"base-uri 'none'; frame-ancestors 'none'; form-action {form_targets}"
+    )
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; object-src 'none'; "
-            "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-        )
+        headers.setdefault("Content-Security-Policy", policy)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")

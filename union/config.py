@@ -46,6 +46,12 @@ DEFAULTS: dict[str, Any] = {
     #: (a partner, a boss on a shared account) may read them.
     "STRIPE_STATEMENT_DESCRIPTOR": "MEMBERSHIP",
     "STRIPE_PRODUCT_NAME": "Membership dues",
+    #: Where paying members are sent after pressing a button: Stripe's Checkout and
+    #: Customer Portal. Browsers apply the CSP's form-action to that redirect too.
+    "STRIPE_REDIRECT_ORIGINS": (
+        "https://checkout.stripe.com",
+        "https://billing.stripe.com",
+    ),
     #: argon2 profile name from argon2.profiles; tests use CHEAPEST to stay fast.
     "PASSWORD_HASH_PROFILE": "RFC_9106_LOW_MEMORY",
     "ACTIVATION_TOKEN_LIFETIME": timedelta(days=7),

@@ -20,6 +20,12 @@ def test_security_headers_are_set(client):
     ):
         assert directive in csp
     assert "script-src" not in csp or "'unsafe-inline'" not in csp
+    # Forms post to the app; the only place a form's redirect may lead elsewhere is
+    # Stripe's Checkout and Portal, where paying members are sent.
+    assert (
+        "form-action 'self' https://checkout.stripe.com https://billing.stripe.com"
+        in csp
+    )
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "same-origin"
 

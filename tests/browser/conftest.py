@@ -1,0 +1,282 @@
+"""Real-browser journeys: Debian's Chromium, headless, driven by Playwright, against the
+app served on a free port with a fresh database, demo data and localstripe as Stripe.
+
+Every page a journey visits is checked with axe-core and may have no serious or
+critical violation; screenshots of the key pages and the axe results are kept
+under test-artifacts/browser/. Where Chromium is missing the journeys skip and say
+why; .ci/run installs it, so in CI they run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import threading
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import flask_migrate
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from werkzeug.serving import make_server
+
+from tests.browser import axe
+from tests.conftest import config_for_tests
+from tests.stripe_peer import (
+    SECRET_KEY,
+    WEBHOOK_SECRET,
+    free_port,
+    http,
+    signed,
+)
+from union import create_app
+from union.db import db
+from union.mail import MemoryMailer, Message
+from union.services import card_dues, demo
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+DEMO_PASSWORD = "union-demo-password"
+#: A small phone, as many members use.
+PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+LINK = re.compile(r"https?://\S+")
+#: Two sentences run together ("November 2026.Nothing owed"): a template lost a space.
+GLUED_SENTENCES = re.compile(r"[a-z0-9\u00e0-\u00ff][.!?:][A-Z\u00c0-\u00dd][a-z]")
+
+T = TypeVar("T")
+
+
+def chromium_executable() -> str | None:
+    named = os.environ.get("CHROMIUM")
+    for candidate in [named] if named else ["chromium", "chromium-browser"]:
+        found = shutil.which(candidate)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    executable = chromium_executable()
+    if executable is None:
+        pytest.skip(
+            "Chromium is not installed (apt-get install chromium); .ci/run installs "
+            "it, so these journeys run in CI"
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable, args=CHROMIUM_FLAGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> str:
+    return axe.source()
+
+
+@dataclass
+class LiveUnion:
+    """The app, served for real on 127.0.0.1, with what a test needs to reach into it."""
+
+    app: Flask
+    url: str
+
+    @property
+    def outbox(self) -> list[Message]:
+        mailer = self.app.extensions["union_mailer"]
+        assert isinstance(mailer, MemoryMailer)
+        return mailer.outbox
+
+    def last_mail_to(self, address: str) -> Message:
+        found = [message for message in self.outbox if message.to == address]
+        assert found, f"no email to {address}"
+        return found[-1]
+
+    def link_in(self, message: Message) -> str:
+        links = [
+            link for link in LINK.findall(message.body) if link.startswith(self.url)
+        ]
+        assert links, message.body
+        return links[0]
+
+    def run(self, action: Any) -> Any:
+        """Runs `action()` in an app context and commits, as a CLI command would."""
+        with self.app.app_context():
+            result = action()
+            db.session.commit()
+            return result
+
+    def deliver(self, event: dict[str, Any]) -> int:
+        """Posts an event to the webhook, signed by the stripe library's helper."""
+        delivery = signed(event)
+        request = urllib.request.Request(  # noqa: S310 -- loopback only
+            f"{self.url}/stripe/webhook",
+            data=delivery.body,
+            method="POST",
+            headers={
+                "Stripe-Signature": delivery.signature,
+                "Content-Type": "application/json",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 -- loopback only
+            return int(response.status)
+
+
+@pytest.fixture
+def live_union(
+    fresh_database_url: str, localstripe: str, tmp_path: Path, now: datetime
+) -> Iterator[LiveUnion]:
+    http("DELETE", f"{localstripe}/_config/data")
+    port = free_port()
+    app = create_app(
+        config_for_tests(
+            SQLALCHEMY_DATABASE_URI=fresh_database_url,
+            SERVER_NAME=f"127.0.0.1:{port}",
+            STRIPE_SECRET_KEY=SECRET_KEY,
+            STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            STRIPE_API_BASE=localstripe,
+            STRIPE_REDIRECT_ORIGINS=(
+                "https://checkout.localstripe.test",
+                "https://billing.localstripe.test",
+            ),
+            DOCUMENT_STORAGE_PATH=str(tmp_path / "documents"),
+        )
+    )
+    with app.app_context():
+        flask_migrate.upgrade()
+        demo.load_demo(password=DEMO_PASSWORD, now=now)
+        card_dues.setup_catalog(app.extensions["union_payments"], now=now)
+        db.session.commit()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    hook = {"url": f"{url}/stripe/webhook", "secret": WEBHOOK_SECRET}
+    http("POST", f"{localstripe}/_config/webhooks/browser", hook)
+    try:
+        yield LiveUnion(app, url)
+    finally:
+        # localstripe has no way to remove a webhook; an empty event list mutes it.
+        http("POST", f"{localstripe}/_config/webhooks/browser", {**hook, "events": []})
+        server.shutdown()
+        thread.join(timeout=10)
+        app.extensions["union_payments"].close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+@dataclass
+class Journey:
+    """One person's visit. `see` checks the page in front of them with axe and takes
+    a screenshot; at the end every page they were on must have been checked."""
+
+    page: Page
+    name: str
+    axe_script: str
+    visited: list[str] = field(default_factory=list)
+    checked: dict[str, list[str]] = field(default_factory=dict)
+    shots: int = 0
+
+    def __post_init__(self) -> None:
+        self.folder = ARTIFACTS / self.name
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        self.page.on("framenavigated", self._navigated)
+
+    def _navigated(self, frame: Any) -> None:
+        if frame == self.page.main_frame and frame.url.startswith("http://127.0.0.1"):
+            self.visited.append(self._path(frame.url))
+
+    @staticmethod
+    def _path(url: str) -> str:
+        return "/" + url.split("/", 3)[3].split("#")[0] if url.count("/") >= 3 else "/"
+
+    def see(self, label: str) -> None:
+        """Checks the current page: no serious or critical accessibility problem."""
+        self.page.wait_for_load_state("load")
+        self.page.evaluate(self.axe_script)
+        results = self.page.evaluate(
+            "async () => await axe.run(document, {resultTypes: ['violations']})"
+        )
+        found = axe.violations(results)
+        path = self._path(self.page.url)
+        self.checked[path] = [str(v) for v in found]
+        self.shots += 1
+        self.page.screenshot(
+            path=str(self.folder / f"{self.shots:02d}-{label}.png"), full_page=True
+        )
+        blocking = [v for v in found if v.impact in axe.BLOCKING]
+        assert not blocking, f"{label} ({path}):\n" + "\n".join(map(str, blocking))
+        text = self.page.locator("main").inner_text()
+        glued = GLUED_SENTENCES.findall(text)
+        assert not glued, f"{label} ({path}): sentences run together: {glued}"
+
+    def finish(self) -> None:
+        (self.folder / "axe.json").write_text(
+            json.dumps(self.checked, indent=2, sort_keys=True), encoding="utf-8"
+        )
+        unchecked = sorted(set(self.visited) - set(self.checked))
+        assert not unchecked, f"pages visited but never checked: {unchecked}"
+        summary = ", ".join(
+            f"{path}: {len(problems)} minor" if problems else f"{path}: clean"
+            for path, problems in sorted(self.checked.items())
+        )
+        print(f"\naxe ({self.name}): {summary}")
+
+
+@pytest.fixture
+def journey(
+    browser: Browser, axe_script: str, request: pytest.FixtureRequest
+) -> Iterator[Any]:
+    """`journey(name, phone=True)` opens a fresh browser profile for one person."""
+    contexts: list[BrowserContext] = []
+    journeys: list[Journey] = []
+
+    def start(name: str, *, phone: bool = False, locale: str = "en-CA") -> Journey:
+        options: dict[str, Any] = dict(PHONE) if phone else {}
+        context = browser.new_context(locale=locale, **options)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        test_name = request.node.name.removeprefix("test_")
+        started = Journey(context.new_page(), f"{test_name}/{name}", axe_script)
+        journeys.append(started)
+        return started
+
+    yield start
+    failed = request.node.stash.get(FAILED, False)
+    for context in contexts:
+        context.close()
+    if not failed:
+        for started in journeys:
+            started.finish()
+
+
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
+    report = yield
+    if report.when == "call" and report.failed:
+        item.stash[FAILED] = True
+    return report

@@ -1,0 +1,271 @@
+"""The main journeys, in a real browser, as the people who make them."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import sqlalchemy as sa
+import stripe
+from playwright.sync_api import Locator, expect
+
+from tests.browser.conftest import DEMO_PASSWORD, Journey, LiveUnion
+from tests.stripe_peer import event
+from union.db import db
+from union.models import CheckoutAttempt, Member, User, email_digest
+
+WORKER_EMAIL = "river.worker@example.org"
+WORKER_PASSWORD = "a long enough pass phrase"
+
+
+def sign_in(
+    person: Journey, live: LiveUnion, email: str, password: str = DEMO_PASSWORD
+) -> None:
+    page = person.page
+    page.goto(f"{live.url}/login")
+    person.see("sign-in")
+    page.get_by_role("textbox", name="Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    person.see("signed-in")
+
+
+def choose(select: Locator, text: str) -> None:
+    """Picks the option of a select box whose words include `text`."""
+    labels = select.locator("option").all_inner_texts()
+    [wanted] = [label for label in labels if text in label]
+    select.select_option(label=wanted)
+
+
+def what_checkout_does(live: LiveUnion, stripe_client: stripe.StripeClient) -> None:
+    """Stripe Checkout is Stripe's own page: the member's card is saved, the first
+    invoice carries the initiation fee, the subscription starts and is paid, and
+    Stripe tells the app by webhooks (localstripe sends the invoice event itself)."""
+
+    def the_attempt() -> tuple[str, str, str]:
+        attempt = db.session.scalars(sa.select(CheckoutAttempt)).one()
+        member = db.session.get_one(Member, attempt.member_id)
+        assert attempt.stripe_session_id and member.stripe_customer_id
+        return attempt.stripe_session_id, member.stripe_customer_id, member.public_id
+
+    session_id, customer, member_id = live.run(the_attempt)
+    session = stripe_client.v1.checkout.sessions.retrieve(session_id)
+    price = session.to_dict()["line_items"][0]["price"]
+    card = stripe_client.v1.payment_methods.attach(
+        "pm_card_visa", params={"customer": customer}
+    )
+    stripe_client.v1.customers.update(
+        customer, params={"invoice_settings": {"default_payment_method": card.id}}
+    )
+    stripe_client.v1.invoice_items.create(
+        params={"customer": customer, "amount": 1100, "currency": "cad"}
+    )
+    subscription = stripe_client.v1.subscriptions.create(
+        params={
+            "customer": customer,
+            "items": [{"price": price}],
+            "metadata": {"member": member_id},
+        }
+    )
+    completed = event(
+        "checkout.session.completed",
+        {
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": "subscription",
+            "customer": customer,
+            "subscription": subscription.id,
+            "client_reference_id": member_id,
+            "payment_status": "paid",
+        },
+    )
+    assert live.deliver(completed) == 200
+
+
+def test_a_worker_joins_on_a_phone_pays_by_card_and_is_in_good_standing(
+    live_union, journey, stripe_client
+):
+    worker = journey("worker", phone=True)
+    page = worker.page
+    page.goto(f"{live_union.url}/join")
+    worker.see("join-form")
+    page.get_by_label("Your name").fill("River")
+    page.get_by_label("Pronouns (optional)").fill("they/them")
+    page.get_by_role("textbox", name="Email").fill(WORKER_EMAIL)
+    choose(page.get_by_label("Where do you work?"), "Peer Works")
+    choose(page.get_by_label("Your job"), "Peer worker")
+    page.get_by_label(re.compile(r"^\$11\.00 a month")).check()
+    page.get_by_role("button", name="Join").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("email")
+    worker.see("check-your-email")
+
+    page.goto(live_union.link_in(live_union.last_mail_to(WORKER_EMAIL)))
+    worker.see("choose-password")
+    page.get_by_label("New password").fill(WORKER_PASSWORD)
+    page.get_by_label("Type it again").fill(WORKER_PASSWORD)
+    page.get_by_role("button").filter(has_text=re.compile("password", re.I)).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome, River")
+    number = page.locator(".big-number").inner_text()
+    assert number.strip().isdigit()
+    worker.see("welcome")
+
+    page.get_by_role("link", name="My dues", exact=True).click()
+    expect(page.get_by_text("You are behind on dues.")).to_have_count(0)
+    worker.see("dues-before-paying")
+    checkout_pages: list[str] = []
+
+    def stripe_checkout(route):
+        checkout_pages.append(route.request.url)
+        route.fulfill(
+            status=200,
+            content_type="text/html",
+            body="<!doctype html><html lang='en'><title>Stripe Checkout</title>"
+            "<main><h1>Stripe Checkout</h1></main></html>",
+        )
+
+    page.route("https://checkout.localstripe.test/**", stripe_checkout)
+    page.get_by_role("button", name="Pay by card every month").click()
+    expect(page.get_by_role("heading", name="Stripe Checkout")).to_be_visible()
+    assert len(checkout_pages) == 1
+
+    what_checkout_does(live_union, stripe_client)
+    session_id = checkout_pages[0].rsplit("/", 1)[1]
+    deadline = time.monotonic() + 10
+    while True:
+        page.goto(f"{live_union.url}/dues/card/done?session_id={session_id}")
+        if "your payment is in" in page.content() or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(200)
+    expect(page.get_by_text("your payment is in", exact=False)).to_be_visible()
+    worker.see("payment-done")
+
+    page.get_by_role("link", name="My dues", exact=True).click()
+    expect(page.get_by_text("You are in good standing.")).to_be_visible()
+    expect(page.get_by_text("You pay by card every month.")).to_be_visible()
+    worker.see("dues-good-standing")
+
+    def stored_level() -> str:
+        user = db.session.scalars(
+            sa.select(User).where(User.email_hash == email_digest(WORKER_EMAIL))
+        ).one()
+        assert user.member is not None
+        return user.member.dues_level.code
+
+    assert live_union.run(stored_level) == "minimum"
+
+
+def test_a_delegate_records_cash_and_the_member_sees_the_receipt(live_union, journey):
+    delegate = journey("delegate")
+    page = delegate.page
+    sign_in(delegate, live_union, "steward@example.org")
+    page.get_by_role("link", name="Members", exact=True).click()
+    delegate.see("roster")
+    page.get_by_label("Name or member number").fill("Demo Member")
+    page.get_by_role("button", name="Find").click()
+    delegate.see("search-results")
+    page.get_by_role("link", name="Demo Member").click()
+    delegate.see("member")
+    page.get_by_role("link", name="Record cash or e-transfer").click()
+    delegate.see("record-payment")
+    first_quote = page.locator(".panel li").first.inner_text()
+    amount = re.search(r"\$([\d,]+\.\d\d)", first_quote)
+    assert amount is not None, first_quote
+    page.get_by_label("Cash").check()
+    page.get_by_label("Months paid for").select_option("1")
+    page.get_by_label("Amount received, in dollars").fill(amount.group(1))
+    page.get_by_role("button", name="Record and give a receipt").click()
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_contain_text("Receipt")
+    receipt = heading.inner_text().split()[-1]
+    delegate.see("receipt")
+
+    member = journey("member", phone=True)
+    page = member.page
+    sign_in(member, live_union, "member@example.org")
+    page.get_by_role("link", name="My dues", exact=True).click()
+    member.see("dues")
+    page.get_by_role("link", name=receipt, exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Receipt {receipt}")
+    expect(page.get_by_text("Cash")).to_be_visible()
+    expect(page.get_by_text(f"${amount.group(1)}")).to_be_visible()
+    member.see("receipt")
+
+
+NOTE = "Manager said the rate was a mistake; ask for the pay records."
+
+
+def test_a_steward_files_and_moves_a_grievance_and_the_member_sees_no_note(
+    live_union, journey
+):
+    steward = journey("steward")
+    page = steward.page
+    sign_in(steward, live_union, "steward@example.org")
+    page.get_by_role("link", name="Grievances", exact=True).click()
+    steward.see("dashboard")
+    page.get_by_role("link", name="Open a case").first.click()
+    if page.get_by_label("Workplace").count():
+        steward.see("choose-workplace")
+        choose(page.get_by_label("Workplace"), "Riverside")
+        page.get_by_role("button", name="Next").click()
+    steward.see("new-case")
+    page.get_by_label("What is it about?").select_option(label="Wage discrepancy")
+    page.get_by_label("Short title").fill("Paid less than the site across town")
+    page.get_by_label("What happened").fill(
+        "Peer workers here get $15 an hour; the same job at the other site pays $19."
+    )
+    page.get_by_label("Demo Member").check()
+    page.get_by_role("button", name="Open the case").click()
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_contain_text("Paid less than the site across town")
+    steward.see("case-opened")
+
+    page.get_by_label("Move to").select_option(label="Step 1")
+    page.get_by_role("button", name="Move on").click()
+    expect(page.locator(".flash")).to_be_visible()
+    steward.see("case-at-step-1")
+    page.get_by_label("Add a confidential note").fill(NOTE)
+    page.get_by_role("button", name="Add note").click()
+    expect(page.get_by_text(NOTE)).to_be_visible()
+    steward.see("case-with-note")
+
+    member = journey("member", phone=True)
+    page = member.page
+    sign_in(member, live_union, "member@example.org")
+    page.goto(f"{live_union.url}/grievances/mine")
+    case = page.locator(".card").filter(has_text="Paid less than the site across town")
+    expect(case).to_contain_text("Step 1")
+    member.see("my-grievances")
+    assert NOTE not in page.content()
+    assert "Manager said" not in page.locator("body").inner_text()
+
+
+def test_an_admin_grants_the_steward_role_and_access_changes_at_once(
+    live_union, journey
+):
+    organizer = journey("organizer")
+    organizer_page = organizer.page
+    sign_in(organizer, live_union, "organizer@example.org")
+    expect(
+        organizer_page.get_by_role("link", name="Grievances", exact=True)
+    ).to_have_count(0)
+
+    admin = journey("admin")
+    page = admin.page
+    sign_in(admin, live_union, "admin@example.org")
+    page.get_by_role("link", name="Accounts", exact=True).click()
+    admin.see("accounts")
+    page.get_by_role("link", name=re.compile("Demo Organizer")).click()
+    admin.see("account")
+    page.get_by_label("Role").select_option(label="Steward or delegate")
+    page.get_by_role("button", name="Grant role").click()
+    expect(page.locator(".flash")).to_be_visible()
+    admin.see("role-granted")
+
+    organizer_page.reload()
+    expect(
+        organizer_page.get_by_role("link", name="Grievances", exact=True)
+    ).to_be_visible()
+    organizer_page.get_by_role("link", name="Grievances", exact=True).click()
+    expect(organizer_page.get_by_role("heading", level=1)).to_be_visible()
+    organizer.see("grievances-now-open")

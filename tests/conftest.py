@@ -8,12 +8,14 @@ Set TEST_DATABASE_URL to run everything on PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import flask_migrate
@@ -63,12 +65,12 @@ def reset_schema(app: Flask) -> None:
         flask_migrate.upgrade()
 
 
-@pytest.fixture
-def fresh_database_url(tmp_path: Any) -> Iterator[str]:
+@contextlib.contextmanager
+def empty_database(folder: Path) -> Iterator[str]:
     """An empty database of its own (SQLite file, or a new PostgreSQL database when
-    TEST_DATABASE_URL is set), for tests that need real commits between connections."""
+    TEST_DATABASE_URL is set), dropped afterwards."""
     if not TEST_DATABASE_URL:
-        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        yield f"sqlite:///{folder / 'fresh.sqlite3'}"
         return
     name = f"union_fresh_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
@@ -81,6 +83,13 @@ def fresh_database_url(tmp_path: Any) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def fresh_database_url(tmp_path: Path) -> Iterator[str]:
+    """For tests that need real commits between connections."""
+    with empty_database(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -134,9 +143,13 @@ def fresh_throttle(request: pytest.FixtureRequest) -> None:
         app.extensions["union_throttle"] = Throttle(MemoryCounters())
 
 
+#: The moment every test's data is made at, unless a test says otherwise.
+FIXED_NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
+
+
 @pytest.fixture
 def now() -> datetime:
-    return datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
+    return FIXED_NOW
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ why; .ci/run installs it, so in CI they run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -28,7 +29,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from werkzeug.serving import make_server
 
 from tests.browser import axe
-from tests.conftest import config_for_tests
+from tests.conftest import config_for_tests, empty_database
 from tests.stripe_peer import (
     SECRET_KEY,
     WEBHOOK_SECRET,
@@ -142,47 +143,58 @@ class LiveUnion:
             return int(response.status)
 
 
-@pytest.fixture
-def live_union(
-    fresh_database_url: str, localstripe: str, tmp_path: Path, now: datetime
-) -> Iterator[LiveUnion]:
+@contextlib.contextmanager
+def serve_union(folder: Path, localstripe: str, now: datetime) -> Iterator[LiveUnion]:
+    """The demo union, freshly migrated and loaded, served on a free port with
+    localstripe as Stripe, until the block ends."""
     http("DELETE", f"{localstripe}/_config/data")
     port = free_port()
-    app = create_app(
-        config_for_tests(
-            SQLALCHEMY_DATABASE_URI=fresh_database_url,
-            SERVER_NAME=f"127.0.0.1:{port}",
-            STRIPE_SECRET_KEY=SECRET_KEY,
-            STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-            STRIPE_API_BASE=localstripe,
-            STRIPE_REDIRECT_ORIGINS=(
-                "https://checkout.localstripe.test",
-                "https://billing.localstripe.test",
-            ),
-            DOCUMENT_STORAGE_PATH=str(tmp_path / "documents"),
+    with empty_database(folder) as database_url:
+        app = create_app(
+            config_for_tests(
+                SQLALCHEMY_DATABASE_URI=database_url,
+                SERVER_NAME=f"127.0.0.1:{port}",
+                STRIPE_SECRET_KEY=SECRET_KEY,
+                STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+                STRIPE_API_BASE=localstripe,
+                STRIPE_REDIRECT_ORIGINS=(
+                    "https://checkout.localstripe.test",
+                    "https://billing.localstripe.test",
+                ),
+                DOCUMENT_STORAGE_PATH=str(folder / "documents"),
+            )
         )
-    )
-    with app.app_context():
-        flask_migrate.upgrade()
-        demo.load_demo(password=DEMO_PASSWORD, now=now)
-        card_dues.setup_catalog(app.extensions["union_payments"], now=now)
-        db.session.commit()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    hook = {"url": f"{url}/stripe/webhook", "secret": WEBHOOK_SECRET}
-    http("POST", f"{localstripe}/_config/webhooks/browser", hook)
-    try:
-        yield LiveUnion(app, url)
-    finally:
-        # localstripe has no way to remove a webhook; an empty event list mutes it.
-        http("POST", f"{localstripe}/_config/webhooks/browser", {**hook, "events": []})
-        server.shutdown()
-        thread.join(timeout=10)
-        app.extensions["union_payments"].close()
         with app.app_context():
-            db.engine.dispose()
+            flask_migrate.upgrade()
+            demo.load_demo(password=DEMO_PASSWORD, now=now)
+            card_dues.setup_catalog(app.extensions["union_payments"], now=now)
+            db.session.commit()
+        server = make_server("127.0.0.1", port, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        url = f"http://127.0.0.1:{port}"
+        hook = {"url": f"{url}/stripe/webhook", "secret": WEBHOOK_SECRET}
+        http("POST", f"{localstripe}/_config/webhooks/browser", hook)
+        try:
+            yield LiveUnion(app, url)
+        finally:
+            # localstripe cannot remove a webhook; an empty event list mutes it.
+            http(
+                "POST",
+                f"{localstripe}/_config/webhooks/browser",
+                {**hook, "events": []},
+            )
+            server.shutdown()
+            thread.join(timeout=10)
+            app.extensions["union_payments"].close()
+            with app.app_context():
+                db.engine.dispose()
+
+
+@pytest.fixture
+def live_union(localstripe: str, tmp_path: Path, now: datetime) -> Iterator[LiveUnion]:
+    with serve_union(tmp_path, localstripe, now) as live:
+        yield live
 
 
 @dataclass

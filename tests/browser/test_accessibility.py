@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.browser.conftest import (
     DEMO_PASSWORD,
@@ -27,8 +27,8 @@ ACCOUNTS = (
 )
 #: Chromium at 200% zoom on a 1280 by 800 window lays pages out in 640 by 400
 #: CSS pixels at two device pixels each; that is what is emulated here.
-ZOOMED = {"viewport": {"width": 640, "height": 400}, "device_scale_factor": 2}
-NARROW = {"viewport": {"width": 320, "height": 640}, "device_scale_factor": 2}
+ZOOMED = ViewportSize(width=640, height=400)
+NARROW = ViewportSize(width=320, height=640)
 
 
 def tab_to(page: Page, selector: str, most: int = 60) -> None:
@@ -150,7 +150,9 @@ def test_every_menu_page_reflows_at_320_pixels_and_200_percent_zoom(
     browser: Browser, axe_script: str, demo_union: LiveUnion, email: str | None
 ):
     for name, size in (("320px", NARROW), ("zoom-200", ZOOMED)):
-        context = browser.new_context(locale="en-CA", **size)
+        context = browser.new_context(
+            locale="en-CA", viewport=size, device_scale_factor=2
+        )
         try:
             page = context.new_page()
             who = (email or "visitor").split("@")[0]

@@ -5,17 +5,19 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 DEMO_PASSWORD ?= union-demo-password
 STAMP := $(VENV)/.installed
+CATALOGUES := $(wildcard union/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
 
-.PHONY: run test install check lint typecheck db demo clean
+.PHONY: run test install check lint typecheck db demo clean messages
 
-run: $(STAMP) db demo
+run: $(STAMP) $(COMPILED) db demo
 	@echo
 	@echo "Serving on http://127.0.0.1:5000 -- sign in with any demo account above,"
 	@echo "password: $(DEMO_PASSWORD)"
 	@echo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: $(STAMP) check
+test: $(STAMP) $(COMPILED) check
 	$(BIN)/pytest
 
 check: lint typecheck
@@ -27,7 +29,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-install: $(STAMP)
+install: $(STAMP) $(COMPILED)
+
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel -q compile -i $< -o $@
+
+# After changing user-facing text: gather every string into the catalogues, then
+# translate the new entries (tests/test_translations.py fails until they are).
+messages: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --sort-output \
+		--no-location --omit-header -o $(VENV)/messages.pot .
+	$(BIN)/pybabel -q update -i $(VENV)/messages.pot -d union/translations \
+		--no-fuzzy-matching --ignore-obsolete
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \

@@ -15,6 +15,7 @@ from union.config import build_config
 from union.db import configure_sqlite, db
 from union.documents import EncryptedStorage, LocalFolderStorage
 from union.extensions import babel, csrf, migrate
+from union.i18n import LANGUAGE_COOKIE, locale_for
 from union.mail import mailer_from_config
 from union.payments import gateway_from_config
 from union.throttle import throttle_from_config
@@ -67,15 +68,17 @@ def register_extensions(app: Flask) -> None:
 
 
 def select_locale() -> str | None:
-    """The signed-in person's language, else the browser's, else the default; in its
-    Canadian variant (en_CA, fr_CA)."""
+    """The signed-in person's language, else the one this browser chose, else the
+    browser's own preference, else the default; in its Canadian variant."""
     if not has_request_context():
         return None
     languages = current_app.config["LANGUAGES"]
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
     if current_user.is_authenticated and current_user.locale in languages:
-        return f"{current_user.locale}_CA"
-    language = request.accept_languages.best_match(languages)
-    return f"{language}_CA" if language else None
+        chosen = current_user.locale
+    elif chosen not in languages:
+        chosen = request.accept_languages.best_match(languages)
+    return locale_for(chosen) if chosen else None
 
 
 def register_blueprints(app: Flask) -> None:

@@ -76,8 +76,8 @@ DEFAULTS: dict[str, Any] = {
     "BABEL_DEFAULT_LOCALE": "en_CA",
     "BABEL_DEFAULT_TIMEZONE": "America/Toronto",
     #: Languages with a complete catalogue, as language codes; formatting uses the
-    #: Canadian variant ("en" -> en_CA). French joins when its catalogue is done.
-    "LANGUAGES": ("en",),
+    #: Canadian variant ("en" -> en_CA, "fr" -> fr_CA).
+    "LANGUAGES": ("en", "fr"),
 }
 
 

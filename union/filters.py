@@ -17,6 +17,7 @@ from flask_babel import (
 )
 
 from union import clock
+from union.i18n import current_language
 from union.labels import label
 from union.models import Role
 from union.money import cents_to_decimal
@@ -87,7 +88,10 @@ def register(app: Flask) -> None:
         label=enum_label,
     )
     app.jinja_env.globals.update(
-        url_with=url_with, Role=Role, current_locale=current_locale
+        url_with=url_with,
+        Role=Role,
+        current_locale=current_locale,
+        current_language=current_language,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

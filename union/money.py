@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 DEFAULT_CURRENCY = "CAD"
@@ -13,15 +14,36 @@ class AmountError(ValueError):
     pass
 
 
+#: Spaces people and French number formatting put in amounts ("1 200,50 $").
+_SPACES = str.maketrans("", "", " \u00a0\u202f\u2009$")
+_GROUPED = re.compile(r"\d{1,3}(,\d{3})+")
+
+
+def _normalise(text: str) -> str:
+    """Reads an amount written the English way ("1,200.50") or the French way
+    ("1 200,50"): a last comma followed by one or two digits is a decimal comma
+    ("11,50"); other commas separate thousands ("1,200") and must group by three."""
+    cleaned = text.strip().translate(_SPACES)
+    if "," in cleaned and cleaned.rfind(",") > cleaned.rfind("."):
+        whole, _comma, fraction = cleaned.rpartition(",")
+        if len(fraction) in (1, 2) and fraction.isdigit():
+            cleaned = f"{whole.replace('.', ',')}.{fraction}"
+    whole, _point, _fraction = cleaned.partition(".")
+    if "," in whole and not _GROUPED.fullmatch(whole):
+        raise AmountError(f"not an amount: {text!r}")
+    return cleaned.replace(",", "")
+
+
 def parse_amount(text: str | Decimal) -> int:
-    """Turns a typed amount ("11", "$11.50", "1,200") into cents, rounding half up.
+    """Turns a typed amount ("11", "$11.50", "1,200", "11,50 $") into cents,
+    rounding half up.
 
     Raises AmountError for anything that is not a non-negative, sane amount.
     """
     if isinstance(text, Decimal):
         value = text
     else:
-        cleaned = text.strip().replace("$", "").replace(",", "").replace(" ", "")
+        cleaned = _normalise(text)
         if not cleaned:
             raise AmountError("empty amount")
         try:

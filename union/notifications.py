@@ -16,7 +16,7 @@ from flask import (
 )
 from werkzeug.routing import BuildError
 
-from union.i18n import _
+from union.i18n import _, speaking
 from union.labels import label
 from union.mail import Mailer, Message
 from union.models import User
@@ -70,83 +70,91 @@ def _deliver(sender: Mailer, message: Message, template: str) -> bool:
 
 
 def send_join_link(user: User, token: str) -> bool:
-    link = url_for("auth.activate", token=token, _external=True)
-    return _send(user, _("Finish joining the union"), "join_link", link=link)
+    with speaking(user.locale):
+        link = url_for("auth.activate", token=token, _external=True)
+        return _send(user, _("Finish joining the union"), "join_link", link=link)
 
 
 def send_already_registered(user: User, token: str | None) -> bool:
-    link = url_for("auth.activate", token=token, _external=True) if token else None
-    return _send(
-        user,
-        _("Someone tried to join with your email"),
-        "already_registered",
-        link=link,
-        sign_in=url_for("auth.login", _external=True),
-        reset=url_for("auth.forgot_password", _external=True),
-    )
+    with speaking(user.locale):
+        link = url_for("auth.activate", token=token, _external=True) if token else None
+        return _send(
+            user,
+            _("Someone tried to join with your email"),
+            "already_registered",
+            link=link,
+            sign_in=url_for("auth.login", _external=True),
+            reset=url_for("auth.forgot_password", _external=True),
+        )
 
 
 def send_password_reset(user: User, token: str, *, first_time: bool) -> bool:
-    link = url_for("auth.reset_password", token=token, _external=True)
-    subject = _("Set up your union account") if first_time else _("Reset your password")
-    return _send(user, subject, "password_reset", link=link, first_time=first_time)
+    with speaking(user.locale):
+        link = url_for("auth.reset_password", token=token, _external=True)
+        subject = (
+            _("Set up your union account") if first_time else _("Reset your password")
+        )
+        return _send(user, subject, "password_reset", link=link, first_time=first_time)
 
 
 def send_payment_failed(user: User) -> bool:
-    return _send(
-        user,
-        _("Your card payment didn't go through"),
-        "payment_failed",
-        dues_page=url_for("dues.index", _external=True),
-    )
+    with speaking(user.locale):
+        return _send(
+            user,
+            _("Your card payment didn't go through"),
+            "payment_failed",
+            dues_page=url_for("dues.index", _external=True),
+        )
 
 
 def send_dues_reminder(user: User, *, arrears: int) -> bool:
-    return _send(
-        user,
-        _("A reminder about your union dues"),
-        "dues_reminder",
-        arrears=arrears,
-        dues_page=url_for("dues.index", _external=True),
-        waiver_page=url_for("dues.waiver", _external=True),
-    )
+    with speaking(user.locale):
+        return _send(
+            user,
+            _("A reminder about your union dues"),
+            "dues_reminder",
+            arrears=arrears,
+            dues_page=url_for("dues.index", _external=True),
+            waiver_page=url_for("dues.waiver", _external=True),
+        )
 
 
 def send_grievance_reminder(reminder: Reminder) -> bool:
     """Reminds the steward of a deadline. It names the case number and step only:
     an email can be read over a shoulder or forwarded."""
-    try:
-        link = url_for(
-            "grievances.detail", public_id=reminder.public_id, _external=True
-        )
-    except (RuntimeError, BuildError):
-        # Outside a request (a command without PUBLIC_URL): no link, still a reminder.
-        link = None
-    step = label(reminder.step)
-    if reminder.days_before == 0:
-        subject = _(
-            "Grievance %(number)s: the %(step)s deadline is today",
-            number=reminder.number,
+    with speaking(reminder.recipient.locale):
+        try:
+            link = url_for(
+                "grievances.detail", public_id=reminder.public_id, _external=True
+            )
+        except (RuntimeError, BuildError):
+            # Outside a request (a command without PUBLIC_URL): no link, still a reminder.
+            link = None
+        step = label(reminder.step)
+        if reminder.days_before == 0:
+            subject = _(
+                "Grievance %(number)s: the %(step)s deadline is today",
+                number=reminder.number,
+                step=step,
+            )
+        elif reminder.days_before == 1:
+            subject = _(
+                "Grievance %(number)s: the %(step)s deadline is tomorrow",
+                number=reminder.number,
+                step=step,
+            )
+        else:
+            subject = _(
+                "Grievance %(number)s: the %(step)s deadline is in %(days)d days",
+                number=reminder.number,
+                step=step,
+                days=reminder.days_before,
+            )
+        return _send(
+            reminder.recipient,
+            subject,
+            "grievance_reminder",
+            reminder=reminder,
             step=step,
+            link=link,
         )
-    elif reminder.days_before == 1:
-        subject = _(
-            "Grievance %(number)s: the %(step)s deadline is tomorrow",
-            number=reminder.number,
-            step=step,
-        )
-    else:
-        subject = _(
-            "Grievance %(number)s: the %(step)s deadline is in %(days)d days",
-            number=reminder.number,
-            step=step,
-            days=reminder.days_before,
-        )
-    return _send(
-        reminder.recipient,
-        subject,
-        "grievance_reminder",
-        reminder=reminder,
-        step=step,
-        link=link,
-    )

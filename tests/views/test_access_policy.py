@@ -28,6 +28,7 @@ POLICY: dict[str, str | frozenset[Role]] = {
     "static": PUBLIC,
     "main.home": PUBLIC,
     "main.healthz": PUBLIC,
+    "main.choose_language": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": SIGNED_IN,
     "auth.forgot_password": PUBLIC,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import Email, EqualTo, InputRequired, Length
 
 from union.forms.base import BaseForm, strip_filter
@@ -73,3 +73,10 @@ class ChangePasswordForm(BaseForm):
             EqualTo("new_password", _l("The two passwords are not the same.")),
         ],
     )
+
+
+class LanguageForm(BaseForm):
+    """The switch between English and French; each button sends its language."""
+
+    language = HiddenField()
+    next = HiddenField()

@@ -406,3 +406,11 @@ def accounts_page(query: str, *, page: int, per_page: int) -> Page[User]:
             )
         )
     return paginate(statement.order_by(User.id.desc()), page=page, per_page=per_page)
+
+
+def set_language(user: User, language: str, *, languages: tuple[str, ...]) -> None:
+    """Remembers the language a person reads the app and their emails in."""
+    if language not in languages:
+        raise ValidationFailed({"language": _("Choose one of the languages offered.")})
+    user.locale = language
+    db.session.flush()

@@ -69,6 +69,8 @@ class JoinApplication:
     workplace_id: int | None = None
     new_workplace: NewWorkplace | None = None
     classification_id: int | None = None
+    #: The language the application was made in: emails go out in it.
+    language: str | None = None
 
 
 class JoinKind(enum.Enum):
@@ -156,7 +158,11 @@ def join(
             )
         return JoinOutcome(JoinKind.ALREADY_REGISTERED, existing, token)
 
-    user = User(email=normalise_email(application.email), created_at=now)
+    user = User(
+        email=normalise_email(application.email),
+        locale=application.language,
+        created_at=now,
+    )
     member = Member(
         member_number=numbers.next_number("member_number"),
         user=user,

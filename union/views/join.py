@@ -12,7 +12,7 @@ from union.clock import utcnow
 from union.db import db
 from union.errors import ValidationFailed
 from union.forms.members import NOT_LISTED, JoinForm
-from union.i18n import _
+from union.i18n import _, current_language
 from union.notifications import send_already_registered, send_join_link
 from union.services import dues, members, workplaces
 from union.services.members import JoinKind, NewWorkplace
@@ -62,6 +62,7 @@ def join() -> ResponseReturnValue:
             workplace_id=optional_id(form.workplace.data),
             new_workplace=new_workplace,
             classification_id=optional_id(form.classification.data),
+            language=current_language(),
         )
         try:
             outcome = members.join(

@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from union.access import public
+from union.auth import safe_next_url
 from union.db import db
+from union.errors import ValidationFailed
+from union.forms.accounts import LanguageForm
+from union.i18n import LANGUAGE_COOKIE
+from union.services import accounts
+from union.views.helpers import actor
 
 blueprint = Blueprint("main", __name__)
 
@@ -28,3 +36,35 @@ def healthz() -> ResponseReturnValue:
         db.session.rollback()
         return {"status": "database unavailable"}, 503
     return {"status": "ok"}
+
+
+@blueprint.post("/language")
+@public
+def choose_language() -> ResponseReturnValue:
+    """Switches the language; remembered on the account, and in this browser for
+    people who are not signed in."""
+    form = LanguageForm()
+    response = redirect(safe_next_url(form.next.data, url_for(".home")))
+    if not form.validate_on_submit():
+        return response
+    language = form.language.data or ""
+    try:
+        if current_user.is_authenticated:
+            accounts.set_language(
+                actor(), language, languages=current_app.config["LANGUAGES"]
+            )
+        elif language not in current_app.config["LANGUAGES"]:
+            return response
+    except ValidationFailed:
+        db.session.rollback()
+        return response
+    db.session.commit()
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        language,
+        max_age=int(timedelta(days=365).total_seconds()),
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return response

@@ -10,7 +10,7 @@ from flask import Flask, Response, current_app, has_request_context, request
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from union import access, auth, clock, crypto, notifications, passwords
+from union import access, auth, clock, crypto, money, notifications, passwords
 from union.config import build_config
 from union.db import configure_sqlite, db
 from union.documents import EncryptedStorage, LocalFolderStorage
@@ -53,6 +53,7 @@ def register_extensions(app: Flask) -> None:
     passwords.configure(app.config["PASSWORD_HASH_PROFILE"])
     crypto.configure(app.config["ENCRYPTION_KEYS"], app.config["LOOKUP_HASH_KEY"])
     clock.configure(app.config["UNION_TIMEZONE"])
+    money.configure(app.config["UNION_CURRENCY"])
     app.extensions["union_mailer"] = mailer_from_config(app.config)
     app.extensions["union_payments"] = gateway_from_config(app.config)
     app.extensions["union_throttle"] = throttle_from_config(app.config)

@@ -6,9 +6,8 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, request, url_for
 from flask_babel import (
-    format_currency,
     format_date,
     format_datetime,
     format_number,
@@ -17,18 +16,13 @@ from flask_babel import (
 )
 
 from union import clock
-from union.i18n import current_language
+from union.i18n import current_language, format_money
 from union.labels import label
 from union.models import Role
-from union.money import cents_to_decimal
 
 
 def money(cents: int | None) -> str:
-    if cents is None:
-        return ""
-    return str(
-        format_currency(cents_to_decimal(cents), current_app.config["UNION_CURRENCY"])
-    )
+    return "" if cents is None else format_money(cents)
 
 
 def local_date(value: date | None, style: str = "medium") -> str:

@@ -14,6 +14,19 @@ class AmountError(ValueError):
     pass
 
 
+_currency = DEFAULT_CURRENCY
+
+
+def configure(currency: str) -> None:
+    """Sets the union's currency for this process (UNION_CURRENCY)."""
+    global _currency
+    _currency = currency
+
+
+def currency() -> str:
+    return _currency
+
+
 #: Spaces people and French number formatting put in amounts ("1 200,50 $").
 _SPACES = str.maketrans("", "", " \u00a0\u202f\u2009$")
 _GROUPED = re.compile(r"\d{1,3}(,\d{3})+")

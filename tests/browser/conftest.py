@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import flask_migrate
 import pytest
@@ -62,7 +62,8 @@ LINK = re.compile(r"https?://\S+")
 #: Two sentences run together ("November 2026.Nothing owed"): a template lost a space.
 GLUED_SENTENCES = re.compile(r"[a-z0-9\u00e0-\u00ff][.!?:][A-Z\u00c0-\u00dd][a-z]")
 
-T = TypeVar("T")
+#: One line per journey, printed at the end of the run.
+AXE_SUMMARY: list[str] = []
 
 
 def chromium_executable() -> str | None:
@@ -249,11 +250,11 @@ class Journey:
         )
         unchecked = sorted(set(self.visited) - set(self.checked))
         assert not unchecked, f"pages visited but never checked: {unchecked}"
-        summary = ", ".join(
-            f"{path}: {len(problems)} minor" if problems else f"{path}: clean"
-            for path, problems in sorted(self.checked.items())
+        minor = sum(len(problems) for problems in self.checked.values())
+        AXE_SUMMARY.append(
+            f"{self.name}: {len(self.checked)} pages, no serious or critical "
+            f"violation, {minor} minor or moderate (see {self.folder}/axe.json)"
         )
-        print(f"\naxe ({self.name}): {summary}")
 
 
 @pytest.fixture
@@ -292,3 +293,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
     if report.when == "call" and report.failed:
         item.stash[FAILED] = True
     return report
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if AXE_SUMMARY:
+        terminalreporter.section("axe-core accessibility checks")
+        for line in AXE_SUMMARY:
+            terminalreporter.write_line(line)

@@ -269,3 +269,27 @@ def test_an_admin_grants_the_steward_role_and_access_changes_at_once(
     organizer_page.get_by_role("link", name="Grievances", exact=True).click()
     expect(organizer_page.get_by_role("heading", level=1)).to_be_visible()
     organizer.see("grievances-now-open")
+
+
+def test_a_worker_switches_to_french_and_joins_on_a_phone(live_union, journey):
+    worker = journey("travailleuse", phone=True)
+    page = worker.page
+    page.goto(f"{live_union.url}/join")
+    page.get_by_role("button", name="Français").click()
+    expect(page.locator("html")).to_have_attribute("lang", "fr-CA")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Adhérer au syndicat")
+    worker.see("formulaire")
+    page.get_by_label("Votre nom").fill("Camille")
+    page.get_by_role("textbox", name="Courriel").fill("camille@example.org")
+    choose(page.get_by_label("Où travaillez-vous?"), "Peer Works")
+    page.get_by_label(re.compile(r"^6,00\s\$ par mois")).check()
+    page.get_by_role("button", name="Adhérer").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(
+        "Vérifiez vos courriels"
+    )
+    worker.see("courriel-envoye")
+    mail = live_union.last_mail_to("camille@example.org")
+    assert mail.subject == "Terminer votre adhésion au syndicat"
+    page.goto(live_union.link_in(mail))
+    expect(page.locator("html")).to_have_attribute("lang", "fr-CA")
+    worker.see("mot-de-passe")

@@ -180,19 +180,27 @@ def test_the_treasurer_adds_a_level(make):
     treasurer = make.user(roles=(Role.TREASURER,))
     level = dues.add_level(
         code="solidarity",
-        name="Solidarity",
-        bracket="Anyone who can give more",
+        wording=dues.LevelWording(
+            name="Solidarity",
+            bracket="Anyone who can give more",
+            name_fr=" Solidarité ",
+            bracket_fr="",
+        ),
         monthly_cents=5000,
         effective_on=DEC,
         actor=treasurer,
         now=NOW,
     )
     assert level.position == 5
+    assert (level.name_for("fr"), level.bracket_for("fr")) == (
+        "Solidarité",
+        "Anyone who can give more",
+    )
+    assert level.name_for("en") == "Solidarity"
     with pytest.raises(ValidationFailed) as raised:
         dues.add_level(
             code="solidarity",
-            name="",
-            bracket="",
+            wording=dues.LevelWording(name="", bracket=""),
             monthly_cents=0,
             effective_on=DEC,
             actor=treasurer,

@@ -227,6 +227,37 @@ def test_the_treasurer_schedules_a_new_amount_and_adds_a_level(client, world):
     assert "Give the level a name." in page and "Enter an amount above zero." in page
 
 
+def test_the_treasurer_words_a_level_in_french_for_french_readers(client, world):
+    client.sign_in("treasurer@example.org")
+    regular = dues.level_by_code("regular")
+    response = client.submit(
+        f"/treasurer/levels/{regular.id}",
+        {
+            "form": "text",
+            "name": "Regular",
+            "bracket": "$2,000 to $3,500 a month",
+            "name_fr": "Ordinaire",
+            "bracket_fr": "Entre 2 000 $ et 3 500 $ par mois",
+        },
+    )
+    assert response.status_code == 302
+    db.session.refresh(regular)
+    assert (regular.name_fr, regular.bracket_fr) == (
+        "Ordinaire",
+        "Entre 2 000 $ et 3 500 $ par mois",
+    )
+    member = client.application.test_client()
+    member.sign_in("member@example.org")
+    french = member.get("/dues", headers={"Accept-Language": "fr"}).get_data(
+        as_text=True
+    )
+    english = member.get("/dues", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
+    assert "Entre 2 000 $ et 3 500 $ par mois" in french
+    assert "Entre 2 000 $" not in english and "$2,000 to $3,500 a month" in english
+
+
 def test_dues_settings_are_bounded(client, world):
     client.sign_in("treasurer@example.org")
     bad = client.submit(

@@ -199,6 +199,8 @@ def test_joining_in_french_sends_the_link_in_french_and_remembers_it(
     level = re.search(r'<input(?=[^>]*name="dues_level")[^>]*value="(\d+)"', page)
     workplace = re.search(r'<option[^>]*value="(\d+)"[^>]*>Here Agency', page)
     assert level and workplace
+    assert "11,00\u00a0$ par mois\u00a0: Moins de 2\u00a0000\u00a0$ par mois" in page
+    assert "$11.00" not in page and "Under $2,000" not in page
     client.submit(
         "/join",
         {

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
@@ -15,11 +16,10 @@ from union.forms.base import (
     WholeNumberField,
     strip_filter,
 )
-from union.i18n import _l
+from union.i18n import _l, current_language, format_money
 from union.labels import choices
 from union.models import HAND_METHODS, PaymentMethod, WaiverReason
-from union.money import format_plain
-from union.services.dues import MAX_MONTHS_PER_PAYMENT, LevelOffer
+from union.services.dues import MAX_MONTHS_PER_PAYMENT, LevelOffer, LevelWording
 
 HAND_METHOD_VALUES = {method.value for method in HAND_METHODS}
 
@@ -32,13 +32,15 @@ def month_choices(most: int) -> list[SelectChoice]:
 
 
 def level_choices(levels: Sequence[LevelOffer]) -> list[SelectChoice]:
+    """Each level as its monthly amount and who it is for, in the reader's language."""
+    language = current_language()
     return [
         SelectChoice(
             str(level.id),
             _l(
                 "%(amount)s a month: %(bracket)s",
-                amount=format_plain(level.monthly_cents),
-                bracket=level.bracket,
+                amount=format_money(level.monthly_cents),
+                bracket=level.bracket_for(language),
             ),
         )
         for level in levels
@@ -126,6 +128,35 @@ def level_bracket_field() -> StringField:
     )
 
 
+class LevelWordingMixin:
+    name: StringField
+    bracket: StringField
+    name_fr: StringField
+    bracket_fr: StringField
+
+    def wording(self) -> LevelWording:
+        return LevelWording(
+            name=self.name.data or "",
+            bracket=self.bracket.data or "",
+            name_fr=self.name_fr.data or "",
+            bracket_fr=self.bracket_fr.data or "",
+        )
+
+
+def french_field(label: Any, most: int) -> StringField:
+    return StringField(
+        label,
+        description=_l("Shown to people who read the app in French."),
+        filters=[strip_filter],
+        validators=[
+            Optional(),
+            Length(
+                max=most, message=_l("Keep this under %(most)d characters.", most=most)
+            ),
+        ],
+    )
+
+
 class AmountFormMixin:
     monthly_amount: MoneyField
 
@@ -140,7 +171,7 @@ class AmountFormMixin:
         return False
 
 
-class LevelForm(AmountFormMixin, BaseForm):
+class LevelForm(LevelWordingMixin, AmountFormMixin, BaseForm):
     code = StringField(
         _l("Short code"),
         description=_l(
@@ -154,6 +185,8 @@ class LevelForm(AmountFormMixin, BaseForm):
     )
     name = level_name_field()
     bracket = level_bracket_field()
+    name_fr = french_field(_l("Name in French (optional)"), 80)
+    bracket_fr = french_field(_l("Who it is for, in French (optional)"), 200)
     monthly_amount = MoneyField(
         _l("Monthly amount, in dollars"),
         validators=[InputRequired(_l("Enter the amount."))],
@@ -164,9 +197,11 @@ class LevelForm(AmountFormMixin, BaseForm):
     )
 
 
-class LevelTextForm(BaseForm):
+class LevelTextForm(LevelWordingMixin, BaseForm):
     name = level_name_field()
     bracket = level_bracket_field()
+    name_fr = french_field(_l("Name in French (optional)"), 80)
+    bracket_fr = french_field(_l("Who it is for, in French (optional)"), 200)
 
 
 class RateForm(AmountFormMixin, BaseForm):

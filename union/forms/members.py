@@ -18,6 +18,7 @@ from union.forms.base import (
     SelectChoice,
     strip_filter,
 )
+from union.forms.dues import level_choices
 from union.i18n import _l
 from union.labels import choices
 from union.models import (
@@ -27,7 +28,6 @@ from union.models import (
     MemberStatus,
     Workplace,
 )
-from union.money import format_plain
 from union.services.dues import LevelOffer
 from union.services.members import PersonalDetails
 
@@ -152,17 +152,7 @@ class JoinForm(PersonalDetailsForm):
             SelectChoice("", _l("Choose your job")),
             *[SelectChoice(str(c.id), c.name) for c in classifications],
         ]
-        self.dues_level.choices = [
-            SelectChoice(
-                str(level.id),
-                _l(
-                    "%(amount)s a month: %(bracket)s",
-                    amount=format_plain(level.monthly_cents),
-                    bracket=level.bracket,
-                ),
-            )
-            for level in levels
-        ]
+        self.dues_level.choices = level_choices(levels)
 
 
 class ProfileForm(PersonalDetailsForm):

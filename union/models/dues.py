@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from union.models.users import User
 
 
+def in_language(language: str, english: str, french: str | None) -> str:
+    """Words the treasurer wrote, in the reader's language when there is a version."""
+    return french if language == "fr" and french else english
+
+
 class DuesLevel(Model):
     """One step of the sliding scale. The member's income is never stored; only the
     level they pick, whose bracket is described in plain words."""
@@ -35,6 +40,9 @@ class DuesLevel(Model):
     name: Mapped[str] = mapped_column(sa.String(80))
     #: Who this level is for, in plain words ("Under $2,000 a month").
     bracket: Mapped[str] = mapped_column(sa.String(200))
+    #: The same in French; English is shown where these are empty.
+    name_fr: Mapped[str | None] = mapped_column(sa.String(80))
+    bracket_fr: Mapped[str | None] = mapped_column(sa.String(200))
     position: Mapped[int] = mapped_column(default=0)
     #: No longer offered to new choices from this day; members on it keep it.
     retired_on: Mapped[date | None]
@@ -45,6 +53,12 @@ class DuesLevel(Model):
         cascade="all, delete-orphan",
         order_by="DuesRate.effective_on",
     )
+
+    def name_for(self, language: str) -> str:
+        return in_language(language, self.name, self.name_fr)
+
+    def bracket_for(self, language: str) -> str:
+        return in_language(language, self.bracket, self.bracket_fr)
 
     def monthly_cents_on(self, day: date) -> int | None:
         """The monthly amount in force on `day` (rates must be loaded)."""

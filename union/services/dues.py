@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from union import clock
 from union.db import db
 from union.errors import NotFound, ValidationFailed
-from union.i18n import _
+from union.i18n import _, format_money
 from union.models import (
     HAND_METHODS,
     DuesCoverage,
@@ -36,7 +36,7 @@ from union.models import (
     User,
     WaiverStatus,
 )
-from union.money import format_plain
+from union.models.dues import in_language
 from union.services import audit, ledger, numbers, settings
 from union.services.scope import visible_members
 from union.standing import (
@@ -60,6 +60,21 @@ class LevelOffer:
     name: str
     bracket: str
     monthly_cents: int
+    name_fr: str | None = None
+    bracket_fr: str | None = None
+
+    def bracket_for(self, language: str) -> str:
+        return in_language(language, self.bracket, self.bracket_fr)
+
+
+@dataclass(frozen=True, slots=True)
+class LevelWording:
+    """What a level is called and who it is for, in English and optionally French."""
+
+    name: str
+    bracket: str
+    name_fr: str = ""
+    bracket_fr: str = ""
 
 
 def offered_levels(day: date) -> list[LevelOffer]:
@@ -75,7 +90,15 @@ def offered_levels(day: date) -> list[LevelOffer]:
         amount = level.monthly_cents_on(day)
         if amount is not None:
             offers.append(
-                LevelOffer(level.id, level.code, level.name, level.bracket, amount)
+                LevelOffer(
+                    level.id,
+                    level.code,
+                    level.name,
+                    level.bracket,
+                    amount,
+                    level.name_fr,
+                    level.bracket_fr,
+                )
             )
     return offers
 
@@ -97,15 +120,21 @@ def all_levels() -> list[DuesLevel]:
 # Levels, for the treasurer ---------------------------------------------------------
 
 
-def _check_level_text(code: str | None, name: str, bracket: str) -> dict[str, str]:
+def _check_level_text(code: str | None, wording: LevelWording) -> dict[str, str]:
     errors = {}
     if code is not None and not code.replace("_", "").isalnum():
         errors["code"] = _("Use letters, digits and underscores, like low_income.")
-    if not name.strip():
+    if not wording.name.strip():
         errors["name"] = _("Give the level a name.")
-    if not bracket.strip():
+    if not wording.bracket.strip():
         errors["bracket"] = _("Say in plain words who this level is for.")
     return errors
+
+
+def _apply_wording(level: DuesLevel, wording: LevelWording) -> None:
+    level.name, level.bracket = wording.name.strip(), wording.bracket.strip()
+    level.name_fr = wording.name_fr.strip() or None
+    level.bracket_fr = wording.bracket_fr.strip() or None
 
 
 def _check_effective_month(effective_on: date, now: datetime) -> dict[str, str]:
@@ -123,15 +152,14 @@ def _check_effective_month(effective_on: date, now: datetime) -> dict[str, str]:
 def add_level(
     *,
     code: str,
-    name: str,
-    bracket: str,
+    wording: LevelWording,
     monthly_cents: int,
     effective_on: date,
     actor: User,
     now: datetime,
 ) -> DuesLevel:
     code = code.strip().lower()
-    errors = _check_level_text(code, name, bracket) | _check_effective_month(
+    errors = _check_level_text(code, wording) | _check_effective_month(
         effective_on, now
     )
     if monthly_cents <= 0:
@@ -141,13 +169,8 @@ def add_level(
     if errors:
         raise ValidationFailed(errors)
     position = (db.session.scalar(sa.select(sa.func.max(DuesLevel.position))) or 0) + 1
-    level = DuesLevel(
-        code=code,
-        name=name.strip(),
-        bracket=bracket.strip(),
-        position=position,
-        created_at=now,
-    )
+    level = DuesLevel(code=code, position=position, created_at=now)
+    _apply_wording(level, wording)
     level.rates.append(
         DuesRate(monthly_cents=monthly_cents, effective_on=effective_on, created_at=now)
     )
@@ -158,12 +181,12 @@ def add_level(
 
 
 def update_level(
-    level: DuesLevel, *, name: str, bracket: str, actor: User, now: datetime
+    level: DuesLevel, *, wording: LevelWording, actor: User, now: datetime
 ) -> None:
-    errors = _check_level_text(None, name, bracket)
+    errors = _check_level_text(None, wording)
     if errors:
         raise ValidationFailed(errors)
-    level.name, level.bracket = name.strip(), bracket.strip()
+    _apply_wording(level, wording)
     audit.record("dues.level_updated", actor=actor, now=now, subject=level)
     db.session.flush()
 
@@ -545,15 +568,15 @@ def record_hand_payment(
         message = _(
             "For %(months)d months the amount is %(total)s.",
             months=months,
-            total=format_plain(expected.total_cents),
+            total=format_money(expected.total_cents),
         )
         if expected.initiation_cents:
             message = _(
                 "For %(months)d months plus the initiation fee of %(fee)s, the amount "
                 "is %(total)s.",
                 months=months,
-                fee=format_plain(expected.initiation_cents),
-                total=format_plain(expected.total_cents),
+                fee=format_money(expected.initiation_cents),
+                total=format_money(expected.total_cents),
             )
         raise ValidationFailed({"amount": message})
     return record_payment(

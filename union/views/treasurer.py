@@ -29,10 +29,9 @@ from union.forms.dues import (
     LevelTextForm,
     RateForm,
 )
-from union.i18n import _
+from union.i18n import _, format_money
 from union.labels import label
 from union.models import DuesLevel, PaymentMethod, Role, WaiverStatus
-from union.money import format_plain
 from union.services import accounts, dues, ledger, remittances, settings, waivers
 from union.standing import first_of_month
 from union.views.helpers import actor, done, enum_value, optional_id, page_number, saved
@@ -65,7 +64,7 @@ def index() -> ResponseReturnValue:
         description=_(
             "Stacked bars for the last 12 months; the table below has the same numbers."
         ),
-        format_value=lambda cents: format_plain(cents).split(".")[0],
+        format_value=lambda cents: format_money(cents, whole_dollars=True),
     )
     behind = ledger.arrears_page(
         now=now, page=1, per_page=1, only_behind_standing=True
@@ -105,8 +104,7 @@ def add_level() -> ResponseReturnValue:
             form,
             lambda: dues.add_level(
                 code=form.code.data or "",
-                name=form.name.data or "",
-                bracket=form.bracket.data or "",
+                wording=form.wording(),
                 monthly_cents=form.monthly_amount.cents or 0,
                 effective_on=start,
                 actor=actor(),
@@ -145,8 +143,7 @@ def level(level_id: int) -> ResponseReturnValue:
             text_form,
             lambda: dues.update_level(
                 current,
-                name=text_form.name.data or "",
-                bracket=text_form.bracket.data or "",
+                wording=text_form.wording(),
                 actor=actor(),
                 now=utcnow(),
             ),

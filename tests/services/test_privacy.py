@@ -130,7 +130,7 @@ def test_personal_data_holds_everything_about_the_member_and_nothing_else(
         entry["by"] == "Steward Sam" and entry["action"] == "member.viewed"
         for entry in data["record_of_access"]
     )
-    assert [party["name"] for party in data["third_parties"]][0] == "Stripe"
+    assert data["third_parties"][0]["name"] == "Stripe"
 
 
 def test_personal_data_takes_the_same_queries_for_a_long_history(

@@ -8,16 +8,27 @@ import stripe
 
 from tests.factories import PASSWORD
 from tests.stripe.conftest import deliver
-from tests.stripe.test_card_dues import (  # noqa: F401 -- fixtures
-    catalog,
-    complete_checkout,
-    member,
-    start_subscription,
-)
+from tests.stripe.test_card_dues import complete_checkout, start_subscription
 from union.db import db
 from union.models import DuesPayment, DuesSubscription, Member
 from union.payments import GatewayError
-from union.services import privacy
+from union.services import card_dues, dues, privacy
+
+
+@pytest.fixture
+def catalog(gateway, make):
+    card_dues.setup_catalog(gateway, now=make.now)
+    db.session.flush()
+    return {
+        level.code: level.rate_on(make.now.date()).stripe_price_id
+        for level in dues.all_levels()
+    }
+
+
+@pytest.fixture
+def member(make):
+    user = make.user("robin@example.org", name=None)
+    return make.member(make.workplace(), user=user, name="Robin")
 
 
 def test_leaving_cancels_the_subscription_and_deletes_the_stripe_customer(
@@ -27,7 +38,7 @@ def test_leaving_cancels_the_subscription_and_deletes_the_stripe_customer(
     catalog,
     member,
     webhook_inbox,
-    outbox,  # noqa: F811
+    outbox,
 ):
     start_subscription(client, member)
     subscription = complete_checkout(stripe_client, member, catalog["minimum"], 1100)
@@ -67,7 +78,7 @@ def test_leaving_cancels_the_subscription_and_deletes_the_stripe_customer(
     assert deliver(client, late).status_code == 200
 
 
-def test_erasing_twice_at_stripe_is_harmless(gateway, stripe_client, member):  # noqa: F811
+def test_erasing_twice_at_stripe_is_harmless(gateway, stripe_client, member):
     customer = gateway.create_customer(member_ref="ref", email=None)
     gateway.delete_customer(customer)
     gateway.delete_customer(customer)
@@ -78,7 +89,7 @@ def test_when_stripe_cannot_be_reached_nothing_is_erased(
     client,
     gateway,
     member,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ):
     member.stripe_customer_id = "cus_somewhere"
     db.session.flush()

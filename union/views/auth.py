@@ -28,7 +28,7 @@ from union.forms.accounts import (
 )
 from union.forms.base import ActionForm
 from union.i18n import _, ngettext
-from union.models import TokenPurpose, User, email_digest
+from union.models import TokenPurpose, User, email_digest, normalise_email
 from union.notifications import (
     send_email_change_link,
     send_email_changed,
@@ -236,7 +236,7 @@ def change_email() -> ResponseReturnValue:
     form = ChangeEmailForm()
     user = actor()
     if form.validate_on_submit():
-        new_email = form.new_email.data or ""
+        new_email = normalise_email(form.new_email.data or "")
         keys = {"email-change": email_digest(user.email)}
         if throttle().wait_seconds(keys, REQUEST_LIMITS):
             form.form_errors.append(_("Too many tries. Wait an hour and try again."))

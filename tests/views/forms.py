@@ -42,7 +42,11 @@ class Form:
 
     @property
     def key(self) -> tuple[str, str, tuple[str, ...]]:
-        return (urlsplit(self.action).path, self.method, tuple(f.name for f in self.fields))
+        return (
+            urlsplit(self.action).path,
+            self.method,
+            tuple(f.name for f in self.fields),
+        )
 
 
 class _Parser(HTMLParser):

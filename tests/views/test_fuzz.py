@@ -189,7 +189,9 @@ class Session:
         self.app, self.client, self.world, self.persona = app, client, world, persona
         if persona != "anonymous":
             client.sign_in(world.accounts[persona].email)
-        self.token = client.csrf_token("/login" if persona == "anonymous" else "/account")
+        self.token = client.csrf_token(
+            "/login" if persona == "anonymous" else "/account"
+        )
         cookie = client.get_cookie("session", domain="union.test")
         self.cookie = cookie.value if cookie else None
         self.connection = db.session.get_bind()
@@ -280,7 +282,9 @@ def test_no_query_parameter_answers_500(app, client, world, persona):
             path = urlsplit(form.action).path
             get_forms.setdefault(path, set()).update(f.name for f in form.fields)
     for endpoint, url in get_routes(app, world):
-        names = query_parameters(app, endpoint) | get_forms.get(urlsplit(url).path, set())
+        names = query_parameters(app, endpoint) | get_forms.get(
+            urlsplit(url).path, set()
+        )
         names |= {"page", "next"}
         fuzz_query(session, url, names)
 

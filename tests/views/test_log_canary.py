@@ -225,7 +225,13 @@ def test_the_development_servers_request_log_is_redacted(tmp_path, caplog):
     text = "\n".join(lines)
     assert "GET /login?[redacted]" in text
     assert "/password/reset/[redacted]" in text
-    for canary in ("Canaryname", "canary77zq", "CanaryToken77", "CanaryToken78", "127.0.0.1 "):
+    for canary in (
+        "Canaryname",
+        "canary77zq",
+        "CanaryToken77",
+        "CanaryToken78",
+        "127.0.0.1 ",
+    ):
         assert canary not in text
 
 
@@ -245,10 +251,12 @@ def test_sql_statements_and_parameters_are_hidden(app):
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["hide_parameters"] is True
     with app.app_context():
         assert db.engine.hide_parameters
-        with pytest.raises(sa.exc.DBAPIError) as raised:
-            with db.engine.connect() as connection:
-                connection.execute(
-                    sa.text("SELECT * FROM no_such_table WHERE x = :x"),
-                    {"x": "canary5zq"},
-                )
+        with (
+            pytest.raises(sa.exc.DBAPIError) as raised,
+            db.engine.connect() as connection,
+        ):
+            connection.execute(
+                sa.text("SELECT * FROM no_such_table WHERE x = :x"),
+                {"x": "canary5zq"},
+            )
         assert "canary5zq" not in str(raised.value)

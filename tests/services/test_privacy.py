@@ -201,12 +201,12 @@ def test_erasure_clears_every_personal_field_and_keeps_the_books(full_member, no
             .where(model.user_id == user.id)
         ), model
     # What only the person gave: gone. What the union's books need: unchanged.
-    for model in (CorrectionRequest, CheckoutAttempt, DuesNotice):
+    for kept_by_member in (CorrectionRequest, CheckoutAttempt, DuesNotice):
         assert not db.session.scalar(
             sa.select(sa.func.count())
-            .select_from(model)
-            .where(model.member_id == member.id)
-        ), model
+            .select_from(kept_by_member)
+            .where(kept_by_member.member_id == member.id)
+        ), kept_by_member
     assert db.session.scalar(sa.select(DuesWaiver.reason)) is WaiverReason.OTHER
     assert (
         db.session.scalars(sa.select(DuesPayment.amount_cents)).all() == payments_before

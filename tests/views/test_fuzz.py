@@ -81,6 +81,7 @@ def hostile_for(kind: str) -> st.SearchStrategy[Any]:
             st.binary(max_size=3000).map(lambda data: ("upload", data)),
             st.sampled_from(TEXTS),
         )
+    pool: tuple[str, ...]
     if kind == "number":
         pool = NUMBERS + TEXTS
     elif kind in ("date", "month"):
@@ -194,7 +195,9 @@ class Session:
         )
         cookie = client.get_cookie("session", domain="union.test")
         self.cookie = cookie.value if cookie else None
-        self.connection = db.session.get_bind()
+        bind = db.session.get_bind()
+        assert isinstance(bind, sa.Connection)
+        self.connection = bind
 
     def run(self, send: Any, check_refusal: bool) -> None:
         self.app.extensions["union_throttle"] = Throttle(MemoryCounters())

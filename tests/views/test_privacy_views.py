@@ -7,7 +7,14 @@ import sqlalchemy as sa
 
 from tests.factories import PASSWORD
 from union.db import db
-from union.models import AuditEvent, Breach, CorrectionStatus, Member, MemberStatus
+from union.models import (
+    AuditEvent,
+    Breach,
+    CorrectionRequest,
+    CorrectionStatus,
+    Member,
+    MemberStatus,
+)
 from union.services import privacy
 
 
@@ -56,9 +63,7 @@ def test_a_member_asks_for_a_correction_and_an_admin_answers(client, world, outb
     listing = client.get("/admin/corrections").get_data(as_text=True)
     assert f"Member {world.member.member_number}" in listing
     request = db.session.scalars(
-        sa.select(privacy.CorrectionRequest).order_by(
-            privacy.CorrectionRequest.id.desc()
-        )
+        sa.select(CorrectionRequest).order_by(CorrectionRequest.id.desc())
     ).first()
     url = f"/admin/corrections/{request.id}"
     assert "they/them" in client.get(url).get_data(as_text=True)

@@ -99,7 +99,6 @@ def test_a_backup_restores_the_database_and_documents_elsewhere(
         db.session.commit()
         with pytest.raises(sa.exc.DBAPIError):
             db.session.execute(sa.text("DELETE FROM audit_events"))
-            db.session.flush()
         db.session.rollback()
         db.session.remove()
         db.engine.dispose()

@@ -38,7 +38,7 @@ from union.notifications import (
 from union.services import accounts, members
 from union.services.accounts import TokenInvalid
 from union.throttle import REQUEST_LIMITS, SIGN_IN_LIMITS, Throttle, sign_in_keys
-from union.views.helpers import actor, saved
+from union.views.helpers import actor, after_response, saved
 
 blueprint = Blueprint("auth", __name__)
 
@@ -123,17 +123,22 @@ def forgot_password() -> ResponseReturnValue:
             # The same answer as ever; only no more emails for a while.
             return redirect(url_for(".forgot_password_sent"))
         throttle().record(keys, REQUEST_LIMITS)
-        reset = accounts.request_password_reset(
-            form.email.data or "",
-            now=utcnow(),
-            lifetime=current_app.config["RESET_TOKEN_LIFETIME"],
-        )
-        # The same answer whether or not the email has an account: only its owner
-        # learns anything, from the email.
-        if reset is not None:
-            user, token = reset
-            db.session.commit()
-            send_password_reset(user, token, first_time=user.password_hash is None)
+        email = form.email.data or ""
+        lifetime = current_app.config["RESET_TOKEN_LIFETIME"]
+
+        def send_link_if_known() -> None:
+            reset = accounts.request_password_reset(
+                email, now=utcnow(), lifetime=lifetime
+            )
+            if reset is not None:
+                user, token = reset
+                db.session.commit()
+                send_password_reset(user, token, first_time=user.password_hash is None)
+
+        # The same answer, at the same moment, whether or not the email has an
+        # account: the lookup, the link and the email all happen after the answer
+        # has gone, so only the owner learns anything, from the email.
+        after_response(send_link_if_known)
         return redirect(url_for(".forgot_password_sent"))
     return render_template("auth/forgot.html", form=form)
 

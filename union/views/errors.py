@@ -134,6 +134,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(PermissionDenied)
     def forbidden(error: PermissionDenied) -> ResponseReturnValue:
+        _audit_refusal(403)
         return error_page(403)
 
     @app.errorhandler(sa.exc.DBAPIError)

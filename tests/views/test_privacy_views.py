@@ -198,3 +198,26 @@ def test_admins_record_and_update_breaches(client, world):
         "breach.recorded",
         "breach.updated",
     ]
+
+
+def test_a_case_past_its_keeping_period_says_what_was_removed(app, client, world, now):
+    from datetime import timedelta
+
+    from union.models import GrievanceOutcome, GrievanceStep
+    from union.services import retention
+
+    world.grievance.step = GrievanceStep.RESOLVED
+    world.grievance.outcome = GrievanceOutcome.WON
+    world.grievance.closed_on = now.date() - timedelta(days=800)
+    db.session.flush()
+    retention.apply_retention(
+        retention.RetentionPeriods(closed_grievances=timedelta(days=730)),
+        now=now,
+        storage=app.extensions["union_documents"],
+    )
+    client.sign_in("steward@example.org")
+    page = client.get(f"/grievances/{world.grievance.public_id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "were removed on" in text and "Short pay" not in text
+    assert "Manager admitted" not in text

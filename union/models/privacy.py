@@ -24,7 +24,7 @@ class CorrectionStatus(enum.StrEnum):
     OPEN = "open"
     #: The record was corrected as asked (by the admin, or the member themselves).
     CORRECTED = "corrected"
-    #: Not changed; the response says why, and the member may add a statement.
+    #: Not changed; the response says why (the member can answer with a new request).
     DECLINED = "declined"
 
 

@@ -8,9 +8,11 @@ from typing import Any
 
 from flask import Flask, Response, current_app, has_request_context, request
 from flask_login import current_user
+from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
-from union import access, auth, clock, crypto, money, notifications, passwords
+from union import access, auth, clock, crypto, logs, money, notifications, passwords
 from union.config import build_config
 from union.db import configure_sqlite, db
 from union.documents import EncryptedStorage, LocalFolderStorage
@@ -30,6 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
     )
     app.config.update(build_config(config, Path(app.instance_path)))
+    app.url_map.converters["int"] = DatabaseInteger
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -37,8 +40,33 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_security_headers(app)
     register_commands(app)
     app.before_request(notifications.defer_mail_while_serving)
+    app.before_request(refuse_nul_characters)
     access.init_app(app)
+    logs.install_request_log_filter(app.url_map.iter_rules())
     return app
+
+
+class DatabaseInteger(IntegerConverter):
+    """`<int:...>` in URLs, limited to what an integer column holds: a larger number
+    is simply no such page, rather than an error from the database."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+def refuse_nul_characters() -> None:
+    """No text anyone types contains a NUL character, and PostgreSQL cannot store
+    one: a request carrying it is refused before any view sees it."""
+    values = [request.path]
+    sources = [request.args]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        sources.append(request.form)
+    for source in sources:
+        for key, value in source.items(multi=True):
+            values.extend((key, value))
+    if any("\x00" in value for value in values):
+        raise BadRequest
 
 
 def register_extensions(app: Flask) -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, TypeVar
 
-from flask import Flask, current_app, session
-from flask_login import login_user, logout_user
+from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
 
 from union.clock import utcnow
 from union.db import db
 from union.extensions import login_manager
-from union.i18n import _l
+from union.i18n import _, _l
 from union.models import User
 from union.services import accounts
 
@@ -48,9 +51,45 @@ def sign_in(user: User, *, now: datetime) -> None:
 
 def sign_out(user: User, *, now: datetime) -> None:
     if user.login_token:
-        accounts.end_login_session(user.login_token, now=now)
+        accounts.end_login_session(user.login_token, now=now, actor=user)
     logout_user()
     session.clear()
+
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def is_fresh() -> bool:
+    """Whether the signed-in user typed their password in this session recently."""
+    return current_user.is_authenticated and accounts.is_fresh(
+        current_user._get_current_object(),
+        now=utcnow(),
+        window=current_app.config["FRESH_SIGN_IN"],
+    )
+
+
+def fresh_required(return_to: str | None = None) -> Callable[[View], View]:
+    """For changing what protects the account (email, password) or what it pays
+    (dues level): a session whose password was not typed in the last few minutes
+    is first sent to type it again. After a POST, the person comes back to the page
+    named by the endpoint `return_to` (the form has to be sent again); after a GET,
+    to the page itself."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if current_user.is_authenticated and not is_fresh():
+                if request.method == "GET" or return_to is None:
+                    back = request.full_path.rstrip("?")
+                else:
+                    back = url_for(return_to)
+                flash(_("For your safety, type your password again first."), "info")
+                return redirect(url_for("auth.confirm_password", next=back))
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 def safe_next_url(target: str | None, default: str) -> str:

@@ -9,13 +9,22 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from union import crypto
+from union import backup, crypto
 from union.clock import utcnow
 from union.db import db
 from union.errors import ValidationFailed
 from union.models import Member, Role
 from union.notifications import send_dues_reminder, send_grievance_reminder
-from union.services import accounts, card_dues, demo, dues, grievances, keys, roster
+from union.services import (
+    accounts,
+    card_dues,
+    demo,
+    dues,
+    grievances,
+    keys,
+    retention,
+    roster,
+)
 
 union_group = AppGroup("union", help="Union membership commands.")
 
@@ -213,3 +222,70 @@ def rotate_keys() -> None:
     )
     db.session.commit()
     click.echo(f"Re-encrypted {sum(counts.values())} values and documents.")
+
+
+@union_group.command("apply-retention")
+def apply_retention() -> None:
+    """Remove what has been kept past its period (see RETENTION_* settings).
+
+    Safe to run as often as you like (daily from cron, say): a second run finds
+    nothing more to remove. Each run is recorded in the audit log.
+    """
+    periods = retention.RetentionPeriods.from_days(current_app.config["RETENTION_DAYS"])
+    counts = retention.apply_retention(
+        periods, now=utcnow(), storage=current_app.extensions["union_documents"]
+    )
+    db.session.commit()
+    for name, count in counts.items():
+        click.echo(f"{name.replace('_', ' ')}: {count}")
+
+
+@union_group.command("backup")
+@click.argument(
+    "destination", type=click.Path(file_okay=False, path_type=Path), default="backups"
+)
+def backup_command(destination: Path) -> None:
+    """Back up the database and the grievance documents into a new folder under
+    DESTINATION (default: ./backups). SQLite is copied with its online backup; on
+    PostgreSQL this runs pg_dump. The encryption keys are not included: keep them
+    apart, and safe."""
+    try:
+        result = backup.make_backup(
+            db.engine,
+            Path(current_app.config["DOCUMENT_STORAGE_PATH"]),
+            destination,
+            now=utcnow(),
+        )
+    except backup.BackupError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"Backed up the database ({result.database_file}) and "
+        f"{result.documents} documents to {result.folder}"
+    )
+
+
+@union_group.command("restore")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_command(folder: Path, yes: bool) -> None:
+    """Restore a backup made by `union backup`, replacing the whole database.
+    Stop the app first; afterwards run `flask --app wsgi db upgrade`."""
+    if not yes:
+        click.confirm(
+            f"Replace everything in the database with the backup in {folder}?",
+            abort=True,
+        )
+    db.session.remove()
+    try:
+        manifest = backup.restore_backup(
+            db.engine, Path(current_app.config["DOCUMENT_STORAGE_PATH"]), folder
+        )
+    except backup.BackupError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"Restored the backup of {manifest.get('created_at')} "
+        f"(schema {manifest.get('schema_revision')}). "
+        "Now run: flask --app wsgi db upgrade"
+    )

@@ -63,3 +63,8 @@ def union_zone() -> ZoneInfo:
 def today(now: datetime) -> date:
     """The union's calendar day at the moment `now`."""
     return local_date(now, _union_zone)
+
+
+def start_of_day(day: date) -> datetime:
+    """The moment (in UTC) the union's calendar day `day` begins."""
+    return datetime.combine(day, datetime.min.time(), _union_zone).astimezone(UTC)

@@ -39,6 +39,22 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXIES": 0,
     #: How long a sign-in counts as fresh for changing email, password or dues level.
     "FRESH_SIGN_IN": timedelta(minutes=15),
+    "EMAIL_CHANGE_TOKEN_LIFETIME": timedelta(days=1),
+    #: Days each kind of record is kept before `union apply-retention` removes it
+    #: (None: kept for good). See union/services/retention.py.
+    "RETENTION_DAYS": {
+        "account_tokens": 30,
+        "login_sessions": 30,
+        "unconfirmed_applications": 60,
+        "checkout_attempts": 180,
+        "stripe_events": 400,
+        "dues_notices": 730,
+        "closed_grievances": None,
+        "audit_events": None,
+    },
+    #: Named to members in "what we hold about you" (third parties); optional.
+    "MAIL_PROVIDER": None,
+    "HOSTING_PROVIDER": None,
     "STRIPE_SECRET_KEY": None,
     "STRIPE_WEBHOOK_SECRET": None,
     "STRIPE_API_BASE": None,
@@ -109,6 +125,8 @@ def from_environment(environ: Mapping[str, str], instance_path: Path) -> dict[st
         "LOOKUP_HASH_KEY",
         "REDIS_URL",
         "DOCUMENT_STORAGE_PATH",
+        "MAIL_PROVIDER",
+        "HOSTING_PROVIDER",
     )
     for name in names:
         if environ.get(name):
@@ -121,6 +139,15 @@ def from_environment(environ: Mapping[str, str], instance_path: Path) -> dict[st
         ]
     if config.get("SMTP_URL"):
         config["MAIL_BACKEND"] = "smtp"
+    retention: dict[str, int | None] = {}
+    for name in DEFAULTS["RETENTION_DAYS"]:
+        value = environ.get(f"RETENTION_{name.upper()}_DAYS", "").strip().lower()
+        if value.isdigit():
+            retention[name] = int(value)
+        elif value in ("never", "keep"):
+            retention[name] = None
+    if retention:
+        config["RETENTION_DAYS"] = {**DEFAULTS["RETENTION_DAYS"], **retention}
     return config
 
 
@@ -188,6 +215,11 @@ def check_production(config: Mapping[str, Any]) -> None:
         problems.append(
             f"LOOKUP_HASH_KEY must be a random value of at least {MIN_SECRET_KEY_LENGTH} "
             "characters"
+        )
+    if config.get("MAIL_BACKEND") == "console":
+        problems.append(
+            "SMTP_URL must be set (the console mail backend writes whole emails, "
+            "addresses and sign-in links included, to the log)"
         )
     if config.get("STRIPE_SECRET_KEY") and not config.get("STRIPE_WEBHOOK_SECRET"):
         problems.append(

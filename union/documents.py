@@ -64,6 +64,9 @@ class DocumentStorage(Protocol):
     def replace(self, key: str, data: bytes) -> None:
         """Overwrites what is stored under `key` (key rotation), atomically."""
 
+    def delete(self, key: str) -> None:
+        """Removes what is stored under `key`; nothing stored there is fine."""
+
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 
@@ -92,6 +95,9 @@ class LocalFolderStorage:
 
     def replace(self, key: str, data: bytes) -> None:
         self._write(self._path(key), data, exclusive=False)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
     @staticmethod
     def _write(path: Path, data: bytes, *, exclusive: bool) -> None:
@@ -122,6 +128,9 @@ class EncryptedStorage:
 
     def replace(self, key: str, data: bytes) -> None:
         self.inner.replace(key, crypto.encrypt_bytes(data))
+
+    def delete(self, key: str) -> None:
+        self.inner.delete(key)
 
     def rotate(self, key: str) -> None:
         """Re-encrypts one stored document under the newest key."""

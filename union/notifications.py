@@ -36,7 +36,14 @@ def mailer() -> Mailer:
     return sender
 
 
-def _send(user: User, subject: str, template: str, **context: object) -> bool:
+def _send(
+    user: User | None,
+    subject: str,
+    template: str,
+    *,
+    to: str | None = None,
+    **context: object,
+) -> bool:
     """Sends one email. During a request the message is written now but delivered
     after the response has gone: how long the mail server takes then cannot tell
     anyone whether an account exists. A delivery failure is logged (without the
@@ -47,7 +54,10 @@ def _send(user: User, subject: str, template: str, **context: object) -> bool:
         union_name=current_app.config["UNION_NAME"],
         **context,
     )
-    message = Message(to=user.email, subject=subject, body=body)
+    address = to or (user.email if user is not None else None)
+    if not address:
+        return False
+    message = Message(to=address, subject=subject, body=body)
     sender = mailer()
     if has_request_context() and g.get("defer_mail"):
 
@@ -157,4 +167,66 @@ def send_grievance_reminder(reminder: Reminder) -> bool:
             reminder=reminder,
             step=step,
             link=link,
+        )
+
+
+def send_email_change_link(user: User, new_email: str, token: str) -> bool:
+    """To the new address: the link that moves the account there."""
+    with speaking(user.locale):
+        link = url_for("auth.confirm_email", token=token, _external=True)
+        return _send(
+            user,
+            _("Confirm your new email"),
+            "email_change_link",
+            to=new_email,
+            link=link,
+        )
+
+
+def send_email_in_use(address: str, *, language: str | None) -> bool:
+    """To an address someone tried to move their account to, which already has an
+    account: its owner learns of it, the person asking learns nothing."""
+    with speaking(language):
+        return _send(
+            None,
+            _("Someone tried to use your email"),
+            "email_in_use",
+            to=address,
+            sign_in=url_for("auth.login", _external=True),
+        )
+
+
+def masked(address: str) -> str:
+    """n…@example.org: enough for the owner to recognise, little for anyone else."""
+    local, _at, domain = address.partition("@")
+    return f"{local[:1]}…@{domain}"
+
+
+def send_email_changed(user: User, old_email: str) -> bool:
+    """To the old address, after the change: if it was not the owner, they know."""
+    with speaking(user.locale):
+        return _send(
+            user,
+            _("Your union account's email was changed"),
+            "email_changed",
+            to=old_email,
+            new_email=masked(user.email),
+        )
+
+
+def send_membership_ended(address: str, *, language: str | None) -> bool:
+    """To the address a member had, after they left and their data was erased."""
+    with speaking(language):
+        return _send(
+            None, _("Your membership has ended"), "membership_ended", to=address
+        )
+
+
+def send_correction_answered(user: User) -> bool:
+    with speaking(user.locale):
+        return _send(
+            user,
+            _("Your correction request was answered"),
+            "correction_answered",
+            link=url_for("members.corrections", _external=True),
         )

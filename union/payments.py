@@ -253,7 +253,26 @@ class StripeGateway:
         )
 
     def cancel_subscription(self, subscription_id: str) -> None:
-        self._call(self.client.v1.subscriptions.cancel, subscription_id)
+        """Ends a subscription now. One that Stripe no longer knows, or that is
+        already cancelled, counts as done, so a retried erasure goes through."""
+        try:
+            self.client.v1.subscriptions.cancel(subscription_id)
+        except stripe.InvalidRequestError as error:
+            if not _already_gone(error):
+                raise GatewayError(type(error).__name__) from error
+        except stripe.StripeError as error:
+            raise GatewayError(type(error).__name__) from error
+
+    def delete_customer(self, customer_id: str) -> None:
+        """Deletes the Stripe customer (and with it the saved card and any
+        subscription). A customer already deleted counts as done."""
+        try:
+            self.client.v1.customers.delete(customer_id)
+        except stripe.InvalidRequestError as error:
+            if not _already_gone(error):
+                raise GatewayError(type(error).__name__) from error
+        except stripe.StripeError as error:
+            raise GatewayError(type(error).__name__) from error
 
     def subscriptions(self, customer_id: str) -> list[dict[str, Any]]:
         found = self._call(
@@ -281,6 +300,14 @@ class StripeGateway:
             return method(*args)
         except stripe.StripeError as error:
             raise GatewayError(type(error).__name__) from error
+
+
+def _already_gone(error: stripe.InvalidRequestError) -> bool:
+    """Stripe's answer for an object that no longer exists or is already ended."""
+    return error.http_status == 404 or error.code in (
+        "resource_missing",
+        "subscription_canceled",
+    )
 
 
 def gateway_from_config(config: Mapping[str, Any]) -> StripeGateway | None:

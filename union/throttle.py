@@ -102,6 +102,7 @@ REQUEST_LIMITS = {
     "reset-address": Limit(10, 60 * 60),
     "reset-account": Limit(3, 60 * 60),
     "join-address": Limit(20, 60 * 60),
+    "email-change": Limit(5, 60 * 60),
 }
 
 

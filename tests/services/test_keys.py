@@ -26,6 +26,11 @@ def test_the_encrypted_columns_are_the_sensitive_ones():
         "grievances.remedy_obtained",
         "grievance_notes.body",
         "grievance_documents.filename",
+        "correction_requests.details",
+        "correction_requests.response",
+        "breaches.description",
+        "breaches.data_affected",
+        "breaches.measures",
     }
 
 

@@ -10,6 +10,8 @@ GOOD = {
     "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://db/union",
     "ENCRYPTION_KEYS": ["bXktdGVzdC1rZXktaXMtMzItYnl0ZXMtbG9uZy0wMDA="],
     "LOOKUP_HASH_KEY": "l" * 48,
+    "MAIL_BACKEND": "smtp",
+    "SMTP_URL": "smtp://mail.example.org:587",
 }
 
 
@@ -30,6 +32,7 @@ def test_a_safe_production_config_starts(tmp_path: Path):
         ({"STRIPE_SECRET_KEY": "sk_test_x"}, "STRIPE_WEBHOOK_SECRET"),
         ({"ENCRYPTION_KEYS": []}, "ENCRYPTION_KEYS"),
         ({"LOOKUP_HASH_KEY": "short"}, "LOOKUP_HASH_KEY"),
+        ({"MAIL_BACKEND": "console", "SMTP_URL": None}, "SMTP_URL"),
     ],
 )
 def test_production_refuses_unsafe_settings_and_says_which(

@@ -6,6 +6,8 @@ from datetime import date
 import pytest
 
 from union.models import (
+    Breach,
+    CorrectionRequest,
     DuesPayment,
     DuesWaiver,
     FundingSource,
@@ -18,7 +20,7 @@ from union.models import (
     WaiverReason,
     Workplace,
 )
-from union.services import dues, grievances, waivers
+from union.services import dues, grievances, privacy, waivers
 
 
 @pytest.fixture(autouse=True)
@@ -45,6 +47,10 @@ class World:
     document: GrievanceDocument
     #: The secret of `steward`'s calendar feed.
     feed_token: str
+    #: The member's open request to correct their record.
+    correction: CorrectionRequest
+    #: One entry in the breach register.
+    breach: Breach
 
 
 @pytest.fixture
@@ -88,6 +94,20 @@ def world(make) -> World:
     feed_token = grievances.create_calendar_feed(
         actor=accounts["steward"], now=make.now
     )
+    correction = privacy.request_correction(
+        member, "My job is outreach worker.", actor=member_user, now=make.now
+    )
+    breach = privacy.record_breach(
+        privacy.BreachDetails(
+            discovered_on=make.now.date(),
+            description="A steward's phone with the roster was lost.",
+            data_affected="Names and phone numbers",
+            people_affected=12,
+            real_risk_of_significant_harm=True,
+        ),
+        actor=accounts["admin"],
+        now=make.now,
+    )
     return World(
         here,
         there,
@@ -100,4 +120,6 @@ def world(make) -> World:
         grievance,
         document,
         feed_token,
+        correction,
+        breach,
     )

@@ -37,11 +37,20 @@ POLICY: dict[str, str | frozenset[Role]] = {
     "auth.activate": PUBLIC,
     "auth.account": SIGNED_IN,
     "auth.change_password": SIGNED_IN,
+    "auth.confirm_password": SIGNED_IN,
+    "auth.change_email": SIGNED_IN,
+    "auth.confirm_email": PUBLIC,
+    "auth.end_other_sessions": SIGNED_IN,
     "join.join": PUBLIC,
     "join.sent": PUBLIC,
     "members.welcome": MEMBER,
     "members.profile": MEMBER,
     "members.edit_profile": MEMBER,
+    "members.my_data": MEMBER,
+    "members.my_data_json": MEMBER,
+    "members.corrections": MEMBER,
+    "members.leave": MEMBER,
+    "members.erase": ADMIN,
     "members.roster_list": ROSTER,
     "members.export": ADMIN,
     "members.import_roster": ADMIN,
@@ -115,6 +124,13 @@ POLICY: dict[str, str | frozenset[Role]] = {
     "admin.disable": ADMIN,
     "admin.enable": ADMIN,
     "admin.union_settings": ADMIN,
+    "admin.audit_log": ADMIN,
+    "admin.audit_export": ADMIN,
+    "admin.corrections": ADMIN,
+    "admin.correction": ADMIN,
+    "admin.breaches": ADMIN,
+    "admin.new_breach": ADMIN,
+    "admin.breach": ADMIN,
 }
 
 #: Endpoints about one member or workplace of workplace A: who, though allowed the
@@ -207,6 +223,8 @@ def url_for_rule(rule, world):
         "decision": "grant",
         "document_id": world.document.id,
         "feed_token": world.feed_token,
+        "request_id": world.correction.id,
+        "breach_id": world.breach.id,
     }
     if rule.endpoint.startswith("grievances."):
         values["public_id"] = world.grievance.public_id

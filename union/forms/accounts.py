@@ -80,3 +80,24 @@ class LanguageForm(BaseForm):
 
     language = HiddenField()
     next = HiddenField()
+
+
+class ConfirmPasswordForm(BaseForm):
+    password = PasswordField(
+        _l("Your password"), validators=[InputRequired(_l("Enter your password."))]
+    )
+
+
+class ChangeEmailForm(BaseForm):
+    new_email = EmailField(
+        _l("New email"),
+        description=_l(
+            "We send a link to it. Your email changes when you open that link."
+        ),
+        filters=[strip_filter],
+        validators=[
+            InputRequired(_l("Enter the new email.")),
+            Length(max=254, message=_l("Keep this under 254 characters.")),
+            Email(_l("Enter an email address like name@example.org.")),
+        ],
+    )

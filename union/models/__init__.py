@@ -1,6 +1,6 @@
 """Every model, imported so that relationships resolve and Alembic sees all tables."""
 
-from union.models.audit import AuditEvent
+from union.models.audit import AuditEvent, AuditPurge
 from union.models.counters import Counter
 from union.models.dues import (
     CARD_METHODS,
@@ -43,6 +43,7 @@ from union.models.members import (
     MembershipClass,
     MemberStatus,
 )
+from union.models.privacy import Breach, CorrectionRequest, CorrectionStatus
 from union.models.settings import Setting
 from union.models.users import (
     GRANTABLE_ROLES,
@@ -72,10 +73,14 @@ __all__ = [
     "HAND_METHODS",
     "AccountToken",
     "AuditEvent",
+    "AuditPurge",
     "BargainingStatus",
+    "Breach",
     "CalendarFeed",
     "CheckoutAttempt",
     "ContactPreference",
+    "CorrectionRequest",
+    "CorrectionStatus",
     "Counter",
     "DuesCoverage",
     "DuesLevel",

@@ -139,6 +139,9 @@ class Grievance(Model):
     remedy_obtained: Mapped[str | None] = mapped_column(EncryptedText())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: When the retention job removed the narrative, notes, documents and grievants
+    #: of this long-closed case; what is left only counts in statistics.
+    erased_at: Mapped[datetime | None]
 
     workplace: Mapped[Workplace] = relationship()
     steward: Mapped[User | None] = relationship(foreign_keys=[steward_id])

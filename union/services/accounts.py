@@ -118,7 +118,21 @@ def user_for_login_token(
     return login.user
 
 
-def end_login_session(token: str, *, now: datetime) -> None:
+def record_failed_sign_in(email: str, *, now: datetime, throttled: bool) -> None:
+    """Audits a refused sign-in: against which account, if the email has one (the
+    person trying is not told either way)."""
+    user = user_by_email(email)
+    audit.record(
+        "account.sign_in_throttled" if throttled else "account.sign_in_failed",
+        actor=None,
+        now=now,
+        subject=user,
+    )
+    db.session.flush()
+
+
+def end_login_session(token: str, *, now: datetime, actor: User | None = None) -> None:
+    """Signs one browser out (its cookie's session ends on the server)."""
     db.session.execute(
         sa.update(LoginSession)
         .where(
@@ -126,6 +140,8 @@ def end_login_session(token: str, *, now: datetime) -> None:
         )
         .values(revoked_at=now)
     )
+    if actor is not None:
+        audit.record("account.signed_out", actor=actor, now=now)
 
 
 def end_all_login_sessions(user: User, *, now: datetime) -> None:
@@ -135,6 +151,38 @@ def end_all_login_sessions(user: User, *, now: datetime) -> None:
         .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+
+
+def open_login_sessions(user: User, *, now: datetime) -> list[LoginSession]:
+    """The browsers signed in to this account, most recently used first."""
+    return list(
+        db.session.scalars(
+            sa.select(LoginSession)
+            .where(
+                LoginSession.user_id == user.id,
+                LoginSession.revoked_at.is_(None),
+                LoginSession.expires_at > now,
+            )
+            .order_by(LoginSession.last_seen_at.desc())
+        )
+    )
+
+
+def end_other_login_sessions(user: User, *, now: datetime) -> int:
+    """Signs the account out everywhere except in the browser asking."""
+    statement = sa.update(LoginSession).where(
+        LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None)
+    )
+    if user.login_token:
+        statement = statement.where(LoginSession.token_hash != digest(user.login_token))
+    result = db.session.execute(statement.values(revoked_at=now))
+    audit.record("account.other_sessions_ended", actor=user, now=now, subject=user)
+    db.session.flush()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def is_current_session(user: User, login: LoginSession) -> bool:
+    return user.login_token is not None and login.token_hash == digest(user.login_token)
 
 
 def issue_token(

@@ -302,6 +302,12 @@ def member_for(actor: User, public_id: str) -> Member:
     return member
 
 
+def record_member_viewed(member: Member, *, actor: User, now: datetime) -> None:
+    """Audits someone opening a member's record (never what it showed)."""
+    audit.record("member.viewed", actor=actor, now=now, subject=member)
+    db.session.flush()
+
+
 def own_member(actor: User) -> Member:
     """The actor's own member record, loaded for their profile page."""
     if actor.member is None:

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    Response,
     current_app,
     flash,
     redirect,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 
+from union import clock
 from union.access import roles
 from union.clock import utcnow
+from union.db import db
 from union.forms.admin import RoleForm, SettingsForm
 from union.forms.base import ActionForm
+from union.forms.privacy import AuditFilterForm, BreachForm, ResolveCorrectionForm
 from union.i18n import _
-from union.models import Role
-from union.services import accounts, settings
+from union.models import Breach, CorrectionStatus, Role
+from union.notifications import send_correction_answered
+from union.services import accounts, audit, privacy, settings
+from union.services.privacy import BreachDetails
 from union.views.helpers import actor, done, enum_value, page_number, saved
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -116,3 +123,162 @@ def union_settings() -> ResponseReturnValue:
         flash(_("Settings saved."), "success")
         return redirect(url_for(".union_settings"))
     return render_template("admin/settings.html", form=form)
+
+
+# The audit log ---------------------------------------------------------------------
+
+
+def _audit_filter(form: AuditFilterForm) -> audit.AuditFilter:
+    """The filters that validated; a malformed one is ignored (and named on the form)."""
+    form.validate()
+
+    def valid(name: str) -> bool:
+        return not form[name].errors
+
+    return audit.AuditFilter(
+        action=(form.action.data or "") if valid("action") else "",
+        actor_id=form.actor.data if valid("actor") else None,
+        subject_type=(form.subject_type.data or "") if valid("subject_type") else "",
+        subject_id=(form.subject_id.data or "") if valid("subject_id") else "",
+        from_day=form.from_day.data if valid("from_day") else None,
+        to_day=form.to_day.data if valid("to_day") else None,
+    )
+
+
+@blueprint.get("/audit")
+@roles(Role.ADMIN)
+def audit_log() -> ResponseReturnValue:
+    form = AuditFilterForm(request.args)
+    page = audit.audit_page(
+        _audit_filter(form),
+        page=page_number(),
+        per_page=current_app.config["ROSTER_PAGE_SIZE"],
+    )
+    return render_template("admin/audit.html", form=form, page=page)
+
+
+@blueprint.get("/audit.csv")
+@roles(Role.ADMIN)
+def audit_export() -> ResponseReturnValue:
+    form = AuditFilterForm(request.args)
+    lines = audit.audit_csv(_audit_filter(form), actor=actor(), now=utcnow())
+    db.session.commit()
+    stamp = clock.today(utcnow()).isoformat()
+    return Response(
+        stream_with_context(lines),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="audit-{stamp}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+# Correction requests ---------------------------------------------------------------
+
+
+@blueprint.get("/corrections")
+@roles(Role.ADMIN)
+def corrections() -> ResponseReturnValue:
+    show_all = request.args.get("all") == "1"
+    page = privacy.corrections_page(
+        open_only=not show_all, page=page_number(), per_page=50
+    )
+    return render_template(
+        "admin/corrections.html",
+        page=page,
+        show_all=show_all,
+        due_on=privacy.answer_due_on,
+        today=clock.today(utcnow()),
+    )
+
+
+@blueprint.route("/corrections/<int:request_id>", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def correction(request_id: int) -> ResponseReturnValue:
+    correction = privacy.correction_by_id(request_id)
+    form = ResolveCorrectionForm()
+    status = enum_value(CorrectionStatus, form.status.data)
+    if (
+        correction.status is CorrectionStatus.OPEN
+        and form.validate_on_submit()
+        and status is not None
+        and saved(
+            form,
+            lambda: privacy.resolve_correction(
+                correction,
+                status,
+                form.response.data or "",
+                actor=actor(),
+                now=utcnow(),
+            ),
+        )
+    ):
+        user = correction.member.user
+        if user is not None:
+            send_correction_answered(user)
+        flash(_("Answered. The member can see your answer."), "success")
+        return redirect(url_for(".corrections"))
+    return render_template(
+        "admin/correction.html",
+        correction=correction,
+        form=form,
+        due_on=privacy.answer_due_on(correction),
+    )
+
+
+# The breach register ----------------------------------------------------------------
+
+
+def _breach_details(form: BreachForm) -> BreachDetails:
+    return BreachDetails(
+        # Required by the form, so the fallback is never used.
+        discovered_on=form.discovered_on.data or clock.today(utcnow()),
+        occurred_on=form.occurred_on.data,
+        description=form.description.data or "",
+        data_affected=form.data_affected.data or "",
+        people_affected=int(form.people_affected.data or 0),
+        real_risk_of_significant_harm=bool(form.real_risk_of_significant_harm.data),
+        individuals_notified_on=form.individuals_notified_on.data,
+        commissioner_reported_on=form.commissioner_reported_on.data,
+        measures=form.measures.data or "",
+    )
+
+
+@blueprint.get("/breaches")
+@roles(Role.ADMIN)
+def breaches() -> ResponseReturnValue:
+    return render_template("admin/breaches.html", breaches=privacy.breaches())
+
+
+@blueprint.route("/breaches/new", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def new_breach() -> ResponseReturnValue:
+    form = BreachForm()
+    if request.method == "GET":
+        form.discovered_on.data = clock.today(utcnow())
+    if form.validate_on_submit() and saved(
+        form,
+        lambda: privacy.record_breach(
+            _breach_details(form), actor=actor(), now=utcnow()
+        ),
+    ):
+        flash(_("Breach recorded."), "success")
+        return redirect(url_for(".breaches"))
+    return render_template("admin/breach_form.html", form=form, breach=None)
+
+
+@blueprint.route("/breaches/<int:breach_id>", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def breach(breach_id: int) -> ResponseReturnValue:
+    found: Breach = privacy.breach_by_id(breach_id)
+    form = BreachForm(obj=found)
+    if form.validate_on_submit() and saved(
+        form,
+        lambda: privacy.update_breach(
+            found, _breach_details(form), actor=actor(), now=utcnow()
+        ),
+    ):
+        flash(_("Saved."), "success")
+        return redirect(url_for(".breaches"))
+    return render_template("admin/breach_form.html", form=form, breach=found)

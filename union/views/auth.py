@@ -15,23 +15,30 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from union.access import public, signed_in
-from union.auth import safe_next_url, sign_in, sign_out
+from union.auth import fresh_required, is_fresh, safe_next_url, sign_in, sign_out
 from union.clock import utcnow
 from union.db import db
 from union.forms.accounts import (
+    ChangeEmailForm,
     ChangePasswordForm,
     ChoosePasswordForm,
+    ConfirmPasswordForm,
     ForgotPasswordForm,
     LoginForm,
 )
 from union.forms.base import ActionForm
-from union.i18n import _, ngettext
-from union.models import TokenPurpose, User, email_digest
-from union.notifications import send_password_reset
+from union.i18n import _, current_language, ngettext
+from union.models import TokenPurpose, User, email_digest, normalise_email
+from union.notifications import (
+    send_email_change_link,
+    send_email_changed,
+    send_email_in_use,
+    send_password_reset,
+)
 from union.services import accounts, members
 from union.services.accounts import TokenInvalid
 from union.throttle import REQUEST_LIMITS, SIGN_IN_LIMITS, Throttle, sign_in_keys
-from union.views.helpers import actor, saved
+from union.views.helpers import actor, after_response, saved
 
 blueprint = Blueprint("auth", __name__)
 
@@ -49,6 +56,10 @@ def login() -> ResponseReturnValue:
         )
         wait = throttle().wait_seconds(keys, SIGN_IN_LIMITS)
         if wait:
+            accounts.record_failed_sign_in(
+                form.email.data or "", now=utcnow(), throttled=True
+            )
+            db.session.commit()
             return _too_many_tries(form, wait)
         now = utcnow()
         user = accounts.authenticate(
@@ -61,6 +72,8 @@ def login() -> ResponseReturnValue:
             return redirect(next_url)
         db.session.rollback()
         throttle().record(keys, SIGN_IN_LIMITS)
+        accounts.record_failed_sign_in(form.email.data or "", now=now, throttled=False)
+        db.session.commit()
         form.form_errors.append(_("That email and password do not match an account."))
     return render_template("auth/login.html", form=form)
 
@@ -110,17 +123,22 @@ def forgot_password() -> ResponseReturnValue:
             # The same answer as ever; only no more emails for a while.
             return redirect(url_for(".forgot_password_sent"))
         throttle().record(keys, REQUEST_LIMITS)
-        reset = accounts.request_password_reset(
-            form.email.data or "",
-            now=utcnow(),
-            lifetime=current_app.config["RESET_TOKEN_LIFETIME"],
-        )
-        # The same answer whether or not the email has an account: only its owner
-        # learns anything, from the email.
-        if reset is not None:
-            user, token = reset
-            db.session.commit()
-            send_password_reset(user, token, first_time=user.password_hash is None)
+        email = form.email.data or ""
+        lifetime = current_app.config["RESET_TOKEN_LIFETIME"]
+
+        def send_link_if_known() -> None:
+            reset = accounts.request_password_reset(
+                email, now=utcnow(), lifetime=lifetime
+            )
+            if reset is not None:
+                user, token = reset
+                db.session.commit()
+                send_password_reset(user, token, first_time=user.password_hash is None)
+
+        # The same answer, at the same moment, whether or not the email has an
+        # account: the lookup, the link and the email all happen after the answer
+        # has gone, so only the owner learns anything, from the email.
+        after_response(send_link_if_known)
         return redirect(url_for(".forgot_password_sent"))
     return render_template("auth/forgot.html", form=form)
 
@@ -171,12 +189,137 @@ def _choose_password(token: str, purpose: TokenPurpose) -> ResponseReturnValue:
     return render_template("auth/choose_password.html", form=form, purpose=purpose)
 
 
+def _account_page(form: ChangePasswordForm | None = None) -> str:
+    user = actor()
+    sessions = accounts.open_login_sessions(user, now=utcnow())
+    return render_template(
+        "auth/account.html",
+        form=form or ChangePasswordForm(),
+        logout_form=ActionForm(),
+        sessions=sessions,
+        current=[accounts.is_current_session(user, s) for s in sessions],
+    )
+
+
 @blueprint.get("/account")
 @signed_in
 def account() -> ResponseReturnValue:
+    return _account_page()
+
+
+@blueprint.route("/account/confirm", methods=["GET", "POST"])
+@signed_in
+def confirm_password() -> ResponseReturnValue:
+    """Typing the password again, before changing what protects the account."""
+    next_url = safe_next_url(request.args.get("next"), url_for(".account"))
+    form = ConfirmPasswordForm()
+    user = actor()
+    if form.validate_on_submit():
+        keys = sign_in_keys(email_digest(user.email), request.remote_addr or "")
+        wait = throttle().wait_seconds(keys, SIGN_IN_LIMITS)
+        if wait:
+            form.form_errors.append(_("Too many tries. Wait a few minutes."))
+            return render_template("auth/confirm.html", form=form), 429
+        if accounts.confirm_password(user, form.password.data or "", now=utcnow()):
+            db.session.commit()
+            throttle().forget({kind: keys[kind] for kind in ("pair", "account")})
+            return redirect(next_url)
+        db.session.rollback()
+        throttle().record(keys, SIGN_IN_LIMITS)
+        form.password.errors = [_("That is not your password.")]
+    elif request.method == "GET" and is_fresh():
+        return redirect(next_url)
+    return render_template("auth/confirm.html", form=form)
+
+
+@blueprint.route("/account/email", methods=["GET", "POST"])
+@signed_in
+@fresh_required()
+def change_email() -> ResponseReturnValue:
+    """Asks for a new email; the change happens when the link sent there is opened.
+    The answer is the same whether or not another account has that email."""
+    form = ChangeEmailForm()
+    user = actor()
+    if form.validate_on_submit():
+        new_email = normalise_email(form.new_email.data or "")
+        keys = {"email-change": email_digest(user.email)}
+        if throttle().wait_seconds(keys, REQUEST_LIMITS):
+            form.form_errors.append(_("Too many tries. Wait an hour and try again."))
+            return render_template("auth/change_email.html", form=form), 429
+        tokens: list[str | None] = []
+        if saved(
+            form,
+            lambda: tokens.append(
+                accounts.request_email_change(
+                    user,
+                    new_email,
+                    now=utcnow(),
+                    lifetime=current_app.config["EMAIL_CHANGE_TOKEN_LIFETIME"],
+                )
+            ),
+        ):
+            throttle().record(keys, REQUEST_LIMITS)
+            token = tokens[0]
+            if token is None:
+                # The owner's language is on their account, which is not looked up
+                # here; the language this person uses is the best guess.
+                send_email_in_use(new_email, language=current_language())
+            else:
+                send_email_change_link(user, new_email, token)
+            return render_template("auth/change_email_sent.html", new_email=new_email)
+    return render_template("auth/change_email.html", form=form)
+
+
+@blueprint.route("/account/email/confirm/<token>", methods=["GET", "POST"])
+@public
+def confirm_email(token: str) -> ResponseReturnValue:
+    """The link sent to a new address. Opening it shows a button (a link preview
+    or a mail scanner fetching the page changes nothing); pressing it moves the
+    account to the new address and tells the old one."""
+    now = utcnow()
+    try:
+        row = accounts.valid_token(token, TokenPurpose.CHANGE_EMAIL, now=now)
+    except TokenInvalid:
+        db.session.rollback()
+        return render_template(
+            "auth/link_invalid.html", purpose=TokenPurpose.CHANGE_EMAIL
+        ), 400
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            user, old_email = accounts.confirm_email_change(token, now=now)
+        except TokenInvalid:
+            db.session.rollback()
+            return render_template(
+                "auth/link_invalid.html", purpose=TokenPurpose.CHANGE_EMAIL
+            ), 400
+        db.session.commit()
+        send_email_changed(user, old_email)
+        flash(_("Your email is changed."), "success")
+        return redirect(
+            url_for(".account" if current_user.is_authenticated else ".login")
+        )
     return render_template(
-        "auth/account.html", form=ChangePasswordForm(), logout_form=ActionForm()
+        "auth/confirm_email.html", form=form, new_email=row.new_email
     )
+
+
+@blueprint.post("/account/sessions/end-others")
+@signed_in
+def end_other_sessions() -> ResponseReturnValue:
+    user = actor()
+    if ActionForm().validate_on_submit():
+        count = accounts.end_other_login_sessions(user, now=utcnow())
+        db.session.commit()
+        flash(
+            ngettext(
+                "Signed out on %(num)d other device.",
+                "Signed out on %(num)d other devices.",
+                count,
+            ),
+            "success",
+        )
+    return redirect(url_for(".account"))
 
 
 @blueprint.post("/account/password")
@@ -198,6 +341,4 @@ def change_password() -> ResponseReturnValue:
     if form.validate_on_submit() and saved(form, change):
         flash(_("Your password is changed. Other devices were signed out."), "success")
         return redirect(url_for(".account"))
-    return render_template(
-        "auth/account.html", form=form, logout_form=ActionForm()
-    ), 400
+    return _account_page(form), 400

@@ -19,6 +19,7 @@ from flask.typing import ResponseReturnValue
 
 from union import clock
 from union.access import roles, signed_in
+from union.auth import fresh_required
 from union.clock import utcnow
 from union.db import db
 from union.errors import ValidationFailed
@@ -170,6 +171,7 @@ def card_done() -> ResponseReturnValue:
 
 @blueprint.post("/dues/level")
 @roles(Role.MEMBER)
+@fresh_required(return_to="dues.index")
 def change_level() -> ResponseReturnValue:
     user = actor()
     member = members.own_member(user)

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+import sqlalchemy as sa
+from flask import Flask, g, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from union.clock import utcnow
 from union.db import db
 from union.errors import NotFound, PermissionDenied
+from union.extensions import login_manager
 from union.i18n import _l
+from union.logs import log_exception
+from union.services import audit
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +50,9 @@ PAGES = {
 }
 
 
-def error_page(code: int, message: object | None = None) -> ResponseReturnValue:
+def error_page(
+    code: int, message: object | None = None, headers: dict[str, str] | None = None
+) -> ResponseReturnValue:
     title, default_message = PAGES.get(code, PAGES[500])
     return (
         render_template(
@@ -54,7 +62,49 @@ def error_page(code: int, message: object | None = None) -> ResponseReturnValue:
             message=message or default_message,
         ),
         code,
+        headers or {},
     )
+
+
+#: How long a browser (or Stripe) is asked to wait when the database is unreachable.
+RETRY_AFTER_SECONDS = 30
+
+
+def database_unavailable(error: sa.exc.DBAPIError) -> bool:
+    """Whether a database error means the database cannot be reached or used right
+    now (connection refused or cut, server restarting, SQLite busy), as opposed to
+    a mistake in the app."""
+    return error.connection_invalidated or isinstance(
+        error, sa.exc.OperationalError | sa.exc.InterfaceError
+    )
+
+
+def _forget_session_state() -> None:
+    """Rolls back whatever the request had started, and shows the page as to someone
+    signed out: rendering it must not touch the database again."""
+    try:
+        db.session.rollback()
+    except sa.exc.SQLAlchemyError:
+        db.session.remove()
+    g._login_user = login_manager.anonymous_user()
+
+
+def _audit_refusal(status: int) -> None:
+    """Records a signed-in person being refused a page or an object, in a unit of
+    work of its own (whatever the request had started is rolled back first)."""
+    if not current_user.is_authenticated or request.endpoint is None:
+        return
+    try:
+        db.session.rollback()
+        audit.record_access_refused(
+            request.endpoint,
+            actor=current_user._get_current_object(),
+            now=utcnow(),
+            status=status,
+        )
+        db.session.commit()
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
 
 
 def register(app: Flask) -> None:
@@ -62,6 +112,8 @@ def register(app: Flask) -> None:
     def http_error(error: HTTPException) -> ResponseReturnValue:
         if error.code is None or error.code < 400:
             return error
+        if error.code == 403:
+            _audit_refusal(403)
         return error_page(error.code)
 
     @app.errorhandler(CSRFError)
@@ -76,14 +128,27 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(NotFound)
     def not_found(error: NotFound) -> ResponseReturnValue:
+        # A scoped lookup refused (or found nothing): the person may be probing ids.
+        _audit_refusal(404)
         return error_page(404)
 
     @app.errorhandler(PermissionDenied)
     def forbidden(error: PermissionDenied) -> ResponseReturnValue:
+        _audit_refusal(403)
         return error_page(403)
+
+    @app.errorhandler(sa.exc.DBAPIError)
+    def database_error(error: sa.exc.DBAPIError) -> ResponseReturnValue:
+        _forget_session_state()
+        if not database_unavailable(error):
+            log_exception(log, "database error", error)
+            return error_page(500)
+        # Only the class of the driver's error: its text may quote a value.
+        log.warning("database unavailable: %s", type(error.orig).__name__)
+        return error_page(503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
     @app.errorhandler(Exception)
     def internal_error(error: Exception) -> ResponseReturnValue:
-        db.session.rollback()
-        log.exception("unhandled error: %s", type(error).__name__)
+        _forget_session_state()
+        log_exception(log, "unhandled error", error)
         return error_page(500)

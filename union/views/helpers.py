@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Callable
 from typing import TypeVar, cast
 
-from flask import flash, request
+from flask import (
+    Response,
+    after_this_request,
+    copy_current_request_context,
+    flash,
+    request,
+)
 from flask_login import current_user
 
 from union.db import db
 from union.errors import InvalidTransition, ValidationFailed
 from union.forms.base import BaseForm
+from union.logs import log_exception
 from union.models import User
+
+log = logging.getLogger(__name__)
 
 
 def actor() -> User:
@@ -77,3 +87,23 @@ def done(action: Callable[[], object], *, success: str) -> bool:
     db.session.commit()
     flash(success, "success")
     return True
+
+
+def after_response(work: Callable[[], None]) -> None:
+    """Runs `work` once the response has been sent, in a copy of this request's
+    context (with a unit of work of its own). For what must not change how long the
+    answer takes, such as looking up whether an email has an account. A failure
+    is logged, without values, and rolled back."""
+    run = copy_current_request_context(work)
+
+    def guarded() -> None:
+        try:
+            run()
+        except Exception as error:
+            db.session.rollback()
+            log_exception(log, "work after the response failed", error)
+
+    @after_this_request
+    def schedule(response: Response) -> Response:
+        response.call_on_close(guarded)
+        return response

@@ -21,6 +21,7 @@ from flask.typing import ResponseReturnValue
 
 from union import clock
 from union.access import roles
+from union.auth import fresh_required, sign_out
 from union.clock import utcnow
 from union.db import db
 from union.forms.admin import ImportForm
@@ -32,10 +33,15 @@ from union.forms.members import (
     RosterSearchForm,
     StatusForm,
 )
+from union.forms.privacy import CorrectionForm, EraseMemberForm, LeaveForm
 from union.i18n import _
 from union.labels import choices
-from union.models import MemberStatus, Role
-from union.services import accounts, dues, members, roster, workplaces
+from union.logs import log_exception
+from union.models import Member, MemberStatus, Role
+from union.notifications import send_membership_ended
+from union.passwords import verify_password
+from union.services import accounts, dues, members, privacy, roster, workplaces
+from union.services.card_dues import CardPaymentsUnavailable
 from union.views.helpers import actor, done, enum_value, optional_id, page_number, saved
 
 log = logging.getLogger(__name__)
@@ -74,6 +80,103 @@ def edit_profile() -> ResponseReturnValue:
         flash(_("Your details are saved."), "success")
         return redirect(url_for(".profile"))
     return render_template("members/edit_profile.html", form=form, member=member)
+
+
+def _personal_data(member: Member) -> dict[str, object]:
+    config = current_app.config
+    return privacy.personal_data(
+        member,
+        now=utcnow(),
+        card_payments=current_app.extensions["union_payments"] is not None,
+        mail_provider=config["MAIL_PROVIDER"],
+        host=config["HOSTING_PROVIDER"],
+    )
+
+
+@blueprint.get("/profile/data")
+@roles(Role.MEMBER)
+def my_data() -> ResponseReturnValue:
+    """Everything held about the member, to read (PIPEDA principle 4.9)."""
+    user = actor()
+    member = members.own_member(user)
+    data = _personal_data(member)
+    privacy.record_data_downloaded(member, actor=user, now=utcnow(), kind="page")
+    db.session.commit()
+    return render_template("members/my_data.html", data=data)
+
+
+@blueprint.get("/profile/data.json")
+@roles(Role.MEMBER)
+def my_data_json() -> ResponseReturnValue:
+    """The same, as a JSON file to keep or take elsewhere."""
+    user = actor()
+    member = members.own_member(user)
+    data = _personal_data(member)
+    privacy.record_data_downloaded(member, actor=user, now=utcnow(), kind="json")
+    db.session.commit()
+    response = current_app.json.response(data)
+    stamp = clock.today(utcnow()).isoformat()
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="my-union-data-{stamp}.json"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.route("/profile/corrections", methods=["GET", "POST"])
+@roles(Role.MEMBER)
+def corrections() -> ResponseReturnValue:
+    user = actor()
+    member = members.own_member(user)
+    form = CorrectionForm()
+    if form.validate_on_submit() and saved(
+        form,
+        lambda: privacy.request_correction(
+            member, form.details.data or "", actor=user, now=utcnow()
+        ),
+    ):
+        flash(_("Your request is in. An admin will answer within 30 days."), "success")
+        return redirect(url_for(".corrections"))
+    return render_template(
+        "members/corrections.html",
+        form=form,
+        requests=privacy.own_corrections(member),
+    )
+
+
+@blueprint.route("/profile/leave", methods=["GET", "POST"])
+@roles(Role.MEMBER)
+def leave() -> ResponseReturnValue:
+    """Leaving the union: the card subscription stops and personal data is erased."""
+    user = actor()
+    member = members.own_member(user)
+    form = LeaveForm()
+    if form.validate_on_submit():
+        if not verify_password(user.password_hash, form.password.data or ""):
+            form.password.errors = [_("That is not your password.")]
+        else:
+            address, language = user.email, user.locale
+            now = utcnow()
+            try:
+                privacy.erase_member(
+                    member,
+                    actor=user,
+                    now=now,
+                    gateway=current_app.extensions["union_payments"],
+                )
+            except CardPaymentsUnavailable as error:
+                db.session.rollback()
+                form.form_errors.append(str(error))
+            else:
+                sign_out(user, now=now)
+                db.session.commit()
+                send_membership_ended(address, language=language)
+                flash(
+                    _("Your membership has ended and your information is erased."),
+                    "success",
+                )
+                return redirect(url_for("main.home"))
+    return render_template("members/leave.html", form=form, member=member)
 
 
 @blueprint.get("/members/")
@@ -153,9 +256,9 @@ def _import_events(
         result = yield from roster.import_steps(
             text, actor=user, now=utcnow(), check_only=check_only
         )
-    except Exception:
+    except Exception as error:
         db.session.rollback()
-        log.exception("roster import failed")
+        log_exception(log, "roster import failed", error)
         yield roster.ImportResult(failed=True)
         return
     if result.ok and not check_only:
@@ -186,7 +289,10 @@ def _detail_forms(
 @blueprint.get("/members/<public_id>")
 @roles(*ROSTER_ROLES)
 def detail(public_id: str) -> ResponseReturnValue:
-    member = members.member_for(actor(), public_id)
+    user = actor()
+    member = members.member_for(user, public_id)
+    members.record_member_viewed(member, actor=user, now=utcnow())
+    db.session.commit()
     return render_template(
         "members/detail.html",
         member=member,
@@ -201,6 +307,9 @@ def edit(public_id: str) -> ResponseReturnValue:
     user = actor()
     member = members.member_for(user, public_id)
     form = ProfileForm(obj=member)
+    if request.method == "GET":
+        members.record_member_viewed(member, actor=user, now=utcnow())
+        db.session.commit()
     if form.validate_on_submit() and saved(
         form,
         lambda: members.update_details(
@@ -298,6 +407,37 @@ def end_employment(public_id: str, employment_id: int) -> ResponseReturnValue:
     else:
         flash(_("Enter the last day worked, like 2026-03-31."), "error")
     return to_detail(public_id)
+
+
+@blueprint.route("/members/<public_id>/erase", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+@fresh_required()
+def erase(public_id: str) -> ResponseReturnValue:
+    """An admin erasing a member's personal data at their request (for members
+    without an account, or who asked in person)."""
+    user = actor()
+    member = members.member_for(user, public_id)
+    form = EraseMemberForm()
+    if form.validate_on_submit():
+        address = member.email
+        language = member.user.locale if member.user else None
+        try:
+            privacy.erase_member(
+                member,
+                actor=user,
+                now=utcnow(),
+                gateway=current_app.extensions["union_payments"],
+            )
+        except CardPaymentsUnavailable as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            if address:
+                send_membership_ended(address, language=language)
+            flash(_("The member's personal information is erased."), "success")
+            return redirect(url_for(".roster_list"))
+    return render_template("members/erase.html", form=form, member=member)
 
 
 def to_detail(public_id: str) -> ResponseReturnValue:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
 from flask import Blueprint, current_app, request
 from flask.typing import ResponseReturnValue
 
@@ -11,10 +12,12 @@ from union.access import public
 from union.clock import utcnow
 from union.db import db
 from union.extensions import csrf
+from union.logs import log_exception
 from union.models import Member
 from union.notifications import send_payment_failed
 from union.payments import InvalidWebhook, StripeGateway
 from union.services import card_dues
+from union.views.errors import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +40,15 @@ def stripe_webhook() -> ResponseReturnValue:
     try:
         result = card_dues.handle_event(event, now=utcnow())
         db.session.commit()
-    except Exception:
+    except Exception as error:
         # Nothing of this event is kept, its id included, so Stripe's retry runs it again.
-        db.session.rollback()
-        log.exception("Stripe event %s failed", event.get("type"))
+        try:
+            db.session.rollback()
+        except sa.exc.SQLAlchemyError:
+            db.session.remove()
+        log_exception(log, f"Stripe event {str(event.get('type'))[:60]} failed", error)
+        if isinstance(error, sa.exc.DBAPIError) and database_unavailable(error):
+            return {"error": "database unavailable, please retry"}, 503
         return {"error": "internal error, please retry"}, 500
     for notice in result.notices:
         member = db.session.get(Member, notice.member_id)

@@ -1,0 +1,344 @@
+"""Members' rights: everything held about them, corrections, leaving; the breach
+register."""
+
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from tests.factories import PASSWORD
+from union.db import db
+from union.errors import ValidationFailed
+from union.models import (
+    AccountToken,
+    AuditEvent,
+    CalendarFeed,
+    CheckoutAttempt,
+    ContactPreference,
+    CorrectionRequest,
+    CorrectionStatus,
+    DuesCoverage,
+    DuesNotice,
+    DuesPayment,
+    DuesSubscription,
+    DuesWaiver,
+    LoginSession,
+    MemberStatus,
+    NoticeKind,
+    PaymentMethod,
+    Role,
+    RoleGrant,
+    StewardAssignment,
+    TokenPurpose,
+    WaiverReason,
+    grievance_grievants,
+)
+from union.services import accounts, grievances, ledger, privacy, waivers
+from union.services.card_dues import CardPaymentsUnavailable
+
+DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def full_member(make, now):
+    """A member with something in every place personal information can be."""
+    workplace = make.workplace("Harbour Agency")
+    job = make.classification("Outreach worker")
+    user = make.user("quinn.canary@example.org", name=None)
+    member = make.member(workplace, user=user, name="Quinn Canary", classification=job)
+    member.legal_name = "Quinn Q. Canary"
+    member.pronouns = "they/them"
+    member.phone = "416 555 0199"
+    member.contact_preference = ContactPreference.TEXT
+    member.employments[0].started_on = date(2024, 5, 1)
+    make.payment(member, 2)
+    waivers.request_waiver(
+        member,
+        reason=WaiverReason.ILLNESS_OR_INJURY,
+        first_month=date(2027, 1, 1),
+        last_month=date(2027, 2, 1),
+        actor=user,
+        now=now,
+    )
+    user.role_grants.append(RoleGrant(role=Role.STEWARD, granted_at=now))
+    db.session.add(StewardAssignment(user=user, workplace=workplace, assigned_at=now))
+    accounts.start_login_session(user, now=now, max_age=DAY)
+    accounts.issue_token(user, TokenPurpose.RESET, now=now, lifetime=DAY)
+    grievances.create_calendar_feed(actor=user, now=now)
+    db.session.add(
+        CheckoutAttempt(
+            public_id="attempt1",
+            member_id=member.id,
+            kind="one_off",
+            months=1,
+            amount_cents=1100,
+        )
+    )
+    db.session.add(
+        DuesNotice(member_id=member.id, kind=NoticeKind.DUES_REMINDER, key="2026-10")
+    )
+    privacy.request_correction(member, "My job title is wrong.", actor=user, now=now)
+    steward = make.steward(workplace)
+    other = make.member(workplace, name="Other Grievant")
+    grievance = make.grievance(workplace, steward=steward, grievants=[member, other])
+    make.note(grievance, "Confidential steward note", steward)
+    db.session.flush()
+    return member
+
+
+def test_personal_data_holds_everything_about_the_member_and_nothing_else(
+    full_member, make, now
+):
+    steward = make.user(name="Steward Sam")
+    privacy_viewed = AuditEvent(
+        at=now,
+        actor_id=steward.id,
+        action="member.viewed",
+        subject_type="member",
+        subject_id=str(full_member.id),
+    )
+    db.session.add(privacy_viewed)
+    db.session.flush()
+    data = privacy.personal_data(full_member, now=now, card_payments=True)
+    assert data["account"]["email"] == "quinn.canary@example.org"
+    assert data["account"]["sign_ins"]
+    person = data["member"]
+    assert (person["chosen_name"], person["legal_name"], person["phone"]) == (
+        "Quinn Canary",
+        "Quinn Q. Canary",
+        "416 555 0199",
+    )
+    assert data["employment"] == [
+        {
+            "workplace": "Harbour Agency",
+            "job": "Outreach worker",
+            "started_on": "2024-05-01",
+            "ended_on": None,
+        }
+    ]
+    assert len(data["dues"]["payments"]) == 1
+    assert len(data["dues"]["payments"][0]["months_covered"]) == 2
+    assert data["waivers"][0]["reason"] == "illness_or_injury"
+    assert data["dues"]["emails_sent"][0]["about"] == "2026-10"
+    assert data["correction_requests"][0]["details"] == "My job title is wrong."
+    [case] = data["grievances"]
+    assert case["title"]
+    text = repr(data)
+    assert "Confidential steward note" not in text
+    assert "Other Grievant" not in text
+    assert any(
+        entry["by"] == "Steward Sam" and entry["action"] == "member.viewed"
+        for entry in data["record_of_access"]
+    )
+    assert data["third_parties"][0]["name"] == "Stripe"
+
+
+def test_personal_data_takes_the_same_queries_for_a_long_history(
+    full_member, make, now, count_queries
+):
+    # Each measured call follows a first one, so only per-call queries are counted.
+    privacy.personal_data(full_member, now=now)
+    with count_queries() as few:
+        privacy.personal_data(full_member, now=now)
+    for _ in range(5):
+        make.payment(full_member, 1)
+    privacy.personal_data(full_member, now=now)
+    with count_queries() as many:
+        privacy.personal_data(full_member, now=now)
+    assert many.count == few.count
+
+
+def test_erasure_clears_every_personal_field_and_keeps_the_books(full_member, now):
+    member, user = full_member, full_member.user
+    number, old_public_id = member.member_number, member.public_id
+    member.stripe_customer_id = None
+    payments_before = db.session.scalars(sa.select(DuesPayment.amount_cents)).all()
+    covered_before = db.session.scalar(
+        sa.select(sa.func.count()).select_from(DuesCoverage)
+    )
+    totals_before = ledger.monthly_totals(now=now)
+    admin = user  # the member erases themselves
+
+    privacy.erase_member(member, actor=admin, now=now, gateway=None)
+    db.session.flush()
+    db.session.expire_all()
+
+    # The member record: nothing left that names or reaches the person.
+    assert member.chosen_name == privacy.ERASED_NAME
+    assert member.legal_name is None
+    assert member.pronouns is None
+    assert member.phone is None
+    assert member.contact_preference is ContactPreference.IN_PERSON
+    assert member.stripe_customer_id is None
+    assert member.public_id != old_public_id
+    assert member.status is MemberStatus.RESIGNED
+    assert member.left_on == now.date()
+    assert member.user_id is None
+    [job] = member.employments
+    assert (job.classification_id, job.started_on, job.ended_on) == (
+        None,
+        None,
+        now.date(),
+    )
+    assert member.member_number == number
+    # The account: cannot sign in, reach anyone, or hold any role.
+    assert user.email.endswith("@erased.invalid") and "canary" not in user.email
+    assert accounts.user_by_email("quinn.canary@example.org") is None
+    assert user.name is None and user.locale is None
+    assert user.password_hash is None and user.email_confirmed_at is None
+    assert user.disabled_at == now
+    assert accounts.authenticate("quinn.canary@example.org", PASSWORD, now=now) is None
+    for model in (
+        LoginSession,
+        AccountToken,
+        CalendarFeed,
+        StewardAssignment,
+        RoleGrant,
+    ):
+        assert not db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(model)
+            .where(model.user_id == user.id)
+        ), model
+    # What only the person gave: gone. What the union's books need: unchanged.
+    for kept_by_member in (CorrectionRequest, CheckoutAttempt, DuesNotice):
+        assert not db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(kept_by_member)
+            .where(kept_by_member.member_id == member.id)
+        ), kept_by_member
+    assert db.session.scalar(sa.select(DuesWaiver.reason)) is WaiverReason.OTHER
+    assert (
+        db.session.scalars(sa.select(DuesPayment.amount_cents)).all() == payments_before
+    )
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(DuesCoverage))
+        == covered_before
+    )
+    assert ledger.monthly_totals(now=now) == totals_before
+    # Grievances keep their counts (and the link, to a nameless record).
+    assert db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(grievance_grievants)
+        .where(grievance_grievants.c.member_id == member.id)
+    )
+    erased = db.session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "member.erased")
+    )
+    assert erased.subject_id == str(member.id) and erased.detail is None
+
+
+def test_erasure_leaves_the_organizers_grievance_counts_as_published(
+    full_member, make, now
+):
+    organizer = make.user(roles=(Role.ORGANIZER,))
+    before = grievances.counts(actor=organizer, now=now)
+    privacy.erase_member(full_member, actor=full_member.user, now=now, gateway=None)
+    db.session.flush()
+    after = grievances.counts(actor=organizer, now=now)
+    assert after == before
+
+
+def test_without_stripe_a_card_member_cannot_be_erased_halfway(full_member, now):
+    full_member.stripe_customer_id = "cus_still_at_stripe"
+    db.session.add(
+        DuesSubscription(
+            member_id=full_member.id,
+            stripe_subscription_id="sub_live",
+            status="active",
+            last_event_created=now,
+        )
+    )
+    db.session.flush()
+    with pytest.raises(CardPaymentsUnavailable):
+        privacy.erase_member(full_member, actor=full_member.user, now=now, gateway=None)
+    assert full_member.chosen_name == "Quinn Canary"
+
+
+def test_a_correction_is_asked_answered_and_audited(make, now):
+    member = make.member(account=True)
+    admin = make.user(roles=(Role.ADMIN,))
+    with pytest.raises(ValidationFailed):
+        privacy.request_correction(member, "   ", actor=member.user, now=now)
+    request = privacy.request_correction(
+        member, "Wrong job.", actor=member.user, now=now
+    )
+    assert privacy.answer_due_on(request) == now.date() + timedelta(days=30)
+    with pytest.raises(ValidationFailed) as raised:
+        privacy.resolve_correction(
+            request, CorrectionStatus.DECLINED, "", actor=admin, now=now
+        )
+    assert "response" in raised.value.errors
+    privacy.resolve_correction(
+        request, CorrectionStatus.CORRECTED, "Fixed.", actor=admin, now=now + DAY
+    )
+    assert (request.status, request.resolved_by_id) == (
+        CorrectionStatus.CORRECTED,
+        admin.id,
+    )
+    page = privacy.corrections_page(open_only=True, page=1, per_page=10)
+    assert page.total == 0
+    actions = db.session.scalars(
+        sa.select(AuditEvent.action).where(AuditEvent.action.like("correction.%"))
+    ).all()
+    assert sorted(actions) == ["correction.requested", "correction.resolved"]
+
+
+def test_the_breach_register_checks_dates_and_records_who(make, now):
+    admin = make.user(roles=(Role.ADMIN,))
+    details = privacy.BreachDetails(
+        discovered_on=now.date(),
+        occurred_on=now.date() - DAY,
+        description="Roster printout left on a bus.",
+        data_affected="Names, phone numbers",
+        people_affected=30,
+        real_risk_of_significant_harm=True,
+    )
+    breach = privacy.record_breach(details, actor=admin, now=now)
+    assert breach.recorded_by_id == admin.id
+    raw = db.session.execute(sa.text("SELECT description FROM breaches")).scalar()
+    assert "bus" not in raw
+    with pytest.raises(ValidationFailed) as raised:
+        privacy.update_breach(
+            breach,
+            privacy.BreachDetails(
+                discovered_on=now.date(),
+                occurred_on=now.date() + DAY,
+                description="",
+                data_affected="x",
+                people_affected=-1,
+                real_risk_of_significant_harm=False,
+                commissioner_reported_on=now.date() - DAY * 3,
+            ),
+            actor=admin,
+            now=now,
+        )
+    assert set(raised.value.errors) == {
+        "occurred_on",
+        "description",
+        "people_affected",
+        "commissioner_reported_on",
+    }
+    assert privacy.breaches() == [breach]
+
+
+def test_cash_payments_in_the_ledger_stay_attributed_to_the_erased_steward(make, now):
+    workplace = make.workplace()
+    steward_member = make.member(workplace, account=True)
+    steward = steward_member.user
+    payer = make.member(workplace)
+    from union.services import dues
+
+    payment = dues.record_hand_payment(
+        payer,
+        method=PaymentMethod.CASH,
+        months=1,
+        amount_cents=dues.quote(payer, 1).total_cents,
+        paid_on=now.date(),
+        reference=None,
+        actor=steward,
+        now=now,
+    )
+    privacy.erase_member(steward_member, actor=steward, now=now, gateway=None)
+    db.session.flush()
+    assert payment.recorded_by_id == steward.id

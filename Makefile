@@ -1,4 +1,5 @@
 # Two commands: `make run` serves the demo, `make test` runs every test.
+# `make bench` load-tests the app at federation scale (long; not part of `make test`).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 DEMO_PASSWORD ?= union-demo-password
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install check lint typecheck db demo clean
+.PHONY: run test install check lint typecheck db demo clean bench
 
 run: $(STAMP) db demo
 	@echo
@@ -44,5 +45,9 @@ db: $(STAMP)
 demo: $(STAMP)
 	$(FLASK) union demo --password "$(DEMO_PASSWORD)"
 
+bench: $(STAMP)
+	PGUSER=postgres PGPASSWORD=postgres bash benchmarks/postgres.sh
+	PGUSER=postgres PGPASSWORD=postgres $(BIN)/python benchmarks/run.py
+
 clean:
-	rm -rf $(VENV) instance .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-bench benchmarks/out instance .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -53,6 +53,9 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_SESSION_IDLE_TIMEOUT": timedelta(days=1),
     "LOGIN_SESSION_MAX_AGE": timedelta(days=14),
     "ROSTER_PAGE_SIZE": 50,
+    #: Serves /floor, the benchmark's baseline page (a trivial template and one
+    #: trivial query); off, it answers 404 like any unknown address.
+    "BENCHMARK_FLOOR": False,
     #: Grievance documents larger than this are refused with a message.
     "GRIEVANCE_DOCUMENT_MAX_BYTES": 10 * 1024 * 1024,
     #: Where grievance documents are kept; default: instance/documents.
@@ -107,6 +110,8 @@ def from_environment(environ: Mapping[str, str], instance_path: Path) -> dict[st
     for name in names:
         if environ.get(name):
             config[name] = environ[name]
+    if environ.get("BENCHMARK_FLOOR") == "1":
+        config["BENCHMARK_FLOOR"] = True
     if environ.get("TRUSTED_PROXIES", "").isdigit():
         config["TRUSTED_PROXIES"] = int(environ["TRUSTED_PROXIES"])
     if environ.get("ENCRYPTION_KEYS"):

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, current_app, render_template
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from union.access import public
 from union.db import db
+from union.models import Counter
 
 blueprint = Blueprint("main", __name__)
 
@@ -28,3 +29,15 @@ def healthz() -> ResponseReturnValue:
         db.session.rollback()
         return {"status": "database unavailable"}, 503
     return {"status": "ok"}
+
+
+@blueprint.get("/floor")
+@public
+def floor() -> ResponseReturnValue:
+    """The benchmark's baseline: the full stack (session, access rule, base layout)
+    with one trivial query, so page timings can be given as multiples of it. It
+    reveals nothing, and answers 404 unless BENCHMARK_FLOOR is set."""
+    if not current_app.config["BENCHMARK_FLOOR"]:
+        abort(404)
+    counters = db.session.scalar(sa.select(sa.func.count()).select_from(Counter))
+    return render_template("main/floor.html", counters=counters)

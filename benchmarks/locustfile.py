@@ -1,10 +1,12 @@
 """Load scenarios for `make bench` (run by benchmarks/run.py, not by hand).
 
-BENCH_SCENARIO names one endpoint, driven alone by every user with no pause, or
-"mixed": all of them together at BENCH_RATE requests a second per user. Users sign
-in first, through the login form, as accounts from the plan run.py writes
-(BENCH_PLAN). Every request's exact latency goes to BENCH_SAMPLES (locust's own
-percentiles are rounded), sign-ins excluded.
+BENCH_SCENARIO names one endpoint, driven alone by BENCH_USERS users with no pause,
+or "mixed": all of them together, a few users per role, at BENCH_RATE requests a
+second per user. Users sign in first, through the login form, as accounts from the
+plan run.py writes (BENCH_PLAN). Once every user is in, BENCH_WARMUP seconds pass,
+then BENCH_MEASURE seconds are measured and the run stops. Every request's exact
+latency goes to BENCH_SAMPLES with the measured window (locust's own percentiles
+are rounded), sign-ins excluded.
 
 Adding a page to the benchmark: one function below and one line in ENDPOINTS.
 """
@@ -22,13 +24,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gevent
 import stripe
 from locust import FastHttpUser, between, constant, constant_throughput, events
+from locust.env import Environment
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["BENCH_PLAN"]).read_text())
 SCENARIO = os.environ["BENCH_SCENARIO"]
 RATE = float(os.environ.get("BENCH_RATE", "0"))
+USERS = int(os.environ["BENCH_USERS"])
+WARMUP = float(os.environ["BENCH_WARMUP"])
+MEASURE = float(os.environ["BENCH_MEASURE"])
 SAMPLES: list[tuple[float, float, str, bool]] = []
+#: When each user finished signing in, and the measured window.
+READY: list[float] = []
+WINDOW: dict[str, float] = {}
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -45,9 +55,25 @@ def _sample(
         SAMPLES.append((time.time(), response_time, name, exception is None))
 
 
+@events.test_start.add_listener
+def _time_the_run(environment: Environment, **_kwargs: Any) -> None:
+    def measure() -> None:
+        while len(READY) < USERS:
+            gevent.sleep(0.1)
+        WINDOW["start"] = time.time() + WARMUP
+        gevent.sleep(WARMUP + MEASURE)
+        WINDOW["end"] = time.time()
+        if environment.runner is not None:
+            environment.runner.quit()
+
+    gevent.spawn(measure)
+
+
 @events.quitting.add_listener
 def _write_samples(**_kwargs: Any) -> None:
-    Path(os.environ["BENCH_SAMPLES"]).write_text(json.dumps(SAMPLES))
+    Path(os.environ["BENCH_SAMPLES"]).write_text(
+        json.dumps({"window": WINDOW, "samples": SAMPLES})
+    )
 
 
 class BenchUser(FastHttpUser):
@@ -56,9 +82,12 @@ class BenchUser(FastHttpUser):
     account: dict[str, Any]
 
     def on_start(self) -> None:
-        self.account = random.choice(PLAN["accounts"][self.role]) if self.role else {}
-        if not self.role or self.role == "webhook":
-            return
+        self.account = random.choice(PLAN["accounts"][self.role])
+        if self.role != "webhook":
+            self.sign_in()
+        READY.append(time.time())
+
+    def sign_in(self) -> None:
         page = self.client.get("/login", name="sign in")
         token = CSRF.search(page.text or "")
         assert token, "no CSRF token on /login"
@@ -179,8 +208,12 @@ def webhook(user: BenchUser) -> None:
 class Endpoint:
     role: str
     request: Callable[[BenchUser], None]
-    #: Share of the requests in the mixed scenario.
+    #: Share of its role's requests in the mixed scenario.
     weight: int
+
+
+#: Users of each role in the mixed scenario.
+MIXED_USERS = {"member": 4, "steward": 4, "treasurer": 1, "organizer": 1, "webhook": 2}
 
 
 ENDPOINTS = {
@@ -196,20 +229,19 @@ ENDPOINTS = {
 }
 
 
-def _user_class(role: str, chosen: list[str], wait: Any) -> type[BenchUser]:
+def _user_class(role: str, chosen: list[str], wait: Any, count: int) -> type[BenchUser]:
     tasks = {ENDPOINTS[name].request: ENDPOINTS[name].weight for name in chosen}
-    weight = sum(tasks.values())
     return type(
         f"{role.title()}User",
         (BenchUser,),
-        {"role": role, "tasks": tasks, "wait_time": wait, "weight": weight},
+        {"role": role, "tasks": tasks, "wait_time": wait, "fixed_count": count},
     )
 
 
 if SCENARIO == "mixed":
     _wait = constant_throughput(RATE) if RATE > 0 else between(0.5, 1.5)
-    for _role in sorted({e.role for e in ENDPOINTS.values()}):
+    for _role, _count in MIXED_USERS.items():
         _names = [name for name, e in ENDPOINTS.items() if e.role == _role]
-        globals()[f"{_role.title()}User"] = _user_class(_role, _names, _wait)
+        globals()[f"{_role.title()}User"] = _user_class(_role, _names, _wait, _count)
 else:
-    ScenarioUser = _user_class(ENDPOINTS[SCENARIO].role, [SCENARIO], constant(0))
+    ScenarioUser = _user_class(ENDPOINTS[SCENARIO].role, [SCENARIO], constant(0), USERS)

@@ -19,6 +19,7 @@ e.g. what else was running on the machine.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import signal
@@ -308,15 +309,18 @@ def percentile(ordered: list[float], share: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def figures(
-    samples: list[list[Any]], name: str, since: float, seconds: float
-) -> Figures:
-    chosen = [s for s in samples if s[2] == name and s[0] >= since]
+def figures(run: dict[str, Any], name: str) -> Figures:
+    """Requests that finished inside the measured window (a failed run has none)."""
+    window = run.get("window") or {}
+    start, end = window.get("start", 0.0), window.get("end", 0.0)
+    chosen = [
+        s for s in run.get("samples", []) if s[2] == name and start <= s[0] <= end
+    ]
     ok = sorted(s[1] for s in chosen if s[3])
     return Figures(
         requests=len(chosen),
         failures=sum(1 for s in chosen if not s[3]),
-        rps=len(ok) / seconds,
+        rps=len(ok) / (end - start) if end > start else 0.0,
         p50=percentile(ok, 0.50),
         p95=percentile(ok, 0.95),
         p99=percentile(ok, 0.99),
@@ -333,18 +337,21 @@ def load(
     warmup: int,
     rate: float = 0.0,
     plan_file: Path,
-) -> tuple[list[list[Any]], float]:
-    """Runs one locust scenario; returns its samples and when measuring began."""
+) -> dict[str, Any]:
+    """Runs one locust scenario; returns its samples and measured window."""
     slug = scenario.replace(" ", "-")
     samples = OUT / f"samples-{slug}.json"
+    samples.unlink(missing_ok=True)
     env = dict(os.environ)
     env.update(
         BENCH_PLAN=str(plan_file),
         BENCH_SCENARIO=scenario,
         BENCH_SAMPLES=str(samples),
         BENCH_RATE=str(rate),
+        BENCH_USERS=str(users),
+        BENCH_WARMUP=str(warmup),
+        BENCH_MEASURE=str(seconds),
     )
-    started = time.time()
     subprocess.run(
         [
             str(locust),
@@ -357,8 +364,10 @@ def load(
             str(users),
             "--spawn-rate",
             str(users),
+            # The locustfile stops the run itself once its window is measured; this
+            # only bounds a run whose users never manage to sign in.
             "--run-time",
-            f"{warmup + seconds}s",
+            f"{warmup + seconds + 300}s",
             "--stop-timeout",
             "10",
             "--only-summary",
@@ -373,8 +382,8 @@ def load(
         stdout=(OUT / f"locust-{slug}.log").open("w"),
         stderr=subprocess.STDOUT,
     )
-    data = json.loads(samples.read_text()) if samples.exists() else []
-    return data, started + warmup
+    result: dict[str, Any] = json.loads(samples.read_text()) if samples.exists() else {}
+    return result
 
 
 # Other measurements ---------------------------------------------------------------------
@@ -437,7 +446,7 @@ def machine() -> list[str]:
     if meminfo.exists():
         kilobytes = int(meminfo.read_text().split()[1])
         memory = f", {kilobytes / 1024 / 1024:.0f} GiB memory"
-    postgres = sql("SHOW server_version")[0][0]
+    postgres = sql("SHOW server_version", "postgres")[0][0]
     load1, load5, _ = os.getloadavg()
     return [
         f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores{memory}",
@@ -452,7 +461,11 @@ def machine() -> list[str]:
 
 
 def ms(value: float) -> str:
-    return f"{value:.1f}"
+    return "n/a" if math.isnan(value) else f"{value:.1f}"
+
+
+def times(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.2f}"
 
 
 def report(
@@ -501,12 +514,15 @@ def report(
             if name == "floor"
             else ("yes" if ratio <= TARGET_RATIO else "**no**")
         )
+        if result.requests == 0:
+            verdict = f"**no**: none finished in {setting('BENCH_SECONDS')} s"
         if name == "csv export":
             verdict += " (export)"
         lines.append(
             f"| {name} | {result.rps:.0f} | {ms(result.p50)} | {ms(result.p95)} | "
-            f"{ms(result.p99)} | {result.failures} | {ratio:.2f} | "
-            f"{result.p95 / floor.p95:.2f} | {result.p99 / floor.p99:.2f} | {verdict} |"
+            f"{ms(result.p99)} | {result.failures} | {times(ratio)} | "
+            f"{times(result.p95 / floor.p95)} | {times(result.p99 / floor.p99)} | "
+            f"{verdict} |"
         )
     total = sum(r.requests for r in mixed.values())
     errors = sum(r.failures for r in mixed.values())
@@ -572,6 +588,8 @@ def write_results(section: str) -> None:
 # -------------------------------------------------------------------------------------
 
 
+#: Users in the mixed scenario (locustfile.MIXED_USERS, added up).
+MIXED_USERS = 12
 #: The endpoints of benchmarks/locustfile.py, in the order they are reported.
 ENDPOINT_NAMES = (
     "floor",
@@ -626,7 +644,7 @@ def main() -> None:
     with gunicorn(port, workers):
         for name in ENDPOINT_NAMES:
             say(f"{name}: {users} users for {warmup + seconds} s")
-            samples, since = load(
+            measured = load(
                 locust,
                 port,
                 name,
@@ -635,7 +653,7 @@ def main() -> None:
                 warmup=warmup,
                 plan_file=plan_file,
             )
-            single[name] = figures(samples, name, since, seconds)
+            single[name] = figures(measured, name)
             result = single[name]
             say(
                 f"  {result.rps:.0f}/s, p50 {ms(result.p50)} ms, p95 {ms(result.p95)} ms, "
@@ -643,20 +661,17 @@ def main() -> None:
             )
         rate = single["floor"].rps
         say(f"everything mixed at {rate:.0f} requests/s for {warmup + sustain} s")
-        mixed_users = 2 * users
-        samples, since = load(
+        measured = load(
             locust,
             port,
             "mixed",
-            users=mixed_users,
+            users=MIXED_USERS,
             seconds=sustain,
             warmup=warmup,
-            rate=rate / mixed_users,
+            rate=rate / MIXED_USERS,
             plan_file=plan_file,
         )
-        mixed = {
-            name: figures(samples, name, since, sustain) for name in ENDPOINT_NAMES
-        }
+        mixed = {name: figures(measured, name) for name in ENDPOINT_NAMES}
         say(f"  {sum(r.failures for r in mixed.values())} errors")
     say("roster export memory")
     export = export_memory()

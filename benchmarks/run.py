@@ -152,8 +152,8 @@ def prepare_database() -> dict[str, int]:
             PASSWORD,
         )
     else:
-        say(f"reusing {name} ({members:,} members)")
-        sql("ANALYZE")
+        say(f"reusing {name} ({members:,} members); VACUUM ANALYZE")
+        sql("VACUUM ANALYZE")
     tables = (
         "members",
         "users",
@@ -677,7 +677,10 @@ def main() -> None:
     export = export_memory()
     survey = close_round()
     pages = [name for name in single if name not in ("floor", "csv export", "webhook")]
-    slowest = max(pages, key=lambda name: single[name].p50)
+    slowest = max(
+        pages,
+        key=lambda name: math.inf if single[name].requests == 0 else single[name].p50,
+    )
     url, account = page_to_profile(slowest, the_plan)
     say(f"profiling the slowest page, {slowest}")
     profile_text = profile(url, account)

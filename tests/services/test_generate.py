@@ -28,7 +28,12 @@ from union.models import (
 )
 from union.passwords import hash_password
 from union.services import accounts, dues, ledger, numbers
-from union.standing import month_index, month_start, months_to_cover
+from union.standing import (
+    coverage_summary,
+    month_index,
+    month_start,
+    months_to_cover,
+)
 
 SMALL = generate.Scale.of(members=80, workplaces=6, years=2, grievances=40, seed=3)
 
@@ -199,3 +204,11 @@ def test_the_scale_keeps_workplaces_and_grievances_in_proportion():
     assert generate.Scale.of(members=20, workplaces=50, years=1).workplaces == 4
     with pytest.raises(ValueError, match="at least"):
         generate.Scale.of(members=5, workplaces=1, years=1)
+
+
+def test_each_members_arrears_summary_matches_their_coverage(generated):
+    for member in db.session.scalars(sa.select(Member)):
+        expected = coverage_summary(
+            dues.start_month(member), dues.covered_months(member.id)
+        )
+        assert (member.first_uncovered_month, member.months_covered_later) == expected

@@ -20,6 +20,7 @@ from union.models import (
     DuesPayment,
     DuesSubscription,
     DuesWaiver,
+    Member,
     MemberStatus,
     PaymentMethod,
     Remittance,
@@ -75,6 +76,10 @@ class CoveredMonths:
             del self.by[month]
         self._first_free = min([self._first_free, *months])
 
+    @property
+    def first_uncovered(self) -> int:
+        return self._first_free
+
     def uncovered_between(self, first: int, last: int) -> int:
         return sum(1 for month in range(first, last + 1) if month not in self.by)
 
@@ -93,6 +98,8 @@ def _level_at(plan: MemberPlan, month: int) -> int:
 
 class _Batch:
     def __init__(self) -> None:
+        #: (member id, first uncovered month, months covered after it)
+        self.summaries: list[tuple[int, date, int]] = []
         self.payments: list[list[Any]] = []
         self.coverage: list[tuple[int, date, int | None, int | None]] = []
         self.waivers: list[tuple[Any, ...]] = []
@@ -177,6 +184,10 @@ class _Dues:
                     source_id if kind == "waiver" else None,
                 )
             )
+        first = months.first_uncovered
+        batch.summaries.append(
+            (plan.id, month_start(first), sum(1 for m in months.by if m > first))
+        )
         if card:
             self._subscription(plan, batch, paid)
 
@@ -338,6 +349,11 @@ def dues_history(context: Context) -> None:
                     strict=True,
                 )
             ],
+        )
+        writer.update(
+            table(Member),
+            ("first_uncovered_month", "months_covered_later"),
+            batch.summaries,
         )
         subscriptions = table(DuesSubscription)
         writer.write(

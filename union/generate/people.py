@@ -308,6 +308,9 @@ def members(context: Context) -> None:
                     None if applicant else joined_on,
                     left_on,
                     f"cus_gen{member_id}" if method == "card" else None,
+                    # Nothing covered yet: the dues section fills in the history.
+                    month_start(joined),
+                    0,
                     _at(joined_on),
                     now,
                 )
@@ -381,6 +384,8 @@ def members(context: Context) -> None:
                 "accepted_on",
                 "left_on",
                 "stripe_customer_id",
+                "first_uncovered_month",
+                "months_covered_later",
                 "created_at",
                 "updated_at",
             ),

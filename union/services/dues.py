@@ -8,6 +8,7 @@ makes double counting impossible, whatever order payments arrive in.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -41,6 +42,7 @@ from union.services import audit, ledger, numbers, settings
 from union.services.scope import visible_members
 from union.standing import (
     Standing,
+    coverage_summary,
     first_of_month,
     month_index,
     month_start,
@@ -276,18 +278,22 @@ def change_level(
     return choice
 
 
+def _amount(
+    member: Member,
+    choices: list[DuesLevelChoice],
+    levels: dict[int, DuesLevel],
+    month: date,
+) -> int:
+    level = levels[level_id_for_month(member, choices, month)]
+    amount = level.monthly_cents_on(month)
+    return amount if amount is not None else level.rates[0].monthly_cents
+
+
 def monthly_cents(member: Member, months: list[date]) -> list[int]:
     """What the member owes for each of `months`, at their level in that month."""
     choices = level_choices(member.id)
     levels = {level.id: level for level in all_levels()}
-    amounts = []
-    for month in months:
-        level = levels[level_id_for_month(member, choices, month)]
-        amount = level.monthly_cents_on(month)
-        if amount is None:
-            amount = level.rates[0].monthly_cents
-        amounts.append(amount)
-    return amounts
+    return [_amount(member, choices, levels, month) for month in months]
 
 
 # Standing -----------------------------------------------------------------------------
@@ -307,6 +313,15 @@ def covered_months(member_id: int) -> set[date]:
             sa.select(DuesCoverage.month).where(DuesCoverage.member_id == member_id)
         )
     )
+
+
+def note_coverage(member: Member, covered: set[date]) -> None:
+    """Keeps the member's arrears summary (first_uncovered_month,
+    months_covered_later) in step with their coverage rows. Every change to a
+    member's covered months calls this in the same transaction."""
+    first, later = coverage_summary(start_month(member), covered)
+    member.first_uncovered_month = first
+    member.months_covered_later = later
 
 
 def card_retrying(member_id: int) -> bool:
@@ -451,6 +466,7 @@ def record_payment(
 ) -> DuesPayment:
     """Adds a payment and covers the member's `months` oldest uncovered months."""
     lock_member(member.id)
+    covered = covered_months(member.id)
     payment = DuesPayment(
         member_id=member.id,
         method=method,
@@ -467,12 +483,12 @@ def record_payment(
     )
     db.session.add(payment)
     db.session.flush()
-    for month in months_to_cover(
-        start_month(member), covered_months(member.id), months
-    ):
+    for month in months_to_cover(start_month(member), covered, months):
         db.session.add(
             DuesCoverage(member_id=member.id, month=month, payment_id=payment.id)
         )
+        covered.add(month)
+    note_coverage(member, covered)
     db.session.flush()
     audit.record(
         "dues.payment_recorded",
@@ -500,12 +516,27 @@ class Quote:
 def quote(member: Member, months: int) -> Quote:
     """The price of the member's next `months` uncovered months, plus the initiation
     fee (one month at their level) if it has not been paid yet."""
-    chosen = months_to_cover(start_month(member), covered_months(member.id), months)
-    amounts = monthly_cents(member, chosen)
+    return quotes(member, (months,))[months]
+
+
+def quotes(member: Member, counts: Iterable[int]) -> dict[int, Quote]:
+    """Quotes for paying each of `counts` months now, from one read of the member's
+    months, levels and payments (a fixed number of queries for any number of them)."""
+    covered = covered_months(member.id)
+    choices = level_choices(member.id)
+    levels = {level.id: level for level in all_levels()}
     initiation = 0
     if not initiation_paid(member.id):
-        initiation = monthly_cents(member, [start_month(member)])[0]
-    return Quote(months=chosen, dues_cents=sum(amounts), initiation_cents=initiation)
+        initiation = _amount(member, choices, levels, start_month(member))
+    found = {}
+    for count in counts:
+        chosen = months_to_cover(start_month(member), covered, count)
+        found[count] = Quote(
+            months=chosen,
+            dues_cents=sum(_amount(member, choices, levels, m) for m in chosen),
+            initiation_cents=initiation,
+        )
+    return found
 
 
 def record_hand_payment(
@@ -575,10 +606,12 @@ def record_refund(payment: DuesPayment, *, refunded_cents: int, now: datetime) -
     member owes them again."""
     payment.refunded_cents = min(refunded_cents, payment.amount_cents)
     if payment.is_refunded:
+        member = lock_member(payment.member_id)
         db.session.execute(
             sa.delete(DuesCoverage).where(DuesCoverage.payment_id == payment.id)
         )
         db.session.expire(payment, ["coverage"])
+        note_coverage(member, covered_months(member.id))
     audit.record("dues.payment_refunded", actor=None, now=now, subject=payment)
     db.session.flush()
 

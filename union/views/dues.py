@@ -57,7 +57,8 @@ def _dues_page(**forms: object) -> str:
         level_form = LevelChangeForm(dues_level=str(member.dues_level_id))
     level_form.dues_level.choices = level_choices(dues.offered_levels(clock.today(now)))
     quotes = {
-        months: dues.quote(member, months).total_cents for months in (1, 2, 3, 6, 12)
+        months: quote.total_cents
+        for months, quote in dues.quotes(member, (1, 2, 3, 6, 12)).items()
     }
     return render_template(
         "dues/index.html",
@@ -282,7 +283,7 @@ def record_payment(public_id: str) -> ResponseReturnValue:
     ):
         flash(_("Payment recorded. Give the member this receipt number."), "success")
         return redirect(url_for(".receipt", number=recorded[0].receipt_number))
-    quotes = {months: dues.quote(member, months) for months in (1, 2, 3, 6, 12)}
+    quotes = dues.quotes(member, (1, 2, 3, 6, 12))
     return render_template(
         "dues/record_payment.html",
         form=form,

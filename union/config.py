@@ -142,6 +142,15 @@ def build_config(
     config = dict(DEFAULTS)
     config.update(from_environment(os.environ, instance_path))
     config.update(overrides or {})
+    if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
+        # Page queries are short; PostgreSQL's JIT compiler, which starts on cost
+        # estimates, would add more time compiling than it saves (measured on the
+        # arrears list, benchmarks/results.md).
+        options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+        connect_args = dict(options.get("connect_args", {}))
+        connect_args.setdefault("options", "-c jit=off")
+        options["connect_args"] = connect_args
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not config.get("DOCUMENT_STORAGE_PATH"):
         config["DOCUMENT_STORAGE_PATH"] = str(instance_path / "documents")
     if config["UNION_ENV"] == "production":

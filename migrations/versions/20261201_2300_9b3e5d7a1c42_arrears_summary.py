@@ -112,8 +112,18 @@ def upgrade():
             ['workplace_id', 'closed_on', 'money_recovered_cents'], unique=False,
         )
 
+    with op.batch_alter_table('dues_subscriptions', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_dues_subscriptions_retrying', ['member_id'], unique=False,
+            postgresql_where=sa.text("status = 'past_due'"),
+            sqlite_where=sa.text("status = 'past_due'"),
+        )
+
 
 def downgrade():
+    with op.batch_alter_table('dues_subscriptions', schema=None) as batch_op:
+        batch_op.drop_index('ix_dues_subscriptions_retrying')
+
     with op.batch_alter_table('grievances', schema=None) as batch_op:
         batch_op.drop_index('ix_grievances_workplace_counts')
         batch_op.drop_index('ix_grievances_counts')

@@ -368,17 +368,30 @@ class MemberDues:
     payments: list[DuesPayment]
     waivers: list[DuesWaiver]
     subscription: DuesSubscription | None
+    #: What paying so many months now costs, for the months asked for.
+    quotes: dict[int, Quote]
 
     @property
     def has_open_waiver(self) -> bool:
         return any(w.status is not WaiverStatus.DECLINED for w in self.waivers)
 
 
-def member_dues(member: Member, *, now: datetime) -> MemberDues:
-    """The member's dues page data, in a fixed number of queries whatever the history."""
+def member_dues(
+    member: Member, *, now: datetime, quote_months: Iterable[int] = ()
+) -> MemberDues:
+    """The member's dues page data, with the price of paying each of `quote_months`
+    months now, in a fixed number of queries whatever the history."""
     today = clock.today(now)
     this_month = first_of_month(today)
-    current_standing = member_standing(member, now=now)
+    covered = covered_months(member.id)
+    current_standing = standing(
+        start_month=start_month(member),
+        current_month=this_month,
+        end_month=end_month(member),
+        covered=covered,
+        threshold=settings.current_settings().good_standing_max_arrears,
+        card_retrying=card_retrying(member.id),
+    )
     choices = level_choices(member.id)
     levels = {level.id: level for level in all_levels()}
     level = levels[level_id_for_month(member, choices, this_month)]
@@ -405,6 +418,9 @@ def member_dues(member: Member, *, now: datetime) -> MemberDues:
         .order_by(DuesSubscription.last_event_created.desc())
         .limit(1)
     )
+    paid_initiation = any(
+        p.initiation_cents > 0 and not p.is_refunded for p in payments
+    )
     return MemberDues(
         member=member,
         standing=current_standing,
@@ -412,12 +428,11 @@ def member_dues(member: Member, *, now: datetime) -> MemberDues:
         monthly_cents=level.monthly_cents_on(this_month)
         or level.rates[0].monthly_cents,
         next_level=next_level,
-        initiation_paid=any(
-            p.initiation_cents > 0 and not p.is_refunded for p in payments
-        ),
+        initiation_paid=paid_initiation,
         payments=payments,
         waivers=waivers,
         subscription=subscription,
+        quotes=_quotes(member, quote_months, covered, choices, levels, paid_initiation),
     )
 
 
@@ -522,11 +537,26 @@ def quote(member: Member, months: int) -> Quote:
 def quotes(member: Member, counts: Iterable[int]) -> dict[int, Quote]:
     """Quotes for paying each of `counts` months now, from one read of the member's
     months, levels and payments (a fixed number of queries for any number of them)."""
-    covered = covered_months(member.id)
-    choices = level_choices(member.id)
-    levels = {level.id: level for level in all_levels()}
+    return _quotes(
+        member,
+        counts,
+        covered_months(member.id),
+        level_choices(member.id),
+        {level.id: level for level in all_levels()},
+        initiation_paid(member.id),
+    )
+
+
+def _quotes(
+    member: Member,
+    counts: Iterable[int],
+    covered: set[date],
+    choices: list[DuesLevelChoice],
+    levels: dict[int, DuesLevel],
+    paid_initiation: bool,
+) -> dict[int, Quote]:
     initiation = 0
-    if not initiation_paid(member.id):
+    if not paid_initiation:
         initiation = _amount(member, choices, levels, start_month(member))
     found = {}
     for count in counts:

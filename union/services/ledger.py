@@ -27,6 +27,7 @@ from union.models import (
 )
 from union.services import audit, settings
 from union.services.paging import Page, paginate
+from union.services.scope import NOT_DECRYPTED
 from union.standing import first_of_month, month_index, month_start
 
 
@@ -151,6 +152,7 @@ def arrears_page(
         )
     regular = db.session.execute(
         sa.select(Member, retrying)
+        .options(*NOT_DECRYPTED)
         .where(ordered)
         .order_by(Member.first_uncovered_month, Member.member_number)
         .limit(wanted)
@@ -165,7 +167,9 @@ def arrears_page(
             counted_filter, arrears - sa.case((retrying, 1), else_=0) > threshold
         )
     counted = db.session.execute(
-        sa.select(Member, arrears, retrying).where(counted_filter)
+        sa.select(Member, arrears, retrying)
+        .options(*NOT_DECRYPTED)
+        .where(counted_filter)
     ).all()
     total = (
         db.session.scalar(sa.select(sa.func.count()).select_from(Member).where(ordered))

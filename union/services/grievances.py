@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, load_only, selectinload
+from sqlalchemy.orm import defer, joinedload, load_only, selectinload
 
 from union import clock
 from union.db import db
@@ -721,6 +721,17 @@ class Dashboard:
         return sum(self.counts_by_step.values())
 
 
+#: What a list of cases shows: workplace, steward, the title and no other text, so
+#: the narratives are neither read nor decrypted for every row.
+LIST_LOADING = (
+    joinedload(Grievance.workplace),
+    joinedload(Grievance.steward).joinedload(User.member),
+    defer(Grievance.what_happened),
+    defer(Grievance.remedy_sought),
+    defer(Grievance.remedy_obtained),
+)
+
+
 def _by_deadline(statement: sa.Select[Grievance]) -> sa.Select[Grievance]:
     # Overdue cases have the earliest deadlines, so ascending order puts them first.
     return statement.order_by(
@@ -734,10 +745,7 @@ def dashboard(actor: User, *, today: date) -> Dashboard:
     open_cases = visible_grievances(actor).where(Grievance.closed_on.is_(None))
     follows_own = actor.has_role(Role.STEWARD)
     mine_filter = Grievance.steward_id == actor.id if follows_own else sa.true()
-    loading = (
-        joinedload(Grievance.workplace),
-        joinedload(Grievance.steward).joinedload(User.member),
-    )
+    loading = LIST_LOADING
     mine = db.session.scalars(
         _by_deadline(open_cases.where(mine_filter))
         .options(*loading)
@@ -799,10 +807,9 @@ def case_list(
         statement = statement.where(Grievance.workplace_id == workplace_id)
     if number.strip():
         statement = statement.where(Grievance.number == number.strip().lstrip("#"))
-    statement = statement.options(
-        joinedload(Grievance.workplace),
-        joinedload(Grievance.steward).joinedload(User.member),
-    ).order_by(Grievance.opened_on.desc(), Grievance.number.desc())
+    statement = statement.options(*LIST_LOADING).order_by(
+        Grievance.opened_on.desc(), Grievance.number.desc()
+    )
     return paginate(statement, page=page, per_page=per_page)
 
 

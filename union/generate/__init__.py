@@ -7,8 +7,9 @@ columns encrypted, emails with their keyed hash, numbered receipts and cases.
 
 The work is split into sections that run in order, each adding one area and
 leaving in the context what later sections need (workplaces, stewards, members).
-A new area, such as the working-conditions survey, is one more function in
-SECTIONS.
+A new area is one more module and one more line in _sections(): the
+working-conditions survey (issue 5, on another branch) goes there once it lands,
+after the grievances.
 """
 
 from __future__ import annotations

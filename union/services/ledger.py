@@ -17,11 +17,12 @@ from union import clock
 from union.csvsafe import csv_lines
 from union.db import db
 from union.models import (
+    ARREARS_COUNTED,
+    ARREARS_ORDERED,
     DuesCoverage,
     DuesPayment,
     DuesSubscription,
     Member,
-    MemberStatus,
     PaymentMethod,
     User,
 )
@@ -56,6 +57,10 @@ def _month_number_postgresql(element: Any, compiler: SQLCompiler, **kw: Any) -> 
         f"(CAST(EXTRACT(YEAR FROM {value}) AS INTEGER) * 12 "
         f"+ CAST(EXTRACT(MONTH FROM {value}) AS INTEGER) - 1)"
     )
+
+
+#: Stripe is still retrying the member's card payment.
+RETRYING = "dues_subscriptions.status = 'past_due'"
 
 
 def _last_owed(current: int) -> Any:
@@ -96,7 +101,9 @@ def arrears_columns(today: date) -> tuple[Any, Any]:
     )
     arrears = owed - sa.case((Member.months_covered_later > 0, covered_later), else_=0)
     retrying = sa.exists().where(
-        DuesSubscription.member_id == Member.id, DuesSubscription.status == "past_due"
+        DuesSubscription.member_id == Member.id,
+        # Literal, as in the partial index it reads (see arrears_page).
+        sa.text(RETRYING),
     )
     return arrears.label("arrears"), retrying.label("card_retrying")
 
@@ -113,10 +120,6 @@ class ArrearsLine:
         return max(0, self.arrears - (1 if self.card_retrying else 0)) <= self.threshold
 
 
-#: Active and lapsed members, the ones the arrears list is about.
-OWING = (MemberStatus.ACTIVE, MemberStatus.LAPSED)
-
-
 def arrears_page(
     *, now: datetime, page: int, per_page: int, only_behind_standing: bool = False
 ) -> Page[ArrearsLine]:
@@ -125,7 +128,7 @@ def arrears_page(
     Nearly every member's covered months run unbroken from joining, so their arrears
     follow from first_uncovered_month alone and the list reads them in the order of
     an index, a page at a time. The few others (months covered past a gap, or a
-    leaving date) have theirs counted, and the two are merged. Four queries however
+    leaving date) have theirs counted, and the two are merged. Five queries however
     many members there are; a later page reads more index entries, never more rows.
     """
     threshold = settings.current_settings().good_standing_max_arrears
@@ -139,12 +142,9 @@ def arrears_page(
     # is still retrying does not count against the member).
     least = threshold + 1 if only_behind_standing else 1
     newest = month_start(current - least + 1)
-    ordered = sa.and_(
-        Member.status.in_(OWING),
-        Member.months_covered_later == 0,
-        Member.left_on.is_(None),
-        Member.first_uncovered_month <= newest,
-    )
+    # The indexes' own conditions, as literal SQL: PostgreSQL only uses a partial
+    # index for a prepared statement whose conditions show it applies.
+    ordered = sa.and_(sa.text(ARREARS_ORDERED), Member.first_uncovered_month <= newest)
     if only_behind_standing:
         ordered = sa.and_(
             ordered,
@@ -157,40 +157,53 @@ def arrears_page(
         .order_by(Member.first_uncovered_month, Member.member_number)
         .limit(wanted)
     ).all()
-    counted_filter = sa.and_(
-        Member.status.in_(OWING),
-        sa.or_(Member.months_covered_later > 0, Member.left_on.is_not(None)),
-        arrears > 0,
-    )
-    if only_behind_standing:
-        counted_filter = sa.and_(
-            counted_filter, arrears - sa.case((retrying, 1), else_=0) > threshold
+    # Numbers only for these, each counted once (and kept here when they owe
+    # enough); the members are loaded for the page's lines alone.
+    counted = [
+        (member_id, number, int(owing), bool(retry))
+        for member_id, number, owing, retry in db.session.execute(
+            sa.select(Member.id, Member.member_number, arrears, retrying).where(
+                sa.text(ARREARS_COUNTED),
+                # Owing `least` months needs the first uncovered one that far back:
+                # the members paid up past it are left out before any counting.
+                Member.first_uncovered_month <= newest,
+            )
         )
-    counted = db.session.execute(
-        sa.select(Member, arrears, retrying)
-        .options(*NOT_DECRYPTED)
-        .where(counted_filter)
-    ).all()
+        if owing - (1 if retry and only_behind_standing else 0) >= least
+    ]
     total = (
         db.session.scalar(sa.select(sa.func.count()).select_from(Member).where(ordered))
         or 0
     ) + len(counted)
 
-    lines = [
-        ArrearsLine(
-            member,
+    # (arrears, member number, the member if loaded, its id, card retrying)
+    merged: list[tuple[int, int, Member | None, int, bool]] = [
+        (
             current - month_index(member.first_uncovered_month) + 1,
+            member.member_number,
+            member,
+            member.id,
             bool(retry),
-            threshold,
         )
         for member, retry in regular
     ]
-    lines += [
-        ArrearsLine(member, int(owing), bool(retry), threshold)
-        for member, owing, retry in counted
+    merged += [
+        (owing, number, None, member_id, retry)
+        for member_id, number, owing, retry in counted
     ]
-    lines.sort(key=lambda line: (-line.arrears, line.member.member_number))
-    items = lines[(page - 1) * per_page : wanted]
+    merged.sort(key=lambda line: (-line[0], line[1]))
+    shown = merged[(page - 1) * per_page : wanted]
+    missing = [member_id for _a, _n, member, member_id, _r in shown if member is None]
+    loaded = {
+        member.id: member
+        for member in db.session.scalars(
+            sa.select(Member).options(*NOT_DECRYPTED).where(Member.id.in_(missing))
+        )
+    }
+    items = [
+        ArrearsLine(member or loaded[member_id], owing, retry, threshold)
+        for owing, _number, member, member_id, retry in shown
+    ]
     return Page(items=items, total=total, number=page, per_page=per_page)
 
 

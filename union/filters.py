@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import enum
+import functools
 from datetime import date, datetime
 from typing import Any
 
+from babel import dates, numbers
 from flask import Flask, current_app, request, url_for
 from flask_babel import (
-    format_currency,
     format_date,
     format_datetime,
-    format_number,
     format_percent,
     get_locale,
 )
@@ -22,16 +22,42 @@ from union.models import Role
 from union.money import cents_to_decimal
 
 
-def money(cents: int | None) -> str:
-    if cents is None:
-        return ""
+# Formatting the same amounts, counts and days again and again is most of the time
+# a table page takes to render, so each formatted value is kept per locale. None of
+# them is personal: amounts, counts and calendar days.
+@functools.lru_cache(maxsize=4096)
+def _money(cents: int, currency: str, locale: str) -> str:
     return str(
-        format_currency(cents_to_decimal(cents), current_app.config["UNION_CURRENCY"])
+        numbers.format_currency(cents_to_decimal(cents), currency, locale=locale)
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _date(value: date, style: str, locale: str) -> str:
+    return str(dates.format_date(value, style, locale=locale))
+
+
+@functools.lru_cache(maxsize=4096)
+def _number(value: int, locale: str) -> str:
+    return str(numbers.format_decimal(value, locale=locale))
+
+
+def _locale() -> str:
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def money(cents: int | None) -> str:
+    if cents is None:
+        return ""
+    return _money(cents, current_app.config["UNION_CURRENCY"], _locale())
+
+
 def local_date(value: date | None, style: str = "medium") -> str:
-    return "" if value is None else str(format_date(value, style))
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return str(format_date(value, style))
+    return _date(value, style, _locale())
 
 
 def local_datetime(value: datetime | None, style: str = "medium") -> str:
@@ -42,11 +68,11 @@ def local_datetime(value: datetime | None, style: str = "medium") -> str:
 
 def month_name(value: date | None) -> str:
     """A month the way people say it: "November 2026"."""
-    return "" if value is None else str(format_date(value, "MMMM y"))
+    return "" if value is None else _date(value, "MMMM y", _locale())
 
 
 def number(value: int | None) -> str:
-    return "" if value is None else str(format_number(value))
+    return "" if value is None else _number(value, _locale())
 
 
 def percent(value: float | None) -> str:

@@ -1,4 +1,5 @@
 # Two commands: `make run` serves the demo, `make test` runs every test.
+# `make bench` load-tests the app at federation scale (long; not part of `make test`).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.installed
 CATALOGUES := $(wildcard union/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 
-.PHONY: run test install check lint typecheck db demo clean messages
+.PHONY: run test install check lint typecheck db demo clean messages bench
 
 run: $(STAMP) $(COMPILED) db demo
 	@echo
@@ -57,5 +58,9 @@ db: $(STAMP)
 demo: $(STAMP)
 	$(FLASK) union demo --password "$(DEMO_PASSWORD)"
 
+bench: $(STAMP)
+	PGUSER=postgres PGPASSWORD=postgres bash benchmarks/postgres.sh
+	PGUSER=postgres PGPASSWORD=postgres $(BIN)/python benchmarks/run.py
+
 clean:
-	rm -rf $(VENV) instance .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-bench benchmarks/out instance .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -75,6 +75,9 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_SESSION_IDLE_TIMEOUT": timedelta(days=1),
     "LOGIN_SESSION_MAX_AGE": timedelta(days=14),
     "ROSTER_PAGE_SIZE": 50,
+    #: Serves /floor, the benchmark's baseline page (a trivial template and one
+    #: trivial query); off, it answers 404 like any unknown address.
+    "BENCHMARK_FLOOR": False,
     #: Grievance documents larger than this are refused with a message.
     "GRIEVANCE_DOCUMENT_MAX_BYTES": 10 * 1024 * 1024,
     #: Where grievance documents are kept; default: instance/documents.
@@ -131,6 +134,8 @@ def from_environment(environ: Mapping[str, str], instance_path: Path) -> dict[st
     for name in names:
         if environ.get(name):
             config[name] = environ[name]
+    if environ.get("BENCHMARK_FLOOR") == "1":
+        config["BENCHMARK_FLOOR"] = True
     if environ.get("TRUSTED_PROXIES", "").isdigit():
         config["TRUSTED_PROXIES"] = int(environ["TRUSTED_PROXIES"])
     if environ.get("ENCRYPTION_KEYS"):
@@ -170,6 +175,15 @@ def build_config(
     config = dict(DEFAULTS)
     config.update(from_environment(os.environ, instance_path))
     config.update(overrides or {})
+    if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
+        # Page queries are short; PostgreSQL's JIT compiler, which starts on cost
+        # estimates, would add more time compiling than it saves (measured on the
+        # arrears list, benchmarks/results.md).
+        options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+        connect_args = dict(options.get("connect_args", {}))
+        connect_args.setdefault("options", "-c jit=off")
+        options["connect_args"] = connect_args
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not config.get("DOCUMENT_STORAGE_PATH"):
         config["DOCUMENT_STORAGE_PATH"] = str(instance_path / "documents")
     if config["UNION_ENV"] == "production":

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from babel import Locale, numbers
 from flask_babel import (
     force_locale,
-    format_currency,
     get_locale,
     gettext,
     lazy_gettext,
@@ -39,16 +40,23 @@ def current_language() -> str:
 def format_money(cents: int, *, whole_dollars: bool = False) -> str:
     """An amount the way the reader's language writes it: "$1,200.50" in English,
     "1 200,50 $" in French; whole dollars only for chart axes."""
+    locale = get_locale() or Locale.parse(locale_for(DEFAULT_LANGUAGE))
+    return _formatted_money(cents, money.currency(), str(locale), whole_dollars)
+
+
+# Tables format the same few amounts again and again; amounts are not personal.
+@functools.lru_cache(maxsize=4096)
+def _formatted_money(cents: int, currency: str, locale: str, whole: bool) -> str:
     amount = money.cents_to_decimal(cents)
-    if not whole_dollars:
-        return str(format_currency(amount, money.currency()))
-    locale = get_locale()
-    pattern = locale.currency_formats["standard"].pattern if locale else "\u00a4#,##0"
+    if not whole:
+        return str(numbers.format_currency(amount, currency, locale=locale))
+    pattern = Locale.parse(locale).currency_formats["standard"].pattern
     return str(
-        format_currency(
+        numbers.format_currency(
             amount.to_integral_value(),
-            money.currency(),
+            currency,
             format=pattern.replace(".00", ""),
+            locale=locale,
             currency_digits=False,
         )
     )

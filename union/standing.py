@@ -110,3 +110,11 @@ def months_to_cover(
             chosen.append(month)
         index += 1
     return chosen
+
+
+def coverage_summary(start_month: date, covered: Collection[date]) -> tuple[date, int]:
+    """(the first month from the start month that nothing covers, how many covered
+    months come after it). The ledger keeps both on each member, so that arrears
+    can be read without counting every month covered."""
+    first = months_to_cover(start_month, covered, 1)[0]
+    return first, sum(1 for month in covered if month > first)

@@ -450,7 +450,7 @@ def test_counts_hold_numbers_only(make, site, now):
     assert found.by_outcome[GrievanceOutcome.WON] == 1
     assert found.by_step[GrievanceStep.RESOLVED] == 1
     assert found.money_recovered_cents == 50_000
-    [row] = found.by_workplace
+    [row] = found.by_workplace.items
     assert (row.open_cases, row.closed_cases, row.money_recovered_cents) == (
         1,
         1,

@@ -79,3 +79,17 @@ def test_development_gets_random_keys_kept_in_the_instance_folder(
 )
 def test_database_urls_use_psycopg_3(url, expected):
     assert normalise_database_url(url) == expected
+
+
+def test_postgresql_connections_turn_off_the_jit_compiler(tmp_path):
+    from union.config import build_config
+
+    postgres = build_config(
+        {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@h/db"}, tmp_path
+    )
+    assert postgres["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {
+        "options": "-c jit=off"
+    }
+    assert postgres["SQLALCHEMY_ENGINE_OPTIONS"]["hide_parameters"] is True
+    sqlite = build_config({"SQLALCHEMY_DATABASE_URI": "sqlite://"}, tmp_path)
+    assert "connect_args" not in sqlite["SQLALCHEMY_ENGINE_OPTIONS"]

@@ -52,3 +52,32 @@ def test_every_form_field_has_a_label(client, make):
     labelled = set(re.findall(r'<label[^>]*for="([^"]+)"', page))
     unlabelled = [i for i in ids if i not in labelled and i != "csrf_token"]
     assert unlabelled == []
+
+
+def test_the_benchmark_floor_is_off_unless_configured(client, app, monkeypatch):
+    assert client.get("/floor").status_code == 404
+    monkeypatch.setitem(app.config, "BENCHMARK_FLOOR", True)
+    response = client.get("/floor")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "The app is up." in page
+    assert 'href="#main"' in page
+
+
+def test_the_benchmark_floor_runs_one_query_and_shows_no_data(
+    client, app, make, monkeypatch, count_queries
+):
+    monkeypatch.setitem(app.config, "BENCHMARK_FLOOR", True)
+    make.member(name="Robin Floor")
+    with count_queries() as anonymous:
+        page = client.get("/floor").get_data(as_text=True)
+    assert anonymous.count == 1
+    assert "Robin Floor" not in page
+
+
+def test_the_floor_can_be_switched_on_from_the_environment(monkeypatch, tmp_path):
+    from union.config import from_environment
+
+    assert "BENCHMARK_FLOOR" not in from_environment({}, tmp_path)
+    enabled = from_environment({"BENCHMARK_FLOOR": "1"}, tmp_path)
+    assert enabled["BENCHMARK_FLOOR"] is True

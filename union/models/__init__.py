@@ -37,6 +37,8 @@ from union.models.grievances import (
     grievance_grievants,
 )
 from union.models.members import (
+    ARREARS_COUNTED,
+    ARREARS_ORDERED,
     ContactPreference,
     Employment,
     Member,
@@ -68,6 +70,8 @@ from union.models.workplaces import (
 )
 
 __all__ = [
+    "ARREARS_COUNTED",
+    "ARREARS_ORDERED",
     "CARD_METHODS",
     "GRANTABLE_ROLES",
     "HAND_METHODS",

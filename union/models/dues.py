@@ -263,6 +263,15 @@ class DuesSubscription(Model):
     """A member's Stripe card subscription, as the newest webhook described it."""
 
     __tablename__ = "dues_subscriptions"
+    __table_args__ = (
+        # "Is Stripe retrying this member's card?", asked for every arrears line.
+        sa.Index(
+            "ix_dues_subscriptions_retrying",
+            "member_id",
+            postgresql_where=sa.text("status = 'past_due'"),
+            sqlite_where=sa.text("status = 'past_due'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(

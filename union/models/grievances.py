@@ -101,6 +101,20 @@ class Grievance(Model):
         ),
         sa.Index("ix_grievances_workplace_step", "workplace_id", "step"),
         sa.Index("ix_grievances_steward_deadline", "steward_id", "deadline_on"),
+        # The organizers' counts read these instead of the (wide, encrypted) rows.
+        sa.Index(
+            "ix_grievances_counts",
+            "category",
+            "step",
+            "outcome",
+            "money_recovered_cents",
+        ),
+        sa.Index(
+            "ix_grievances_workplace_counts",
+            "workplace_id",
+            "closed_on",
+            "money_recovered_cents",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -12,17 +12,29 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from union.clock import utcnow
 from union.crypto import EncryptedText
 from union.db import Model
 from union.models.types import enum_type
+from union.standing import first_of_month
 
 if TYPE_CHECKING:
     from union.models.dues import DuesLevel
     from union.models.users import User
     from union.models.workplaces import JobClassification, Workplace
+
+
+#: Which members the two arrears indexes hold (see Member.__table_args__).
+ARREARS_ORDERED = (
+    "status IN ('active', 'lapsed') AND months_covered_later = 0 AND left_on IS NULL"
+)
+ARREARS_COUNTED = (
+    "status IN ('active', 'lapsed') "
+    "AND (months_covered_later > 0 OR left_on IS NOT NULL)"
+)
 
 
 class MemberStatus(enum.StrEnum):
@@ -52,8 +64,32 @@ def new_public_id() -> str:
     return secrets.token_hex(12)
 
 
+def _month_joined(context: DefaultExecutionContext) -> date:
+    # SQLAlchemy leaves this one unannotated.
+    joined_on: date = context.get_current_parameters()["joined_on"]  # type: ignore[no-untyped-call]
+    return first_of_month(joined_on)
+
+
 class Member(Model):
     __tablename__ = "members"
+    __table_args__ = (
+        # The treasurer's arrears list, most behind first, read in index order: the
+        # members whose covered months are one unbroken run from joining.
+        sa.Index(
+            "ix_members_arrears",
+            "first_uncovered_month",
+            "member_number",
+            postgresql_where=sa.text(ARREARS_ORDERED),
+            sqlite_where=sa.text(ARREARS_ORDERED),
+        ),
+        # ... and the few others, whose arrears are counted month by month.
+        sa.Index(
+            "ix_members_arrears_counted",
+            "member_number",
+            postgresql_where=sa.text(ARREARS_COUNTED),
+            sqlite_where=sa.text(ARREARS_COUNTED),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Opaque id for URLs and for Stripe metadata; reveals neither order nor count.
@@ -83,6 +119,14 @@ class Member(Model):
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
     left_on: Mapped[date | None]
+    #: The first month from joining that no payment or waiver covers: the member
+    #: owes from this month on. Kept with the coverage rows, in the same transaction
+    #: (union.services.dues.note_coverage).
+    first_uncovered_month: Mapped[date] = mapped_column(default=_month_joined)
+    #: Covered months after that one (paid ahead across a gap, a waiver for later
+    #: months, a refund in the middle): 0 for nearly everyone, whose arrears then
+    #: follow from first_uncovered_month alone.
+    months_covered_later: Mapped[int] = mapped_column(default=0)
     #: The member's Stripe customer, created before their first card payment.
     stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -97,6 +141,19 @@ class Member(Model):
         cascade="all, delete-orphan",
         order_by="Employment.id",
     )
+
+    @validates("joined_on")
+    def _owes_from_joining(self, _key: str, joined_on: date) -> date:
+        """A member with nothing covered owes from the month they joined."""
+        before = self.__dict__.get("joined_on")
+        owed_from = self.__dict__.get("first_uncovered_month")
+        if owed_from is None or (
+            before is not None
+            and owed_from == first_of_month(before)
+            and not self.months_covered_later
+        ):
+            self.first_uncovered_month = first_of_month(joined_on)
+        return joined_on
 
     @property
     def current_employments(self) -> list[Employment]:

@@ -8,6 +8,7 @@ makes double counting impossible, whatever order payments arrive in.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -41,6 +42,7 @@ from union.services import audit, ledger, numbers, settings
 from union.services.scope import visible_members
 from union.standing import (
     Standing,
+    coverage_summary,
     first_of_month,
     month_index,
     month_start,
@@ -299,18 +301,22 @@ def change_level(
     return choice
 
 
+def _amount(
+    member: Member,
+    choices: list[DuesLevelChoice],
+    levels: dict[int, DuesLevel],
+    month: date,
+) -> int:
+    level = levels[level_id_for_month(member, choices, month)]
+    amount = level.monthly_cents_on(month)
+    return amount if amount is not None else level.rates[0].monthly_cents
+
+
 def monthly_cents(member: Member, months: list[date]) -> list[int]:
     """What the member owes for each of `months`, at their level in that month."""
     choices = level_choices(member.id)
     levels = {level.id: level for level in all_levels()}
-    amounts = []
-    for month in months:
-        level = levels[level_id_for_month(member, choices, month)]
-        amount = level.monthly_cents_on(month)
-        if amount is None:
-            amount = level.rates[0].monthly_cents
-        amounts.append(amount)
-    return amounts
+    return [_amount(member, choices, levels, month) for month in months]
 
 
 # Standing -----------------------------------------------------------------------------
@@ -330,6 +336,15 @@ def covered_months(member_id: int) -> set[date]:
             sa.select(DuesCoverage.month).where(DuesCoverage.member_id == member_id)
         )
     )
+
+
+def note_coverage(member: Member, covered: set[date]) -> None:
+    """Keeps the member's arrears summary (first_uncovered_month,
+    months_covered_later) in step with their coverage rows. Every change to a
+    member's covered months calls this in the same transaction."""
+    first, later = coverage_summary(start_month(member), covered)
+    member.first_uncovered_month = first
+    member.months_covered_later = later
 
 
 def card_retrying(member_id: int) -> bool:
@@ -376,17 +391,30 @@ class MemberDues:
     payments: list[DuesPayment]
     waivers: list[DuesWaiver]
     subscription: DuesSubscription | None
+    #: What paying so many months now costs, for the months asked for.
+    quotes: dict[int, Quote]
 
     @property
     def has_open_waiver(self) -> bool:
         return any(w.status is not WaiverStatus.DECLINED for w in self.waivers)
 
 
-def member_dues(member: Member, *, now: datetime) -> MemberDues:
-    """The member's dues page data, in a fixed number of queries whatever the history."""
+def member_dues(
+    member: Member, *, now: datetime, quote_months: Iterable[int] = ()
+) -> MemberDues:
+    """The member's dues page data, with the price of paying each of `quote_months`
+    months now, in a fixed number of queries whatever the history."""
     today = clock.today(now)
     this_month = first_of_month(today)
-    current_standing = member_standing(member, now=now)
+    covered = covered_months(member.id)
+    current_standing = standing(
+        start_month=start_month(member),
+        current_month=this_month,
+        end_month=end_month(member),
+        covered=covered,
+        threshold=settings.current_settings().good_standing_max_arrears,
+        card_retrying=card_retrying(member.id),
+    )
     choices = level_choices(member.id)
     levels = {level.id: level for level in all_levels()}
     level = levels[level_id_for_month(member, choices, this_month)]
@@ -413,6 +441,9 @@ def member_dues(member: Member, *, now: datetime) -> MemberDues:
         .order_by(DuesSubscription.last_event_created.desc())
         .limit(1)
     )
+    paid_initiation = any(
+        p.initiation_cents > 0 and not p.is_refunded for p in payments
+    )
     return MemberDues(
         member=member,
         standing=current_standing,
@@ -420,12 +451,11 @@ def member_dues(member: Member, *, now: datetime) -> MemberDues:
         monthly_cents=level.monthly_cents_on(this_month)
         or level.rates[0].monthly_cents,
         next_level=next_level,
-        initiation_paid=any(
-            p.initiation_cents > 0 and not p.is_refunded for p in payments
-        ),
+        initiation_paid=paid_initiation,
         payments=payments,
         waivers=waivers,
         subscription=subscription,
+        quotes=_quotes(member, quote_months, covered, choices, levels, paid_initiation),
     )
 
 
@@ -474,6 +504,7 @@ def record_payment(
 ) -> DuesPayment:
     """Adds a payment and covers the member's `months` oldest uncovered months."""
     lock_member(member.id)
+    covered = covered_months(member.id)
     payment = DuesPayment(
         member_id=member.id,
         method=method,
@@ -490,12 +521,12 @@ def record_payment(
     )
     db.session.add(payment)
     db.session.flush()
-    for month in months_to_cover(
-        start_month(member), covered_months(member.id), months
-    ):
+    for month in months_to_cover(start_month(member), covered, months):
         db.session.add(
             DuesCoverage(member_id=member.id, month=month, payment_id=payment.id)
         )
+        covered.add(month)
+    note_coverage(member, covered)
     db.session.flush()
     audit.record(
         "dues.payment_recorded",
@@ -523,12 +554,42 @@ class Quote:
 def quote(member: Member, months: int) -> Quote:
     """The price of the member's next `months` uncovered months, plus the initiation
     fee (one month at their level) if it has not been paid yet."""
-    chosen = months_to_cover(start_month(member), covered_months(member.id), months)
-    amounts = monthly_cents(member, chosen)
+    return quotes(member, (months,))[months]
+
+
+def quotes(member: Member, counts: Iterable[int]) -> dict[int, Quote]:
+    """Quotes for paying each of `counts` months now, from one read of the member's
+    months, levels and payments (a fixed number of queries for any number of them)."""
+    return _quotes(
+        member,
+        counts,
+        covered_months(member.id),
+        level_choices(member.id),
+        {level.id: level for level in all_levels()},
+        initiation_paid(member.id),
+    )
+
+
+def _quotes(
+    member: Member,
+    counts: Iterable[int],
+    covered: set[date],
+    choices: list[DuesLevelChoice],
+    levels: dict[int, DuesLevel],
+    paid_initiation: bool,
+) -> dict[int, Quote]:
     initiation = 0
-    if not initiation_paid(member.id):
-        initiation = monthly_cents(member, [start_month(member)])[0]
-    return Quote(months=chosen, dues_cents=sum(amounts), initiation_cents=initiation)
+    if not paid_initiation:
+        initiation = _amount(member, choices, levels, start_month(member))
+    found = {}
+    for count in counts:
+        chosen = months_to_cover(start_month(member), covered, count)
+        found[count] = Quote(
+            months=chosen,
+            dues_cents=sum(_amount(member, choices, levels, m) for m in chosen),
+            initiation_cents=initiation,
+        )
+    return found
 
 
 def record_hand_payment(
@@ -598,10 +659,12 @@ def record_refund(payment: DuesPayment, *, refunded_cents: int, now: datetime) -
     member owes them again."""
     payment.refunded_cents = min(refunded_cents, payment.amount_cents)
     if payment.is_refunded:
+        member = lock_member(payment.member_id)
         db.session.execute(
             sa.delete(DuesCoverage).where(DuesCoverage.payment_id == payment.id)
         )
         db.session.expire(payment, ["coverage"])
+        note_coverage(member, covered_months(member.id))
     audit.record("dues.payment_refunded", actor=None, now=now, subject=payment)
     db.session.flush()
 

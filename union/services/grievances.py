@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defer, joinedload, load_only, selectinload
 
 from union import clock
 from union.db import db
@@ -191,6 +191,9 @@ def candidate_grievants(workplace_id: int) -> list[Member]:
                 Member.id.in_(_current_member_ids(workplace_id)),
                 Member.status != MemberStatus.RESIGNED,
             )
+            # A choice list of names and numbers: nothing encrypted to decrypt, for
+            # what can be a thousand members.
+            .options(load_only(Member.id, Member.chosen_name, Member.member_number))
             .order_by(Member.chosen_name, Member.member_number)
         )
     )
@@ -718,6 +721,17 @@ class Dashboard:
         return sum(self.counts_by_step.values())
 
 
+#: What a list of cases shows: workplace, steward, the title and no other text, so
+#: the narratives are neither read nor decrypted for every row.
+LIST_LOADING = (
+    joinedload(Grievance.workplace),
+    joinedload(Grievance.steward).joinedload(User.member),
+    defer(Grievance.what_happened),
+    defer(Grievance.remedy_sought),
+    defer(Grievance.remedy_obtained),
+)
+
+
 def _by_deadline(statement: sa.Select[Grievance]) -> sa.Select[Grievance]:
     # Overdue cases have the earliest deadlines, so ascending order puts them first.
     return statement.order_by(
@@ -731,10 +745,7 @@ def dashboard(actor: User, *, today: date) -> Dashboard:
     open_cases = visible_grievances(actor).where(Grievance.closed_on.is_(None))
     follows_own = actor.has_role(Role.STEWARD)
     mine_filter = Grievance.steward_id == actor.id if follows_own else sa.true()
-    loading = (
-        joinedload(Grievance.workplace),
-        joinedload(Grievance.steward).joinedload(User.member),
-    )
+    loading = LIST_LOADING
     mine = db.session.scalars(
         _by_deadline(open_cases.where(mine_filter))
         .options(*loading)
@@ -796,10 +807,9 @@ def case_list(
         statement = statement.where(Grievance.workplace_id == workplace_id)
     if number.strip():
         statement = statement.where(Grievance.number == number.strip().lstrip("#"))
-    statement = statement.options(
-        joinedload(Grievance.workplace),
-        joinedload(Grievance.steward).joinedload(User.member),
-    ).order_by(Grievance.opened_on.desc(), Grievance.number.desc())
+    statement = statement.options(*LIST_LOADING).order_by(
+        Grievance.opened_on.desc(), Grievance.number.desc()
+    )
     return paginate(statement, page=page, per_page=per_page)
 
 
@@ -878,54 +888,68 @@ class GrievanceCounts:
     by_category: dict[GrievanceCategory, int]
     by_step: dict[GrievanceStep, int]
     by_outcome: dict[GrievanceOutcome, int]
-    by_workplace: list[WorkplaceCounts]
+    #: Workplaces with cases, by name, a page at a time.
+    by_workplace: Page[WorkplaceCounts]
     money_recovered_cents: int
     money_by_category: dict[GrievanceCategory, int]
 
 
-def counts(*, actor: User, now: datetime) -> GrievanceCounts:
-    """Union-wide grievance counts for organizers, computed in SQL (four
-    queries), and the pull recorded in the audit log."""
+def counts(
+    *, actor: User, now: datetime, page: int = 1, per_page: int = 50
+) -> GrievanceCounts:
+    """Union-wide grievance counts for organizers, and the pull recorded in the
+    audit log. Four queries whatever the number of cases: the totals come from one
+    grouping by category, step and outcome (a few hundred groups at most), read
+    from an index; the workplaces a page at a time."""
     money = sa.func.coalesce(sa.func.sum(Grievance.money_recovered_cents), 0)
     by_category = dict.fromkeys(GrievanceCategory, 0)
     money_by_category = dict.fromkeys(GrievanceCategory, 0)
-    for category, count, recovered in db.session.execute(
-        sa.select(Grievance.category, sa.func.count(), money).group_by(
-            Grievance.category
-        )
-    ):
-        by_category[category] = count
-        money_by_category[category] = int(recovered or 0)
     by_step = dict.fromkeys(GrievanceStep, 0)
-    by_step.update(
-        dict(
-            db.session.execute(
-                sa.select(Grievance.step, sa.func.count()).group_by(Grievance.step)
-            ).all()
-        )
-    )
     by_outcome = dict.fromkeys(GrievanceOutcome, 0)
-    outcome_rows = db.session.execute(
-        sa.select(Grievance.outcome, sa.func.count())
-        .where(Grievance.outcome.is_not(None))
-        .group_by(Grievance.outcome)
-    ).all()
-    by_outcome.update(
-        {outcome: count for outcome, count in outcome_rows if outcome is not None}
+    grouped = db.session.execute(
+        sa.select(
+            Grievance.category,
+            Grievance.step,
+            Grievance.outcome,
+            sa.func.count(),
+            money,
+        ).group_by(Grievance.category, Grievance.step, Grievance.outcome)
     )
+    for category, step, outcome, count, recovered in grouped:
+        by_category[category] += count
+        money_by_category[category] += int(recovered or 0)
+        by_step[step] += count
+        if outcome is not None:
+            by_outcome[outcome] += count
+
     is_open = sa.case((Grievance.closed_on.is_(None), 1), else_=0)
+    per_workplace = (
+        sa.select(
+            Grievance.workplace_id,
+            sa.func.sum(is_open).label("open_cases"),
+            (sa.func.count() - sa.func.sum(is_open)).label("closed_cases"),
+            money.label("money"),
+        )
+        .group_by(Grievance.workplace_id)
+        .subquery()
+    )
+    page = max(page, 1)
+    workplaces_with_cases = (
+        db.session.scalar(sa.select(sa.func.count()).select_from(per_workplace)) or 0
+    )
     workplace_rows = db.session.execute(
         sa.select(
             Workplace.id,
             Workplace.employer,
             Workplace.site,
-            sa.func.sum(is_open),
-            sa.func.count() - sa.func.sum(is_open),
-            money,
+            per_workplace.c.open_cases,
+            per_workplace.c.closed_cases,
+            per_workplace.c.money,
         )
-        .join(Grievance, Grievance.workplace_id == Workplace.id)
-        .group_by(Workplace.id, Workplace.employer, Workplace.site)
-        .order_by(Workplace.employer, Workplace.site)
+        .join(per_workplace, per_workplace.c.workplace_id == Workplace.id)
+        .order_by(Workplace.employer, Workplace.site, Workplace.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     )
     by_workplace = [
         WorkplaceCounts(
@@ -947,7 +971,12 @@ def counts(*, actor: User, now: datetime) -> GrievanceCounts:
         by_category=by_category,
         by_step=by_step,
         by_outcome=by_outcome,
-        by_workplace=by_workplace,
+        by_workplace=Page(
+            items=by_workplace,
+            total=workplaces_with_cases,
+            number=page,
+            per_page=per_page,
+        ),
         money_recovered_cents=sum(money_by_category.values()),
         money_by_category=money_by_category,
     )

@@ -17,16 +17,18 @@ from union import clock
 from union.csvsafe import csv_lines
 from union.db import db
 from union.models import (
+    ARREARS_COUNTED,
+    ARREARS_ORDERED,
     DuesCoverage,
     DuesPayment,
     DuesSubscription,
     Member,
-    MemberStatus,
     PaymentMethod,
     User,
 )
 from union.services import audit, settings
 from union.services.paging import Page, paginate
+from union.services.scope import NOT_DECRYPTED
 from union.standing import first_of_month, month_index, month_start
 
 
@@ -57,11 +59,13 @@ def _month_number_postgresql(element: Any, compiler: SQLCompiler, **kw: Any) -> 
     )
 
 
-def arrears_columns(today: date) -> tuple[Any, Any]:
-    """SQL expressions for (arrears, card retrying) of each Member row, as
-    union.standing computes them."""
-    current = month_index(today)
-    last_owed = sa.case(
+#: Stripe is still retrying the member's card payment.
+RETRYING = "dues_subscriptions.status = 'past_due'"
+
+
+def _last_owed(current: int) -> Any:
+    """The last month each Member row owes (this month, or the month they left)."""
+    return sa.case(
         (
             sa.and_(
                 Member.left_on.is_not(None), month_number(Member.left_on) < current
@@ -70,22 +74,38 @@ def arrears_columns(today: date) -> tuple[Any, Any]:
         ),
         else_=current,
     )
-    start = month_number(Member.joined_on)
-    owed = sa.case((last_owed >= start, last_owed - start + 1), else_=0)
-    covered = (
+
+
+def arrears_columns(today: date) -> tuple[Any, Any]:
+    """SQL expressions for (arrears, card retrying) of each Member row, as
+    union.standing computes them.
+
+    Every month from joining up to first_uncovered_month is covered, so the arrears
+    are the owed months from that one on, less any covered after it; those are
+    counted only for the few members who have some (months_covered_later > 0).
+    """
+    last_owed = _last_owed(month_index(today))
+    first_uncovered = month_number(Member.first_uncovered_month)
+    owed = sa.case(
+        (last_owed >= first_uncovered, last_owed - first_uncovered + 1), else_=0
+    )
+    covered_later = (
         sa.select(sa.func.count(DuesCoverage.id))
         .where(
             DuesCoverage.member_id == Member.id,
-            month_number(DuesCoverage.month) >= start,
+            DuesCoverage.month > Member.first_uncovered_month,
             month_number(DuesCoverage.month) <= last_owed,
         )
         .correlate(Member)
         .scalar_subquery()
     )
+    arrears = owed - sa.case((Member.months_covered_later > 0, covered_later), else_=0)
     retrying = sa.exists().where(
-        DuesSubscription.member_id == Member.id, DuesSubscription.status == "past_due"
+        DuesSubscription.member_id == Member.id,
+        # Literal, as in the partial index it reads (see arrears_page).
+        sa.text(RETRYING),
     )
-    return (owed - covered).label("arrears"), retrying.label("card_retrying")
+    return arrears.label("arrears"), retrying.label("card_retrying")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,35 +123,88 @@ class ArrearsLine:
 def arrears_page(
     *, now: datetime, page: int, per_page: int, only_behind_standing: bool = False
 ) -> Page[ArrearsLine]:
-    """Active and lapsed members who owe at least one month, most behind first: one
-    query for the page (and one to count), however many members there are."""
+    """Active and lapsed members who owe at least one month, most behind first.
+
+    Nearly every member's covered months run unbroken from joining, so their arrears
+    follow from first_uncovered_month alone and the list reads them in the order of
+    an index, a page at a time. The few others (months covered past a gap, or a
+    leaving date) have theirs counted, and the two are merged. Five queries however
+    many members there are; a later page reads more index entries, never more rows.
+    """
     threshold = settings.current_settings().good_standing_max_arrears
-    arrears, retrying = arrears_columns(clock.today(now))
-    statement = (
-        sa.select(Member, arrears, retrying)
-        .where(
-            Member.status.in_((MemberStatus.ACTIVE, MemberStatus.LAPSED)), arrears > 0
-        )
-        .order_by(arrears.desc(), Member.member_number)
-    )
+    today = clock.today(now)
+    current = month_index(today)
+    arrears, retrying = arrears_columns(today)
+    page = max(page, 1)
+    wanted = page * per_page
+
+    # Owing at least one month, or more than the threshold (a card payment Stripe
+    # is still retrying does not count against the member).
+    least = threshold + 1 if only_behind_standing else 1
+    newest = month_start(current - least + 1)
+    # The indexes' own conditions, as literal SQL: PostgreSQL only uses a partial
+    # index for a prepared statement whose conditions show it applies.
+    ordered = sa.and_(sa.text(ARREARS_ORDERED), Member.first_uncovered_month <= newest)
     if only_behind_standing:
-        statement = statement.where(
-            arrears - sa.case((retrying, 1), else_=0) > threshold
+        ordered = sa.and_(
+            ordered,
+            sa.not_(sa.and_(Member.first_uncovered_month == newest, retrying)),
         )
-    total = (
-        db.session.scalar(
-            sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())
-        )
-        or 0
-    )
-    rows = db.session.execute(
-        statement.limit(per_page).offset((max(page, 1) - 1) * per_page)
+    regular = db.session.execute(
+        sa.select(Member, retrying)
+        .options(*NOT_DECRYPTED)
+        .where(ordered)
+        .order_by(Member.first_uncovered_month, Member.member_number)
+        .limit(wanted)
     ).all()
-    items = [
-        ArrearsLine(member, int(owing), bool(retry), threshold)
-        for member, owing, retry in rows
+    # Numbers only for these, each counted once (and kept here when they owe
+    # enough); the members are loaded for the page's lines alone.
+    counted = [
+        (member_id, number, int(owing), bool(retry))
+        for member_id, number, owing, retry in db.session.execute(
+            sa.select(Member.id, Member.member_number, arrears, retrying).where(
+                sa.text(ARREARS_COUNTED),
+                # Owing `least` months needs the first uncovered one that far back:
+                # the members paid up past it are left out before any counting.
+                Member.first_uncovered_month <= newest,
+            )
+        )
+        if owing - (1 if retry and only_behind_standing else 0) >= least
     ]
-    return Page(items=items, total=total, number=max(page, 1), per_page=per_page)
+    total = (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Member).where(ordered))
+        or 0
+    ) + len(counted)
+
+    # (arrears, member number, the member if loaded, its id, card retrying)
+    merged: list[tuple[int, int, Member | None, int, bool]] = [
+        (
+            current - month_index(member.first_uncovered_month) + 1,
+            member.member_number,
+            member,
+            member.id,
+            bool(retry),
+        )
+        for member, retry in regular
+    ]
+    merged += [
+        (owing, number, None, member_id, retry)
+        for member_id, number, owing, retry in counted
+    ]
+    merged.sort(key=lambda line: (-line[0], line[1]))
+    shown = merged[(page - 1) * per_page : wanted]
+    missing = [member_id for _a, _n, member, member_id, _r in shown if member is None]
+    loaded = {
+        member.id: member
+        for member in db.session.scalars(
+            sa.select(Member).options(*NOT_DECRYPTED).where(Member.id.in_(missing))
+        )
+    }
+    items = [
+        ArrearsLine(member or loaded[member_id], owing, retry, threshold)
+        for owing, _number, member, member_id, retry in shown
+    ]
+    return Page(items=items, total=total, number=page, per_page=per_page)
 
 
 def arrears_by_member(member_ids: list[int], *, now: datetime) -> dict[int, int]:

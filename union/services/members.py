@@ -31,7 +31,7 @@ from union.models import (
 )
 from union.services import accounts, audit, dues, numbers, settings, workplaces
 from union.services.paging import LIKE_ESCAPE, Page, contains_pattern, paginate
-from union.services.scope import visible_members
+from union.services.scope import NOT_DECRYPTED, visible_members
 
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()./-]{7,25}$")
 
@@ -354,6 +354,7 @@ def roster_page(
             )
         )
     statement = statement.options(
+        *NOT_DECRYPTED,
         selectinload(Member.employments).joinedload(Employment.workplace),
         selectinload(Member.employments).joinedload(Employment.classification),
     ).order_by(Member.chosen_name, Member.member_number)

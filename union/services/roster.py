@@ -44,7 +44,12 @@ from union.models.users import email_digest, normalise_email
 from union.services import audit, dues, numbers
 from union.services.members import PHONE_PATTERN
 from union.services.scope import visible_members
-from union.standing import covered_through, first_of_month, month_index, months_through
+from union.standing import (
+    first_of_month,
+    month_index,
+    month_start,
+    months_through,
+)
 
 COLUMNS = (
     "member_number",
@@ -521,6 +526,12 @@ def _write(
                     if row.status is not MemberStatus.APPLICANT
                     else None,
                     "left_on": today if row.status is MemberStatus.RESIGNED else None,
+                    # The opening balance covers every month from joining on.
+                    "first_uncovered_month": month_start(
+                        month_index(row.paid_through) + 1
+                    )
+                    if row.paid_through
+                    else first_of_month(row.joined_on),
                     "created_at": now,
                     "updated_at": now,
                 }
@@ -666,26 +677,22 @@ def export_statement(actor: User) -> sa.Select[Member]:
 def export_rows(statement: sa.Select[Member]) -> Iterator[list[object]]:
     """One list of cells per member, read a batch at a time so memory stays flat."""
     for batch in db.session.scalars(statement).partitions():
-        covered = _covered_months([member.id for member in batch])
         for member in batch:
-            yield _export_cells(member, covered.get(member.id, set()))
+            yield _export_cells(member)
 
 
-def _covered_months(member_ids: list[int]) -> dict[int, set[date]]:
-    covered: dict[int, set[date]] = {}
-    rows = db.session.execute(
-        sa.select(DuesCoverage.member_id, DuesCoverage.month).where(
-            DuesCoverage.member_id.in_(member_ids)
-        )
-    )
-    for member_id, month in rows:
-        covered.setdefault(member_id, set()).add(month)
-    return covered
+def _paid_through(member: Member) -> date | None:
+    """The last month of the unbroken run of covered months from joining (the
+    member's arrears summary keeps the month after it)."""
+    first_uncovered = month_index(member.first_uncovered_month)
+    if first_uncovered <= month_index(member.joined_on):
+        return None
+    return month_start(first_uncovered - 1)
 
 
-def _export_cells(member: Member, covered: set[date]) -> list[object]:
+def _export_cells(member: Member) -> list[object]:
     job = next(iter(member.current_employments), None)
-    paid_through = covered_through(first_of_month(member.joined_on), covered)
+    paid_through = _paid_through(member)
     return [
         member.member_number,
         member.chosen_name,

@@ -98,7 +98,7 @@ def decide_waiver(
     waiver.decided_at = now
     waiver.decided_by_id = actor.id
     if grant:
-        dues.lock_member(waiver.member_id)
+        member = dues.lock_member(waiver.member_id)
         taken = dues.covered_months(waiver.member_id)
         for month in months_through(waiver.first_month, waiver.last_month):
             if month not in taken:
@@ -107,6 +107,8 @@ def decide_waiver(
                         member_id=waiver.member_id, month=month, waiver_id=waiver.id
                     )
                 )
+                taken.add(month)
+        dues.note_coverage(member, taken)
     action = "dues.waiver_granted" if grant else "dues.waiver_declined"
     audit.record(action, actor=actor, now=now, subject=waiver)
     db.session.flush()

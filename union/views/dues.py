@@ -52,14 +52,12 @@ def _dues_page(**forms: object) -> str:
     user = actor()
     member = members.own_member(user)
     now = utcnow()
-    summary = dues.member_dues(member, now=now)
+    summary = dues.member_dues(member, now=now, quote_months=(1, 2, 3, 6, 12))
     level_form = forms.pop("level_form", None)
     if not isinstance(level_form, LevelChangeForm):
         level_form = LevelChangeForm(dues_level=str(member.dues_level_id))
     level_form.dues_level.choices = level_choices(dues.offered_levels(clock.today(now)))
-    quotes = {
-        months: dues.quote(member, months).total_cents for months in (1, 2, 3, 6, 12)
-    }
+    quotes = {months: quote.total_cents for months, quote in summary.quotes.items()}
     return render_template(
         "dues/index.html",
         summary=summary,
@@ -284,7 +282,7 @@ def record_payment(public_id: str) -> ResponseReturnValue:
     ):
         flash(_("Payment recorded. Give the member this receipt number."), "success")
         return redirect(url_for(".receipt", number=recorded[0].receipt_number))
-    quotes = {months: dues.quote(member, months) for months in (1, 2, 3, 6, 12)}
+    quotes = dues.quotes(member, (1, 2, 3, 6, 12))
     return render_template(
         "dues/record_payment.html",
         form=form,

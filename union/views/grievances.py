@@ -415,7 +415,13 @@ def mine() -> ResponseReturnValue:
 @roles(Role.ORGANIZER, Role.ADMIN)
 def counts() -> ResponseReturnValue:
     page = render_template(
-        "grievances/counts.html", counts=grievances.counts(actor=actor(), now=utcnow())
+        "grievances/counts.html",
+        counts=grievances.counts(
+            actor=actor(),
+            now=utcnow(),
+            page=page_number(),
+            per_page=current_app.config["ROSTER_PAGE_SIZE"],
+        ),
     )
     db.session.commit()  # the audit row of this pull
     return page

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -13,6 +13,7 @@ from union.db import db
 from union.errors import ValidationFailed
 from union.forms.accounts import LanguageForm
 from union.i18n import LANGUAGE_COOKIE
+from union.models import Counter
 from union.services import accounts
 from union.views.helpers import actor
 
@@ -68,3 +69,15 @@ def choose_language() -> ResponseReturnValue:
         samesite="Lax",
     )
     return response
+
+
+@blueprint.get("/floor")
+@public
+def floor() -> ResponseReturnValue:
+    """The benchmark's baseline: the full stack (session, access rule, base layout)
+    with one trivial query, so page timings can be given as multiples of it. It
+    reveals nothing, and answers 404 unless BENCHMARK_FLOOR is set."""
+    if not current_app.config["BENCHMARK_FLOOR"]:
+        abort(404)
+    counters = db.session.scalar(sa.select(sa.func.count()).select_from(Counter))
+    return render_template("main/floor.html", counters=counters)

@@ -1,0 +1,247 @@
+"""Load scenarios for `make bench` (run by benchmarks/run.py, not by hand).
+
+BENCH_SCENARIO names one endpoint, driven alone by BENCH_USERS users with no pause,
+or "mixed": all of them together, a few users per role, at BENCH_RATE requests a
+second per user. Users sign in first, through the login form, as accounts from the
+plan run.py writes (BENCH_PLAN). Once every user is in, BENCH_WARMUP seconds pass,
+then BENCH_MEASURE seconds are measured and the run stops. Every request's exact
+latency goes to BENCH_SAMPLES with the measured window (locust's own percentiles
+are rounded), sign-ins excluded.
+
+Adding a page to the benchmark: one function below and one line in ENDPOINTS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gevent
+import stripe
+from locust import FastHttpUser, between, constant, constant_throughput, events
+from locust.env import Environment
+
+PLAN: dict[str, Any] = json.loads(Path(os.environ["BENCH_PLAN"]).read_text())
+SCENARIO = os.environ["BENCH_SCENARIO"]
+RATE = float(os.environ.get("BENCH_RATE", "0"))
+USERS = int(os.environ["BENCH_USERS"])
+WARMUP = float(os.environ["BENCH_WARMUP"])
+MEASURE = float(os.environ["BENCH_MEASURE"])
+SAMPLES: list[tuple[float, float, str, bool]] = []
+#: When each user finished signing in, and the measured window.
+READY: list[float] = []
+WINDOW: dict[str, float] = {}
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@events.request.add_listener
+def _sample(
+    request_type: str,
+    name: str,
+    response_time: float,
+    response_length: int,
+    exception: BaseException | None = None,
+    **_kwargs: Any,
+) -> None:
+    if name != "sign in":
+        SAMPLES.append((time.time(), response_time, name, exception is None))
+
+
+@events.test_start.add_listener
+def _time_the_run(environment: Environment, **_kwargs: Any) -> None:
+    def measure() -> None:
+        while len(READY) < USERS:
+            gevent.sleep(0.1)
+        WINDOW["start"] = time.time() + WARMUP
+        gevent.sleep(WARMUP + MEASURE)
+        WINDOW["end"] = time.time()
+        if environment.runner is not None:
+            environment.runner.quit()
+
+    gevent.spawn(measure)
+
+
+@events.quitting.add_listener
+def _write_samples(**_kwargs: Any) -> None:
+    Path(os.environ["BENCH_SAMPLES"]).write_text(
+        json.dumps({"window": WINDOW, "samples": SAMPLES})
+    )
+
+
+class BenchUser(FastHttpUser):
+    abstract = True
+    role = ""
+    account: dict[str, Any]
+
+    def on_start(self) -> None:
+        self.account = random.choice(PLAN["accounts"][self.role])
+        if self.role != "webhook":
+            self.sign_in()
+        READY.append(time.time())
+
+    def sign_in(self) -> None:
+        page = self.client.get("/login", name="sign in")
+        token = CSRF.search(page.text or "")
+        assert token, "no CSRF token on /login"
+        response = self.client.post(
+            "/login",
+            data={
+                "csrf_token": token.group(1),
+                "email": self.account["email"],
+                "password": PLAN["password"],
+            },
+            name="sign in",
+            allow_redirects=False,
+        )
+        assert response.status_code == 302, (
+            f"sign-in failed for {self.account['email']}"
+        )
+
+    def page(self, url: str, name: str, expect: str | None = None) -> None:
+        with self.client.get(url, name=name, catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(f"status {response.status_code}")
+            elif expect is not None and expect not in (response.text or ""):
+                response.failure(f"{expect!r} not on the page")
+
+
+def floor(user: BenchUser) -> None:
+    user.page("/floor", "floor", "The app is up.")
+
+
+def dues(user: BenchUser) -> None:
+    user.page("/dues", "dues page")
+
+
+def steward_dashboard(user: BenchUser) -> None:
+    user.page("/grievances/", "steward dashboard")
+
+
+def roster_search(user: BenchUser) -> None:
+    term = random.choice(PLAN["search_terms"])
+    user.page(f"/members/?q={term}", "roster search")
+
+
+def grievance(user: BenchUser) -> None:
+    case = random.choice(user.account["grievances"])
+    user.page(f"/grievances/{case}", "grievance page")
+
+
+def arrears(user: BenchUser) -> None:
+    user.page(f"/treasurer/arrears?page={random.randint(1, 5)}", "arrears list")
+
+
+def organizer_report(user: BenchUser) -> None:
+    user.page("/grievances/counts", "organizer report")
+
+
+def csv_export(user: BenchUser) -> None:
+    delegate = random.choice(PLAN["delegate_months"])
+    user.page(
+        f"/treasurer/ledger.csv?delegate={delegate['delegate']}"
+        f"&from_month={delegate['month']}&to_month={delegate['month']}",
+        "csv export",
+        "paid_on,member_number",
+    )
+
+
+def webhook(user: BenchUser) -> None:
+    """A signed invoice.paid for a card member: one more month in the ledger."""
+    member = random.choice(PLAN["card_members"])
+    now = int(time.time())
+    serial = uuid.uuid4().hex
+    event = {
+        "id": f"evt_bench_{serial}",
+        "object": "event",
+        "type": "invoice.paid",
+        "created": now,
+        "livemode": False,
+        "data": {
+            "object": {
+                "id": f"in_bench_{serial}",
+                "object": "invoice",
+                "customer": member["customer"],
+                "status": "paid",
+                "amount_paid": member["cents"],
+                "created": now,
+                "status_transitions": {"paid_at": now},
+                "parent": {
+                    "subscription_details": {
+                        "subscription": member["subscription"],
+                        "metadata": {},
+                    }
+                },
+                "lines": {
+                    "data": [{"amount": member["cents"], "type": "subscription"}]
+                },
+                "payments": {
+                    "data": [{"payment": {"payment_intent": f"pi_bench_{serial}"}}]
+                },
+            }
+        },
+    }
+    body = json.dumps(event)
+    signature = stripe.WebhookSignature.generate_signature_header(
+        body, PLAN["webhook_secret"]
+    )
+    with user.client.post(
+        "/stripe/webhook",
+        data=body,
+        headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+        name="webhook",
+        catch_response=True,
+    ) as response:
+        outcome = (response.json() or {}).get("outcome") if response.text else None
+        if response.status_code != 200 or outcome != "processed":
+            response.failure(f"status {response.status_code}, outcome {outcome}")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    role: str
+    request: Callable[[BenchUser], None]
+    #: Share of its role's requests in the mixed scenario.
+    weight: int
+
+
+#: Users of each role in the mixed scenario.
+MIXED_USERS = {"member": 4, "steward": 4, "treasurer": 1, "organizer": 1, "webhook": 2}
+
+
+ENDPOINTS = {
+    "floor": Endpoint("member", floor, 4),
+    "dues page": Endpoint("member", dues, 8),
+    "steward dashboard": Endpoint("steward", steward_dashboard, 4),
+    "roster search": Endpoint("steward", roster_search, 3),
+    "grievance page": Endpoint("steward", grievance, 3),
+    "arrears list": Endpoint("treasurer", arrears, 1),
+    "organizer report": Endpoint("organizer", organizer_report, 1),
+    "csv export": Endpoint("treasurer", csv_export, 1),
+    "webhook": Endpoint("webhook", webhook, 4),
+}
+
+
+def _user_class(role: str, chosen: list[str], wait: Any, count: int) -> type[BenchUser]:
+    tasks = {ENDPOINTS[name].request: ENDPOINTS[name].weight for name in chosen}
+    return type(
+        f"{role.title()}User",
+        (BenchUser,),
+        {"role": role, "tasks": tasks, "wait_time": wait, "fixed_count": count},
+    )
+
+
+if SCENARIO == "mixed":
+    _wait = constant_throughput(RATE) if RATE > 0 else between(0.5, 1.5)
+    for _role, _count in MIXED_USERS.items():
+        _names = [name for name, e in ENDPOINTS.items() if e.role == _role]
+        globals()[f"{_role.title()}User"] = _user_class(_role, _names, _wait, _count)
+else:
+    ScenarioUser = _user_class(ENDPOINTS[SCENARIO].role, [SCENARIO], constant(0), USERS)

@@ -1,0 +1,706 @@
+"""`make bench`: the app under load at federation scale, against a floor page.
+
+1. Makes sure the PostgreSQL database BENCH_DATABASE (default union_bench) on
+   127.0.0.1:5432 holds generated data at BENCH_MEMBERS (default 100,000) members,
+   generating it once and reusing it afterwards; applies migrations.
+2. Serves the app with gunicorn and drives it with locust from another process:
+   each endpoint alone (BENCH_USERS users, no pause) for BENCH_SECONDS after a
+   warm-up, then everything mixed for BENCH_SUSTAIN_SECONDS at the rate the floor
+   sustained, which must give no error.
+3. Measures the peak memory of a full roster export, times closing a survey round
+   (benchmarks/close_round.py, once the survey exists), profiles the slowest page.
+4. Writes the figures between the markers in benchmarks/results.md (machine, data
+   size, date, ratios to the floor) and keeps the raw files in benchmarks/out/.
+
+Every setting is an environment variable (see SETTINGS); BENCH_NOTE adds a line,
+e.g. what else was running on the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = ROOT / "benchmarks"
+OUT = HERE / "out"
+RESULTS = HERE / "results.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+APP_PYTHON = ROOT / ".venv" / "bin" / "python"
+LOAD_VENV = ROOT / ".venv-bench"
+
+SETTINGS = {
+    "BENCH_DATABASE": "union_bench",
+    "BENCH_PGHOST": "127.0.0.1",
+    "BENCH_PGPORT": "5432",
+    "BENCH_MEMBERS": "100000",
+    "BENCH_WORKPLACES": "1000",
+    "BENCH_YEARS": "5",
+    "BENCH_PORT": "8800",
+    "BENCH_WORKERS": str(2 * (os.cpu_count() or 1)),
+    "BENCH_USERS": str(2 * (os.cpu_count() or 1)),
+    "BENCH_WARMUP_SECONDS": "5",
+    "BENCH_SECONDS": "20",
+    "BENCH_SUSTAIN_SECONDS": "60",
+    "BENCH_NOTE": "",
+}
+PASSWORD = "union-bench-password"
+WEBHOOK_SECRET = "whsec_bench_not_a_real_secret"
+#: Fixed keys, so the generated data stays readable across runs. Benchmark only.
+APP_ENV = {
+    "SECRET_KEY": "bench-secret-key-not-for-production-0123456789abcdef",
+    "ENCRYPTION_KEYS": "YmVuY2gtZW5jcnlwdGlvbi1rZXktMzItYnl0ZXMtISE=",
+    "LOOKUP_HASH_KEY": "bench-lookup-hash-key-not-for-production-0123456789",
+    "STRIPE_SECRET_KEY": "sk_test_bench",
+    "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    # Nothing answers there: no page may call Stripe, and none can reach it.
+    "STRIPE_API_BASE": "http://127.0.0.1:9",
+    "BENCHMARK_FLOOR": "1",
+}
+#: Pages whose latency must stay within this multiple of the floor's p50.
+TARGET_RATIO = 3.0
+EXPORT_TARGET_MB = 150
+SEARCH_TERMS = ("ash", "wren", "kestrel", "lee", "oak", "sky", "haven", "mo")
+
+
+def setting(name: str) -> str:
+    return os.environ.get(name, SETTINGS[name])
+
+
+def say(message: str) -> None:
+    print(f"[bench {datetime.now(UTC).strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def database_url(name: str | None = None) -> str:
+    host, port = setting("BENCH_PGHOST"), setting("BENCH_PGPORT")
+    database = name or setting("BENCH_DATABASE")
+    return f"postgresql+psycopg://postgres:postgres@{host}:{port}/{database}"
+
+
+def app_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(APP_ENV)
+    env["DATABASE_URL"] = database_url()
+    env.pop("UNION_ENV", None)
+    return env
+
+
+def run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    kwargs.setdefault("env", app_env())
+    kwargs.setdefault("cwd", ROOT)
+    return subprocess.run(args, check=True, text=True, **kwargs)
+
+
+def flask(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return run(
+        [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", *args], **kwargs
+    )
+
+
+# The database ----------------------------------------------------------------------
+
+
+def sql(query: str, database: str | None = None) -> list[tuple[Any, ...]]:
+    import psycopg
+
+    url = database_url(database).replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(url, autocommit=True) as connection:
+        cursor = connection.execute(query)
+        return list(cursor.fetchall()) if cursor.description else []
+
+
+def prepare_database() -> dict[str, int]:
+    """The generated database, made once at the wanted size; migrated every run."""
+    name = setting("BENCH_DATABASE")
+    members = int(setting("BENCH_MEMBERS"))
+    exists = sql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'", "postgres")
+    have = 0
+    if exists:
+        flask("db", "upgrade", capture_output=True)
+        have = sql("SELECT count(*) FROM members")[0][0]
+    if have != members:
+        if exists:
+            say(f"{name} has {have:,} members, not {members:,}: making it again")
+            sql(f'DROP DATABASE "{name}" WITH (FORCE)', "postgres")
+        sql(f'CREATE DATABASE "{name}"', "postgres")
+        flask("db", "upgrade", capture_output=True)
+        say(f"generating {members:,} members (once; later runs reuse them)")
+        flask(
+            "union",
+            "generate",
+            "--members",
+            str(members),
+            "--workplaces",
+            setting("BENCH_WORKPLACES"),
+            "--years",
+            setting("BENCH_YEARS"),
+            "--password",
+            PASSWORD,
+        )
+    else:
+        say(f"reusing {name} ({members:,} members); VACUUM ANALYZE")
+        sql("VACUUM ANALYZE")
+    tables = (
+        "members",
+        "users",
+        "workplaces",
+        "dues_payments",
+        "dues_coverage",
+        "grievances",
+        "grievance_events",
+    )
+    return {table: sql(f"SELECT count(*) FROM {table}")[0][0] for table in tables}
+
+
+def plan() -> dict[str, Any]:
+    """Accounts and addresses for the load generator, picked from the data."""
+    members = sql(
+        "SELECT m.member_number FROM members m JOIN users u ON u.id = m.user_id "
+        "WHERE m.status = 'active' AND u.password_hash IS NOT NULL "
+        "AND NOT EXISTS (SELECT 1 FROM role_grants g WHERE g.user_id = u.id) "
+        "ORDER BY md5(m.id::text) LIMIT 50"
+    )
+    stewards = sql(
+        "SELECT a.user_id, array_agg(g.public_id ORDER BY g.id) FROM steward_assignments a "
+        "JOIN grievances g ON g.workplace_id = a.workplace_id "
+        "GROUP BY a.user_id ORDER BY md5(a.user_id::text) LIMIT 30"
+    )
+    emails = dict(
+        sql(
+            "SELECT m.user_id, 'steward' || row_number() OVER (ORDER BY m.id) "
+            "FROM members m JOIN role_grants g ON g.user_id = m.user_id "
+            "WHERE g.role = 'steward'"
+        )
+    )
+    delegate_months = sql(
+        "SELECT recorded_by_id, to_char(paid_on, 'YYYY-MM') FROM dues_payments "
+        "WHERE recorded_by_id IS NOT NULL AND paid_on >= current_date - 400 "
+        "GROUP BY 1, 2 ORDER BY md5(recorded_by_id::text || to_char(paid_on, 'YYYY-MM')) "
+        "LIMIT 50"
+    )
+    cards = sql(
+        "SELECT m.stripe_customer_id, s.stripe_subscription_id, r.monthly_cents "
+        "FROM members m JOIN dues_subscriptions s ON s.member_id = m.id "
+        "JOIN dues_rates r ON r.level_id = m.dues_level_id "
+        "WHERE s.status = 'active' ORDER BY md5(m.id::text) LIMIT 500"
+    )
+    return {
+        "password": PASSWORD,
+        "webhook_secret": WEBHOOK_SECRET,
+        "accounts": {
+            "member": [
+                {"email": f"member{number}@example.org"} for (number,) in members
+            ],
+            "steward": [
+                {"email": f"{emails[user_id]}@example.org", "grievances": cases[:20]}
+                for user_id, cases in stewards
+            ],
+            "treasurer": [{"email": "treasurer@example.org"}],
+            "organizer": [{"email": "organizer@example.org"}],
+            "webhook": [{}],
+        },
+        "search_terms": list(SEARCH_TERMS),
+        "delegate_months": [
+            {"delegate": delegate, "month": month}
+            for delegate, month in delegate_months
+        ],
+        "card_members": [
+            {"customer": customer, "subscription": subscription, "cents": cents}
+            for customer, subscription, cents in cards
+        ],
+    }
+
+
+# The server and the load -------------------------------------------------------------
+
+
+def install_load_generator() -> Path:
+    """locust (and the stripe library, to sign webhooks) in a venv of their own, so
+    the app's environment stays as `make test` knows it."""
+    python = LOAD_VENV / "bin" / "python"
+    stamp = LOAD_VENV / ".installed"
+    requirements = HERE / "requirements.txt"
+    if not stamp.exists() or stamp.stat().st_mtime < requirements.stat().st_mtime:
+        say("installing the load generator (locust) into .venv-bench")
+        if not python.exists():
+            run([sys.executable, "-m", "venv", str(LOAD_VENV)])
+        run([str(python), "-m", "pip", "install", "--quiet", "-r", str(requirements)])
+        stamp.touch()
+    return LOAD_VENV / "bin" / "locust"
+
+
+@contextmanager
+def gunicorn(port: int, workers: int) -> Iterator[subprocess.Popen[bytes]]:
+    log = (OUT / "gunicorn.log").open("wb")
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "wsgi:app",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--timeout",
+            "120",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=app_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise SystemExit("gunicorn exited; see benchmarks/out/gunicorn.log")
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/healthz", timeout=2
+                ):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit(
+                        "gunicorn did not answer within a minute"
+                    ) from None
+                time.sleep(0.3)
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@dataclass(frozen=True)
+class Figures:
+    requests: int
+    failures: int
+    rps: float
+    p50: float
+    p95: float
+    p99: float
+
+
+def percentile(ordered: list[float], share: float) -> float:
+    """Nearest-rank percentile of sorted values."""
+    if not ordered:
+        return float("nan")
+    rank = max(1, round(share * len(ordered) + 0.5))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def figures(run: dict[str, Any], name: str) -> Figures:
+    """Requests that finished inside the measured window (a failed run has none)."""
+    window = run.get("window") or {}
+    start, end = window.get("start", 0.0), window.get("end", 0.0)
+    chosen = [
+        s for s in run.get("samples", []) if s[2] == name and start <= s[0] <= end
+    ]
+    ok = sorted(s[1] for s in chosen if s[3])
+    return Figures(
+        requests=len(chosen),
+        failures=sum(1 for s in chosen if not s[3]),
+        rps=len(ok) / (end - start) if end > start else 0.0,
+        p50=percentile(ok, 0.50),
+        p95=percentile(ok, 0.95),
+        p99=percentile(ok, 0.99),
+    )
+
+
+def load(
+    locust: Path,
+    port: int,
+    scenario: str,
+    *,
+    users: int,
+    seconds: int,
+    warmup: int,
+    rate: float = 0.0,
+    plan_file: Path,
+) -> dict[str, Any]:
+    """Runs one locust scenario; returns its samples and measured window."""
+    slug = scenario.replace(" ", "-")
+    samples = OUT / f"samples-{slug}.json"
+    samples.unlink(missing_ok=True)
+    env = dict(os.environ)
+    env.update(
+        BENCH_PLAN=str(plan_file),
+        BENCH_SCENARIO=scenario,
+        BENCH_SAMPLES=str(samples),
+        BENCH_RATE=str(rate),
+        BENCH_USERS=str(users),
+        BENCH_WARMUP=str(warmup),
+        BENCH_MEASURE=str(seconds),
+    )
+    subprocess.run(
+        [
+            str(locust),
+            "-f",
+            str(HERE / "locustfile.py"),
+            "--headless",
+            "--host",
+            f"http://127.0.0.1:{port}",
+            "--users",
+            str(users),
+            "--spawn-rate",
+            str(users),
+            # The locustfile stops the run itself once its window is measured; this
+            # only bounds a run whose users never manage to sign in.
+            "--run-time",
+            f"{warmup + seconds + 300}s",
+            "--stop-timeout",
+            "10",
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+            "--csv",
+            str(OUT / f"locust-{slug}"),
+        ],
+        env=env,
+        cwd=HERE,
+        check=False,
+        stdout=(OUT / f"locust-{slug}.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    result: dict[str, Any] = json.loads(samples.read_text()) if samples.exists() else {}
+    return result
+
+
+# Other measurements ---------------------------------------------------------------------
+
+
+def export_memory() -> dict[str, Any]:
+    path = OUT / "export-memory.json"
+    run(
+        [str(APP_PYTHON), str(HERE / "export_memory.py"), "--json", str(path)],
+        capture_output=True,
+    )
+    result: dict[str, Any] = json.loads(path.read_text())
+    return result
+
+
+def close_round() -> dict[str, Any] | None:
+    """The survey's round closing against the same aggregates by hand in SQL.
+
+    benchmarks/close_round.py comes with the survey (issue 5). It is run as
+    `python benchmarks/close_round.py --json PATH` with DATABASE_URL set, and writes
+    {"app_seconds": ..., "hand_sql_seconds": ..., "rounds": ..., "answers": ...}.
+    """
+    script = HERE / "close_round.py"
+    if not script.exists():
+        return None
+    path = OUT / "close-round.json"
+    run([str(APP_PYTHON), str(script), "--json", str(path)])
+    result: dict[str, Any] = json.loads(path.read_text())
+    return result
+
+
+def profile(url: str, email: str) -> str:
+    done = run(
+        [
+            str(APP_PYTHON),
+            str(HERE / "profile_page.py"),
+            url,
+            "--as",
+            email,
+            "--repeat",
+            "10",
+        ],
+        capture_output=True,
+    )
+    text = done.stdout
+    (OUT / "profile.txt").write_text(text)
+    return text
+
+
+def machine() -> list[str]:
+    cpu = "unknown processor"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = ""
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        kilobytes = int(meminfo.read_text().split()[1])
+        memory = f", {kilobytes / 1024 / 1024:.0f} GiB memory"
+    postgres = sql("SHOW server_version", "postgres")[0][0]
+    load1, load5, _ = os.getloadavg()
+    return [
+        f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores{memory}",
+        f"PostgreSQL {postgres}, Python {platform.python_version()}, "
+        f"gunicorn {setting('BENCH_WORKERS')} sync workers, locust "
+        f"{setting('BENCH_USERS')} users",
+        f"load average before the run: {load1:.2f} (1 min), {load5:.2f} (5 min)",
+    ]
+
+
+# The report -------------------------------------------------------------------------
+
+
+def ms(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.1f}"
+
+
+def times(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.2f}"
+
+
+def report(
+    *,
+    started: datetime,
+    counts: dict[str, int],
+    about: list[str],
+    single: dict[str, Figures],
+    mixed: dict[str, Figures],
+    rate: float,
+    sustain: int,
+    export: dict[str, Any],
+    survey: dict[str, Any] | None,
+    slowest: str,
+    profile_text: str,
+) -> str:
+    floor = single["floor"]
+    lines = [
+        f"## Latest run: {started:%Y-%m-%d %H:%M} UTC",
+        "",
+        "Machine: " + about[0] + ".  ",
+        about[1] + ".  ",
+        about[2] + ".",
+    ]
+    note = setting("BENCH_NOTE")
+    if note:
+        lines.append(f"Also running: {note}.")
+    lines += [
+        "",
+        "Data: "
+        + ", ".join(f"{count:,} {table}" for table, count in counts.items())
+        + ".",
+        "",
+        f"Each endpoint alone, {setting('BENCH_USERS')} users with no pause, "
+        f"{setting('BENCH_SECONDS')} s after a {setting('BENCH_WARMUP_SECONDS')} s "
+        "warm-up; latency in milliseconds.",
+        "",
+        "| endpoint | requests/s | p50 | p95 | p99 | errors | p50 / floor | p95 / floor "
+        "| p99 / floor | within 3x |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, result in single.items():
+        ratio = result.p50 / floor.p50
+        verdict = (
+            "floor"
+            if name == "floor"
+            else ("yes" if ratio <= TARGET_RATIO else "**no**")
+        )
+        if result.requests == 0:
+            verdict = f"**no**: none finished in {setting('BENCH_SECONDS')} s"
+        if name == "csv export":
+            verdict += " (export)"
+        lines.append(
+            f"| {name} | {result.rps:.0f} | {ms(result.p50)} | {ms(result.p95)} | "
+            f"{ms(result.p99)} | {result.failures} | {times(ratio)} | "
+            f"{times(result.p95 / floor.p95)} | {times(result.p99 / floor.p99)} | "
+            f"{verdict} |"
+        )
+    total = sum(r.requests for r in mixed.values())
+    errors = sum(r.failures for r in mixed.values())
+    achieved = sum(r.rps for r in mixed.values())
+    lines += [
+        "",
+        f"Sustained: everything mixed for {sustain} s at the floor's rate, "
+        f"{rate:.0f} requests/s asked, {achieved:.0f} served, {total:,} requests, "
+        f"**{errors} errors**.",
+        "",
+        "| endpoint | requests/s | p50 | p95 | p99 | errors |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, result in mixed.items():
+        lines.append(
+            f"| {name} | {result.rps:.1f} | {ms(result.p50)} | {ms(result.p95)} | "
+            f"{ms(result.p99)} | {result.failures} |"
+        )
+    verdict = "within" if export["peak_rss_mb"] < EXPORT_TARGET_MB else "**over**"
+    lines += [
+        "",
+        f"Roster export ({export['url']}): {export['rows']:,} rows, "
+        f"{export['bytes'] / 1e6:.1f} MB, first byte after {export['first_byte_seconds']} s, "
+        f"done in {export['seconds']} s; process memory {export['rss_before_mb']} MB "
+        f"before, peak {export['peak_rss_mb']} MB while exporting ({verdict} the "
+        f"{EXPORT_TARGET_MB} MB target).",
+        "",
+    ]
+    if survey is None:
+        lines.append(
+            "Closing a survey round: not measured; the survey (issue 5) has not landed "
+            "yet (benchmarks/close_round.py is its hook)."
+        )
+    else:
+        ratio = survey["app_seconds"] / survey["hand_sql_seconds"]
+        lines.append(
+            f"Closing a survey round: {survey['app_seconds']:.2f} s by the app, "
+            f"{survey['hand_sql_seconds']:.2f} s by hand-written SQL ({ratio:.2f}x; "
+            f"target 2x), {survey.get('answers', '?')} answers."
+        )
+    lines += [
+        "",
+        f"Profile of the slowest page ({slowest}), in-process:",
+        "",
+        "```",
+        *profile_text.rstrip().splitlines()[:60],
+        "```",
+    ]
+    return "\n".join(lines)
+
+
+def write_results(section: str) -> None:
+    text = (
+        RESULTS.read_text() if RESULTS.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
+    )
+    if START not in text:
+        text += f"\n{START}\n{END}\n"
+    head, rest = text.split(START, 1)
+    _old, tail = rest.split(END, 1)
+    RESULTS.write_text(f"{head}{START}\n{section}\n{END}{tail}")
+
+
+# -------------------------------------------------------------------------------------
+
+
+#: Users in the mixed scenario (locustfile.MIXED_USERS, added up).
+MIXED_USERS = 12
+#: The endpoints of benchmarks/locustfile.py, in the order they are reported.
+ENDPOINT_NAMES = (
+    "floor",
+    "dues page",
+    "steward dashboard",
+    "roster search",
+    "grievance page",
+    "arrears list",
+    "organizer report",
+    "csv export",
+    "webhook",
+)
+
+
+def page_to_profile(name: str, the_plan: dict[str, Any]) -> tuple[str, str]:
+    """(address, account) of a page, for profiling it in-process."""
+    accounts = the_plan["accounts"]
+    steward = accounts["steward"][0]
+    pages = {
+        "dues page": ("/dues", accounts["member"][0]["email"]),
+        "steward dashboard": ("/grievances/", steward["email"]),
+        "roster search": ("/members/?q=ash", steward["email"]),
+        "grievance page": (f"/grievances/{steward['grievances'][0]}", steward["email"]),
+        "arrears list": ("/treasurer/arrears", "treasurer@example.org"),
+        "organizer report": ("/grievances/counts", "organizer@example.org"),
+    }
+    return pages[name]
+
+
+def main() -> None:
+    started = datetime.now(UTC)
+    OUT.mkdir(exist_ok=True)
+    port, workers = int(setting("BENCH_PORT")), int(setting("BENCH_WORKERS"))
+    users, seconds = int(setting("BENCH_USERS")), int(setting("BENCH_SECONDS"))
+    warmup, sustain = (
+        int(setting("BENCH_WARMUP_SECONDS")),
+        int(setting("BENCH_SUSTAIN_SECONDS")),
+    )
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise SystemExit(
+                f"something already listens on 127.0.0.1:{port}; set BENCH_PORT"
+            )
+    about = machine()
+    locust = install_load_generator()
+    counts = prepare_database()
+    the_plan = plan()
+    plan_file = OUT / "plan.json"
+    plan_file.write_text(json.dumps(the_plan, indent=1))
+
+    single: dict[str, Figures] = {}
+    with gunicorn(port, workers):
+        for name in ENDPOINT_NAMES:
+            say(f"{name}: {users} users for {warmup + seconds} s")
+            measured = load(
+                locust,
+                port,
+                name,
+                users=users,
+                seconds=seconds,
+                warmup=warmup,
+                plan_file=plan_file,
+            )
+            single[name] = figures(measured, name)
+            result = single[name]
+            say(
+                f"  {result.rps:.0f}/s, p50 {ms(result.p50)} ms, p95 {ms(result.p95)} ms, "
+                f"{result.failures} errors"
+            )
+        rate = single["floor"].rps
+        say(f"everything mixed at {rate:.0f} requests/s for {warmup + sustain} s")
+        measured = load(
+            locust,
+            port,
+            "mixed",
+            users=MIXED_USERS,
+            seconds=sustain,
+            warmup=warmup,
+            rate=rate / MIXED_USERS,
+            plan_file=plan_file,
+        )
+        mixed = {name: figures(measured, name) for name in ENDPOINT_NAMES}
+        say(f"  {sum(r.failures for r in mixed.values())} errors")
+    say("roster export memory")
+    export = export_memory()
+    survey = close_round()
+    pages = [name for name in single if name not in ("floor", "csv export", "webhook")]
+    slowest = max(
+        pages,
+        key=lambda name: math.inf if single[name].requests == 0 else single[name].p50,
+    )
+    url, account = page_to_profile(slowest, the_plan)
+    say(f"profiling the slowest page, {slowest}")
+    profile_text = profile(url, account)
+    section = report(
+        started=started,
+        counts=counts,
+        about=about,
+        single=single,
+        mixed=mixed,
+        rate=rate,
+        sustain=sustain,
+        export=export,
+        survey=survey,
+        slowest=slowest,
+        profile_text=profile_text,
+    )
+    write_results(section)
+    print(section)
+    say(f"written to {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

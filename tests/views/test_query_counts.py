@@ -1,0 +1,167 @@
+"""Every main page runs the same number of SQL statements whether the union has ten
+members or a thousand (with their dues history, grievances and workplaces): no page
+does work per row. Untimed; benchmarks/ measures the time.
+
+The two unions come from the benchmark data generator. Pages with a per-page test
+of their own elsewhere (a long dues history, many notes on one case) keep it; this
+one covers every main page at once against whole unions of both sizes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from union import generate
+from union.db import db
+from union.models import (
+    DuesPayment,
+    Grievance,
+    Member,
+    MemberStatus,
+    Role,
+    RoleGrant,
+    StewardAssignment,
+    User,
+    Workplace,
+)
+from union.passwords import hash_password
+
+PASSWORD = "generated password"
+SMALL = generate.Scale.of(members=10, workplaces=2, years=1, grievances=10, seed=5)
+LARGE = generate.Scale.of(members=1000, workplaces=20, years=5, grievances=1000, seed=5)
+
+
+@dataclass(frozen=True)
+class Union:
+    """Who signs in, and the ids the pages need, in one generated union."""
+
+    member: str
+    steward: str
+    values: dict[str, Any]
+
+
+def _union() -> Union:
+    member = db.session.execute(
+        sa.select(Member.member_number)
+        .join(User, User.id == Member.user_id)
+        .where(
+            Member.status == MemberStatus.ACTIVE,
+            User.password_hash.is_not(None),
+            ~sa.exists().where(RoleGrant.user_id == User.id),
+        )
+        .order_by(Member.id)
+        .limit(1)
+    ).scalar_one()
+    steward_id = db.session.execute(
+        sa.select(RoleGrant.user_id)
+        .where(RoleGrant.role == Role.STEWARD)
+        .order_by(RoleGrant.user_id)
+        .limit(1)
+    ).scalar_one()
+    covered = sa.select(StewardAssignment.workplace_id).where(
+        StewardAssignment.user_id == steward_id
+    )
+    grievance = db.session.scalar(
+        sa.select(Grievance.public_id)
+        .where(Grievance.workplace_id.in_(covered))
+        .order_by(Grievance.id)
+        .limit(1)
+    )
+    seen = db.session.scalar(
+        sa.select(Member.public_id)
+        .where(Member.user_id.is_not(None), Member.user_id != steward_id)
+        .order_by(Member.id)
+        .limit(1)
+    )
+    delegate, month = db.session.execute(
+        sa.select(DuesPayment.recorded_by_id, DuesPayment.paid_on)
+        .where(DuesPayment.recorded_by_id.is_not(None))
+        .order_by(DuesPayment.paid_on.desc())
+        .limit(1)
+    ).one()
+    return Union(
+        member=f"member{member}@example.org",
+        steward="steward1@example.org",
+        values={
+            "grievance": grievance,
+            "member": seen,
+            "workplace": db.session.scalar(covered.limit(1)),
+            "any_workplace": db.session.scalar(sa.select(sa.func.min(Workplace.id))),
+            "delegate": delegate,
+            "month": month.strftime("%Y-%m"),
+        },
+    )
+
+
+#: (who signs in, the page). Every main page of every role.
+PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+    ("member", lambda v: "/dues"),
+    ("member", lambda v: "/profile"),
+    ("member", lambda v: "/grievances/mine"),
+    ("steward", lambda v: "/grievances/"),
+    ("steward", lambda v: "/grievances/cases"),
+    ("steward", lambda v: f"/grievances/{v['grievance']}"),
+    ("steward", lambda v: "/members/"),
+    ("steward", lambda v: "/members/?q=a"),
+    ("steward", lambda v: "/dues/remittance"),
+    ("steward", lambda v: f"/workplaces/{v['workplace']}"),
+    ("treasurer@example.org", lambda v: "/treasurer/"),
+    ("treasurer@example.org", lambda v: "/treasurer/arrears"),
+    ("treasurer@example.org", lambda v: "/treasurer/arrears?behind=1"),
+    ("treasurer@example.org", lambda v: "/treasurer/ledger"),
+    ("treasurer@example.org", lambda v: "/treasurer/waivers"),
+    ("treasurer@example.org", lambda v: "/treasurer/remittances"),
+    (
+        "treasurer@example.org",
+        lambda v: f"/treasurer/remittances/{v['delegate']}/{v['month']}",
+    ),
+    ("organizer@example.org", lambda v: "/grievances/counts"),
+    ("organizer@example.org", lambda v: "/workplaces/"),
+    ("organizer@example.org", lambda v: f"/workplaces/{v['any_workplace']}"),
+    ("admin@example.org", lambda v: "/members/"),
+    ("admin@example.org", lambda v: f"/members/{v['member']}"),
+    ("admin@example.org", lambda v: "/admin/users"),
+]
+
+
+def _counts(
+    client: Any, count_queries: Any, scale: generate.Scale, now: Any
+) -> dict[str, int]:
+    generate.generate(
+        scale, password_hash=hash_password(PASSWORD), now=now, progress=lambda *_: None
+    )
+    union = _union()
+    counts: dict[str, int] = {}
+    signed_in = None
+    for who, page in PAGES:
+        email = {"member": union.member, "steward": union.steward}.get(who, who)
+        if email != signed_in:
+            if signed_in is not None:
+                client.sign_out()
+            client.sign_in(email, PASSWORD)
+            signed_in = email
+        url = page(union.values)
+        client.get(url)  # the first view of a page may record things once
+        with count_queries() as counter:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        counts[f"{who} {page(dict.fromkeys(union.values, '…'))}"] = counter.count
+    client.sign_out()
+    return counts
+
+
+def test_every_main_page_takes_the_same_queries_for_10_or_1000_members(
+    client, count_queries, now
+):
+    savepoint = db.session.begin_nested()
+    small = _counts(client, count_queries, SMALL, now)
+    savepoint.rollback()
+    large = _counts(client, count_queries, LARGE, now)
+    differences = {
+        page: (small[page], large[page]) for page in small if small[page] != large[page]
+    }
+    assert differences == {}, "queries with 10 and with 1,000 members"

@@ -1,0 +1,514 @@
+"""Statistical disclosure control for the anonymized survey reports.
+
+Pure functions over numbers and opaque ids: which counts may be shown, whether a
+distribution is too uniform to show, which wage quantiles may be shown, and which
+wage figures would let a reader find someone's answer by subtracting two of them.
+It returns statuses only; callers decide how to word them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, TypeAlias
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """Disclosure thresholds. Defaults are the floor: configuration may only raise them."""
+
+    min_count: int = 5
+    min_median_group: int = 10
+    min_quartile_group: int = 20
+    homogeneity_percent: int = 90
+    min_group_difference: int = 10
+    rounding_cents: int = 25
+
+    def __post_init__(self) -> None:
+        # Checked on construction, not only in from_settings, so that no code path can
+        # build looser rules than the published policy.
+        for field in fields(self):
+            value = getattr(self, field.name)
+            floor = field.default
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(f"{field.name} must be an integer")
+            if field.name == "homogeneity_percent":
+                if not 0 < value <= floor:  # type: ignore[operator]
+                    raise ValueError(f"{field.name} must be between 1 and {floor}")
+            elif value < floor:  # type: ignore[operator]
+                raise ValueError(f"{field.name} may not be lower than {floor}")
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, int]) -> Rules:
+        """Keys are the field names; any value looser than the default (lower for
+        min_*/rounding_cents, higher for homogeneity_percent) raises ValueError naming
+        the field."""
+        known = {field.name for field in fields(cls)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ValueError(f"unknown disclosure settings: {', '.join(unknown)}")
+        return cls(**settings)
+
+
+DEFAULT_RULES = Rules()
+
+
+class Status(enum.StrEnum):
+    SHOWN = "shown"
+    FEWER_THAN_MIN = "fewer_than_min"
+    HIDDEN = "hidden"
+
+
+#: Any hashable value names a cell; Any, because Mapping is invariant in its key
+#: and callers use tuples, strings or ints.
+Key: TypeAlias = Any
+
+
+@dataclass(frozen=True, slots=True)
+class Equation:
+    """total = sum(parts): a margin that a reader could use to recover a hidden part."""
+
+    total: Key
+    parts: tuple[Key, ...]
+
+
+# A search that needs more branches than this gives up and the cell counts as
+# recoverable: failing safe only costs an extra suppression.
+_SEARCH_BUDGET = 20_000
+
+
+class _Table:
+    """The equations as signed index lists, and integer searches over them.
+
+    A reader knows each published cell exactly, a primary cell to lie in
+    [1, min_count - 1] and a complementary cell in [0, largest count of the table].
+    A hidden cell is safe when some assignment that satisfies every equation at
+    once gives it a value other than its true one.
+    """
+
+    def __init__(
+        self, counts: Mapping[Key, int], equations: Sequence[Equation], rules: Rules
+    ) -> None:
+        self.keys: list[Key] = sorted(counts, key=repr)
+        index = {key: position for position, key in enumerate(self.keys)}
+        self.values = [counts[key] for key in self.keys]
+        self.rules = rules
+        self.bound = max(self.values, default=0)
+        self.equations: list[tuple[tuple[int, int], ...]] = [
+            (
+                (index[equation.total], 1),
+                *((index[part], -1) for part in equation.parts),
+            )
+            # Sorted so that the result depends on the table, not on the order the
+            # caller happened to list its margins in.
+            for equation in sorted(equations, key=repr)
+        ]
+        self.equations_of: list[list[int]] = [[] for _ in self.keys]
+        for number, terms in enumerate(self.equations):
+            for cell, _ in terms:
+                self.equations_of[cell].append(number)
+
+    def domains(self, status: Sequence[Status]) -> tuple[list[int], list[int]]:
+        low: list[int] = []
+        high: list[int] = []
+        for value, state in zip(self.values, status, strict=True):
+            if state is Status.SHOWN:
+                low.append(value)
+                high.append(value)
+            elif state is Status.FEWER_THAN_MIN:
+                low.append(1)
+                high.append(self.rules.min_count - 1)
+            else:
+                low.append(0)
+                high.append(self.bound)
+        return low, high
+
+    def propagate(
+        self, low: list[int], high: list[int], pending: Iterable[int]
+    ) -> bool:
+        """Narrow the ranges until every equation agrees; False when one cannot hold."""
+        queue = list(pending)
+        queued = set(queue)
+        while queue:
+            number = queue.pop()
+            queued.discard(number)
+            terms = self.equations[number]
+            least = sum(low[c] if sign > 0 else -high[c] for c, sign in terms)
+            most = sum(high[c] if sign > 0 else -low[c] for c, sign in terms)
+            if least > 0 or most < 0:
+                return False
+            for cell, sign in terms:
+                term_low = low[cell] if sign > 0 else -high[cell]
+                term_high = high[cell] if sign > 0 else -low[cell]
+                # The other terms must cancel this one, which bounds it.
+                allowed_low, allowed_high = term_high - most, term_low - least
+                if sign < 0:
+                    allowed_low, allowed_high = -allowed_high, -allowed_low
+                new_low, new_high = (
+                    max(low[cell], allowed_low),
+                    min(high[cell], allowed_high),
+                )
+                if new_low > new_high:
+                    return False
+                if (new_low, new_high) != (low[cell], high[cell]):
+                    low[cell], high[cell] = new_low, new_high
+                    for other in self.equations_of[cell]:
+                        if other not in queued:
+                            queued.add(other)
+                            queue.append(other)
+        return True
+
+    def component(self, cell: int, status: Sequence[Status]) -> list[int]:
+        """Hidden cells linked to `cell` through equations; published cells are
+        constants and so do not link anything."""
+        seen = {cell}
+        frontier = [cell]
+        while frontier:
+            current = frontier.pop()
+            for number in self.equations_of[current]:
+                for other, _ in self.equations[number]:
+                    if other not in seen and status[other] is not Status.SHOWN:
+                        seen.add(other)
+                        frontier.append(other)
+        return sorted(seen)
+
+    def alternative(self, cell: int, status: Sequence[Status]) -> set[int] | None:
+        """The cells moved off their true values by an assignment consistent with
+        everything published that moves `cell`, or None when there is none (or the
+        search gave up)."""
+        low, high = self.domains(status)
+        if not self.propagate(low, high, range(len(self.equations))):
+            return None
+        component = self.component(cell, status)
+        true = self.values[cell]
+        for side_low, side_high in ((low[cell], true - 1), (true + 1, high[cell])):
+            if side_low > side_high:
+                continue
+            trial_low, trial_high = low.copy(), high.copy()
+            trial_low[cell], trial_high[cell] = side_low, side_high
+            budget = [_SEARCH_BUDGET]
+            found = self._search(
+                trial_low, trial_high, self.equations_of[cell], component, budget
+            )
+            if found is not None:
+                return {c for c in component if found[c] != self.values[c]}
+        return None
+
+    def _search(
+        self,
+        low: list[int],
+        high: list[int],
+        pending: Iterable[int],
+        component: Sequence[int],
+        budget: list[int],
+    ) -> list[int] | None:
+        budget[0] -= 1
+        if budget[0] < 0 or not self.propagate(low, high, pending):
+            return None
+        open_cells = [c for c in component if low[c] < high[c]]
+        if not open_cells:
+            return low
+        cell = min(open_cells, key=lambda c: high[c] - low[c])
+        true = self.values[cell]
+        if low[cell] <= true <= high[cell]:
+            # Most alternatives differ from the truth in a few cells, so try the
+            # true value first.
+            choices = [(true, true), (low[cell], true - 1), (true + 1, high[cell])]
+        else:
+            middle = (low[cell] + high[cell]) // 2
+            choices = [(low[cell], middle), (middle + 1, high[cell])]
+        for choice_low, choice_high in choices:
+            if choice_low > choice_high:
+                continue
+            branch_low, branch_high = low.copy(), high.copy()
+            branch_low[cell], branch_high[cell] = choice_low, choice_high
+            found = self._search(
+                branch_low, branch_high, self.equations_of[cell], component, budget
+            )
+            if found is not None:
+                return found
+            if budget[0] < 0:
+                return None
+        return None
+
+    def complement_candidates(self, cell: int, status: Sequence[Status]) -> list[int]:
+        """Published cells that could be hidden to protect `cell`, best first: per
+        equation containing it, the smallest nonzero part, then the total, then zero
+        parts (a hidden zero still gives the other cells room)."""
+        ordered: list[int] = []
+        for number in self.equations_of[cell]:
+            ordered.extend(self._published_in(number, status))
+        return list(dict.fromkeys(ordered))
+
+    def _published_in(self, number: int, status: Sequence[Status]) -> list[int]:
+        terms = self.equations[number]
+        total = terms[0][0]
+        parts = [c for c, _ in terms[1:] if status[c] is Status.SHOWN]
+        nonzero = sorted(
+            (c for c in parts if self.values[c] > 0), key=self._size_then_key
+        )
+        zero = sorted(
+            (c for c in parts if self.values[c] == 0), key=self._size_then_key
+        )
+        totals = [total] if status[total] is Status.SHOWN else []
+        return nonzero + totals + zero
+
+    def _size_then_key(self, cell: int) -> tuple[int, int]:
+        return self.values[cell], cell
+
+    def nearby_candidate(self, cell: int, status: Sequence[Status]) -> int | None:
+        numbers = sorted(
+            {n for c in self.component(cell, status) for n in self.equations_of[c]}
+        )
+        for number in numbers:
+            published = self._published_in(number, status)
+            if published:
+                return published[0]
+        return None
+
+
+def _check_table(counts: Mapping[Key, int], equations: Sequence[Equation]) -> None:
+    for key, value in counts.items():
+        if value < 0:
+            raise ValueError(f"count for {key!r} is negative")
+    for equation in equations:
+        cells = (equation.total, *equation.parts)
+        if len(set(cells)) != len(cells):
+            raise ValueError(f"{equation!r} names a cell twice")
+        missing = [key for key in cells if key not in counts]
+        if missing:
+            raise ValueError(f"{equation!r} names cells without a count: {missing!r}")
+        if counts[equation.total] != sum(counts[part] for part in equation.parts):
+            raise ValueError(f"{equation!r} does not add up")
+
+
+def protect_counts(
+    counts: Mapping[Key, int],
+    equations: Sequence[Equation],
+    rules: Rules = DEFAULT_RULES,
+    *,
+    forced: Collection[Key] = (),
+) -> dict[Key, Status]:
+    """Status of every cell in `counts` (every key in equations must be in counts).
+
+    Primary suppression: 1 <= value < min_count is FEWER_THAN_MIN; 0 is a true zero
+    and shown. Complementary suppression then repeats until no hidden cell is pinned
+    to one value by all the equations taken together (see `_Table`). For the first
+    pinned cell in key order, it hides the first candidate from its equations that
+    frees it (smallest nonzero published part, then the total, then zero parts; the
+    first candidate when none frees it alone), else a published cell of a nearby
+    equation. When every linked cell is already hidden and one is still pinned
+    (say four workplaces of one respondent each in a sector of four), only the
+    bounds themselves give it away, so a primary cell is relabelled HIDDEN: that
+    tells the reader nothing about its size.
+
+    `forced` cells start HIDDEN whatever their value, and their equations are
+    protected like any other.
+    """
+    _check_table(counts, equations)
+    table = _Table(counts, equations, rules)
+    small = range(1, rules.min_count)
+    # Forced cells (a distribution where nearly everyone agrees) are HIDDEN even
+    # when small: "fewer than 5" beside a hidden rest would show who agreed.
+    hidden_anyway = set(forced)
+    status = [
+        Status.HIDDEN
+        if key in hidden_anyway
+        else Status.FEWER_THAN_MIN
+        if value in small
+        else Status.SHOWN
+        for key, value in zip(table.keys, table.values, strict=True)
+    ]
+    # Hiding a published cell only widens what a reader must consider, so a cell
+    # once shown to have an alternative value keeps it. Relabelling a primary cell
+    # can narrow its range (when the table's largest count is below min_count - 1),
+    # so that forgets what was known.
+    free: set[int] = set()
+    hopeless: set[int] = set()
+    while True:
+        pinned = _first_pinned(table, status, free, hopeless)
+        if pinned is None:
+            break
+        chosen = _cell_to_hide(table, pinned, status)
+        if chosen is None:
+            hopeless.add(pinned)
+            continue
+        if status[chosen] is Status.FEWER_THAN_MIN:
+            free.clear()
+            hopeless.clear()
+        status[chosen] = Status.HIDDEN
+    return {table.keys[cell]: state for cell, state in enumerate(status)}
+
+
+def _first_pinned(
+    table: _Table, status: list[Status], free: set[int], hopeless: set[int]
+) -> int | None:
+    for cell, state in enumerate(status):
+        if state is Status.SHOWN or cell in free or cell in hopeless:
+            continue
+        witness = table.alternative(cell, status)
+        if witness is None:
+            return cell
+        free.update(witness)
+    return None
+
+
+def _cell_to_hide(table: _Table, pinned: int, status: list[Status]) -> int | None:
+    candidates = table.complement_candidates(pinned, status)
+    for candidate in candidates:
+        trial = status.copy()
+        trial[candidate] = Status.HIDDEN
+        if table.alternative(pinned, trial) is not None:
+            return candidate
+    if candidates:
+        return candidates[0]
+    nearby = table.nearby_candidate(pinned, status)
+    if nearby is not None:
+        return nearby
+    if status[pinned] is Status.FEWER_THAN_MIN:
+        return pinned
+    primaries = [
+        c for c in table.component(pinned, status) if status[c] is Status.FEWER_THAN_MIN
+    ]
+    return primaries[0] if primaries else None
+
+
+def homogeneous(category_counts: Sequence[int], rules: Rules = DEFAULT_RULES) -> bool:
+    """True when one category holds >= homogeneity_percent of the (nonzero) total:
+    the whole distribution must then be suppressed. False for an all-zero one."""
+    total = sum(category_counts)
+    if total == 0:
+        return False
+    return max(category_counts) * 100 >= rules.homogeneity_percent * total
+
+
+@dataclass(frozen=True, slots=True)
+class Quantiles:
+    respondents: int
+    median_cents: int
+    lower_quartile_cents: int | None
+    upper_quartile_cents: int | None
+
+
+def _twice_median(ordered: Sequence[int]) -> int:
+    """Twice the median, so that the mean of two middle values stays an integer."""
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return 2 * ordered[middle]
+    return ordered[middle - 1] + ordered[middle]
+
+
+def _round_twice(twice_value: int, step: int) -> int:
+    """Round half of `twice_value` to the nearest multiple of `step`, ties away from zero."""
+    magnitude = abs(twice_value)
+    steps, remainder = divmod(magnitude, 2 * step)
+    if 2 * remainder >= 2 * step:
+        steps += 1
+    rounded = steps * step
+    return rounded if twice_value >= 0 else -rounded
+
+
+def quantiles(
+    values_cents: Sequence[int], rules: Rules = DEFAULT_RULES
+) -> Quantiles | None:
+    """Median (and quartiles for large enough groups), rounded to rounding_cents.
+
+    None when there are fewer than min_median_group values. The median is the middle
+    value, or the mean of the two middle values. Quartiles use the exclusive method:
+    the medians of the values below and above the median, leaving out the median
+    itself when the count is odd (for 1..8, quartiles 2.5 and 6.5). Never a mean,
+    minimum, maximum or sum: each would give one person's wage away by subtraction
+    or outright.
+    """
+    count = len(values_cents)
+    if count < rules.min_median_group:
+        return None
+    ordered = sorted(values_cents)
+    step = rules.rounding_cents
+    median = _round_twice(_twice_median(ordered), step)
+    if count < rules.min_quartile_group:
+        return Quantiles(count, median, None, None)
+    half = count // 2
+    lower = _round_twice(_twice_median(ordered[:half]), step)
+    upper = _round_twice(_twice_median(ordered[count - half :]), step)
+    return Quantiles(count, median, lower, upper)
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A candidate median figure: key identifies it (e.g. ("wages", "workplace", 12,
+    "peer_worker")), members are the opaque row ids it was computed over, priority
+    orders which of two conflicting figures is kept (lower number = kept first)."""
+
+    key: Key
+    members: frozenset[int]
+    priority: int
+
+
+def protect_overlaps(
+    figures: Sequence[Figure],
+    previous_sizes: Mapping[Key, int],
+    rules: Rules = DEFAULT_RULES,
+) -> set[Key]:
+    """Keys of figures that must NOT be published.
+
+    Across rounds, a figure published last round with p members is withheld when its
+    size now differs from p by 1..min_group_difference-1. Within the round, figures
+    are taken in (priority, repr(key)) order and each is withheld when its members
+    differ from an already published figure's by 1..min_group_difference-1 people
+    (symmetric difference); identical groups do not conflict.
+
+    |A △ B| = |A| + |B| - 2|A ∩ B| >= ||A| - |B||, so only published figures within
+    min_group_difference - 1 in size can conflict, and those are found through a size
+    index. Their overlaps with the candidate are counted in one pass over its members
+    through a member -> published figures index, skipped altogether when no published
+    figure is near in size. Time is O(F log F + sum over candidates of |members| times
+    the number of published near-sized figures per member), memory O(sum |members|);
+    figures over disjoint groups never meet in the index.
+    """
+    reach = rules.min_group_difference
+    withheld: set[Key] = set()
+    published_members: list[frozenset[int]] = []
+    by_size: dict[int, list[int]] = {}
+    by_member: dict[int, list[int]] = {}
+    for figure in sorted(figures, key=lambda f: (f.priority, repr(f.key))):
+        size = len(figure.members)
+        previous = previous_sizes.get(figure.key)
+        if previous is not None and 1 <= abs(size - previous) < reach:
+            withheld.add(figure.key)
+            continue
+        near = {
+            number
+            for other_size in range(size - reach + 1, size + reach)
+            for number in by_size.get(other_size, ())
+        }
+        if near and _conflicts(
+            figure.members, near, published_members, by_member, reach
+        ):
+            withheld.add(figure.key)
+            continue
+        number = len(published_members)
+        published_members.append(figure.members)
+        by_size.setdefault(size, []).append(number)
+        for member in figure.members:
+            by_member.setdefault(member, []).append(number)
+    return withheld
+
+
+def _conflicts(
+    members: frozenset[int],
+    near: set[int],
+    published_members: Sequence[frozenset[int]],
+    by_member: Mapping[int, Sequence[int]],
+    reach: int,
+) -> bool:
+    shared: Counter[int] = Counter()
+    for member in members:
+        shared.update(n for n in by_member.get(member, ()) if n in near)
+    for number in near:
+        difference = len(members) + len(published_members[number]) - 2 * shared[number]
+        if 1 <= difference < reach:
+            return True
+    return False

@@ -2,7 +2,7 @@ import pytest
 import sqlalchemy as sa
 
 from union.db import db
-from union.models import Member, Role
+from union.models import Member, ReportArtifact, Role, SurveyAnswer, SurveyRound
 from union.services import accounts
 
 
@@ -131,3 +131,29 @@ def test_a_mail_failure_is_reported_not_raised(app, runner, make, monkeypatch):
     result = runner.invoke(args=["union", "send-grievance-reminders"])
     assert result.exit_code == 1
     assert "1 could not be sent" in result.output
+
+
+def test_survey_rounds_open_and_close_from_the_command_line(runner, make):
+    workplace, job = make.workplace(), make.classification()
+    opened = runner.invoke(args=["union", "open-survey-round", "Spring 2027"])
+    assert opened.exit_code == 0, opened.output
+    survey_round = db.session.scalars(sa.select(SurveyRound)).one()
+    db.session.add(
+        SurveyAnswer(
+            round_id=survey_round.id,
+            workplace_id=workplace.id,
+            classification_id=job.id,
+        )
+    )
+    db.session.flush()
+    again = runner.invoke(args=["union", "open-survey-round", "Another"])
+    assert again.exit_code == 1 and "already open" in again.output
+    closed = runner.invoke(args=["union", "close-survey-round"])
+    assert closed.exit_code == 0, closed.output
+    assert "Protecting small counts" in closed.output
+    assert "(1 answers)" in closed.output
+    assert db.session.scalar(sa.select(sa.func.count(ReportArtifact.id))) > 9
+    nothing = runner.invoke(args=["union", "close-survey-round"])
+    assert nothing.exit_code == 1 and "No survey round is open" in nothing.output
+    missing = runner.invoke(args=["union", "close-survey-round", "--round", "999"])
+    assert missing.exit_code == 1

@@ -119,6 +119,8 @@ def register_blueprints(app: Flask) -> None:
         join,
         main,
         members,
+        reports,
+        survey,
         treasurer,
         webhooks,
         workplaces,
@@ -134,6 +136,8 @@ def register_blueprints(app: Flask) -> None:
         webhooks,
         workplaces,
         grievances,
+        survey,
+        reports,
         admin,
     ):
         app.register_blueprint(module.blueprint)

@@ -15,8 +15,9 @@ from flask.cli import AppGroup
 from union import backup, crypto, generate
 from union.clock import utcnow
 from union.db import db
+from union.disclosure import Rules
 from union.errors import ValidationFailed
-from union.models import Member, Role
+from union.models import Member, Role, SurveyRound
 from union.notifications import send_dues_reminder, send_grievance_reminder
 from union.passwords import hash_password
 from union.services import (
@@ -28,6 +29,7 @@ from union.services import (
     keys,
     retention,
     roster,
+    survey,
 )
 
 union_group = AppGroup("union", help="Union membership commands.")
@@ -211,6 +213,45 @@ def stripe_setup() -> None:
     db.session.commit()
     for line in lines:
         click.echo(line)
+
+
+@union_group.command("open-survey-round")
+@click.argument("name")
+def open_survey_round(name: str) -> None:
+    """Open a survey round, for example "Spring 2027"."""
+    try:
+        opened = survey.open_round(name, actor=None, now=utcnow())
+    except ValidationFailed as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Opened survey round {opened.id}: {opened.name}.")
+
+
+@union_group.command("close-survey-round")
+@click.option(
+    "--round", "round_id", type=int, help="The round to close; default: the open one."
+)
+def close_survey_round(round_id: int | None) -> None:
+    """Close the open survey round and compute its reports, once and for good."""
+    found = (
+        db.session.get(SurveyRound, round_id) if round_id else survey.current_round()
+    )
+    if found is None:
+        raise click.ClickException("No survey round is open.")
+    if not found.is_open:
+        raise click.ClickException(f"Round {found.id} is already closed.")
+    started = time.monotonic()
+
+    def progress(step: str) -> None:
+        click.echo(f"  {time.monotonic() - started:6.1f}s  {step}")
+
+    rules = Rules.from_settings(current_app.config.get("DISCLOSURE_RULES", {}))
+    survey.close_round(found, actor=None, now=utcnow(), rules=rules, progress=progress)
+    db.session.commit()
+    click.echo(
+        f"Closed round {found.id} ({found.respondents} answers) in "
+        f"{time.monotonic() - started:.1f}s; its reports are stored."
+    )
 
 
 @union_group.command("send-dues-reminders")

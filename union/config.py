@@ -97,6 +97,9 @@ DEFAULTS: dict[str, Any] = {
     #: Languages with a complete catalogue, as language codes; formatting uses the
     #: Canadian variant ("en" -> en_CA, "fr" -> fr_CA).
     "LANGUAGES": ("en", "fr"),
+    #: Overrides of the survey reports' disclosure thresholds (union.disclosure.Rules
+    #: field names). They may only be made stricter: a looser one stops the app.
+    "DISCLOSURE_RULES": {},
 }
 
 

@@ -293,3 +293,58 @@ def test_a_worker_switches_to_french_and_joins_on_a_phone(live_union, journey):
     page.goto(live_union.link_in(mail))
     expect(page.locator("html")).to_have_attribute("lang", "fr-CA")
     worker.see("mot-de-passe")
+
+
+def test_a_member_answers_the_survey_on_a_phone_and_an_organizer_reads_the_report(
+    live_union, journey
+):
+    member = journey("member", phone=True)
+    page = member.page
+    sign_in(member, live_union, "member@example.org")
+    page.get_by_role("link", name="Survey", exact=True).click()
+    member.see("survey")
+    expect(
+        page.get_by_text("A random code is all that identifies them")
+    ).to_be_visible()
+    started = time.monotonic()
+    choose(page.get_by_label("Where do you work?"), "Riverside")
+    page.get_by_label("Which job is closest to yours?").select_option(index=1)
+    page.get_by_label("Permanent, part time").check()
+    page.get_by_label("Your hourly wage before deductions").fill("-3")
+    page.get_by_role("button", name="Send my answers").click()
+    expect(page.get_by_role("alert")).to_contain_text("Enter an hourly wage between")
+    member.see("survey-problem")
+    expect(page.get_by_label("Permanent, part time")).to_be_checked()
+    page.get_by_label("Your hourly wage before deductions").fill("23.75")
+    page.get_by_label("Hours you usually work in a week").fill("30")
+    page.get_by_role("group", name="Do you get dental benefits").get_by_label(
+        "No", exact=True
+    ).check()
+    page.get_by_role("button", name="Send my answers").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
+    member.see("survey-thanks")
+    # Filling in the form, typing mistake included, is quick for a machine; the
+    # check is that it is one page with no extra steps.
+    assert time.monotonic() - started < 60
+    page.get_by_role("link", name="Survey", exact=True).click()
+    expect(page.get_by_text("You have already answered this round")).to_be_visible()
+    member.see("survey-again")
+
+    organizer = journey("organizer")
+    page = organizer.page
+    sign_in(organizer, live_union, "organizer@example.org")
+    page.get_by_role("link", name="Reports", exact=True).click()
+    organizer.see("reports")
+    page.get_by_role("link", name="Reports for Spring 2026").click()
+    organizer.see("catalogue")
+    page.locator("#report-wages").locator("xpath=..").get_by_role(
+        "link", name="Union-wide"
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hourly wages by job")
+    expect(page.get_by_role("heading", name="What this shows")).to_be_visible()
+    organizer.see("wages")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download as a spreadsheet (CSV)").click()
+    text = download.value.path().read_text(encoding="utf-8")
+    assert "digest" in text and "Hourly wage" in text
+    assert "@example.org" not in text

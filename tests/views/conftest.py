@@ -16,11 +16,12 @@ from union.models import (
     Member,
     PaymentMethod,
     Role,
+    SurveyRound,
     User,
     WaiverReason,
     Workplace,
 )
-from union.services import dues, grievances, privacy, waivers
+from union.services import dues, grievances, privacy, survey, waivers
 
 
 @pytest.fixture(autouse=True)
@@ -51,6 +52,8 @@ class World:
     correction: CorrectionRequest
     #: One entry in the breach register.
     breach: Breach
+    #: A closed survey round the member answered, with its reports stored.
+    survey_round: SurveyRound
 
 
 @pytest.fixture
@@ -108,6 +111,18 @@ def world(make) -> World:
         actor=accounts["admin"],
         now=make.now,
     )
+    survey_round = survey.open_round(
+        "Spring", actor=accounts["organizer"], now=make.now
+    )
+    survey.answer(
+        member,
+        survey_round,
+        survey.Answers(
+            workplace_id=here.id, classification_id=make.classification().id
+        ),
+        now=make.now,
+    )
+    survey.close_round(survey_round, actor=accounts["organizer"], now=make.now)
     return World(
         here,
         there,
@@ -122,4 +137,5 @@ def world(make) -> World:
         feed_token,
         correction,
         breach,
+        survey_round,
     )

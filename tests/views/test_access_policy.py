@@ -23,6 +23,7 @@ TREASURY = frozenset({Role.TREASURER, Role.ADMIN})
 CASES = frozenset({Role.STEWARD, Role.ADMIN})
 STEWARD = frozenset({Role.STEWARD})
 GRIEVANCE_COUNTS = frozenset({Role.ORGANIZER, Role.ADMIN})
+REPORT_READERS = frozenset({Role.ORGANIZER, Role.ADMIN})
 
 POLICY: dict[str, str | frozenset[Role]] = {
     "static": PUBLIC,
@@ -118,6 +119,14 @@ POLICY: dict[str, str | frozenset[Role]] = {
     "grievances.new_calendar_feed": STEWARD,
     "grievances.revoke_calendar_feed": STEWARD,
     "grievances.calendar_feed": PUBLIC,
+    "survey.answer": MEMBER,
+    "survey.thanks": MEMBER,
+    "reports.index": REPORT_READERS,
+    "reports.open_round": REPORT_READERS,
+    "reports.close_round": REPORT_READERS,
+    "reports.catalogue": REPORT_READERS,
+    "reports.show": REPORT_READERS,
+    "reports.download": REPORT_READERS,
     "admin.users": ADMIN,
     "admin.user": ADMIN,
     "admin.grant_role": ADMIN,
@@ -229,6 +238,10 @@ def url_for_rule(rule, world):
         "feed_token": world.feed_token,
         "request_id": world.correction.id,
         "breach_id": world.breach.id,
+        "round_id": world.survey_round.id,
+        "report": "wages",
+        "level": "workplace",
+        "scope": str(world.here.id),
     }
     if rule.endpoint.startswith("grievances."):
         values["public_id"] = world.grievance.public_id

@@ -47,6 +47,15 @@ from union.models.members import (
 )
 from union.models.privacy import Breach, CorrectionRequest, CorrectionStatus
 from union.models.settings import Setting
+from union.models.survey import (
+    EmploymentType,
+    ReportArtifact,
+    RoundStatus,
+    SurveyAnswer,
+    SurveyReceipt,
+    SurveyRound,
+    YesNoUnsure,
+)
 from union.models.users import (
     GRANTABLE_ROLES,
     AccountToken,
@@ -95,6 +104,7 @@ __all__ = [
     "DuesSubscription",
     "DuesWaiver",
     "Employment",
+    "EmploymentType",
     "FundingSource",
     "Grievance",
     "GrievanceCategory",
@@ -112,8 +122,10 @@ __all__ = [
     "NoticeKind",
     "PaymentMethod",
     "Remittance",
+    "ReportArtifact",
     "Role",
     "RoleGrant",
+    "RoundStatus",
     "Sector",
     "SentReminder",
     "Setting",
@@ -121,12 +133,16 @@ __all__ = [
     "StepRecord",
     "StewardAssignment",
     "StripeEvent",
+    "SurveyAnswer",
+    "SurveyReceipt",
+    "SurveyRound",
     "TokenPurpose",
     "User",
     "WaiverReason",
     "WaiverStatus",
     "Workplace",
     "WorkplaceStatus",
+    "YesNoUnsure",
     "email_digest",
     "grievance_grievants",
     "normalise_email",

@@ -12,6 +12,7 @@ from union.models import (
     BargainingStatus,
     ContactPreference,
     Employment,
+    EmploymentType,
     GrievanceCategory,
     GrievanceOutcome,
     GrievanceStep,
@@ -25,9 +26,18 @@ from union.models import (
     User,
     WaiverReason,
     Workplace,
+    YesNoUnsure,
 )
 from union.passwords import hash_password
-from union.services import accounts, dues, grievances, numbers, waivers, workplaces
+from union.services import (
+    accounts,
+    dues,
+    grievances,
+    numbers,
+    survey,
+    waivers,
+    workplaces,
+)
 from union.services.workplaces import FundingDetails, WorkplaceDetails
 from union.standing import first_of_month, month_index
 
@@ -227,7 +237,49 @@ def load_demo(*, password: str, now: datetime, seed: int = 2014) -> int:
     _ask_for_waiver(maker.members, now=now)
     db.session.flush()
     _add_demo_grievances(covered, users["steward@example.org"], now)
+    _add_demo_survey(rng, maker.members, now=now)
     return maker.count
+
+
+def _add_demo_survey(
+    rng: random.Random, members: list[Member], *, now: datetime
+) -> None:
+    """A closed round most members answered (so organizers have reports to read)
+    and an open one for the demo member to try."""
+    spring = survey.open_round("Spring 2026", actor=None, now=now - timedelta(days=120))
+    for member in members:
+        employment = next(iter(member.employments), None)
+        if (
+            not survey.may_answer(member)
+            or employment is None
+            or employment.classification_id is None
+            or rng.random() < 0.15
+        ):
+            continue
+        never = rng.random() < 0.2
+        survey.answer(
+            member,
+            spring,
+            survey.Answers(
+                workplace_id=employment.workplace_id,
+                classification_id=employment.classification_id,
+                employment_type=rng.choice(list(EmploymentType)),
+                hourly_wage_cents=rng.randrange(2000, 3400, 25),
+                weekly_hours=rng.choice((24, 30, 35, 37, 40)),
+                health_benefits=rng.random() < 0.6,
+                dental_benefits=rng.random() < 0.45,
+                paid_sick_days=rng.choice((0, 0, 3, 5, 10)),
+                vacation_days=rng.choice((0, 10, 15, 20)),
+                months_since_raise=None if never else rng.randint(2, 40),
+                never_had_raise=never,
+                grant_funded=rng.choice(list(YesNoUnsure)),
+                relies_on_social_assistance=rng.random() < 0.25,
+                discrimination_lived_experience=rng.random() < 0.3,
+            ),
+            now=now,
+        )
+    survey.close_round(spring, actor=None, now=now - timedelta(days=90))
+    survey.open_round("Autumn 2026", actor=None, now=now - timedelta(days=7))
 
 
 def _ask_for_waiver(members: list[Member], *, now: datetime) -> None:

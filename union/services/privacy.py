@@ -40,12 +40,13 @@ from union.models import (
     MemberStatus,
     RoleGrant,
     StewardAssignment,
+    SurveyReceipt,
     User,
     WaiverReason,
 )
 from union.models.members import new_public_id
 from union.payments import GatewayError, StripeGateway
-from union.services import audit, grievances
+from union.services import audit, grievances, survey
 from union.services.card_dues import CardPaymentsUnavailable
 from union.services.paging import Page, paginate
 
@@ -283,6 +284,11 @@ def personal_data(
             }
             for case in own_cases
         ],
+        # Only that they answered: the answers themselves cannot be found again.
+        "survey_rounds_answered": [
+            {"round": answered.name, "opened_on": _day(answered.opened_on)}
+            for answered in survey.receipts_of(member)
+        ],
         "correction_requests": [
             {
                 "requested_at": _moment(request.requested_at),
@@ -495,7 +501,8 @@ def erase_member(
       password, name and language cleared, disabled, roles, steward assignments,
       calendar feed, sessions and emailed links removed;
     * hardship waiver reasons become "other"; correction requests, card checkout
-      attempts and the record of emails sent are deleted.
+      attempts, the record of emails sent and survey receipts are deleted
+      (the anonymous answers stay: nothing links them to anyone).
 
     Grievances stay in the union's files (their text is the steward's) until the
     retention job anonymizes them; audit rows stay, as they hold no values.
@@ -524,7 +531,7 @@ def erase_member(
         .where(DuesWaiver.member_id == member.id)
         .values(reason=WaiverReason.OTHER)
     )
-    for model in (CorrectionRequest, CheckoutAttempt, DuesNotice):
+    for model in (CorrectionRequest, CheckoutAttempt, DuesNotice, SurveyReceipt):
         db.session.execute(sa.delete(model).where(model.member_id == member.id))
 
     if user is not None:

@@ -11,18 +11,25 @@ from flask import (
     Response,
     after_this_request,
     copy_current_request_context,
+    current_app,
     flash,
     request,
 )
 from flask_login import current_user
 
 from union.db import db
+from union.disclosure import Rules
 from union.errors import InvalidTransition, ValidationFailed
 from union.forms.base import BaseForm
 from union.logs import log_exception
 from union.models import User
 
 log = logging.getLogger(__name__)
+
+
+def disclosure_rules() -> Rules:
+    """The disclosure thresholds configured for this union (checked at start-up)."""
+    return Rules.from_settings(current_app.config.get("DISCLOSURE_RULES", {}))
 
 
 def actor() -> User:

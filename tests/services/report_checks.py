@@ -1,0 +1,239 @@
+"""Independent checks of stored report artifacts, used by the report tests.
+
+They read the artifacts as an organizer would, and know only the public shape of
+the catalogue (which counts add up to which), never the code's own decisions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from union.db import db
+from union.models import ReportArtifact, Sector, SurveyAnswer, Workplace
+from union.services import report_building
+from union.services.report_building import (
+    QUESTIONS,
+    REPORTS,
+    SECTOR,
+    UNION,
+    WORKPLACE,
+    question_levels,
+)
+
+FORBIDDEN_KEYS = {"mean", "average", "min", "minimum", "max", "maximum", "sum"}
+MEDIAN_FIELDS = {
+    "classification",
+    "group",
+    "median",
+    "lower_quartile",
+    "upper_quartile",
+    "s",
+}
+
+
+def artifacts(round_id: int) -> list[dict[str, Any]]:
+    return [
+        json.loads(body)
+        for body in db.session.scalars(
+            sa.select(ReportArtifact.body).where(ReportArtifact.round_id == round_id)
+        )
+    ]
+
+
+def walk(value: Any) -> Iterator[tuple[str, Any]]:
+    """Every (key, value) pair anywhere in a JSON body."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield key, inner
+            yield from walk(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from walk(inner)
+
+
+def published_counts(bodies: list[dict[str, Any]]) -> Iterator[int]:
+    for body in bodies:
+        for key, value in walk(body):
+            if key == "n":
+                yield value
+
+
+def cells_by_key(bodies: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    """The published survey count cells, under the keys of the public structure:
+    ("respondents", level, scope) and (question, level, scope, category)."""
+    cells: dict[Any, dict[str, Any]] = {}
+    for body in bodies:
+        level, scope = body["level"], body["scope"]
+        cells[("respondents", level, scope)] = body["respondents"]
+        for child in body.get("breakdown", ()):
+            child_level = SECTOR if level == UNION else WORKPLACE
+            cells[("respondents", child_level, child["key"])] = {
+                k: v for k, v in child.items() if k in ("n", "s")
+            }
+        for distribution in body.get("distributions", ()):
+            for row in distribution["rows"]:
+                cells[(distribution["question"], level, scope, row["category"])] = {
+                    k: v for k, v in row.items() if k in ("n", "s")
+                }
+    return cells
+
+
+def public_equations(round_id: int) -> list[tuple[Any, tuple[Any, ...]]]:
+    """What adds up to what, as anyone reading the reports knows it."""
+    with_reports = set(
+        db.session.scalars(
+            sa.select(ReportArtifact.scope).where(
+                ReportArtifact.round_id == round_id,
+                ReportArtifact.level == WORKPLACE,
+                ReportArtifact.report == "respondents",
+            )
+        )
+    )
+    workplaces = [
+        w for w in db.session.scalars(sa.select(Workplace)) if str(w.id) in with_reports
+    ]
+    scopes = [(UNION, "")] + [(SECTOR, s.value) for s in Sector]
+    scopes += [(WORKPLACE, str(w.id)) for w in workplaces]
+    equations: list[tuple[Any, tuple[Any, ...]]] = []
+    sectors = [s.value for s in Sector]
+    equations.append(
+        (("respondents", UNION, ""), tuple(("respondents", SECTOR, s) for s in sectors))
+    )
+    for sector in sectors:
+        equations.append(
+            (
+                ("respondents", SECTOR, sector),
+                tuple(
+                    ("respondents", WORKPLACE, str(w.id))
+                    for w in workplaces
+                    if w.sector.value == sector
+                ),
+            )
+        )
+    for question in QUESTIONS:
+        levels = question_levels(question)
+        for level, scope in scopes:
+            if level not in levels:
+                continue
+            equations.append(
+                (
+                    ("respondents", level, scope),
+                    tuple((question.key, level, scope, c) for c in question.categories),
+                )
+            )
+        for category in question.categories:
+            equations.append(
+                (
+                    (question.key, UNION, "", category),
+                    tuple((question.key, SECTOR, s, category) for s in sectors),
+                )
+            )
+            if WORKPLACE not in levels:
+                continue
+            for sector in sectors:
+                equations.append(
+                    (
+                        (question.key, SECTOR, sector, category),
+                        tuple(
+                            (question.key, WORKPLACE, str(w.id), category)
+                            for w in workplaces
+                            if w.sector.value == sector
+                        ),
+                    )
+                )
+    return equations
+
+
+def feasible_ranges(
+    cells: dict[Any, dict[str, Any]],
+    equations: list[tuple[Any, tuple[Any, ...]]],
+    *,
+    min_count: int = 5,
+) -> dict[Any, tuple[int, int]]:
+    """For each hidden cell, the smallest and largest whole value consistent with
+    every published figure and every equation (an exact integer program)."""
+    hidden = sorted((k for k, c in cells.items() if "n" not in c), key=repr)
+    if not hidden:
+        return {}
+    index = {key: i for i, key in enumerate(hidden)}
+    largest = max([c["n"] for c in cells.values() if "n" in c] + [min_count]) * 4
+    lower = np.array(
+        [1 if cells[k].get("s") == "fewer_than_min" else 0 for k in hidden], float
+    )
+    upper = np.array(
+        [
+            min_count - 1 if cells[k].get("s") == "fewer_than_min" else largest
+            for k in hidden
+        ],
+        float,
+    )
+    rows, rhs = [], []
+    for total, parts in equations:
+        if total not in cells or any(p not in cells for p in parts):
+            continue
+        row = np.zeros(len(hidden))
+        constant = 0.0
+        for key, sign in [(total, -1.0)] + [(p, 1.0) for p in parts]:
+            if key in index:
+                row[index[key]] += sign
+            else:
+                constant += sign * cells[key]["n"]
+        if row.any():
+            rows.append(row)
+            rhs.append(-constant)
+    constraints = (
+        [LinearConstraint(np.array(rows), np.array(rhs), np.array(rhs))] if rows else []
+    )
+    integrality = np.ones(len(hidden))
+    ranges: dict[Any, tuple[int, int]] = {}
+    for key, i in index.items():
+        found = []
+        for direction in (1.0, -1.0):
+            objective = np.zeros(len(hidden))
+            objective[i] = direction
+            result = milp(
+                objective,
+                constraints=constraints,
+                integrality=integrality,
+                bounds=Bounds(lower, upper),
+            )
+            assert result.success, f"the published figures contradict each other: {key}"
+            found.append(round(result.x[i]))
+        ranges[key] = (found[0], found[1])
+    return ranges
+
+
+def figure_members(round_id: int, figure: list[Any]) -> frozenset[str]:
+    """The answers a published median covers, from its key (column, level, scope,
+    classification), read back from the database."""
+    column_index, level, scope, classification = figure
+    column = report_building._ANSWER_COLUMNS[column_index]
+    statement = sa.select(SurveyAnswer.id).where(
+        SurveyAnswer.round_id == round_id, column.is_not(None)
+    )
+    if level == SECTOR:
+        statement = statement.join(
+            Workplace, Workplace.id == SurveyAnswer.workplace_id
+        ).where(Workplace.sector == Sector(scope))
+    elif level == WORKPLACE:
+        statement = statement.where(SurveyAnswer.workplace_id == int(scope))
+    if classification is not None:
+        statement = statement.where(SurveyAnswer.classification_id == classification)
+    return frozenset(db.session.scalars(statement))
+
+
+def published_figures(round_id: int) -> list[list[Any]]:
+    figures = []
+    for body in artifacts(round_id):
+        figures.extend(body.get("published_figures", ()))
+    return figures
+
+
+def reports_and_levels() -> list[tuple[str, str]]:
+    return [(report, level) for report, levels in REPORTS.items() for level in levels]

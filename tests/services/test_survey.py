@@ -1,0 +1,198 @@
+"""Survey rounds and answering: anonymity of the stored rows, one answer per member,
+plausible values, and the reports stored once when a round closes."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from union.db import db
+from union.errors import InvalidTransition, ValidationFailed
+from union.models import (
+    MemberStatus,
+    ReportArtifact,
+    Role,
+    Sector,
+    SurveyAnswer,
+    SurveyReceipt,
+    WorkplaceStatus,
+)
+from union.services import report_building, survey
+
+
+@pytest.fixture
+def organizer(make):
+    return make.user("organizer@example.org", roles=(Role.ORGANIZER,))
+
+
+@pytest.fixture
+def open_round(organizer, make):
+    return survey.open_round("Spring 2027", actor=organizer, now=make.now)
+
+
+def answers_for(workplace, classification, **values):
+    return survey.Answers(
+        workplace_id=workplace.id, classification_id=classification.id, **values
+    )
+
+
+def test_the_answers_table_can_not_lead_back_to_a_member():
+    table = SurveyAnswer.__table__
+    referenced = {fk.column.table.name for fk in table.foreign_keys}
+    assert referenced == {"survey_rounds", "workplaces", "job_classifications"}
+    for column in table.columns:
+        assert "member" not in column.name and "user" not in column.name
+        # Nothing finer than the round: no date or time column at all.
+        assert not isinstance(column.type, sa.DateTime | sa.Date), column.name
+    assert isinstance(table.c.id.type, sa.String)
+    assert table.c.id.type.length == 32  # a random token, not a sequence
+    receipt_columns = {column.name for column in SurveyReceipt.__table__.columns}
+    assert receipt_columns == {"round_id", "member_id"}
+
+
+def test_answer_ids_are_random_and_the_receipt_is_separate(open_round, make):
+    workplace, job = make.workplace(), make.classification()
+    first, second = make.member(workplace), make.member(workplace)
+    for member in (first, second):
+        survey.answer(member, open_round, answers_for(workplace, job), now=make.now)
+    ids = db.session.scalars(sa.select(SurveyAnswer.id)).all()
+    assert len(ids) == 2 and all(len(i) == 32 for i in ids)
+    assert int(ids[0], 16) != int(ids[1], 16) + 1
+    receipts = db.session.scalars(sa.select(SurveyReceipt.member_id)).all()
+    assert sorted(receipts) == sorted([first.id, second.id])
+
+
+def test_a_member_answers_once_per_round(open_round, make):
+    workplace, job = make.workplace(), make.classification()
+    member = make.member(workplace)
+    survey.answer(member, open_round, answers_for(workplace, job), now=make.now)
+    with pytest.raises(InvalidTransition, match="already answered"):
+        survey.answer(member, open_round, answers_for(workplace, job), now=make.now)
+    assert db.session.scalar(sa.select(sa.func.count(SurveyAnswer.id))) == 1
+
+
+@pytest.mark.parametrize("status", [MemberStatus.APPLICANT, MemberStatus.RESIGNED])
+def test_only_members_in_the_union_answer(open_round, make, status):
+    workplace, job = make.workplace(), make.classification()
+    member = make.member(workplace, status=status)
+    with pytest.raises(InvalidTransition):
+        survey.answer(member, open_round, answers_for(workplace, job), now=make.now)
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"hourly_wage_cents": -500}, "hourly_wage"),
+        ({"hourly_wage_cents": 400}, "hourly_wage"),
+        ({"weekly_hours": 200}, "weekly_hours"),
+        ({"weekly_hours": 0}, "weekly_hours"),
+        ({"paid_sick_days": 61}, "paid_sick_days"),
+        ({"vacation_days": -1}, "vacation_days"),
+        ({"months_since_raise": 601}, "months_since_raise"),
+        ({"months_since_raise": 3, "never_had_raise": True}, "months_since_raise"),
+    ],
+)
+def test_implausible_answers_get_a_message_and_store_nothing(
+    open_round, make, values, field
+):
+    workplace, job = make.workplace(), make.classification()
+    member = make.member(workplace)
+    with pytest.raises(ValidationFailed) as refused:
+        survey.answer(
+            member, open_round, answers_for(workplace, job, **values), now=make.now
+        )
+    assert field in refused.value.errors
+    assert db.session.scalar(sa.select(sa.func.count(SurveyAnswer.id))) == 0
+    assert not survey.has_answered(member, open_round)
+
+
+def test_workplace_and_job_are_required_and_must_exist(open_round, make):
+    member = make.member(make.workplace())
+    pending = make.workplace(status=WorkplaceStatus.PENDING)
+    with pytest.raises(ValidationFailed) as refused:
+        survey.answer(
+            member,
+            open_round,
+            survey.Answers(workplace_id=None, classification_id=999_999),
+            now=make.now,
+        )
+    assert set(refused.value.errors) == {"workplace_id", "classification_id"}
+    with pytest.raises(ValidationFailed) as refused:
+        survey.answer(
+            member,
+            open_round,
+            answers_for(pending, make.classification()),
+            now=make.now,
+        )
+    assert "workplace_id" in refused.value.errors
+
+
+def test_one_round_open_at_a_time(open_round, organizer, make):
+    with pytest.raises(ValidationFailed):
+        survey.open_round("Another", actor=organizer, now=make.now)
+    with pytest.raises(ValidationFailed):
+        survey.open_round("   ", actor=organizer, now=make.now)
+
+
+def test_closing_stores_the_catalogue_once(open_round, organizer, make):
+    workplace, job = make.workplace(), make.classification()
+    survey.answer(
+        make.member(workplace), open_round, answers_for(workplace, job), now=make.now
+    )
+    survey.close_round(open_round, actor=organizer, now=make.now + timedelta(days=30))
+    assert open_round.respondents == 1
+    assert open_round.closed_on == (make.now + timedelta(days=30)).date()
+    artifacts = db.session.scalars(sa.select(ReportArtifact)).all()
+    levels = list(report_building.REPORTS.values())
+    expected = (
+        len(levels)
+        + len(Sector) * sum(report_building.SECTOR in each for each in levels)
+        + sum(report_building.WORKPLACE in each for each in levels)
+    )
+    assert len(artifacts) == expected
+    with pytest.raises(InvalidTransition):
+        survey.close_round(open_round, actor=organizer, now=make.now)
+    with pytest.raises(InvalidTransition):
+        survey.answer(
+            make.member(workplace),
+            open_round,
+            answers_for(workplace, job),
+            now=make.now,
+        )
+
+
+def test_artifacts_can_not_be_changed(open_round, organizer, make):
+    survey.close_round(open_round, actor=organizer, now=make.now)
+    artifact = db.session.scalars(sa.select(ReportArtifact)).first()
+    artifact.body = json.dumps({"tampered": True})
+    with pytest.raises(ValueError, match="immutable"):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_closing_rewrites_answers_in_random_id_order(open_round, organizer, make):
+    workplace, job = make.workplace(), make.classification()
+    for _ in range(12):
+        survey.answer(
+            make.member(workplace),
+            open_round,
+            answers_for(workplace, job),
+            now=make.now,
+        )
+    survey.close_round(open_round, actor=organizer, now=make.now)
+    physical = "ctid" if db.engine.dialect.name == "postgresql" else "rowid"
+    stored = db.session.scalars(
+        sa.text(f"SELECT id FROM survey_answers ORDER BY {physical}")  # noqa: S608
+    ).all()
+    assert stored == sorted(stored)
+    assert len(stored) == 12
+
+
+def test_receipts_are_part_of_a_members_own_data(open_round, organizer, make):
+    workplace, job = make.workplace(), make.classification()
+    member = make.member(workplace)
+    survey.answer(member, open_round, answers_for(workplace, job), now=make.now)
+    assert [r.name for r in survey.receipts_of(member)] == ["Spring 2027"]

@@ -1,0 +1,234 @@
+"""The survey as members answer it, and the report pages organizers read."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from union.db import db
+from union.models import AuditEvent, Role, SurveyAnswer, SurveyReceipt
+from union.services import survey
+
+
+@pytest.fixture
+def open_round(world, make):
+    return survey.open_round("Autumn", actor=world.accounts["organizer"], now=make.now)
+
+
+def survey_form(world, job_id, **values):
+    form = {"workplace_id": str(world.here.id), "classification_id": str(job_id)}
+    form.update(values)
+    return form
+
+
+def test_the_member_is_told_what_is_stored_before_answering(client, world, open_round):
+    client.sign_in("member@example.org")
+    page = client.get("/survey/").get_data(as_text=True)
+    assert "without your name, member number, email or the time you answered" in page
+    assert "No one, not stewards, organizers or admins" in page
+    assert 'name="hourly_wage"' in page
+
+
+def test_answering_stores_an_anonymous_row_and_a_receipt(
+    client, world, open_round, make
+):
+    job = make.classification()
+    client.sign_in("member@example.org")
+    client.get("/survey/")
+    audit_rows = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
+    response = client.submit(
+        "/survey/",
+        survey_form(
+            world,
+            job.id,
+            hourly_wage="24.50",
+            weekly_hours="35",
+            dental_benefits="no",
+            never_had_raise="no",
+        ),
+    )
+    assert response.status_code == 302
+    answer = db.session.scalar(
+        sa.select(SurveyAnswer).where(SurveyAnswer.round_id == open_round.id)
+    )
+    assert answer.hourly_wage_cents == 2450
+    assert answer.dental_benefits is False and answer.never_had_raise is True
+    assert answer.health_benefits is None
+    assert db.session.get(SurveyReceipt, (open_round.id, world.member.id))
+    # Answering leaves no trace in the audit log (its time would date the answer).
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == audit_rows
+
+
+def test_a_second_answer_is_refused_kindly(client, world, open_round, make):
+    job = make.classification()
+    client.sign_in("member@example.org")
+    client.submit("/survey/", survey_form(world, job.id))
+    again = client.get("/survey/")
+    assert again.status_code == 200
+    assert "You have already answered this round" in again.get_data(as_text=True)
+    count = db.session.scalar(
+        sa.select(sa.func.count(SurveyAnswer.id)).where(
+            SurveyAnswer.round_id == open_round.id
+        )
+    )
+    assert count == 1
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"hourly_wage": "-5"}, "Enter an hourly wage between $5.00 and $200.00"),
+        ({"weekly_hours": "200"}, "from 1 to 80"),
+        ({"hourly_wage": "lots"}, "Enter an hourly wage between $5.00 and $200.00"),
+        ({"paid_sick_days": "ten"}, "Enter a whole number"),
+    ],
+)
+def test_implausible_answers_get_a_clear_message(
+    client, world, open_round, make, values, message
+):
+    job = make.classification()
+    client.sign_in("member@example.org")
+    response = client.submit("/survey/", survey_form(world, job.id, **values))
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert message in page
+    # What was typed is still there.
+    assert f'value="{next(iter(values.values()))}"' in page
+    assert not survey.has_answered(world.member, open_round)
+
+
+def test_without_an_open_round_the_member_is_told_so(client, world):
+    client.sign_in("member@example.org")
+    page = client.get("/survey/").get_data(as_text=True)
+    assert "There is no survey open right now" in page
+
+
+def report_urls(world):
+    round_id = world.survey_round.id
+    return [
+        f"/reports/rounds/{round_id}/",
+        f"/reports/rounds/{round_id}/wages/union/",
+        f"/reports/rounds/{round_id}/respondents/sector/outreach",
+        f"/reports/rounds/{round_id}/density/union/",
+        f"/reports/rounds/{round_id}/grievances/union/",
+        f"/reports/rounds/{round_id}/funding/workplace/{world.here.id}",
+        f"/reports/rounds/{round_id}/wages/union/csv",
+        f"/reports/rounds/{round_id}/density/union/csv",
+    ]
+
+
+@pytest.mark.parametrize("persona", ["member", "steward", "treasurer"])
+def test_only_organizers_and_admins_reach_reports(client, world, persona):
+    client.sign_in(world.accounts[persona].email)
+    for url in ["/reports/", *report_urls(world)]:
+        assert client.get(url).status_code == 403, url
+
+
+@pytest.mark.parametrize("persona", ["organizer", "admin"])
+def test_reports_hold_no_name_email_or_member_number(client, world, persona):
+    client.sign_in(world.accounts[persona].email)
+    for url in report_urls(world):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        text = response.get_data(as_text=True)
+        for member in (world.member, world.stranger):
+            assert member.chosen_name not in text
+            assert member.member_number not in re.findall(r"\b[A-Z]?\d{4,}\b", text)
+        assert "@example.org" not in text.replace(world.accounts[persona].email, ""), (
+            url
+        )
+
+
+def test_every_pull_is_audited_without_values(client, world):
+    client.sign_in("organizer@example.org")
+    client.get(f"/reports/rounds/{world.survey_round.id}/wages/union/")
+    client.get(f"/reports/rounds/{world.survey_round.id}/wages/union/csv")
+    events = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.action.in_(["report.pulled", "report.exported"]))
+        .order_by(AuditEvent.id)
+    ).all()
+    assert [e.action for e in events] == ["report.pulled", "report.exported"]
+    assert all(e.actor_id == world.accounts["organizer"].id for e in events)
+    assert all(e.subject_type == "report" for e in events)
+    assert all(not re.search(r"\$|\d+\.\d\d", e.detail or "") for e in events)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "wages/union/?workplace=1",
+        "wages/union/?min_wage=20",
+        "wages/union/?from=2026-01-01&to=2026-06-30",
+        "wages/region/",
+        "average_wage/union/",
+        "grievances/workplace/1",
+        "wages/sector/nowhere",
+        "wages/union/csv?filter=peer",
+    ],
+)
+def test_anything_outside_the_catalogue_answers_400(client, world, path):
+    client.sign_in("organizer@example.org")
+    response = client.get(f"/reports/rounds/{world.survey_round.id}/{path}")
+    assert response.status_code == 400
+
+
+def test_an_open_round_has_no_reports(client, world, make):
+    open_round = survey.open_round("Now", actor=None, now=make.now)
+    client.sign_in("organizer@example.org")
+    for path in ("", "wages/union/", "wages/union/csv"):
+        url = f"/reports/rounds/{open_round.id}/{path}"
+        assert client.get(url).status_code == 400, url
+    assert client.get("/reports/rounds/999999/wages/union/").status_code == 404
+
+
+def test_csv_is_escaped_against_formulas(client, world, make):
+    world.here.employer = '=HYPERLINK("http://evil.example")'
+    db.session.flush()
+    new_round = survey.open_round("Formula", actor=None, now=make.now)
+    survey.close_round(new_round, actor=None, now=make.now)
+    client.sign_in("organizer@example.org")
+    response = client.get(f"/reports/rounds/{new_round.id}/density/union/csv")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    cells = [
+        c
+        for row in csv.reader(io.StringIO(response.get_data(as_text=True)))
+        for c in row
+    ]
+    assert '\'=HYPERLINK("http://evil.example")' in cells
+    assert not any(c.startswith("=") for c in cells)
+
+
+def test_organizers_open_and_close_rounds_from_the_page(client, world):
+    client.sign_in("organizer@example.org")
+    response = client.submit(
+        "/reports/rounds", {"name": "Winter 2027"}, page="/reports/"
+    )
+    assert response.status_code == 302
+    current = survey.current_round()
+    assert current is not None and current.name == "Winter 2027"
+    response = client.submit(
+        f"/reports/rounds/{current.id}/close", {}, page="/reports/"
+    )
+    assert response.status_code == 302
+    db.session.refresh(current)
+    assert not current.is_open
+    page = client.get("/reports/").get_data(as_text=True)
+    assert "Reports for Winter 2027" in page
+
+
+def test_a_report_page_reads_out_what_it_shows(client, world, make):
+    role_holder = world.accounts["organizer"]
+    assert role_holder.has_role(Role.ORGANIZER)
+    client.sign_in("organizer@example.org")
+    page = client.get(
+        f"/reports/rounds/{world.survey_round.id}/funding/union/"
+    ).get_data(as_text=True)
+    assert "What this shows" in page
+    assert "funded positions depend on grants" in page
+    assert "fingerprint" in page

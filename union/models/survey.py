@@ -1,0 +1,171 @@
+"""The working-conditions survey: rounds, anonymous answers, receipts and the
+reports computed when a round closes.
+
+An answer row holds no member, no time finer than its round and a random id, so no
+one (an organizer, an admin, whoever holds a copy of the database) can tell whose it
+is. A receipt records only that a member answered a round, so they answer once.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from union.db import Model
+from union.models.types import enum_type
+
+
+class RoundStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class EmploymentType(enum.StrEnum):
+    PERMANENT_FULL_TIME = "permanent_full_time"
+    PERMANENT_PART_TIME = "permanent_part_time"
+    CASUAL = "casual"
+    TEMPORARY = "temporary"
+
+
+class YesNoUnsure(enum.StrEnum):
+    YES = "yes"
+    NO = "no"
+    NOT_SURE = "not_sure"
+
+
+def random_answer_id() -> str:
+    return secrets.token_hex(16)
+
+
+class SurveyRound(Model):
+    __tablename__ = "survey_rounds"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "closed_on IS NULL OR closed_on >= opened_on", name="closes_after_opening"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    status: Mapped[RoundStatus] = mapped_column(enum_type(RoundStatus), index=True)
+    opened_on: Mapped[date]
+    closed_on: Mapped[date | None]
+    opened_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    closed_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    #: Filled when the round closes, from the receipts: how many answered.
+    respondents: Mapped[int | None]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is RoundStatus.OPEN
+
+    def __repr__(self) -> str:
+        return f"<SurveyRound {self.id}>"
+
+
+class SurveyAnswer(Model):
+    """One member's answers, with nothing that leads back to them."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "hourly_wage_cents IS NULL OR hourly_wage_cents BETWEEN 500 AND 20000",
+            name="wage_plausible",
+        ),
+        sa.CheckConstraint(
+            "weekly_hours IS NULL OR weekly_hours BETWEEN 1 AND 80",
+            name="hours_plausible",
+        ),
+        sa.CheckConstraint(
+            "paid_sick_days IS NULL OR paid_sick_days BETWEEN 0 AND 60",
+            name="sick_days_plausible",
+        ),
+        sa.CheckConstraint(
+            "vacation_days IS NULL OR vacation_days BETWEEN 0 AND 60",
+            name="vacation_days_plausible",
+        ),
+        sa.CheckConstraint(
+            "months_since_raise IS NULL OR months_since_raise BETWEEN 0 AND 600",
+            name="months_since_raise_plausible",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(
+        sa.String(32), primary_key=True, default=random_answer_id
+    )
+    round_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey_rounds.id", ondelete="CASCADE"), index=True
+    )
+    workplace_id: Mapped[int] = mapped_column(sa.ForeignKey("workplaces.id"))
+    classification_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("job_classifications.id")
+    )
+    employment_type: Mapped[EmploymentType | None] = mapped_column(
+        enum_type(EmploymentType)
+    )
+    hourly_wage_cents: Mapped[int | None]
+    weekly_hours: Mapped[int | None]
+    health_benefits: Mapped[bool | None]
+    dental_benefits: Mapped[bool | None]
+    paid_sick_days: Mapped[int | None]
+    vacation_days: Mapped[int | None]
+    #: None when not answered; `never_had_raise` says when there has been none.
+    months_since_raise: Mapped[int | None]
+    never_had_raise: Mapped[bool | None]
+    grant_funded: Mapped[YesNoUnsure | None] = mapped_column(enum_type(YesNoUnsure))
+    relies_on_social_assistance: Mapped[bool | None]
+    discrimination_lived_experience: Mapped[bool | None]
+
+
+class SurveyReceipt(Model):
+    """That a member answered a round: nothing about what, nor when within it."""
+
+    __tablename__ = "survey_receipts"
+
+    round_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey_rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("members.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ReportArtifact(Model):
+    """One report of the catalogue for one closed round and one level, computed once.
+
+    The body is canonical JSON (sorted keys, no spaces) so every pull returns the
+    same bytes; `digest` is its SHA-256, printed on the page and in the CSV.
+    """
+
+    __tablename__ = "report_artifacts"
+    __table_args__ = (sa.UniqueConstraint("round_id", "report", "level", "scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey_rounds.id", ondelete="CASCADE"), index=True
+    )
+    report: Mapped[str] = mapped_column(sa.String(40))
+    level: Mapped[str] = mapped_column(sa.String(20))
+    #: The sector or workplace id the artifact is about; empty union-wide.
+    scope: Mapped[str] = mapped_column(sa.String(40), default="")
+    catalogue_version: Mapped[int]
+    body: Mapped[str] = mapped_column(sa.Text)
+    digest: Mapped[str] = mapped_column(sa.String(64))
+    computed_at: Mapped[datetime]
+
+    def __repr__(self) -> str:
+        return f"<ReportArtifact {self.id}>"
+
+
+@sa.event.listens_for(ReportArtifact, "before_update")
+def _refuse_changes(_mapper: Any, _connection: Any, target: ReportArtifact) -> None:
+    raise ValueError("report artifacts are immutable; compute a new round instead")

@@ -1,0 +1,900 @@
+"""The report catalogue: every report for every level, computed once when a round
+closes and stored as immutable artifacts.
+
+This is the only code that reads survey answers. It reads them once, in one query,
+then applies the disclosure rules (union.disclosure) to everything it publishes:
+
+- counts of 1 to 4 become "fewer than 5", and more cells are hidden wherever a
+  total, a sector or the union as a whole would let someone subtract their way to
+  a hidden one (all count tables of a round are protected as one system);
+- a distribution where one answer holds 90% or more is not shown at all;
+- wages and months since a raise are published only as medians (groups of 10 or
+  more) and quartiles (20 or more), rounded, never as a mean, minimum, maximum or
+  sum; group sizes next to them are bands, not counts;
+- no two published medians cover groups that differ by 1 to 9 people, within the
+  round (across levels) or against the round before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, cast
+
+import sqlalchemy as sa
+
+from union import clock, disclosure
+from union.db import db
+from union.disclosure import Equation, Figure, Rules, Status
+from union.i18n import _
+from union.models import (
+    Employment,
+    FundingSource,
+    Grievance,
+    GrievanceCategory,
+    JobClassification,
+    Member,
+    MemberStatus,
+    ReportArtifact,
+    RoundStatus,
+    Sector,
+    SurveyAnswer,
+    SurveyRound,
+    Workplace,
+    WorkplaceStatus,
+    YesNoUnsure,
+    workplace_classifications,
+)
+
+CATALOGUE_VERSION = 1
+
+UNION, SECTOR, WORKPLACE = "union", "sector", "workplace"
+LEVELS = (UNION, SECTOR, WORKPLACE)
+
+#: Each report and the levels it is published at. Grievance and density numbers
+#: come from the union's own records, not the survey; grievances are not published
+#: per workplace, where a count could point at the people who filed.
+REPORTS: dict[str, tuple[str, ...]] = {
+    "respondents": LEVELS,
+    "wages": LEVELS,
+    "benefits": (UNION, SECTOR),
+    "raises": LEVELS,
+    "funding": LEVELS,
+    "social_assistance": (UNION, SECTOR),
+    "discrimination": (UNION, SECTOR),
+    "grievances": (UNION, SECTOR),
+    "density": (UNION, SECTOR),
+}
+
+NO_ANSWER = "no_answer"
+
+#: Distribution questions: report, question, the categories, and how an answer row
+#: picks one (None: not answered).
+YES_NO = ("yes", "no", NO_ANSWER)
+
+
+def _yes_no(value: bool | None) -> str:
+    return NO_ANSWER if value is None else ("yes" if value else "no")
+
+
+def _some_days(value: int | None) -> str:
+    return NO_ANSWER if value is None else ("yes" if value > 0 else "no")
+
+
+def _raise_band(months: int | None, never: bool | None) -> str:
+    if never:
+        return "never"
+    if months is None:
+        return NO_ANSWER
+    if months < 12:
+        return "under_12"
+    return "12_to_23" if months < 24 else "24_or_more"
+
+
+def _grant(value: YesNoUnsure | None) -> str:
+    return NO_ANSWER if value is None else value.value
+
+
+def _employment(value: Any) -> str:
+    return NO_ANSWER if value is None else str(value.value)
+
+
+# Positions in the fetched answer tuple (see _ANSWER_COLUMNS).
+(
+    _WORKPLACE,
+    _CLASSIFICATION,
+    _EMPLOYMENT,
+    _WAGE,
+    _HOURS,
+    _HEALTH,
+    _DENTAL,
+    _SICK,
+    _VACATION,
+    _MONTHS,
+    _NEVER,
+    _GRANT,
+    _SOCIAL,
+    _DISCRIMINATION,
+) = range(14)
+_ANSWER_COLUMNS = (
+    SurveyAnswer.workplace_id,
+    SurveyAnswer.classification_id,
+    SurveyAnswer.employment_type,
+    SurveyAnswer.hourly_wage_cents,
+    SurveyAnswer.weekly_hours,
+    SurveyAnswer.health_benefits,
+    SurveyAnswer.dental_benefits,
+    SurveyAnswer.paid_sick_days,
+    SurveyAnswer.vacation_days,
+    SurveyAnswer.months_since_raise,
+    SurveyAnswer.never_had_raise,
+    SurveyAnswer.grant_funded,
+    SurveyAnswer.relies_on_social_assistance,
+    SurveyAnswer.discrimination_lived_experience,
+)
+
+Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    report: str
+    key: str
+    categories: tuple[str, ...]
+    pick: Callable[[Row], str]
+
+
+QUESTIONS: tuple[Question, ...] = (
+    Question(
+        "respondents",
+        "employment_type",
+        (
+            "permanent_full_time",
+            "permanent_part_time",
+            "casual",
+            "temporary",
+            NO_ANSWER,
+        ),
+        lambda r: _employment(r[_EMPLOYMENT]),
+    ),
+    Question("benefits", "health_benefits", YES_NO, lambda r: _yes_no(r[_HEALTH])),
+    Question("benefits", "dental_benefits", YES_NO, lambda r: _yes_no(r[_DENTAL])),
+    Question("benefits", "paid_sick_days", YES_NO, lambda r: _some_days(r[_SICK])),
+    Question("benefits", "paid_vacation", YES_NO, lambda r: _some_days(r[_VACATION])),
+    Question(
+        "raises",
+        "last_raise",
+        ("under_12", "12_to_23", "24_or_more", "never", NO_ANSWER),
+        lambda r: _raise_band(r[_MONTHS], r[_NEVER]),
+    ),
+    Question(
+        "funding",
+        "grant_funded",
+        ("yes", "no", "not_sure", NO_ANSWER),
+        lambda r: _grant(r[_GRANT]),
+    ),
+    Question(
+        "social_assistance",
+        "relies_on_social_assistance",
+        YES_NO,
+        lambda r: _yes_no(r[_SOCIAL]),
+    ),
+    Question(
+        "discrimination",
+        "discrimination_lived_experience",
+        YES_NO,
+        lambda r: _yes_no(r[_DISCRIMINATION]),
+    ),
+)
+
+GRIEVANCE_STATES = ("open", "won", "partly_won", "lost", "withdrawn")
+#: Money recovered is shown for a kind of grievance only over this many cases, and
+#: rounded, so no one person's back pay can be read off.
+MONEY_MIN_CASES = 10
+MONEY_ROUNDING_CENTS = 100_00
+
+
+def group_band(size: int) -> str:
+    """Group sizes next to medians are bands: exact sizes would add up to counts."""
+    if size < 20:
+        return "10-19"
+    if size < 50:
+        return "20-49"
+    if size < 100:
+        return "50-99"
+    return "100+"
+
+
+# The round's data ---------------------------------------------------------------
+
+
+def _scopes(workplaces: Sequence[Workplace]) -> list[tuple[str, str]]:
+    scopes = [(UNION, "")]
+    scopes += [(SECTOR, sector.value) for sector in Sector]
+    scopes += [(WORKPLACE, str(w.id)) for w in workplaces]
+    return scopes
+
+
+def _group_rows(
+    rows: Sequence[Row], sector_of: dict[int, str]
+) -> dict[tuple[str, str], list[int]]:
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        groups[(UNION, "")].append(index)
+        groups[(SECTOR, sector_of[row[_WORKPLACE]])].append(index)
+        groups[(WORKPLACE, str(row[_WORKPLACE]))].append(index)
+    return groups
+
+
+def _cell(value: int, status: Status) -> dict[str, Any]:
+    if status is Status.SHOWN:
+        return {"n": value}
+    return {"s": status.value}
+
+
+def _children(
+    level: str, scope: str, workplaces: Sequence[Workplace]
+) -> list[tuple[str, str]]:
+    if level == UNION:
+        return [(SECTOR, s.value) for s in Sector]
+    if level == SECTOR:
+        return [(WORKPLACE, str(w.id)) for w in workplaces if w.sector.value == scope]
+    return []
+
+
+@dataclass(slots=True)
+class CountSystem:
+    """Every count the round publishes, keyed, with the equations a reader could use."""
+
+    counts: dict[Any, int] = field(default_factory=dict)
+    equations: list[Equation] = field(default_factory=list)
+    forced: set[Any] = field(default_factory=set)
+
+
+def question_levels(question: Question) -> tuple[str, ...]:
+    """Where a question's answers are counted: its report's levels, except kinds of
+    job, which are not broken down per workplace."""
+    if question.report == "respondents":
+        return (UNION, SECTOR)
+    return REPORTS[question.report]
+
+
+def _survey_counts(
+    rows: Sequence[Row],
+    groups: dict[tuple[str, str], list[int]],
+    scopes: Sequence[tuple[str, str]],
+    workplaces: Sequence[Workplace],
+    rules: Rules,
+) -> CountSystem:
+    """Every survey count of the round and what adds up to what. Groups nobody
+    from answered are left out: their zeros are shown as such and add nothing.
+    Answers are tallied once per workplace, then added up to sectors and the union."""
+    system = CountSystem()
+    answered_scopes = [s for s in scopes if groups.get(s)]
+    present = set(answered_scopes)
+
+    def children_of(level: str, scope: str) -> list[tuple[str, str]]:
+        return [c for c in _children(level, scope, workplaces) if c in present]
+
+    for level, scope in answered_scopes:
+        system.counts[("respondents", level, scope)] = len(groups[(level, scope)])
+        children = children_of(level, scope)
+        if children:
+            system.equations.append(
+                Equation(
+                    ("respondents", level, scope),
+                    tuple(("respondents", *child) for child in children),
+                )
+            )
+    sector_of = {str(w.id): w.sector.value for w in workplaces}
+    for question in QUESTIONS:
+        levels = question_levels(question)
+        tallies: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        for (level, scope), members in groups.items():
+            if level == WORKPLACE:
+                tally = Counter(question.pick(rows[i]) for i in members)
+                tallies[(WORKPLACE, scope)] = tally
+                tallies[(SECTOR, sector_of[scope])].update(tally)
+                tallies[(UNION, "")].update(tally)
+        for level, scope in answered_scopes:
+            if level not in levels:
+                continue
+            tally = tallies[(level, scope)]
+            keys = tuple((question.key, level, scope, c) for c in question.categories)
+            for key, category in zip(keys, question.categories, strict=True):
+                system.counts[key] = tally[category]
+            system.equations.append(Equation(("respondents", level, scope), keys))
+            answered = [tally[c] for c in question.categories if c != NO_ANSWER]
+            if disclosure.homogeneous(answered, rules):
+                system.forced.update(k for k in keys if k[3] != NO_ANSWER)
+            children = children_of(level, scope)
+            if children and all(child[0] in levels for child in children):
+                for category in question.categories:
+                    system.equations.append(
+                        Equation(
+                            (question.key, level, scope, category),
+                            tuple(
+                                (question.key, *child, category) for child in children
+                            ),
+                        )
+                    )
+    return system
+
+
+# Medians ----------------------------------------------------------------------
+
+PRIORITY = {WORKPLACE: 0, SECTOR: 1, UNION: 2}
+
+
+def _median_candidates(
+    rows: Sequence[Row],
+    groups: dict[tuple[str, str], list[int]],
+    column: int,
+    *,
+    by_classification: bool,
+    rules: Rules,
+) -> dict[Any, tuple[list[int], Figure]]:
+    """Every group big enough for a median of `column`, with its figure."""
+    candidates: dict[Any, tuple[list[int], Figure]] = {}
+    for (level, scope), members in groups.items():
+        split: dict[int | None, list[int]] = {None: []}
+        for index in members:
+            if rows[index][column] is None:
+                continue
+            split[None].append(index)
+            if by_classification:
+                split.setdefault(rows[index][_CLASSIFICATION], []).append(index)
+        for classification, indexes in split.items():
+            if len(indexes) < rules.min_median_group:
+                continue
+            key = (column, level, scope, classification)
+            candidates[key] = (
+                indexes,
+                Figure(key=key, members=frozenset(indexes), priority=PRIORITY[level]),
+            )
+    return candidates
+
+
+def _answers(round_id: int) -> Sequence[Row]:
+    """A round's answers as plain tuples, in the order of their random ids."""
+    return cast(
+        Sequence[Row],
+        db.session.execute(
+            sa.select(*_ANSWER_COLUMNS)
+            .where(SurveyAnswer.round_id == round_id)
+            .order_by(SurveyAnswer.id)
+        ).all(),
+    )
+
+
+def _previous_sizes(survey_round: SurveyRound, column: int) -> dict[Any, int]:
+    """Group sizes of the medians the round before published, recomputed from its
+    answers and its stored artifacts (sizes are never stored, only bands)."""
+    previous = db.session.scalar(
+        sa.select(SurveyRound)
+        .where(
+            SurveyRound.status == RoundStatus.CLOSED,
+            SurveyRound.id != survey_round.id,
+            SurveyRound.closed_on <= survey_round.closed_on,
+        )
+        .order_by(SurveyRound.closed_on.desc(), SurveyRound.id.desc())
+        .limit(1)
+    )
+    if previous is None:
+        return {}
+    published: set[Any] = set()
+    for body in db.session.scalars(
+        sa.select(ReportArtifact.body).where(ReportArtifact.round_id == previous.id)
+    ):
+        for figure_key in json.loads(body).get("published_figures", ()):
+            if figure_key[0] == column:
+                published.add(
+                    (figure_key[0], figure_key[1], figure_key[2], figure_key[3])
+                )
+    if not published:
+        return {}
+    rows = _answers(previous.id)
+    sector_of = _sector_of()
+    groups = _group_rows(rows, sector_of)
+    sizes: dict[Any, int] = {}
+    for (level, scope), members in groups.items():
+        answered = [i for i in members if rows[i][column] is not None]
+        if (column, level, scope, None) in published:
+            sizes[(column, level, scope, None)] = len(answered)
+        by_class: dict[int, int] = defaultdict(int)
+        for i in answered:
+            by_class[int(rows[i][_CLASSIFICATION])] += 1
+        for classification, size in by_class.items():
+            if (column, level, scope, classification) in published:
+                sizes[(column, level, scope, classification)] = size
+    return sizes
+
+
+def _published_medians(
+    survey_round: SurveyRound,
+    rows: Sequence[Row],
+    groups: dict[tuple[str, str], list[int]],
+    column: int,
+    *,
+    by_classification: bool,
+    rules: Rules,
+) -> dict[Any, tuple[int, disclosure.Quantiles]]:
+    candidates = _median_candidates(
+        rows, groups, column, by_classification=by_classification, rules=rules
+    )
+    withheld = disclosure.protect_overlaps(
+        [figure for _, figure in candidates.values()],
+        _previous_sizes(survey_round, column),
+        rules,
+    )
+    published: dict[Any, tuple[int, disclosure.Quantiles]] = {}
+    for key, (indexes, _figure) in candidates.items():
+        if key in withheld:
+            continue
+        # Months are kept in hundredths, so they round to a quarter month as
+        # wages round to a quarter dollar.
+        scale = 100 if column == _MONTHS else 1
+        values = [rows[i][column] * scale for i in indexes]
+        # Nearly everyone on one figure: the median would be each person's own.
+        step = rules.rounding_cents
+        if disclosure.homogeneous(
+            list(Counter((v + step // 2) // step for v in values).values()), rules
+        ):
+            continue
+        result = disclosure.quantiles(values, rules)
+        if result is not None:
+            published[key] = (len(indexes), result)
+    return published
+
+
+# Building the artifacts ---------------------------------------------------------
+
+
+def _sector_of() -> dict[int, str]:
+    return {
+        workplace_id: sector.value
+        for workplace_id, sector in db.session.execute(
+            sa.select(Workplace.id, Workplace.sector)
+        )
+    }
+
+
+def _canonical(body: dict[str, Any]) -> str:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _median_rows(
+    published: dict[Any, tuple[int, disclosure.Quantiles]],
+    column: int,
+    level: str,
+    scope: str,
+    classifications: Sequence[JobClassification],
+    *,
+    offered: Iterable[int] | None,
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    wanted: list[tuple[int | None, str]] = [(None, "")]
+    if offered is not None:
+        names = {c.id: c.name for c in classifications}
+        wanted += [(cid, names[cid]) for cid in sorted(offered, key=lambda i: names[i])]
+    for classification, name in wanted:
+        found = published.get((column, level, scope, classification))
+        row: dict[str, Any] = {"classification": name}
+        if found is None:
+            row["s"] = "not_published"
+        else:
+            size, result = found
+            row.update(
+                group=group_band(size),
+                median=result.median_cents,
+                lower_quartile=result.lower_quartile_cents,
+                upper_quartile=result.upper_quartile_cents,
+            )
+        rows.append(row)
+    return rows
+
+
+def build_round(
+    survey_round: SurveyRound,
+    *,
+    now: datetime,
+    rules: Rules,
+    progress: Callable[[str], None] | None = None,
+) -> list[ReportArtifact]:
+    """Computes and stores the whole catalogue for a round that has just closed."""
+    say = progress or (lambda _message: None)
+    say(_("Reading the answers"))
+    rows = _answers(survey_round.id)
+    workplaces = list(
+        db.session.scalars(
+            sa.select(Workplace)
+            .where(
+                sa.or_(
+                    Workplace.status == WorkplaceStatus.CONFIRMED,
+                    Workplace.id.in_({row[_WORKPLACE] for row in rows}),
+                )
+            )
+            .order_by(Workplace.employer, Workplace.site, Workplace.id)
+        )
+    )
+    classifications = list(
+        db.session.scalars(
+            sa.select(JobClassification).order_by(JobClassification.name)
+        )
+    )
+    sector_of = {w.id: w.sector.value for w in workplaces}
+    groups = _group_rows(rows, sector_of)
+    scopes = _scopes(workplaces)
+    closed_on = survey_round.closed_on or clock.today(now)
+
+    say(_("Protecting small counts"))
+    system = _survey_counts(rows, groups, scopes, workplaces, rules)
+    statuses = disclosure.protect_counts(
+        system.counts, system.equations, rules, forced=system.forced
+    )
+
+    say(_("Working out medians"))
+    wages = _published_medians(
+        survey_round, rows, groups, _WAGE, by_classification=True, rules=rules
+    )
+    raises = _published_medians(
+        survey_round, rows, groups, _MONTHS, by_classification=False, rules=rules
+    )
+    offered_by_scope = _offered_classifications(workplaces, wages)
+
+    say(_("Reading grievances, funding and membership"))
+    grievance_tables = _grievance_tables(closed_on, rules)
+    funding = _funding_records(closed_on)
+    density = _density_rows(workplaces)
+    workplace_names = {str(w.id): w.name for w in workplaces}
+
+    def cell(key: Any) -> dict[str, Any]:
+        if key not in system.counts:
+            return {"n": 0}  # nobody in the group answered
+        return _cell(system.counts[key], statuses[key])
+
+    def distribution(question: Question, level: str, scope: str) -> dict[str, Any]:
+        rows_out = [
+            {"category": c, **cell((question.key, level, scope, c))}
+            for c in question.categories
+        ]
+        return {"question": question.key, "rows": rows_out}
+
+    say(_("Writing the reports"))
+    artifacts: list[ReportArtifact] = []
+    for report, levels in REPORTS.items():
+        for level, scope in scopes:
+            if level not in levels:
+                continue
+            body: dict[str, Any] = {
+                "catalogue_version": CATALOGUE_VERSION,
+                "report": report,
+                "level": level,
+                "scope": scope,
+                "scope_name": workplace_names.get(scope, scope)
+                if level == WORKPLACE
+                else scope,
+                "round": {
+                    "id": survey_round.id,
+                    "name": survey_round.name,
+                    "opened_on": survey_round.opened_on.isoformat(),
+                    "closed_on": closed_on.isoformat(),
+                },
+                "respondents": cell(("respondents", level, scope)),
+            }
+            distributions = [
+                distribution(q, level, scope)
+                for q in QUESTIONS
+                if q.report == report and level in question_levels(q)
+            ]
+            if distributions:
+                body["distributions"] = distributions
+            figures: list[Any] = []
+            if report == "respondents" and level != WORKPLACE:
+                body["breakdown"] = [
+                    {
+                        "label": workplace_names.get(child[1], child[1]),
+                        "key": child[1],
+                        **cell(("respondents", *child)),
+                    }
+                    for child in _children(level, scope, workplaces)
+                ]
+            if report == "wages":
+                body["medians"] = _median_rows(
+                    wages,
+                    _WAGE,
+                    level,
+                    scope,
+                    classifications,
+                    offered=offered_by_scope.get((level, scope), set()),
+                )
+                figures = [
+                    [*k[:3], k[3]] for k in wages if k[1] == level and k[2] == scope
+                ]
+                if level == UNION:
+                    body["spread"] = _wage_spread(
+                        wages, classifications, workplace_names
+                    )
+            if report == "raises":
+                body["medians"] = _median_rows(
+                    raises, _MONTHS, level, scope, classifications, offered=None
+                )
+                figures = [
+                    [*k[:3], k[3]] for k in raises if k[1] == level and k[2] == scope
+                ]
+            if report == "funding":
+                body["funding"] = _funding_for(funding, level, scope, sector_of)
+            if report == "grievances":
+                body["grievances"] = grievance_tables[(level, scope)]
+            if report == "density":
+                body["density"] = [
+                    row for row in density if level == UNION or row["sector"] == scope
+                ]
+            body["published_figures"] = figures
+            text = _canonical(body)
+            artifacts.append(
+                ReportArtifact(
+                    round_id=survey_round.id,
+                    report=report,
+                    level=level,
+                    scope=scope,
+                    catalogue_version=CATALOGUE_VERSION,
+                    body=text,
+                    digest=hashlib.sha256(text.encode()).hexdigest(),
+                    computed_at=now,
+                )
+            )
+    db.session.add_all(artifacts)
+    db.session.flush()
+    return artifacts
+
+
+def _offered_classifications(
+    workplaces: Sequence[Workplace],
+    wages: dict[Any, tuple[int, disclosure.Quantiles]],
+) -> dict[tuple[str, str], set[int]]:
+    """The job rows of each wage table: the jobs a workplace lists (and those of a
+    sector, or the union, taken together), plus any job with a published median.
+    Never the jobs someone answered with: a row would say one of them answered."""
+    listed = db.session.execute(
+        sa.select(
+            workplace_classifications.c.workplace_id,
+            workplace_classifications.c.classification_id,
+        )
+    ).all()
+    sector_of = {w.id: w.sector.value for w in workplaces}
+    offered: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for workplace_id, classification_id in listed:
+        if workplace_id not in sector_of:
+            continue
+        offered[(UNION, "")].add(classification_id)
+        offered[(SECTOR, sector_of[workplace_id])].add(classification_id)
+        offered[(WORKPLACE, str(workplace_id))].add(classification_id)
+    for column, level, scope, classification_id in wages:
+        if column == _WAGE and classification_id is not None:
+            offered[(level, scope)].add(classification_id)
+    return offered
+
+
+def _wage_spread(
+    wages: dict[Any, tuple[int, disclosure.Quantiles]],
+    classifications: Sequence[JobClassification],
+    workplace_names: dict[str, str],
+) -> list[dict[str, Any]]:
+    """The wage discrepancy: for each job, the published workplace medians side by
+    side and the gap between the highest and the lowest of them."""
+    spread = []
+    for classification in classifications:
+        medians = sorted(
+            (
+                (result.median_cents, workplace_names.get(scope, scope))
+                for (column, level, scope, cid), (_size, result) in wages.items()
+                if column == _WAGE and level == WORKPLACE and cid == classification.id
+            ),
+            key=lambda pair: (pair[0], pair[1]),
+        )
+        if len(medians) < 2:
+            continue
+        spread.append(
+            {
+                "classification": classification.name,
+                "workplaces": [
+                    {"workplace": name, "median": cents} for cents, name in medians
+                ],
+                "gap": medians[-1][0] - medians[0][0],
+            }
+        )
+    return spread
+
+
+def _grievance_tables(
+    closed_on: date, rules: Rules
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Grievances opened by the end of the round, by kind and where they stand, for
+    the union and each sector, protected as one table with its margins."""
+    state = sa.case(
+        (Grievance.closed_on.is_(None), "open"),
+        else_=sa.func.coalesce(Grievance.outcome, "withdrawn"),
+    )
+    grouped = db.session.execute(
+        sa.select(
+            Workplace.sector,
+            Grievance.category,
+            state,
+            sa.func.count(),
+            sa.func.count(sa.case((Grievance.money_recovered_cents > 0, 1))),
+            sa.func.coalesce(sa.func.sum(Grievance.money_recovered_cents), 0),
+        )
+        .join(Workplace, Workplace.id == Grievance.workplace_id)
+        .where(Grievance.opened_on <= closed_on)
+        .group_by(Workplace.sector, Grievance.category, state)
+    ).all()
+    scopes = [(UNION, "")] + [(SECTOR, s.value) for s in Sector]
+    counts: dict[Any, int] = {}
+    for level, scope in scopes:
+        for category in GrievanceCategory:
+            for state_name in GRIEVANCE_STATES:
+                counts[(level, scope, category.value, state_name)] = 0
+            counts[(level, scope, category.value, "all")] = 0
+        for state_name in [*GRIEVANCE_STATES, "all"]:
+            counts[(level, scope, "all", state_name)] = 0
+    money: dict[str, list[int]] = {c.value: [0, 0] for c in GrievanceCategory}
+    for sector, category, state_name, count, with_money, recovered in grouped:
+        state_name = str(state_name)
+        for level, scope in ((UNION, ""), (SECTOR, sector.value)):
+            for c in (category.value, "all"):
+                for s in (state_name, "all"):
+                    counts[(level, scope, c, s)] += count
+        money[category.value][0] += with_money
+        money[category.value][1] += int(recovered)
+    equations: list[Equation] = []
+    categories = [c.value for c in GrievanceCategory]
+    for level, scope in scopes:
+        for c in [*categories, "all"]:
+            equations.append(
+                Equation(
+                    (level, scope, c, "all"),
+                    tuple((level, scope, c, s) for s in GRIEVANCE_STATES),
+                )
+            )
+        for s in [*GRIEVANCE_STATES, "all"]:
+            equations.append(
+                Equation(
+                    (level, scope, "all", s),
+                    tuple((level, scope, c, s) for c in categories),
+                )
+            )
+    for c in [*categories, "all"]:
+        for s in [*GRIEVANCE_STATES, "all"]:
+            equations.append(
+                Equation(
+                    (UNION, "", c, s),
+                    tuple((SECTOR, sector.value, c, s) for sector in Sector),
+                )
+            )
+    statuses = disclosure.protect_counts(counts, equations, rules)
+    money_rows = []
+    hidden_cases = 0
+    hidden_categories = 0
+    for c in categories:
+        cases, recovered = money[c]
+        if cases == 0:
+            continue
+        if cases >= MONEY_MIN_CASES:
+            money_rows.append({"category": c, "money": _round_money(recovered)})
+        else:
+            money_rows.append({"category": c, "s": "too_few_cases"})
+            hidden_cases += cases
+            hidden_categories += 1
+    total_money: dict[str, Any] = {"s": "too_few_cases"}
+    if hidden_categories == 0 or (
+        hidden_categories >= 2 and hidden_cases >= MONEY_MIN_CASES
+    ):
+        total = sum(recovered for _cases, recovered in money.values())
+        if sum(cases for cases, _r in money.values()) >= MONEY_MIN_CASES:
+            total_money = {"money": _round_money(total)}
+    tables: dict[tuple[str, str], dict[str, Any]] = {}
+    for level, scope in scopes:
+        tables[(level, scope)] = {
+            "states": list(GRIEVANCE_STATES),
+            "rows": [
+                {
+                    "category": c,
+                    "cells": [
+                        _cell(
+                            counts[(level, scope, c, s)], statuses[(level, scope, c, s)]
+                        )
+                        for s in [*GRIEVANCE_STATES, "all"]
+                    ],
+                }
+                for c in [*categories, "all"]
+            ],
+            "money": money_rows if level == UNION else [],
+            "total_money": total_money if level == UNION else None,
+        }
+    return tables
+
+
+def _round_money(cents: int) -> int:
+    return (
+        (cents + MONEY_ROUNDING_CENTS // 2)
+        // MONEY_ROUNDING_CENTS
+        * MONEY_ROUNDING_CENTS
+    )
+
+
+def _funding_records(closed_on: date) -> list[dict[str, Any]]:
+    """Grants ending within six months of the round's end: the workplaces' own
+    funding records, which name funders and programs, never people."""
+    until = clock.add_months(closed_on, 6)
+    found = db.session.execute(
+        sa.select(FundingSource, Workplace.sector)
+        .join(Workplace, Workplace.id == FundingSource.workplace_id)
+        .where(
+            FundingSource.ends_on.is_not(None),
+            FundingSource.ends_on >= closed_on,
+            FundingSource.ends_on <= until,
+        )
+        .order_by(FundingSource.ends_on, FundingSource.id)
+    ).all()
+    return [
+        {
+            "workplace_id": funding.workplace_id,
+            "sector": sector.value,
+            "funder": funding.funder,
+            "program": funding.program,
+            "ends_on": funding.ends_on.isoformat() if funding.ends_on else None,
+            "positions": funding.positions_funded,
+        }
+        for funding, sector in found
+    ]
+
+
+def _funding_for(
+    records: list[dict[str, Any]], level: str, scope: str, sector_of: dict[int, str]
+) -> dict[str, Any]:
+    mine = [
+        r
+        for r in records
+        if level == UNION
+        or (level == SECTOR and r["sector"] == scope)
+        or (level == WORKPLACE and str(r["workplace_id"]) == scope)
+    ]
+    return {
+        "ending_soon": [{k: v for k, v in r.items() if k != "sector"} for r in mine],
+        "positions_ending_soon": sum(r["positions"] for r in mine),
+    }
+
+
+def _density_rows(workplaces: Sequence[Workplace]) -> list[dict[str, Any]]:
+    counts = dict(
+        db.session.execute(
+            sa.select(Employment.workplace_id, sa.func.count(sa.distinct(Member.id)))
+            .join(Member, Member.id == Employment.member_id)
+            .where(Employment.ended_on.is_(None), Member.status == MemberStatus.ACTIVE)
+            .group_by(Employment.workplace_id)
+        ).all()
+    )
+    rows = []
+    for workplace in workplaces:
+        if workplace.status is not WorkplaceStatus.CONFIRMED:
+            continue
+        members = int(counts.get(workplace.id, 0))
+        headcount = workplace.estimated_headcount
+        rows.append(
+            {
+                "workplace": workplace.name,
+                "workplace_id": workplace.id,
+                "sector": workplace.sector.value,
+                "members": members,
+                "headcount": headcount,
+                "density_percent": round(100 * members / headcount)
+                if headcount
+                else None,
+            }
+        )
+    return rows

@@ -1,0 +1,123 @@
+"""Pulling stored reports: the catalogue of a closed round, one artifact, its CSV.
+
+Nothing here computes anything from answers; it returns what report_building stored
+when the round closed, and records every pull in the audit log (who, which
+artifact, when; never the figures).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from union.csvsafe import csv_lines
+from union.db import db
+from union.errors import DomainError, NotFound
+from union.models import ReportArtifact, Sector, SurveyRound, User, Workplace
+from union.services import audit
+from union.services.report_building import REPORTS, SECTOR, UNION, WORKPLACE
+
+
+class OutsideCatalogue(DomainError):
+    """A request for something the catalogue does not publish: an open round, a
+    report or level it does not have, a filter. Views answer 400."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pulled:
+    artifact: ReportArtifact
+    body: dict[str, Any]
+
+
+def closed_round(round_id: int) -> SurveyRound:
+    survey_round = db.session.get(SurveyRound, round_id)
+    if survey_round is None:
+        raise NotFound
+    if survey_round.is_open:
+        raise OutsideCatalogue("reports exist only for closed rounds")
+    return survey_round
+
+
+def check_request(report: str, level: str, scope: str) -> None:
+    if level not in REPORTS.get(report, ()):
+        raise OutsideCatalogue("not in the catalogue")
+    if level == UNION and scope:
+        raise OutsideCatalogue("union-wide reports take no scope")
+    if level == SECTOR and scope not in {s.value for s in Sector}:
+        raise OutsideCatalogue("unknown sector")
+    if level == WORKPLACE and not scope.isdigit():
+        raise OutsideCatalogue("unknown workplace")
+
+
+def pull(
+    survey_round: SurveyRound,
+    report: str,
+    level: str,
+    scope: str,
+    *,
+    actor: User,
+    now: datetime,
+    exported: bool = False,
+) -> Pulled:
+    check_request(report, level, scope)
+    artifact = db.session.scalar(
+        sa.select(ReportArtifact).where(
+            ReportArtifact.round_id == survey_round.id,
+            ReportArtifact.report == report,
+            ReportArtifact.level == level,
+            ReportArtifact.scope == scope,
+        )
+    )
+    if artifact is None:
+        raise NotFound
+    audit.record_report_pull(
+        f"{report}/{level}/{scope or '-'}/round {survey_round.id}",
+        actor=actor,
+        now=now,
+        artifact_id=artifact.id,
+        exported=exported,
+    )
+    db.session.flush()
+    return Pulled(artifact=artifact, body=json.loads(artifact.body))
+
+
+def workplaces_with_reports(survey_round: SurveyRound) -> list[tuple[str, str]]:
+    """(scope, name) of every workplace the round has workplace reports for."""
+    scopes = db.session.scalars(
+        sa.select(ReportArtifact.scope).where(
+            ReportArtifact.round_id == survey_round.id,
+            ReportArtifact.level == WORKPLACE,
+            ReportArtifact.report == "respondents",
+        )
+    ).all()
+    ids = [int(s) for s in scopes]
+    found = db.session.execute(
+        sa.select(Workplace.id, Workplace.employer, Workplace.site)
+        .where(Workplace.id.in_(ids))
+        .order_by(Workplace.employer, Workplace.site, Workplace.id)
+    )
+    return [
+        (str(i), f"{employer} \u2013 {site}" if site else employer)
+        for i, employer, site in found
+    ]
+
+
+def csv_of(pulled: Pulled, header: list[str], rows: list[list[Any]]) -> Iterator[str]:
+    """The CSV of a pulled artifact: the artifact's id and digest first, so a
+    spreadsheet passed around can be traced back to what was published."""
+    body = pulled.body
+    preamble: list[list[Any]] = [
+        ["artifact", pulled.artifact.id],
+        ["digest", pulled.artifact.digest],
+        ["round", body["round"]["name"]],
+        ["report", body["report"]],
+        ["level", body["level"]],
+        ["scope", body.get("scope_name") or body["scope"]],
+        [],
+    ]
+    yield from csv_lines(["report artifact"], [*preamble, header, *rows])

@@ -105,15 +105,22 @@ class _Table:
             # caller happened to list its margins in.
             for equation in sorted(equations, key=repr)
         ]
+        self.holes: list[bool] = [False] * len(self.keys)
         self.equations_of: list[list[int]] = [[] for _ in self.keys]
         for number, terms in enumerate(self.equations):
             for cell, _ in terms:
                 self.equations_of[cell].append(number)
 
     def domains(self, status: Sequence[Status]) -> tuple[list[int], list[int]]:
+        """The range a reader knows each cell to lie in. A reader who knows the
+        rules also knows a HIDDEN cell is not 1 to min_count - 1 (those read "fewer
+        than"), unless it is one forced or relabelled while small: `holes` marks the
+        cells whose range has that gap, so the searches skip it."""
         low: list[int] = []
         high: list[int] = []
-        for value, state in zip(self.values, status, strict=True):
+        self.holes = [False] * len(self.values)
+        small = range(1, self.rules.min_count)
+        for cell, (value, state) in enumerate(zip(self.values, status, strict=True)):
             if state is Status.SHOWN:
                 low.append(value)
                 high.append(value)
@@ -123,6 +130,17 @@ class _Table:
             else:
                 low.append(0)
                 high.append(self.bound)
+                self.holes[cell] = value not in small
+        return low, high
+
+    def _skip_hole(self, cell: int, low: int, high: int) -> tuple[int, int]:
+        if not self.holes[cell]:
+            return low, high
+        small_top = self.rules.min_count - 1
+        if 1 <= low <= small_top:
+            low = self.rules.min_count
+        if 1 <= high <= small_top:
+            high = 0
         return low, high
 
     def propagate(
@@ -146,9 +164,8 @@ class _Table:
                 allowed_low, allowed_high = term_high - most, term_low - least
                 if sign < 0:
                     allowed_low, allowed_high = -allowed_high, -allowed_low
-                new_low, new_high = (
-                    max(low[cell], allowed_low),
-                    min(high[cell], allowed_high),
+                new_low, new_high = self._skip_hole(
+                    cell, max(low[cell], allowed_low), min(high[cell], allowed_high)
                 )
                 if new_low > new_high:
                     return False
@@ -325,10 +342,16 @@ def protect_counts(
     # once shown to have an alternative value keeps it. Relabelling a primary cell
     # can narrow its range (when the table's largest count is below min_count - 1),
     # so that forgets what was known.
+    # Only small counts and forced cells need protecting: a complementary cell
+    # holds a count that could have been published, so a reader who works it out
+    # learns nothing the rules keep back.
+    sensitive = {cell for cell, state in enumerate(status) if state is not Status.SHOWN}
     free: set[int] = set()
     hopeless: set[int] = set()
     while True:
-        pinned = _first_pinned(table, status, free, hopeless)
+        pinned = _first_pinned(
+            table, status, free, hopeless | (set(range(len(status))) - sensitive)
+        )
         if pinned is None:
             break
         chosen = _cell_to_hide(table, pinned, status)
@@ -355,9 +378,32 @@ def _first_pinned(
     return None
 
 
+#: How many published cells linked to a pinned one are tried before hiding the
+#: first candidate anyway: each try is one search.
+_WIDER_TRIES = 200
+
+
 def _cell_to_hide(table: _Table, pinned: int, status: list[Status]) -> int | None:
     candidates = table.complement_candidates(pinned, status)
     for candidate in candidates:
+        trial = status.copy()
+        trial[candidate] = Status.HIDDEN
+        if table.alternative(pinned, trial) is not None:
+            return candidate
+    # The margin that gives the cell away may be a step further (a workplace's
+    # total through its sector's): try the published cells of every equation that
+    # links to it, smallest first, before hiding something that does not help.
+    wider = sorted(
+        {
+            cell
+            for linked in table.component(pinned, status)
+            for number in table.equations_of[linked]
+            for cell in table._published_in(number, status)
+        }
+        - set(candidates),
+        key=table._size_then_key,
+    )
+    for candidate in wider[:_WIDER_TRIES]:
         trial = status.copy()
         trial[candidate] = Status.HIDDEN
         if table.alternative(pinned, trial) is not None:

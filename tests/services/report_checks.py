@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from union.db import db
+from union.disclosure import homogeneous
 from union.models import ReportArtifact, Sector, SurveyAnswer, Workplace
 from union.services import report_building
 from union.services.report_building import (
@@ -154,30 +155,42 @@ def feasible_ranges(
     cells: dict[Any, dict[str, Any]],
     equations: list[tuple[Any, tuple[Any, ...]]],
     *,
+    truth: dict[Any, int] | None = None,
     min_count: int = 5,
 ) -> dict[Any, tuple[int, int]]:
     """For each hidden cell, the smallest and largest whole value consistent with
-    every published figure and every equation (an exact integer program)."""
+    every published figure and every equation (an exact integer program).
+
+    The reader knows "fewer than 5" means 1 to 4, and that any other hidden count
+    is 0 or at least 5 unless it was hidden while small (a distribution hidden
+    whole): with `truth`, the program gives the hidden cells that really are 0 or
+    at least 5 that gap, the strongest reader whose reasoning is right."""
     hidden = sorted((k for k, c in cells.items() if "n" not in c), key=repr)
     if not hidden:
         return {}
+    count = len(hidden)
     index = {key: i for i, key in enumerate(hidden)}
-    largest = max([c["n"] for c in cells.values() if "n" in c] + [min_count]) * 4
-    lower = np.array(
-        [1 if cells[k].get("s") == "fewer_than_min" else 0 for k in hidden], float
-    )
+    published = [c["n"] for c in cells.values() if "n" in c]
+    largest = max([*published, *(truth or {}).values(), min_count])
+    primary = [cells[k].get("s") == "fewer_than_min" for k in hidden]
+    gapped = [
+        not is_primary and truth is not None and not 1 <= truth[k] < min_count
+        for k, is_primary in zip(hidden, primary, strict=True)
+    ]
+    # Variables: the hidden counts, then one switch per gapped cell (0: the count
+    # is 0; 1: it is min_count or more).
+    switches = [i for i, gap in enumerate(gapped) if gap]
+    width = count + len(switches)
+    lower = np.array([1.0 if p else 0.0 for p in primary] + [0.0] * len(switches))
     upper = np.array(
-        [
-            min_count - 1 if cells[k].get("s") == "fewer_than_min" else largest
-            for k in hidden
-        ],
-        float,
+        [float(min_count - 1 if p else largest) for p in primary]
+        + [1.0] * len(switches)
     )
-    rows, rhs = [], []
+    rows, low_rhs, high_rhs = [], [], []
     for total, parts in equations:
         if total not in cells or any(p not in cells for p in parts):
             continue
-        row = np.zeros(len(hidden))
+        row = np.zeros(width)
         constant = 0.0
         for key, sign in [(total, -1.0)] + [(p, 1.0) for p in parts]:
             if key in index:
@@ -186,16 +199,27 @@ def feasible_ranges(
                 constant += sign * cells[key]["n"]
         if row.any():
             rows.append(row)
-            rhs.append(-constant)
+            low_rhs.append(-constant)
+            high_rhs.append(-constant)
+    for number, cell in enumerate(switches):
+        at_least = np.zeros(width)  # count - min_count * switch >= 0
+        at_least[cell], at_least[count + number] = 1.0, -float(min_count)
+        at_most = np.zeros(width)  # count - largest * switch <= 0
+        at_most[cell], at_most[count + number] = 1.0, -float(largest)
+        rows += [at_least, at_most]
+        low_rhs += [0.0, -np.inf]
+        high_rhs += [np.inf, 0.0]
     constraints = (
-        [LinearConstraint(np.array(rows), np.array(rhs), np.array(rhs))] if rows else []
+        [LinearConstraint(np.array(rows), np.array(low_rhs), np.array(high_rhs))]
+        if rows
+        else []
     )
-    integrality = np.ones(len(hidden))
+    integrality = np.ones(width)
     ranges: dict[Any, tuple[int, int]] = {}
     for key, i in index.items():
         found = []
         for direction in (1.0, -1.0):
-            objective = np.zeros(len(hidden))
+            objective = np.zeros(width)
             objective[i] = direction
             result = milp(
                 objective,
@@ -207,6 +231,57 @@ def feasible_ranges(
             found.append(round(result.x[i]))
         ranges[key] = (found[0], found[1])
     return ranges
+
+
+def needing_protection(
+    cells: dict[Any, dict[str, Any]], truth: dict[Any, int], *, min_count: int = 5
+) -> set[Any]:
+    """The hidden cells that must stay uncertain: every small count, and every
+    answer of a distribution where nearly everyone agreed. Other hidden cells are
+    hidden only to protect these; they hold counts that could have been shown."""
+    distributions: dict[Any, dict[str, int]] = {}
+    for key in cells:
+        if key[0] != "respondents":
+            distributions.setdefault(key[:3], {})[key[3]] = truth.get(key, 0)
+    agreed = {
+        (*group, category)
+        for group, answers in distributions.items()
+        if homogeneous([n for c, n in answers.items() if c != "no_answer"])
+        for category in answers
+        if category != "no_answer"
+    }
+    return {
+        key
+        for key, cell in cells.items()
+        if "n" not in cell and (1 <= truth.get(key, 0) < min_count or key in agreed)
+    }
+
+
+def true_counts(round_id: int) -> dict[Any, int]:
+    """Every survey count of a closed round, tallied straight from its answers."""
+    workplaces = list(db.session.scalars(sa.select(Workplace)))
+    sector_of = {w.id: w.sector.value for w in workplaces}
+    answers = db.session.execute(
+        sa.select(*report_building._ANSWER_COLUMNS).where(
+            SurveyAnswer.round_id == round_id
+        )
+    ).all()
+    counts: dict[Any, int] = {}
+    for row in answers:
+        workplace = row[0]
+        places = [
+            (UNION, ""),
+            (SECTOR, sector_of[workplace]),
+            (WORKPLACE, str(workplace)),
+        ]
+        for level, scope in places:
+            key = ("respondents", level, scope)
+            counts[key] = counts.get(key, 0) + 1
+            for question in QUESTIONS:
+                if level in question_levels(question):
+                    cell = (question.key, level, scope, question.pick(tuple(row)))
+                    counts[cell] = counts.get(cell, 0) + 1
+    return counts
 
 
 def figure_members(round_id: int, figure: list[Any]) -> frozenset[str]:

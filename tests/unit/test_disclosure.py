@@ -51,6 +51,13 @@ def feasible_values(
     hidden = sorted(
         (key for key in counts if statuses[key] is not Status.SHOWN), key=repr
     )
+    # A reader who knows the rules knows a HIDDEN count is not 1..4 (those read
+    # "fewer than 5") unless it was relabelled while small.
+    gapped = {
+        key
+        for key in hidden
+        if statuses[key] is Status.HIDDEN and counts[key] not in SMALL
+    }
 
     def narrow(ranges: dict[Key, tuple[int, int]]) -> bool:
         changed = True
@@ -85,12 +92,17 @@ def feasible_values(
     def solve(ranges: dict[Key, tuple[int, int]]) -> dict[Key, int] | None:
         if not narrow(ranges):
             return None
+        if any(ranges[key][0] == ranges[key][1] in SMALL for key in gapped):
+            return None
         open_cells = [key for key in hidden if ranges[key][0] < ranges[key][1]]
         if not open_cells:
             return {key: low for key, (low, _) in ranges.items()}
         cell = min(open_cells, key=lambda key: ranges[key][1] - ranges[key][0])
         low, high = ranges[cell]
-        for value in sorted(range(low, high + 1), key=lambda v: abs(v - counts[cell])):
+        values = [
+            v for v in range(low, high + 1) if cell not in gapped or v not in SMALL
+        ]
+        for value in sorted(values, key=lambda v: abs(v - counts[cell])):
             found = solve({**ranges, cell: (value, value)})
             if found is not None:
                 return found
@@ -106,7 +118,11 @@ def feasible_values(
             continue
         low, high = start[key]
         others = sorted(
-            (v for v in range(low, high + 1) if v != counts[key]),
+            (
+                v
+                for v in range(low, high + 1)
+                if v != counts[key] and (key not in gapped or v not in SMALL)
+            ),
             key=lambda v: abs(v - counts[key]),
         )
         for value in others:
@@ -175,7 +191,10 @@ def assert_protected(
             assert counts[key] in SMALL, key
     for key, values in feasible_values(counts, equations, statuses).items():
         assert counts[key] in values, key
-        assert len(values) > 1, (key, values)
+        # Small counts must stay uncertain; the other hidden cells hold counts that
+        # could have been shown, hidden only to protect the small ones.
+        if counts[key] in SMALL:
+            assert len(values) > 1, (key, values)
 
 
 FIELDS = [field.name for field in dataclasses.fields(Rules)]

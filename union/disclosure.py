@@ -105,77 +105,10 @@ class _Table:
             # caller happened to list its margins in.
             for equation in sorted(equations, key=repr)
         ]
-        self.holes: list[bool] = [False] * len(self.keys)
         self.equations_of: list[list[int]] = [[] for _ in self.keys]
         for number, terms in enumerate(self.equations):
             for cell, _ in terms:
                 self.equations_of[cell].append(number)
-
-    def domains(self, status: Sequence[Status]) -> tuple[list[int], list[int]]:
-        """The range a reader knows each cell to lie in. A reader who knows the
-        rules also knows a HIDDEN cell is not 1 to min_count - 1 (those read "fewer
-        than"), unless it is one forced or relabelled while small: `holes` marks the
-        cells whose range has that gap, so the searches skip it."""
-        low: list[int] = []
-        high: list[int] = []
-        self.holes = [False] * len(self.values)
-        small = range(1, self.rules.min_count)
-        for cell, (value, state) in enumerate(zip(self.values, status, strict=True)):
-            if state is Status.SHOWN:
-                low.append(value)
-                high.append(value)
-            elif state is Status.FEWER_THAN_MIN:
-                low.append(1)
-                high.append(self.rules.min_count - 1)
-            else:
-                low.append(0)
-                high.append(self.bound)
-                self.holes[cell] = value not in small
-        return low, high
-
-    def _skip_hole(self, cell: int, low: int, high: int) -> tuple[int, int]:
-        if not self.holes[cell]:
-            return low, high
-        small_top = self.rules.min_count - 1
-        if 1 <= low <= small_top:
-            low = self.rules.min_count
-        if 1 <= high <= small_top:
-            high = 0
-        return low, high
-
-    def propagate(
-        self, low: list[int], high: list[int], pending: Iterable[int]
-    ) -> bool:
-        """Narrow the ranges until every equation agrees; False when one cannot hold."""
-        queue = list(pending)
-        queued = set(queue)
-        while queue:
-            number = queue.pop()
-            queued.discard(number)
-            terms = self.equations[number]
-            least = sum(low[c] if sign > 0 else -high[c] for c, sign in terms)
-            most = sum(high[c] if sign > 0 else -low[c] for c, sign in terms)
-            if least > 0 or most < 0:
-                return False
-            for cell, sign in terms:
-                term_low = low[cell] if sign > 0 else -high[cell]
-                term_high = high[cell] if sign > 0 else -low[cell]
-                # The other terms must cancel this one, which bounds it.
-                allowed_low, allowed_high = term_high - most, term_low - least
-                if sign < 0:
-                    allowed_low, allowed_high = -allowed_high, -allowed_low
-                new_low, new_high = self._skip_hole(
-                    cell, max(low[cell], allowed_low), min(high[cell], allowed_high)
-                )
-                if new_low > new_high:
-                    return False
-                if (new_low, new_high) != (low[cell], high[cell]):
-                    low[cell], high[cell] = new_low, new_high
-                    for other in self.equations_of[cell]:
-                        if other not in queued:
-                            queued.add(other)
-                            queue.append(other)
-        return True
 
     def component(self, cell: int, status: Sequence[Status]) -> list[int]:
         """Hidden cells linked to `cell` through equations; published cells are
@@ -194,61 +127,18 @@ class _Table:
     def alternative(self, cell: int, status: Sequence[Status]) -> set[int] | None:
         """The cells moved off their true values by an assignment consistent with
         everything published that moves `cell`, or None when there is none (or the
-        search gave up)."""
-        low, high = self.domains(status)
-        if not self.propagate(low, high, range(len(self.equations))):
-            return None
+        search gave up). Only the hidden cells linked to `cell` take part: published
+        cells are constants, and equations elsewhere cannot constrain these."""
         component = self.component(cell, status)
-        true = self.values[cell]
-        for side_low, side_high in ((low[cell], true - 1), (true + 1, high[cell])):
-            if side_low > side_high:
-                continue
-            trial_low, trial_high = low.copy(), high.copy()
-            trial_low[cell], trial_high[cell] = side_low, side_high
-            budget = [_SEARCH_BUDGET]
-            found = self._search(
-                trial_low, trial_high, self.equations_of[cell], component, budget
-            )
-            if found is not None:
-                return {c for c in component if found[c] != self.values[c]}
-        return None
-
-    def _search(
-        self,
-        low: list[int],
-        high: list[int],
-        pending: Iterable[int],
-        component: Sequence[int],
-        budget: list[int],
-    ) -> list[int] | None:
-        budget[0] -= 1
-        if budget[0] < 0 or not self.propagate(low, high, pending):
+        problem = _Subproblem(self, component, status)
+        found = problem.alternative(component.index(cell))
+        if found is None:
             return None
-        open_cells = [c for c in component if low[c] < high[c]]
-        if not open_cells:
-            return low
-        cell = min(open_cells, key=lambda c: high[c] - low[c])
-        true = self.values[cell]
-        if low[cell] <= true <= high[cell]:
-            # Most alternatives differ from the truth in a few cells, so try the
-            # true value first.
-            choices = [(true, true), (low[cell], true - 1), (true + 1, high[cell])]
-        else:
-            middle = (low[cell] + high[cell]) // 2
-            choices = [(low[cell], middle), (middle + 1, high[cell])]
-        for choice_low, choice_high in choices:
-            if choice_low > choice_high:
-                continue
-            branch_low, branch_high = low.copy(), high.copy()
-            branch_low[cell], branch_high[cell] = choice_low, choice_high
-            found = self._search(
-                branch_low, branch_high, self.equations_of[cell], component, budget
-            )
-            if found is not None:
-                return found
-            if budget[0] < 0:
-                return None
-        return None
+        return {
+            c
+            for c, value in zip(component, found, strict=True)
+            if value != self.values[c]
+        }
 
     def complement_candidates(self, cell: int, status: Sequence[Status]) -> list[int]:
         """Published cells that could be hidden to protect `cell`, best first: per
@@ -283,6 +173,152 @@ class _Table:
             published = self._published_in(number, status)
             if published:
                 return published[0]
+        return None
+
+
+class _Subproblem:
+    """The hidden cells linked to one cell, with the equations between them, as a
+    small integer problem: published cells are folded into each equation's
+    constant. Searched depth first with an explicit stack, so a large component
+    cannot exhaust Python's recursion.
+
+    A reader knows each published cell exactly, a "fewer than" cell to lie in
+    [1, min_count - 1] and any other hidden cell in [0, largest count] but not in
+    [1, min_count - 1] (those would read "fewer than"), except a cell hidden while
+    small (forced or relabelled), for which that gap says nothing.
+    """
+
+    def __init__(
+        self, table: _Table, cells: list[int], status: Sequence[Status]
+    ) -> None:
+        self.table = table
+        local = {cell: position for position, cell in enumerate(cells)}
+        self.truth = [table.values[c] for c in cells]
+        small = range(1, table.rules.min_count)
+        self.low: list[int] = []
+        self.high: list[int] = []
+        self.gapped: list[bool] = []
+        for cell in cells:
+            if status[cell] is Status.FEWER_THAN_MIN:
+                self.low.append(1)
+                self.high.append(table.rules.min_count - 1)
+                self.gapped.append(False)
+            else:
+                self.low.append(0)
+                self.high.append(table.bound)
+                self.gapped.append(table.values[cell] not in small)
+        numbers = sorted({n for c in cells for n in table.equations_of[c]})
+        #: Each equation as (constant, terms): constant + sum(sign * x) == 0.
+        self.equations: list[tuple[int, list[tuple[int, int]]]] = []
+        self.equations_of: list[list[int]] = [[] for _ in cells]
+        for number in numbers:
+            constant = 0
+            terms: list[tuple[int, int]] = []
+            for cell, sign in table.equations[number]:
+                if cell in local:
+                    terms.append((local[cell], sign))
+                else:
+                    constant += sign * table.values[cell]
+            for position, _ in terms:
+                self.equations_of[position].append(len(self.equations))
+            self.equations.append((constant, terms))
+
+    def _narrowed(self, position: int, low: int, high: int) -> tuple[int, int]:
+        if self.gapped[position]:
+            top = self.table.rules.min_count - 1
+            if 1 <= low <= top:
+                low = top + 1
+            if 1 <= high <= top:
+                high = 0
+        return low, high
+
+    def propagate(
+        self, low: list[int], high: list[int], pending: Iterable[int]
+    ) -> bool:
+        """Narrow the ranges until every equation agrees; False when one cannot hold."""
+        queue = list(pending)
+        queued = set(queue)
+        while queue:
+            number = queue.pop()
+            queued.discard(number)
+            constant, terms = self.equations[number]
+            least = constant + sum(
+                low[c] if sign > 0 else -high[c] for c, sign in terms
+            )
+            most = constant + sum(high[c] if sign > 0 else -low[c] for c, sign in terms)
+            if least > 0 or most < 0:
+                return False
+            for cell, sign in terms:
+                term_low = low[cell] if sign > 0 else -high[cell]
+                term_high = high[cell] if sign > 0 else -low[cell]
+                # The other terms must cancel this one, which bounds it.
+                allowed_low, allowed_high = term_high - most, term_low - least
+                if sign < 0:
+                    allowed_low, allowed_high = -allowed_high, -allowed_low
+                new_low, new_high = self._narrowed(
+                    cell, max(low[cell], allowed_low), min(high[cell], allowed_high)
+                )
+                if new_low > new_high:
+                    return False
+                if (new_low, new_high) != (low[cell], high[cell]):
+                    low[cell], high[cell] = new_low, new_high
+                    for other in self.equations_of[cell]:
+                        if other not in queued:
+                            queued.add(other)
+                            queue.append(other)
+        return True
+
+    def alternative(self, position: int) -> list[int] | None:
+        low, high = self.low.copy(), self.high.copy()
+        if not self.propagate(low, high, range(len(self.equations))):
+            return None
+        true = self.truth[position]
+        for side_low, side_high in (
+            (low[position], true - 1),
+            (true + 1, high[position]),
+        ):
+            side_low, side_high = self._narrowed(position, side_low, side_high)
+            if side_low > side_high:
+                continue
+            trial_low, trial_high = low.copy(), high.copy()
+            trial_low[position], trial_high[position] = side_low, side_high
+            found = self._search(trial_low, trial_high, self.equations_of[position])
+            if found is not None:
+                return found
+        return None
+
+    def _search(
+        self, low: list[int], high: list[int], pending: list[int]
+    ) -> list[int] | None:
+        budget = _SEARCH_BUDGET
+        stack = [(low, high, pending)]
+        while stack:
+            budget -= 1
+            if budget < 0:
+                return None
+            low, high, pending = stack.pop()
+            if not self.propagate(low, high, pending):
+                continue
+            open_cells = [c for c in range(len(low)) if low[c] < high[c]]
+            if not open_cells:
+                return low
+            cell = min(open_cells, key=lambda c: high[c] - low[c])
+            true = self.truth[cell]
+            if low[cell] <= true <= high[cell]:
+                # Most alternatives differ from the truth in a few cells, so try
+                # the true value first.
+                choices = [(true, true), (low[cell], true - 1), (true + 1, high[cell])]
+            else:
+                middle = (low[cell] + high[cell]) // 2
+                choices = [(low[cell], middle), (middle + 1, high[cell])]
+            # Pushed in reverse, so the first choice is explored first.
+            for choice_low, choice_high in reversed(choices):
+                choice_low, choice_high = self._narrowed(cell, choice_low, choice_high)
+                if choice_low > choice_high:
+                    continue
+                branch_low, branch_high = low.copy(), high.copy()
+                branch_low[cell], branch_high[cell] = choice_low, choice_high
+                stack.append((branch_low, branch_high, self.equations_of[cell]))
         return None
 
 

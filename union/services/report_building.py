@@ -256,11 +256,12 @@ class CountSystem:
 
 
 def question_levels(question: Question) -> tuple[str, ...]:
-    """Where a question's answers are counted: its report's levels, except kinds of
-    job, which are not broken down per workplace."""
-    if question.report == "respondents":
-        return (UNION, SECTOR)
-    return REPORTS[question.report]
+    """Where a question's answers are counted: union-wide and by sector, never per
+    workplace. A workplace's own answer counts would mostly be small, each table
+    would repeat its total, and the tables suppressing one another would leave
+    little to read; its wage and raise medians, and its funding, are published."""
+    del question
+    return (UNION, SECTOR)
 
 
 def _survey_counts(

@@ -96,6 +96,10 @@ class _Table:
         self.values = [counts[key] for key in self.keys]
         self.rules = rules
         self.bound = max(self.values, default=0)
+        #: Hidden cells a reader cannot assume to be 0 or min_count and more.
+        self.ungapped: set[int] = set()
+        #: Cells published elsewhere anyway, so never hidden to protect another.
+        self.public: set[int] = set()
         self.equations: list[tuple[tuple[int, int], ...]] = [
             (
                 (index[equation.total], 1),
@@ -152,14 +156,22 @@ class _Table:
     def _published_in(self, number: int, status: Sequence[Status]) -> list[int]:
         terms = self.equations[number]
         total = terms[0][0]
-        parts = [c for c, _ in terms[1:] if status[c] is Status.SHOWN]
+        parts = [
+            c
+            for c, _ in terms[1:]
+            if status[c] is Status.SHOWN and c not in self.public
+        ]
         nonzero = sorted(
             (c for c in parts if self.values[c] > 0), key=self._size_then_key
         )
         zero = sorted(
             (c for c in parts if self.values[c] == 0), key=self._size_then_key
         )
-        totals = [total] if status[total] is Status.SHOWN else []
+        totals = (
+            [total]
+            if status[total] is Status.SHOWN and total not in self.public
+            else []
+        )
         return nonzero + totals + zero
 
     def _size_then_key(self, cell: int) -> tuple[int, int]:
@@ -206,7 +218,9 @@ class _Subproblem:
             else:
                 self.low.append(0)
                 self.high.append(table.bound)
-                self.gapped.append(table.values[cell] not in small)
+                self.gapped.append(
+                    cell not in table.ungapped and table.values[cell] not in small
+                )
         numbers = sorted({n for c in cells for n in table.equations_of[c]})
         #: Each equation as (constant, terms): constant + sum(sign * x) == 0.
         self.equations: list[tuple[int, list[tuple[int, int]]]] = []
@@ -343,6 +357,8 @@ def protect_counts(
     rules: Rules = DEFAULT_RULES,
     *,
     forced: Collection[Key] = (),
+    withheld: Collection[Key] = (),
+    public: Collection[Key] = (),
 ) -> dict[Key, Status]:
     """Status of every cell in `counts` (every key in equations must be in counts).
 
@@ -357,15 +373,24 @@ def protect_counts(
     bounds themselves give it away, so a primary cell is relabelled HIDDEN: that
     tells the reader nothing about its size.
 
-    `forced` cells start HIDDEN whatever their value, and their equations are
-    protected like any other.
+    `forced` cells (a distribution where nearly everyone agreed) start HIDDEN
+    whatever their value and must stay uncertain. `withheld` cells (a group too
+    small to publish at all) start HIDDEN too, and must stay uncertain when small.
+    A reader cannot assume either kind to be 0 or min_count and more. `public`
+    cells are known anyway (how many answered the round, say): they are never
+    hidden to protect another.
     """
     _check_table(counts, equations)
     table = _Table(counts, equations, rules)
     small = range(1, rules.min_count)
     # Forced cells (a distribution where nearly everyone agrees) are HIDDEN even
     # when small: "fewer than 5" beside a hidden rest would show who agreed.
-    hidden_anyway = set(forced)
+    hidden_anyway = set(forced) | set(withheld)
+    table.ungapped = {
+        cell for cell, key in enumerate(table.keys) if key in hidden_anyway
+    }
+    known = set(public)
+    table.public = {cell for cell, key in enumerate(table.keys) if key in known}
     status = [
         Status.HIDDEN
         if key in hidden_anyway
@@ -381,7 +406,14 @@ def protect_counts(
     # Only small counts and forced cells need protecting: a complementary cell
     # holds a count that could have been published, so a reader who works it out
     # learns nothing the rules keep back.
-    sensitive = {cell for cell, state in enumerate(status) if state is not Status.SHOWN}
+    must_protect = set(forced)
+    sensitive = {
+        cell
+        for cell, (key, state) in enumerate(zip(table.keys, status, strict=True))
+        if state is Status.FEWER_THAN_MIN
+        or key in must_protect
+        or (key in hidden_anyway and table.values[cell] in small)
+    }
     free: set[int] = set()
     hopeless: set[int] = set()
     while True:
@@ -416,7 +448,7 @@ def _first_pinned(
 
 #: How many published cells linked to a pinned one are tried before hiding the
 #: first candidate anyway: each try is one search.
-_WIDER_TRIES = 200
+_WIDER_TRIES = 24
 
 
 def _cell_to_hide(table: _Table, pinned: int, status: list[Status]) -> int | None:

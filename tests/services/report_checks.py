@@ -7,7 +7,7 @@ the catalogue (which counts add up to which), never the code's own decisions.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 import numpy as np
@@ -156,15 +156,17 @@ def feasible_ranges(
     equations: list[tuple[Any, tuple[Any, ...]]],
     *,
     truth: dict[Any, int] | None = None,
+    ungapped: Collection[Any] = frozenset(),
     min_count: int = 5,
 ) -> dict[Any, tuple[int, int]]:
     """For each hidden cell, the smallest and largest whole value consistent with
     every published figure and every equation (an exact integer program).
 
     The reader knows "fewer than 5" means 1 to 4, and that any other hidden count
-    is 0 or at least 5 unless it was hidden while small (a distribution hidden
-    whole): with `truth`, the program gives the hidden cells that really are 0 or
-    at least 5 that gap, the strongest reader whose reasoning is right."""
+    is 0 or at least 5 unless it was hidden whatever its size (`ungapped`: a
+    distribution where nearly everyone agreed, a group too small to show): with
+    `truth`, the program gives the other hidden cells that really are 0 or at
+    least 5 that gap, the strongest reader whose reasoning is right."""
     hidden = sorted((k for k, c in cells.items() if "n" not in c), key=repr)
     if not hidden:
         return {}
@@ -174,7 +176,10 @@ def feasible_ranges(
     largest = max([*published, *(truth or {}).values(), min_count])
     primary = [cells[k].get("s") == "fewer_than_min" for k in hidden]
     gapped = [
-        not is_primary and truth is not None and not 1 <= truth[k] < min_count
+        not is_primary
+        and k not in ungapped
+        and truth is not None
+        and not 1 <= truth[k] < min_count
         for k, is_primary in zip(hidden, primary, strict=True)
     ]
     # Variables: the hidden counts, then one switch per gapped cell (0: the count
@@ -233,23 +238,39 @@ def feasible_ranges(
     return ranges
 
 
-def needing_protection(
-    cells: dict[Any, dict[str, Any]], truth: dict[Any, int], *, min_count: int = 5
-) -> set[Any]:
-    """The hidden cells that must stay uncertain: every small count, and every
-    answer of a distribution where nearly everyone agreed. Other hidden cells are
-    hidden only to protect these; they hold counts that could have been shown."""
+def agreed_cells(cells: dict[Any, dict[str, Any]], truth: dict[Any, int]) -> set[Any]:
+    """The answers of every distribution where nearly everyone gave one answer."""
     distributions: dict[Any, dict[str, int]] = {}
     for key in cells:
         if key[0] != "respondents":
             distributions.setdefault(key[:3], {})[key[3]] = truth.get(key, 0)
-    agreed = {
+    return {
         (*group, category)
         for group, answers in distributions.items()
         if homogeneous([n for c, n in answers.items() if c != "no_answer"])
         for category in answers
         if category != "no_answer"
     }
+
+
+def withheld_cells(bodies: list[dict[str, Any]]) -> set[Any]:
+    """The answer counts of groups the reports say are too small to show."""
+    return {
+        (distribution["question"], body["level"], body["scope"], row["category"])
+        for body in bodies
+        if body.get("too_few_to_show")
+        for distribution in body.get("distributions", ())
+        for row in distribution["rows"]
+    }
+
+
+def needing_protection(
+    cells: dict[Any, dict[str, Any]], truth: dict[Any, int], *, min_count: int = 5
+) -> set[Any]:
+    """The hidden cells that must stay uncertain: every small count, and every
+    answer of a distribution where nearly everyone agreed. Other hidden cells are
+    hidden only to protect these; they hold counts that could have been shown."""
+    agreed = agreed_cells(cells, truth)
     return {
         key
         for key, cell in cells.items()

@@ -106,6 +106,8 @@ def test_counts_of_one_to_four_read_fewer_than_five_and_can_not_be_recovered(
         cells,
         report_checks.public_equations(survey_round.id),
         truth={key: truth.get(key, 0) for key in cells},
+        ungapped=report_checks.agreed_cells(cells, truth)
+        | report_checks.withheld_cells(bodies),
     )
     protected = report_checks.needing_protection(cells, truth)
     assert protected, "something must be hidden"
@@ -350,6 +352,8 @@ def check_round(round_id, bodies):
         cells,
         report_checks.public_equations(round_id),
         truth={key: truth.get(key, 0) for key in cells},
+        ungapped=report_checks.agreed_cells(cells, truth)
+        | report_checks.withheld_cells(bodies),
     )
     for key in report_checks.needing_protection(cells, truth):
         lowest, highest = ranges[key]

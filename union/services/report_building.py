@@ -253,6 +253,10 @@ class CountSystem:
     counts: dict[Any, int] = field(default_factory=dict)
     equations: list[Equation] = field(default_factory=list)
     forced: set[Any] = field(default_factory=set)
+    #: Answer counts of groups too small to publish on their own.
+    withheld: set[Any] = field(default_factory=set)
+    #: Those groups, as (level, scope).
+    withheld_groups: set[tuple[str, str]] = field(default_factory=set)
 
 
 def question_levels(question: Question) -> tuple[str, ...]:
@@ -291,6 +295,7 @@ def _survey_counts(
                     tuple(("respondents", *child) for child in children),
                 )
             )
+    system.withheld_groups = _groups_too_small(groups, rules)
     sector_of = {str(w.id): w.sector.value for w in workplaces}
     for question in QUESTIONS:
         levels = question_levels(question)
@@ -309,6 +314,8 @@ def _survey_counts(
             for key, category in zip(keys, question.categories, strict=True):
                 system.counts[key] = tally[category]
             system.equations.append(Equation(("respondents", level, scope), keys))
+            if (level, scope) in system.withheld_groups:
+                system.withheld.update(keys)
             answered = [tally[c] for c in question.categories if c != NO_ANSWER]
             if disclosure.homogeneous(answered, rules):
                 system.forced.update(k for k in keys if k[3] != NO_ANSWER)
@@ -324,6 +331,27 @@ def _survey_counts(
                         )
                     )
     return system
+
+
+def _groups_too_small(
+    groups: dict[tuple[str, str], list[int]], rules: Rules
+) -> set[tuple[str, str]]:
+    """Groups whose answers are not shown on their own: under min_median_group
+    people. So that the union minus the sectors shown is not itself such a group,
+    the smallest shown sector joins them when they add up to 1 to 9 people."""
+    sizes = {
+        scope: len(members)
+        for (level, scope), members in groups.items()
+        if level == SECTOR and members
+    }
+    small = {s for s, size in sizes.items() if size < rules.min_median_group}
+    shown = sorted((size, s) for s, size in sizes.items() if s not in small)
+    if 0 < sum(sizes[s] for s in small) < rules.min_median_group and shown:
+        small.add(shown[0][1])
+    withheld = {(SECTOR, s) for s in small}
+    if len(groups.get((UNION, ""), ())) < rules.min_median_group:
+        withheld.add((UNION, ""))
+    return withheld
 
 
 # Medians ----------------------------------------------------------------------
@@ -535,7 +563,13 @@ def build_round(
     say(_("Protecting small counts"))
     system = _survey_counts(rows, groups, scopes, workplaces, rules)
     statuses = disclosure.protect_counts(
-        system.counts, system.equations, rules, forced=system.forced
+        system.counts,
+        system.equations,
+        rules,
+        forced=system.forced,
+        withheld=system.withheld,
+        # The round's number of answers is on its page and in every report.
+        public=[("respondents", UNION, "")],
     )
 
     say(_("Working out medians"))
@@ -594,6 +628,8 @@ def build_round(
             ]
             if distributions:
                 body["distributions"] = distributions
+                if (level, scope) in system.withheld_groups:
+                    body["too_few_to_show"] = True
             figures: list[Any] = []
             if report == "respondents" and level != WORKPLACE:
                 body["breakdown"] = [

@@ -21,6 +21,7 @@ from flask.typing import ResponseReturnValue
 from union.access import roles
 from union.clock import utcnow
 from union.db import db
+from union.filters import number
 from union.forms.base import ActionForm
 from union.forms.survey import RoundForm
 from union.i18n import _
@@ -37,6 +38,16 @@ READERS = (Role.ORGANIZER, Role.ADMIN)
 #: The only query parameter a report page reads: which page of a long table.
 ALLOWED_QUERY = {"page"}
 ROWS_PER_PAGE = 50
+
+
+@blueprint.app_template_filter("protected_count")
+def protected_count(count: int | None) -> str:
+    """A round's number of answers as the reports show counts: 1 to 4 as "fewer
+    than 5"."""
+    smallest = disclosure_rules().min_count
+    if count is not None and 0 < count < smallest:
+        return str(_("fewer than %(count)s", count=smallest))
+    return str(number(count or 0))
 
 
 def _refuse_filters() -> None:

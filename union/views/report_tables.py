@@ -142,6 +142,14 @@ def _share(rows: list[dict[str, Any]]) -> int | None:
 
 
 def _distribution_tables(body: dict[str, Any], page: Page) -> None:
+    if body.get("too_few_to_show"):
+        page.notes.append(
+            _(
+                "Too few people answered here to show their answers on their own. "
+                "They are counted in the union-wide figures."
+            )
+        )
+        return
     shares: list[tuple[str, int]] = []
     for distribution in body.get("distributions", ()):
         question = str(QUESTION_TITLES[distribution["question"]])

@@ -58,6 +58,11 @@ def demo_command(password: str) -> None:
 @click.option(
     "--grievances", type=int, help="How many cases [default: one per five members]."
 )
+@click.option(
+    "--survey-answers",
+    type=int,
+    help="Survey answers over all rounds [default: two per member].",
+)
 @click.option("--seed", default=1, show_default=True)
 @click.option(
     "--password", help="Password of every generated account [default: a random one]."
@@ -67,13 +72,15 @@ def generate_command(
     workplaces: int,
     years: int,
     grievances: int | None,
+    survey_answers: int | None,
     seed: int,
     password: str | None,
 ) -> None:
     """Fill an empty database with made-up data at scale, for benchmarks.
 
     Invented members across workplaces and jobs, years of monthly dues by card, cash,
-    e-transfer and waiver, grievances with their timelines. Accounts: admin@,
+    e-transfer and waiver, grievances with their timelines, survey rounds (one a
+    quarter, the last open) with their answers and reports. Accounts: admin@,
     treasurer@ and organizer@example.org, stewardN@example.org and
     member<number>@example.org, all with the same password.
     """
@@ -83,6 +90,7 @@ def generate_command(
             workplaces=workplaces,
             years=years,
             grievances=grievances,
+            survey_answers=survey_answers,
             seed=seed,
         )
     except ValueError as error:

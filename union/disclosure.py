@@ -76,7 +76,7 @@ class Equation:
 
 # A search that needs more branches than this gives up and the cell counts as
 # recoverable: failing safe only costs an extra suppression.
-_SEARCH_BUDGET = 20_000
+_SEARCH_BUDGET = 2_000
 
 
 class _Table:

@@ -22,8 +22,12 @@ from union.models import (
     GrievanceEventKind,
     Member,
     MemberStatus,
+    ReportArtifact,
     Role,
     StepRecord,
+    SurveyAnswer,
+    SurveyReceipt,
+    SurveyRound,
     Workplace,
 )
 from union.passwords import hash_password
@@ -212,3 +216,34 @@ def test_each_members_arrears_summary_matches_their_coverage(generated):
             dues.start_month(member), dues.covered_months(member.id)
         )
         assert (member.first_uncovered_month, member.months_covered_later) == expected
+
+
+def test_survey_rounds_are_quarterly_with_answers_receipts_and_reports(generated):
+    summary, _progress = generated
+    rounds = db.session.scalars(sa.select(SurveyRound).order_by(SurveyRound.id)).all()
+    assert len(rounds) == SMALL.survey_rounds == 8
+    assert [r.is_open for r in rounds] == [False] * 7 + [True]
+    per_round = SMALL.survey_answers // SMALL.survey_rounds
+    for survey_round in rounds:
+        answers = db.session.scalar(
+            sa.select(sa.func.count(SurveyAnswer.id)).where(
+                SurveyAnswer.round_id == survey_round.id
+            )
+        )
+        receipts = db.session.scalar(
+            sa.select(sa.func.count()).where(SurveyReceipt.round_id == survey_round.id)
+        )
+        assert 0 < answers == receipts <= per_round
+        stored = db.session.scalar(
+            sa.select(sa.func.count(ReportArtifact.id)).where(
+                ReportArtifact.round_id == survey_round.id
+            )
+        )
+        assert (stored > 0) is (not survey_round.is_open)
+        if not survey_round.is_open:
+            assert survey_round.respondents == answers
+    assert summary.rows["survey_answers"] == sum(
+        db.session.scalars(
+            sa.select(sa.func.count(SurveyAnswer.id)).group_by(SurveyAnswer.round_id)
+        )
+    )

@@ -7,9 +7,7 @@ columns encrypted, emails with their keyed hash, numbered receipts and cases.
 
 The work is split into sections that run in order, each adding one area and
 leaving in the context what later sections need (workplaces, stewards, members).
-A new area is one more module and one more line in _sections(): the
-working-conditions survey (issue 5, on another branch) goes there once it lands,
-after the grievances.
+A new area is one more module and one more line in _sections().
 """
 
 from __future__ import annotations
@@ -43,6 +41,8 @@ class Scale:
     years: int
     grievances: int
     seed: int = 1
+    survey_rounds: int = 0
+    survey_answers: int = 0
 
     @classmethod
     def of(
@@ -52,15 +52,23 @@ class Scale:
         workplaces: int,
         years: int,
         grievances: int | None = None,
+        survey_answers: int | None = None,
         seed: int = 1,
     ) -> Scale:
-        """A scale with one grievance for every five members unless told otherwise."""
+        """A scale with one grievance for every five members and two survey answers
+        for every member, over one round a quarter (at most 20), unless told
+        otherwise."""
         if members < 10 or workplaces < 1 or years < 1:
             raise ValueError("need at least 10 members, 1 workplace and 1 year")
         workplaces = min(workplaces, members // 5 or 1)
         if grievances is None:
             grievances = members // 5
-        return cls(members, workplaces, years, grievances, seed)
+        if survey_answers is None:
+            survey_answers = members * 2
+        survey_rounds = min(20, 4 * years) if survey_answers else 0
+        return cls(
+            members, workplaces, years, grievances, seed, survey_rounds, survey_answers
+        )
 
 
 @dataclass(slots=True)
@@ -126,13 +134,14 @@ class Summary:
 
 
 def _sections() -> list[tuple[str, Section]]:
-    from union.generate import casework, ledger, organisation, people
+    from union.generate import casework, ledger, organisation, people, surveys
 
     return [
         ("workplaces", organisation.workplaces),
         ("members", people.members),
         ("dues", ledger.dues_history),
         ("grievances", casework.grievances),
+        ("survey", surveys.rounds),
         ("counters", people.counters),
     ]
 

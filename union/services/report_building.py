@@ -56,8 +56,9 @@ UNION, SECTOR, WORKPLACE = "union", "sector", "workplace"
 LEVELS = (UNION, SECTOR, WORKPLACE)
 
 #: Each report and the levels it is published at. Grievance and density numbers
-#: come from the union's own records, not the survey; grievances are not published
-#: per workplace, where a count could point at the people who filed.
+#: come from the union's own records, not the survey; grievances are published
+#: union-wide only: per sector or workplace, their small counts could point at the
+#: people who filed, and would suppress one another across three dimensions.
 REPORTS: dict[str, tuple[str, ...]] = {
     "respondents": LEVELS,
     "wages": LEVELS,
@@ -66,7 +67,7 @@ REPORTS: dict[str, tuple[str, ...]] = {
     "funding": LEVELS,
     "social_assistance": (UNION, SECTOR),
     "discrimination": (UNION, SECTOR),
-    "grievances": (UNION, SECTOR),
+    "grievances": (UNION,),
     "density": (UNION, SECTOR),
 }
 
@@ -751,26 +752,24 @@ def _wage_spread(
 def _grievance_tables(
     closed_on: date, rules: Rules
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """Grievances opened by the end of the round, by kind and where they stand, for
-    the union and each sector, protected as one table with its margins."""
+    """Grievances opened by the end of the round, union-wide, by kind and where
+    they stand, protected as one table with its margins."""
     state = sa.case(
         (Grievance.closed_on.is_(None), "open"),
         else_=sa.func.coalesce(Grievance.outcome, "withdrawn"),
     )
     grouped = db.session.execute(
         sa.select(
-            Workplace.sector,
             Grievance.category,
             state,
             sa.func.count(),
             sa.func.count(sa.case((Grievance.money_recovered_cents > 0, 1))),
             sa.func.coalesce(sa.func.sum(Grievance.money_recovered_cents), 0),
         )
-        .join(Workplace, Workplace.id == Grievance.workplace_id)
         .where(Grievance.opened_on <= closed_on)
-        .group_by(Workplace.sector, Grievance.category, state)
+        .group_by(Grievance.category, state)
     ).all()
-    scopes = [(UNION, "")] + [(SECTOR, s.value) for s in Sector]
+    scopes = [(UNION, "")]
     counts: dict[Any, int] = {}
     for level, scope in scopes:
         for category in GrievanceCategory:
@@ -780,12 +779,11 @@ def _grievance_tables(
         for state_name in [*GRIEVANCE_STATES, "all"]:
             counts[(level, scope, "all", state_name)] = 0
     money: dict[str, list[int]] = {c.value: [0, 0] for c in GrievanceCategory}
-    for sector, category, state_name, count, with_money, recovered in grouped:
+    for category, state_name, count, with_money, recovered in grouped:
         state_name = str(state_name)
-        for level, scope in ((UNION, ""), (SECTOR, sector.value)):
-            for c in (category.value, "all"):
-                for s in (state_name, "all"):
-                    counts[(level, scope, c, s)] += count
+        for c in (category.value, "all"):
+            for s in (state_name, "all"):
+                counts[(UNION, "", c, s)] += count
         money[category.value][0] += with_money
         money[category.value][1] += int(recovered)
     equations: list[Equation] = []
@@ -803,14 +801,6 @@ def _grievance_tables(
                 Equation(
                     (level, scope, "all", s),
                     tuple((level, scope, c, s) for c in categories),
-                )
-            )
-    for c in [*categories, "all"]:
-        for s in [*GRIEVANCE_STATES, "all"]:
-            equations.append(
-                Equation(
-                    (UNION, "", c, s),
-                    tuple((SECTOR, sector.value, c, s) for sector in Sector),
                 )
             )
     statuses = disclosure.protect_counts(counts, equations, rules)

@@ -52,6 +52,7 @@ from union import create_app
 from union.db import db
 from union.generate.bulk import BulkWriter, table
 from union.generate.organisation import JOBS
+from union.generate.surveys import ANSWER_COLUMNS
 from union.models import (
     BargainingStatus,
     EmploymentType,
@@ -302,25 +303,7 @@ def populate(answers: int, workplaces: int, seed: int) -> dict[str, int]:
         )
 
     columns = [column.name for column in table(SurveyAnswer).columns]
-    expected = [
-        "id",
-        "round_id",
-        "workplace_id",
-        "classification_id",
-        "employment_type",
-        "hourly_wage_cents",
-        "weekly_hours",
-        "health_benefits",
-        "dental_benefits",
-        "paid_sick_days",
-        "vacation_days",
-        "months_since_raise",
-        "never_had_raise",
-        "grant_funded",
-        "relies_on_social_assistance",
-        "discrimination_lived_experience",
-    ]
-    assert columns == expected, f"survey_answers changed: {columns}"
+    assert columns == list(ANSWER_COLUMNS), f"survey_answers changed: {columns}"
     for batch in chunks(map(answer, range(answers)), COPY_CHUNK):
         writer.write(table(SurveyAnswer), columns, batch)
     db.session.commit()

@@ -626,3 +626,46 @@ def _conflicts(
         if 1 <= difference < reach:
             return True
     return False
+
+
+#: Money recovered is published for a group only over this many cases that
+#: recovered money, and rounded, so no one person's back pay can be read off.
+MONEY_MIN_CASES = 10
+MONEY_ROUNDING_CENTS = 100_00
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectedMoney:
+    #: Rounded cents by key, or None where too few cases recovered money.
+    by_key: dict[Key, int | None]
+    #: The rounded total, or None when it would give a hidden amount away.
+    total: int | None
+
+
+def round_money(cents: int) -> int:
+    step = MONEY_ROUNDING_CENTS
+    return (cents + step // 2) // step * step
+
+
+def protect_money(amounts: Mapping[Key, tuple[int, int]]) -> ProtectedMoney:
+    """Amounts of money by group, each given as (cases that recovered money,
+    cents). A group's amount is shown, rounded, only over MONEY_MIN_CASES cases;
+    the total only when the hidden groups are none, or two or more that together
+    have MONEY_MIN_CASES cases (or the total would be one hidden group's amount)."""
+    by_key: dict[Key, int | None] = {}
+    hidden_cases = hidden_groups = 0
+    for key, (cases, cents) in amounts.items():
+        if cases >= MONEY_MIN_CASES:
+            by_key[key] = round_money(cents)
+        else:
+            by_key[key] = None
+            if cases:
+                hidden_cases += cases
+                hidden_groups += 1
+    all_cases = sum(cases for cases, _cents in amounts.values())
+    total: int | None = None
+    if all_cases >= MONEY_MIN_CASES and (
+        hidden_groups == 0 or (hidden_groups >= 2 and hidden_cases >= MONEY_MIN_CASES)
+    ):
+        total = round_money(sum(cents for _cases, cents in amounts.values()))
+    return ProtectedMoney(by_key, total)

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import defer, joinedload, load_only, selectinload
 
-from union import clock
+from union import clock, disclosure
 from union.db import db
 from union.documents import DocumentStorage, document_type
 from union.errors import InvalidTransition, NotFound, ValidationFailed
@@ -872,11 +872,13 @@ def own_grievances(actor: User, *, today: date) -> list[OwnGrievance]:
 
 @dataclass(frozen=True, slots=True)
 class WorkplaceCounts:
+    """A workplace's open and closed cases. No money: at one workplace it would
+    often be one grievant's back pay."""
+
     workplace_id: int
     workplace_name: str
     open_cases: int
     closed_cases: int
-    money_recovered_cents: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -890,8 +892,10 @@ class GrievanceCounts:
     by_outcome: dict[GrievanceOutcome, int]
     #: Workplaces with cases, by name, a page at a time.
     by_workplace: Page[WorkplaceCounts]
-    money_recovered_cents: int
-    money_by_category: dict[GrievanceCategory, int]
+    #: Rounded, and None where too few cases recovered money to show it without
+    #: showing one person's (union.disclosure.protect_money).
+    money_recovered_cents: int | None
+    money_by_category: dict[GrievanceCategory, int | None]
 
 
 def counts(
@@ -902,8 +906,9 @@ def counts(
     grouping by category, step and outcome (a few hundred groups at most), read
     from an index; the workplaces a page at a time."""
     money = sa.func.coalesce(sa.func.sum(Grievance.money_recovered_cents), 0)
+    with_money = sa.func.count(sa.case((Grievance.money_recovered_cents > 0, 1)))
     by_category = dict.fromkeys(GrievanceCategory, 0)
-    money_by_category = dict.fromkeys(GrievanceCategory, 0)
+    money_by_category = {category: [0, 0] for category in GrievanceCategory}
     by_step = dict.fromkeys(GrievanceStep, 0)
     by_outcome = dict.fromkeys(GrievanceOutcome, 0)
     grouped = db.session.execute(
@@ -912,12 +917,14 @@ def counts(
             Grievance.step,
             Grievance.outcome,
             sa.func.count(),
+            with_money,
             money,
         ).group_by(Grievance.category, Grievance.step, Grievance.outcome)
     )
-    for category, step, outcome, count, recovered in grouped:
+    for category, step, outcome, count, cases_with_money, recovered in grouped:
         by_category[category] += count
-        money_by_category[category] += int(recovered or 0)
+        money_by_category[category][0] += int(cases_with_money or 0)
+        money_by_category[category][1] += int(recovered or 0)
         by_step[step] += count
         if outcome is not None:
             by_outcome[outcome] += count
@@ -928,7 +935,6 @@ def counts(
             Grievance.workplace_id,
             sa.func.sum(is_open).label("open_cases"),
             (sa.func.count() - sa.func.sum(is_open)).label("closed_cases"),
-            money.label("money"),
         )
         .group_by(Grievance.workplace_id)
         .subquery()
@@ -944,7 +950,6 @@ def counts(
             Workplace.site,
             per_workplace.c.open_cases,
             per_workplace.c.closed_cases,
-            per_workplace.c.money,
         )
         .join(per_workplace, per_workplace.c.workplace_id == Workplace.id)
         .order_by(Workplace.employer, Workplace.site, Workplace.id)
@@ -957,12 +962,15 @@ def counts(
             workplace_name=f"{employer} \u2013 {site}" if site else employer,
             open_cases=int(open_count),
             closed_cases=int(closed_count),
-            money_recovered_cents=int(recovered),
         )
-        for workplace_id, employer, site, open_count, closed_count, recovered in (
-            workplace_rows
-        )
+        for workplace_id, employer, site, open_count, closed_count in workplace_rows
     ]
+    protected = disclosure.protect_money(
+        {
+            category: (cases, cents)
+            for category, (cases, cents) in money_by_category.items()
+        }
+    )
     audit.record("grievance.counts_viewed", actor=actor, now=now)
     db.session.flush()
     return GrievanceCounts(
@@ -977,8 +985,10 @@ def counts(
             number=page,
             per_page=per_page,
         ),
-        money_recovered_cents=sum(money_by_category.values()),
-        money_by_category=money_by_category,
+        money_recovered_cents=protected.total,
+        money_by_category={
+            category: protected.by_key[category] for category in GrievanceCategory
+        },
     )
 
 

@@ -193,10 +193,6 @@ QUESTIONS: tuple[Question, ...] = (
 )
 
 GRIEVANCE_STATES = ("open", "won", "partly_won", "lost", "withdrawn")
-#: Money recovered is shown for a kind of grievance only over this many cases, and
-#: rounded, so no one person's back pay can be read off.
-MONEY_MIN_CASES = 10
-MONEY_ROUNDING_CENTS = 100_00
 
 
 def group_band(size: int) -> str:
@@ -804,26 +800,20 @@ def _grievance_tables(
                 )
             )
     statuses = disclosure.protect_counts(counts, equations, rules)
-    money_rows = []
-    hidden_cases = 0
-    hidden_categories = 0
-    for c in categories:
-        cases, recovered = money[c]
-        if cases == 0:
-            continue
-        if cases >= MONEY_MIN_CASES:
-            money_rows.append({"category": c, "money": _round_money(recovered)})
-        else:
-            money_rows.append({"category": c, "s": "too_few_cases"})
-            hidden_cases += cases
-            hidden_categories += 1
-    total_money: dict[str, Any] = {"s": "too_few_cases"}
-    if hidden_categories == 0 or (
-        hidden_categories >= 2 and hidden_cases >= MONEY_MIN_CASES
-    ):
-        total = sum(recovered for _cases, recovered in money.values())
-        if sum(cases for cases, _r in money.values()) >= MONEY_MIN_CASES:
-            total_money = {"money": _round_money(total)}
+    protected = disclosure.protect_money(
+        {c: (money[c][0], money[c][1]) for c in categories if money[c][0]}
+    )
+    money_rows: list[dict[str, Any]] = [
+        {"category": c, "money": cents}
+        if cents is not None
+        else {"category": c, "s": "too_few_cases"}
+        for c, cents in protected.by_key.items()
+    ]
+    total_money: dict[str, Any] = (
+        {"money": protected.total}
+        if protected.total is not None
+        else {"s": "too_few_cases"}
+    )
     tables: dict[tuple[str, str], dict[str, Any]] = {}
     for level, scope in scopes:
         tables[(level, scope)] = {
@@ -844,14 +834,6 @@ def _grievance_tables(
             "total_money": total_money if level == UNION else None,
         }
     return tables
-
-
-def _round_money(cents: int) -> int:
-    return (
-        (cents + MONEY_ROUNDING_CENTS // 2)
-        // MONEY_ROUNDING_CENTS
-        * MONEY_ROUNDING_CENTS
-    )
 
 
 def _funding_records(closed_on: date) -> list[dict[str, Any]]:

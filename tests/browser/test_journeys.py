@@ -342,6 +342,7 @@ def test_a_member_answers_the_survey_on_a_phone_and_an_organizer_reads_the_repor
     ).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Hourly wages by job")
     expect(page.get_by_role("heading", name="What this shows")).to_be_visible()
+    expect(page.get_by_role("img", name="Middle hourly wage by job")).to_be_visible()
     organizer.see("wages")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download as a spreadsheet (CSV)").click()

@@ -416,10 +416,9 @@ def protect_counts(
     }
     free: set[int] = set()
     hopeless: set[int] = set()
+    to_check = sorted(sensitive)
     while True:
-        pinned = _first_pinned(
-            table, status, free, hopeless | (set(range(len(status))) - sensitive)
-        )
+        pinned = _first_pinned(table, status, to_check, free, hopeless)
         if pinned is None:
             break
         chosen = _cell_to_hide(table, pinned, status)
@@ -434,10 +433,15 @@ def protect_counts(
 
 
 def _first_pinned(
-    table: _Table, status: list[Status], free: set[int], hopeless: set[int]
+    table: _Table,
+    status: list[Status],
+    cells: Sequence[int],
+    free: set[int],
+    hopeless: set[int],
 ) -> int | None:
-    for cell, state in enumerate(status):
-        if state is Status.SHOWN or cell in free or cell in hopeless:
+    """The first of `cells` (still hidden, not known free) a reader could pin."""
+    for cell in cells:
+        if status[cell] is Status.SHOWN or cell in free or cell in hopeless:
             continue
         witness = table.alternative(cell, status)
         if witness is None:

@@ -20,7 +20,7 @@ from union.models import (
     SurveyReceipt,
     WorkplaceStatus,
 )
-from union.services import report_building, survey
+from union.services import privacy, report_building, survey
 
 
 @pytest.fixture
@@ -191,8 +191,19 @@ def test_closing_rewrites_answers_in_random_id_order(open_round, organizer, make
     assert len(stored) == 12
 
 
-def test_receipts_are_part_of_a_members_own_data(open_round, organizer, make):
+def test_receipts_are_in_a_members_data_and_go_when_they_are_erased(
+    open_round, organizer, make
+):
     workplace, job = make.workplace(), make.classification()
-    member = make.member(workplace)
+    member = make.member(workplace, account=True)
     survey.answer(member, open_round, answers_for(workplace, job), now=make.now)
-    assert [r.name for r in survey.receipts_of(member)] == ["Spring 2027"]
+    data = privacy.personal_data(member, now=make.now)
+    assert data["survey_rounds_answered"] == [
+        {"round": "Spring 2027", "opened_on": make.now.date().isoformat()}
+    ]
+    # Nothing of the answer itself is in the member's data.
+    assert "hourly_wage_cents" not in repr(data)
+    admin = make.user(roles=(Role.ADMIN,))
+    privacy.erase_member(member, actor=admin, now=make.now, gateway=None)
+    assert not survey.has_answered(member, open_round)
+    assert db.session.scalar(sa.select(sa.func.count(SurveyAnswer.id))) == 1

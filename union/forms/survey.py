@@ -17,6 +17,7 @@ from union.forms.base import (
 )
 from union.i18n import _l
 from union.models import EmploymentType, JobClassification, Workplace, YesNoUnsure
+from union.services.survey import Answers
 
 YES_NO = [SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))]
 SKIP = SelectChoice("", _l("I'd rather not say"))
@@ -117,6 +118,31 @@ class SurveyForm(BaseForm):
         _l("For example, passed over, paid less or disciplined more."),
     )
 
+    def answers(self) -> Answers:
+        had_raise = _yes_no(self.never_had_raise.data)
+        return Answers(
+            workplace_id=_chosen_id(self.workplace_id.data),
+            classification_id=_chosen_id(self.classification_id.data),
+            employment_type=EmploymentType(self.employment_type.data)
+            if self.employment_type.data
+            else None,
+            hourly_wage_cents=self.hourly_wage.cents,
+            weekly_hours=self.weekly_hours.data,
+            health_benefits=_yes_no(self.health_benefits.data),
+            dental_benefits=_yes_no(self.dental_benefits.data),
+            paid_sick_days=self.paid_sick_days.data,
+            vacation_days=self.vacation_days.data,
+            months_since_raise=self.months_since_raise.data,
+            never_had_raise=None if had_raise is None else not had_raise,
+            grant_funded=YesNoUnsure(self.grant_funded.data)
+            if self.grant_funded.data
+            else None,
+            relies_on_social_assistance=_yes_no(self.relies_on_social_assistance.data),
+            discrimination_lived_experience=_yes_no(
+                self.discrimination_lived_experience.data
+            ),
+        )
+
     def offer(
         self,
         workplaces: Sequence[Workplace],
@@ -128,6 +154,15 @@ class SurveyForm(BaseForm):
         self.classification_id.choices = [SelectChoice("", _l("Choose a job"))] + [
             SelectChoice(str(c.id), c.name) for c in classifications
         ]
+
+
+def _yes_no(value: str | None) -> bool | None:
+    return {"yes": True, "no": False}.get(value or "")
+
+
+def _chosen_id(value: str | None) -> int | None:
+    """A select box's id: the field has already checked it is one of its choices."""
+    return int(value) if value else None
 
 
 class RoundForm(BaseForm):

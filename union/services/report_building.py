@@ -32,12 +32,10 @@ from union.db import db
 from union.disclosure import Equation, Figure, Rules, Status
 from union.i18n import _
 from union.models import (
-    Employment,
     FundingSource,
     Grievance,
     GrievanceCategory,
     JobClassification,
-    Member,
     MemberStatus,
     ReportArtifact,
     RoundStatus,
@@ -49,6 +47,7 @@ from union.models import (
     YesNoUnsure,
     workplace_classifications,
 )
+from union.services.workplaces import density, member_counts, precarious_until
 
 CATALOGUE_VERSION = 1
 
@@ -397,9 +396,14 @@ def _answers(round_id: int) -> Sequence[Row]:
     )
 
 
-def _previous_sizes(survey_round: SurveyRound, column: int) -> dict[Any, int]:
+#: The reports whose artifacts list the medians they publish.
+MEDIAN_REPORTS = ("wages", "raises")
+
+
+def _previous_sizes(survey_round: SurveyRound) -> dict[Any, int]:
     """Group sizes of the medians the round before published, recomputed from its
-    answers and its stored artifacts (sizes are never stored, only bands)."""
+    answers and its stored artifacts (sizes are never stored, only bands), keyed
+    like the figures: (column, level, scope, classification)."""
     previous = db.session.scalar(
         sa.select(SurveyRound)
         .where(
@@ -412,58 +416,54 @@ def _previous_sizes(survey_round: SurveyRound, column: int) -> dict[Any, int]:
     )
     if previous is None:
         return {}
-    published: set[Any] = set()
-    for body in db.session.scalars(
-        sa.select(ReportArtifact.body).where(ReportArtifact.round_id == previous.id)
-    ):
-        for figure_key in json.loads(body).get("published_figures", ()):
-            if figure_key[0] == column:
-                published.add(
-                    (figure_key[0], figure_key[1], figure_key[2], figure_key[3])
-                )
+    published = {
+        tuple(figure)
+        for body in db.session.scalars(
+            sa.select(ReportArtifact.body).where(
+                ReportArtifact.round_id == previous.id,
+                ReportArtifact.report.in_(MEDIAN_REPORTS),
+            )
+        )
+        for figure in json.loads(body)["published_figures"]
+    }
     if not published:
         return {}
     rows = _answers(previous.id)
-    sector_of = _sector_of()
-    groups = _group_rows(rows, sector_of)
+    groups = _group_rows(rows, _sector_of())
     sizes: dict[Any, int] = {}
-    for (level, scope), members in groups.items():
-        answered = [i for i in members if rows[i][column] is not None]
-        if (column, level, scope, None) in published:
-            sizes[(column, level, scope, None)] = len(answered)
-        by_class: dict[int, int] = defaultdict(int)
-        for i in answered:
-            by_class[int(rows[i][_CLASSIFICATION])] += 1
-        for classification, size in by_class.items():
-            if (column, level, scope, classification) in published:
-                sizes[(column, level, scope, classification)] = size
+    for column in {figure[0] for figure in published}:
+        for (level, scope), members in groups.items():
+            answered = [i for i in members if rows[i][column] is not None]
+            by_class = Counter(int(rows[i][_CLASSIFICATION]) for i in answered)
+            for classification, size in [(None, len(answered)), *by_class.items()]:
+                key = (column, level, scope, classification)
+                if key in published:
+                    sizes[key] = size
     return sizes
 
 
 def _published_medians(
-    survey_round: SurveyRound,
     rows: Sequence[Row],
     groups: dict[tuple[str, str], list[int]],
     column: int,
     *,
     by_classification: bool,
+    previous_sizes: dict[Any, int],
     rules: Rules,
 ) -> dict[Any, tuple[int, disclosure.Quantiles]]:
     candidates = _median_candidates(
         rows, groups, column, by_classification=by_classification, rules=rules
     )
     withheld = disclosure.protect_overlaps(
-        [figure for _, figure in candidates.values()],
-        _previous_sizes(survey_round, column),
-        rules,
+        [figure for _, figure in candidates.values()], previous_sizes, rules
     )
+    # Months are kept in hundredths, so they round to a quarter month as wages
+    # round to a quarter dollar.
+    scale = 100 if column == _MONTHS else 1
     published: dict[Any, tuple[int, disclosure.Quantiles]] = {}
     for key, (indexes, _figure) in candidates.items():
         if key in withheld:
             continue
-        # Months are kept in hundredths, so they round to a quarter month as
-        # wages round to a quarter dollar.
-        scale = 100 if column == _MONTHS else 1
         values = [rows[i][column] * scale for i in indexes]
         # Nearly everyone on one figure: the median would be each person's own.
         step = rules.rounding_cents
@@ -570,17 +570,34 @@ def build_round(
     )
 
     say(_("Working out medians"))
+    previous_sizes = _previous_sizes(survey_round)
     wages = _published_medians(
-        survey_round, rows, groups, _WAGE, by_classification=True, rules=rules
+        rows,
+        groups,
+        _WAGE,
+        by_classification=True,
+        previous_sizes=previous_sizes,
+        rules=rules,
     )
     raises = _published_medians(
-        survey_round, rows, groups, _MONTHS, by_classification=False, rules=rules
+        rows,
+        groups,
+        _MONTHS,
+        by_classification=False,
+        previous_sizes=previous_sizes,
+        rules=rules,
     )
+    # Each median artifact lists the figures it publishes (never their sizes),
+    # for the next round's tracker check.
+    figures: dict[tuple[str, str, str], list[list[Any]]] = defaultdict(list)
+    for report, published in (("wages", wages), ("raises", raises)):
+        for key in published:
+            figures[(report, key[1], key[2])].append(list(key))
     offered_by_scope = _offered_classifications(workplaces, wages)
 
     say(_("Reading grievances, funding and membership"))
     grievance_tables = _grievance_tables(closed_on, rules)
-    funding = _funding_records(closed_on)
+    funding = _funding_by_scope(closed_on)
     density = _density_rows(workplaces)
     workplace_names = {str(w.id): w.name for w in workplaces}
 
@@ -627,7 +644,6 @@ def build_round(
                 body["distributions"] = distributions
                 if (level, scope) in system.withheld_groups:
                     body["too_few_to_show"] = True
-            figures: list[Any] = []
             if report == "respondents" and level != WORKPLACE:
                 body["breakdown"] = [
                     {
@@ -646,9 +662,6 @@ def build_round(
                     classifications,
                     offered=offered_by_scope.get((level, scope), set()),
                 )
-                figures = [
-                    [*k[:3], k[3]] for k in wages if k[1] == level and k[2] == scope
-                ]
                 if level == UNION:
                     body["spread"] = _wage_spread(
                         wages, classifications, workplace_names
@@ -657,18 +670,15 @@ def build_round(
                 body["medians"] = _median_rows(
                     raises, _MONTHS, level, scope, classifications, offered=None
                 )
-                figures = [
-                    [*k[:3], k[3]] for k in raises if k[1] == level and k[2] == scope
-                ]
             if report == "funding":
-                body["funding"] = _funding_for(funding, level, scope, sector_of)
+                body["funding"] = funding[(level, scope)]
             if report == "grievances":
                 body["grievances"] = grievance_tables[(level, scope)]
             if report == "density":
                 body["density"] = [
                     row for row in density if level == UNION or row["sector"] == scope
                 ]
-            body["published_figures"] = figures
+            body["published_figures"] = figures.get((report, level, scope), [])
             text = _canonical(body)
             artifacts.append(
                 ReportArtifact(
@@ -721,16 +731,13 @@ def _wage_spread(
 ) -> list[dict[str, Any]]:
     """The wage discrepancy: for each job, the published workplace medians side by
     side and the gap between the highest and the lowest of them."""
+    by_job: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for (column, level, scope, job), (_size, result) in wages.items():
+        if column == _WAGE and level == WORKPLACE and job is not None:
+            by_job[job].append((result.median_cents, workplace_names.get(scope, scope)))
     spread = []
     for classification in classifications:
-        medians = sorted(
-            (
-                (result.median_cents, workplace_names.get(scope, scope))
-                for (column, level, scope, cid), (_size, result) in wages.items()
-                if column == _WAGE and level == WORKPLACE and cid == classification.id
-            ),
-            key=lambda pair: (pair[0], pair[1]),
-        )
+        medians = sorted(by_job.get(classification.id, ()))
         if len(medians) < 2:
             continue
         spread.append(
@@ -836,74 +843,56 @@ def _grievance_tables(
     return tables
 
 
-def _funding_records(closed_on: date) -> list[dict[str, Any]]:
-    """Grants ending within six months of the round's end: the workplaces' own
-    funding records, which name funders and programs, never people."""
-    until = clock.add_months(closed_on, 6)
+def _funding_by_scope(closed_on: date) -> dict[tuple[str, str], dict[str, Any]]:
+    """Grants ending within the precarity window after the round's end, for the
+    union, each sector and each workplace: the workplaces' own funding records,
+    which name funders and programs, never people."""
     found = db.session.execute(
         sa.select(FundingSource, Workplace.sector)
         .join(Workplace, Workplace.id == FundingSource.workplace_id)
         .where(
             FundingSource.ends_on.is_not(None),
             FundingSource.ends_on >= closed_on,
-            FundingSource.ends_on <= until,
+            FundingSource.ends_on <= precarious_until(closed_on),
         )
         .order_by(FundingSource.ends_on, FundingSource.id)
     ).all()
-    return [
-        {
+    by_scope: dict[tuple[str, str], dict[str, Any]] = defaultdict(
+        lambda: {"ending_soon": [], "positions_ending_soon": 0}
+    )
+    for funding, sector in found:
+        record = {
             "workplace_id": funding.workplace_id,
-            "sector": sector.value,
             "funder": funding.funder,
             "program": funding.program,
             "ends_on": funding.ends_on.isoformat() if funding.ends_on else None,
             "positions": funding.positions_funded,
         }
-        for funding, sector in found
-    ]
+        for scope in (
+            (UNION, ""),
+            (SECTOR, sector.value),
+            (WORKPLACE, str(funding.workplace_id)),
+        ):
+            by_scope[scope]["ending_soon"].append(record)
+            by_scope[scope]["positions_ending_soon"] += funding.positions_funded
+    return by_scope
 
 
-def _funding_for(
-    records: list[dict[str, Any]], level: str, scope: str, sector_of: dict[int, str]
-) -> dict[str, Any]:
-    mine = [
-        r
-        for r in records
-        if level == UNION
-        or (level == SECTOR and r["sector"] == scope)
-        or (level == WORKPLACE and str(r["workplace_id"]) == scope)
-    ]
-    return {
-        "ending_soon": [{k: v for k, v in r.items() if k != "sector"} for r in mine],
-        "positions_ending_soon": sum(r["positions"] for r in mine),
-    }
-
-
-def _density_rows(workplaces: Sequence[Workplace]) -> list[dict[str, Any]]:
-    counts = dict(
-        db.session.execute(
-            sa.select(Employment.workplace_id, sa.func.count(sa.distinct(Member.id)))
-            .join(Member, Member.id == Employment.member_id)
-            .where(Employment.ended_on.is_(None), Member.status == MemberStatus.ACTIVE)
-            .group_by(Employment.workplace_id)
-        ).all()
-    )
+def _density_rows(found: Sequence[Workplace]) -> list[dict[str, Any]]:
+    confirmed = [w for w in found if w.status is WorkplaceStatus.CONFIRMED]
+    counts = member_counts([w.id for w in confirmed])
     rows = []
-    for workplace in workplaces:
-        if workplace.status is not WorkplaceStatus.CONFIRMED:
-            continue
-        members = int(counts.get(workplace.id, 0))
-        headcount = workplace.estimated_headcount
+    for workplace in confirmed:
+        members = counts.get((workplace.id, MemberStatus.ACTIVE), 0)
+        share = density(members, workplace.estimated_headcount)
         rows.append(
             {
                 "workplace": workplace.name,
                 "workplace_id": workplace.id,
                 "sector": workplace.sector.value,
                 "members": members,
-                "headcount": headcount,
-                "density_percent": round(100 * members / headcount)
-                if headcount
-                else None,
+                "headcount": workplace.estimated_headcount,
+                "density_percent": None if share is None else round(100 * share),
             }
         )
     return rows

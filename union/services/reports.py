@@ -95,16 +95,12 @@ def workplaces_with_reports(survey_round: SurveyRound) -> list[tuple[str, str]]:
             ReportArtifact.report == "respondents",
         )
     ).all()
-    ids = [int(s) for s in scopes]
-    found = db.session.execute(
-        sa.select(Workplace.id, Workplace.employer, Workplace.site)
-        .where(Workplace.id.in_(ids))
+    found = db.session.scalars(
+        sa.select(Workplace)
+        .where(Workplace.id.in_([int(scope) for scope in scopes]))
         .order_by(Workplace.employer, Workplace.site, Workplace.id)
     )
-    return [
-        (str(i), f"{employer} \u2013 {site}" if site else employer)
-        for i, employer, site in found
-    ]
+    return [(str(workplace.id), workplace.name) for workplace in found]
 
 
 def csv_of(pulled: Pulled, header: list[str], rows: list[list[Any]]) -> Iterator[str]:

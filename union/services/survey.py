@@ -145,16 +145,6 @@ def get_round(round_id: int) -> SurveyRound:
     return survey_round
 
 
-def closed_rounds() -> list[SurveyRound]:
-    return list(
-        db.session.scalars(
-            sa.select(SurveyRound)
-            .where(SurveyRound.status == RoundStatus.CLOSED)
-            .order_by(SurveyRound.closed_on.desc(), SurveyRound.id.desc())
-        )
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class RoundRow:
     survey_round: SurveyRound

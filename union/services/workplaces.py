@@ -66,11 +66,14 @@ class WorkplaceSummary:
 
     @property
     def density(self) -> float | None:
-        """Active members per estimated worker, or None when the headcount is unknown."""
-        headcount = self.workplace.estimated_headcount
-        if not headcount:
-            return None
-        return self.active_members / headcount
+        return density(self.active_members, self.workplace.estimated_headcount)
+
+
+def density(active_members: int, headcount: int | None) -> float | None:
+    """Active members per estimated worker, or None when the headcount is unknown."""
+    if not headcount:
+        return None
+    return active_members / headcount
 
 
 def precarious_until(today: date) -> date:
@@ -150,7 +153,7 @@ def summaries(
     ids = [workplace.id for workplace in found]
     if not ids:
         return []
-    counts = _member_counts(ids)
+    counts = member_counts(ids)
     precarious = _precarious_positions(ids, today)
     return [
         WorkplaceSummary(
@@ -164,7 +167,7 @@ def summaries(
 
 
 def summary_for(workplace: Workplace, *, today: date) -> WorkplaceSummary:
-    counts = _member_counts([workplace.id])
+    counts = member_counts([workplace.id])
     return WorkplaceSummary(
         workplace=workplace,
         active_members=counts.get((workplace.id, MemberStatus.ACTIVE), 0),
@@ -175,7 +178,8 @@ def summary_for(workplace: Workplace, *, today: date) -> WorkplaceSummary:
     )
 
 
-def _member_counts(workplace_ids: list[int]) -> dict[tuple[int, MemberStatus], int]:
+def member_counts(workplace_ids: list[int]) -> dict[tuple[int, MemberStatus], int]:
+    """Members working at each workplace now, by status: one query."""
     rows = db.session.execute(
         sa.select(
             Employment.workplace_id,

@@ -15,6 +15,7 @@ from union.filters import local_date, money, number
 from union.i18n import _, _l
 from union.labels import label
 from union.models import GrievanceCategory, GrievanceOutcome, Sector
+from union.money import cents_to_decimal
 from union.views.helpers import disclosure_rules
 
 REPORT_TITLES = {
@@ -196,44 +197,29 @@ def _distribution_tables(body: dict[str, Any], page: Page) -> None:
         )
 
 
+def _quantile_text(value: int | None, *, months: bool) -> str:
+    """Months are stored in hundredths and wages in cents: both read in units."""
+    if value is None:
+        return ""
+    return str(number(value // 100)) if months else _dollars(value)
+
+
 def _median_table(body: dict[str, Any], page: Page, *, months: bool) -> None:
     rows = body.get("medians", [])
-    text_rows, raw_rows = [], []
+    text_rows: list[list[Any]] = []
+    raw_rows: list[list[Any]] = []
+    quantiles = ("median", "lower_quartile", "upper_quartile")
     for row in rows:
         name = row["classification"] or _("All jobs")
         if "s" in row:
-            shown = [_("not published")] * 3
-            raw: list[Any] = [_("not published")] * 3
-            group = ""
-        elif months:
-            shown = [number(row["median"] // 100)] + [
-                number(row[k] // 100) if row[k] is not None else ""
-                for k in ("lower_quartile", "upper_quartile")
-            ]
-            raw = [
-                row["median"] / 100,
-                *(
-                    row[k] / 100 if row[k] is not None else ""
-                    for k in ("lower_quartile", "upper_quartile")
-                ),
-            ]
-            group = row["group"]
-        else:
-            shown = [
-                _dollars(row["median"]),
-                _dollars(row["lower_quartile"]),
-                _dollars(row["upper_quartile"]),
-            ]
-            raw = [
-                row["median"] / 100,
-                *(
-                    row[k] / 100 if row[k] is not None else ""
-                    for k in ("lower_quartile", "upper_quartile")
-                ),
-            ]
-            group = row["group"]
-        text_rows.append([name, group, *shown])
-        raw_rows.append([name, group, *raw])
+            text_rows.append([name, "", *[_("not published")] * 3])
+            raw_rows.append([name, "", *[_("not published")] * 3])
+            continue
+        values = [row[k] for k in quantiles]
+        shown = [_quantile_text(value, months=months) for value in values]
+        raw = ["" if value is None else cents_to_decimal(value) for value in values]
+        text_rows.append([name, row["group"], *shown])
+        raw_rows.append([name, row["group"], *raw])
     unit = _("months") if months else _("per hour")
     page.tables.append(
         Table(
@@ -260,7 +246,7 @@ def _median_table(body: dict[str, Any], page: Page, *, months: bool) -> None:
                 description=_(
                     "One bar per job with enough answers; the table has the numbers."
                 ),
-                format_value=lambda cents: money(cents),
+                format_value=money,
             )
     if months and published and not published[0]["classification"]:
         page.readings.append(
@@ -287,7 +273,7 @@ def _spread_table(body: dict[str, Any], page: Page) -> None:
             f"{w['workplace']}: {_dollars(w['median'])}" for w in item["workplaces"]
         )
         rows.append([item["classification"], _dollars(item["gap"]), names])
-        raw.append([item["classification"], item["gap"] / 100, names])
+        raw.append([item["classification"], cents_to_decimal(item["gap"]), names])
     page.tables.append(
         Table(
             title=_("The same job, paid differently"),
@@ -382,7 +368,7 @@ def _grievance_tables(body: dict[str, Any], page: Page) -> None:
                 raw_rows=[
                     [
                         category_name(r["category"]),
-                        r["money"] / 100 if "money" in r else cell_text(r),
+                        cents_to_decimal(r["money"]) if "money" in r else cell_text(r),
                     ]
                     for r in [
                         *table["money"],

@@ -25,7 +25,7 @@ from union.filters import number
 from union.forms.base import ActionForm
 from union.forms.survey import RoundForm
 from union.i18n import _
-from union.models import Role, Sector
+from union.models import Role, Sector, SurveyRound
 from union.services import reports, survey
 from union.services.report_building import LEVELS, REPORTS
 from union.services.reports import OutsideCatalogue
@@ -100,7 +100,7 @@ def close_round(round_id: int) -> ResponseReturnValue:
     return redirect(url_for(".index"))
 
 
-def _closed(round_id: int):  # type: ignore[no-untyped-def]
+def _closed(round_id: int) -> SurveyRound:
     try:
         return reports.closed_round(round_id)
     except OutsideCatalogue:

@@ -569,6 +569,7 @@ def protect_overlaps(
     figures: Sequence[Figure],
     previous_sizes: Mapping[Key, int],
     rules: Rules = DEFAULT_RULES,
+    weights: Sequence[int] | None = None,
 ) -> set[Key]:
     """Keys of figures that must NOT be published.
 
@@ -578,58 +579,56 @@ def protect_overlaps(
     differ from an already published figure's by 1..min_group_difference-1 people
     (symmetric difference); identical groups do not conflict.
 
-    |A △ B| = |A| + |B| - 2|A ∩ B| >= ||A| - |B||, so only published figures within
-    min_group_difference - 1 in size can conflict, and those are found through a size
-    index. Their overlaps with the candidate are counted in one pass over its members
-    through a member -> published figures index, skipped altogether when no published
-    figure is near in size. Time is O(F log F + sum over candidates of |members| times
-    the number of published near-sized figures per member), memory O(sum |members|);
-    figures over disjoint groups never meet in the index.
+    A member may stand for several people: with `weights`, member m counts as
+    weights[m] people (a cell of answers that every figure takes whole or not at
+    all), which gives the same answer as listing each person, with far fewer members.
+
+    |A △ B| = |A| + |B| - 2|A ∩ B|. Overlaps with the published figures are counted
+    in one pass over the candidate's members through a member -> published figures
+    index; a published figure sharing no member differs by |A| + |B|, which only
+    small figures can bring under min_group_difference, and those are found through
+    a size index. Time is O(F log F + sum over candidates of |members| times the
+    published figures per member), memory O(sum |members|).
     """
     reach = rules.min_group_difference
+
+    def size_of(members: frozenset[int]) -> int:
+        return len(members) if weights is None else sum(weights[m] for m in members)
+
     withheld: set[Key] = set()
-    published_members: list[frozenset[int]] = []
+    published_sizes: list[int] = []
     by_size: dict[int, list[int]] = {}
     by_member: dict[int, list[int]] = {}
     for figure in sorted(figures, key=lambda f: (f.priority, repr(f.key))):
-        size = len(figure.members)
+        size = size_of(figure.members)
         previous = previous_sizes.get(figure.key)
         if previous is not None and 1 <= abs(size - previous) < reach:
             withheld.add(figure.key)
             continue
-        near = {
-            number
-            for other_size in range(size - reach + 1, size + reach)
+        shared: Counter[int] = Counter()
+        for member in figure.members:
+            weight = 1 if weights is None else weights[member]
+            for number in by_member.get(member, ()):
+                shared[number] += weight
+        overlapping = any(
+            1 <= size + published_sizes[number] - 2 * together < reach
+            for number, together in shared.items()
+        )
+        # Disjoint groups differ by their sizes added up: only small ones can clash.
+        disjoint = any(
+            number not in shared
+            for other_size in range(max(0, 1 - size), reach - size)
             for number in by_size.get(other_size, ())
-        }
-        if near and _conflicts(
-            figure.members, near, published_members, by_member, reach
-        ):
+        )
+        if overlapping or disjoint:
             withheld.add(figure.key)
             continue
-        number = len(published_members)
-        published_members.append(figure.members)
+        number = len(published_sizes)
+        published_sizes.append(size)
         by_size.setdefault(size, []).append(number)
         for member in figure.members:
             by_member.setdefault(member, []).append(number)
     return withheld
-
-
-def _conflicts(
-    members: frozenset[int],
-    near: set[int],
-    published_members: Sequence[frozenset[int]],
-    by_member: Mapping[int, Sequence[int]],
-    reach: int,
-) -> bool:
-    shared: Counter[int] = Counter()
-    for member in members:
-        shared.update(n for n in by_member.get(member, ()) if n in near)
-    for number in near:
-        difference = len(members) + len(published_members[number]) - 2 * shared[number]
-        if 1 <= difference < reach:
-            return True
-    return False
 
 
 #: Money recovered is published for a group only over this many cases that

@@ -300,7 +300,7 @@ def true_counts(round_id: int) -> dict[Any, int]:
             counts[key] = counts.get(key, 0) + 1
             for question in QUESTIONS:
                 if level in question_levels(question):
-                    cell = (question.key, level, scope, question.pick(tuple(row)))
+                    cell = (question.key, level, scope, question.category(tuple(row)))
                     counts[cell] = counts.get(cell, 0) + 1
     return counts
 

@@ -481,3 +481,33 @@ def test_no_two_published_figures_differ_by_a_few_people(raw):
                 for earlier in order[:position]
                 if earlier.key not in withheld
             )
+
+
+@given(
+    figure_sets,
+    st.lists(st.integers(1, 6), min_size=41, max_size=41),
+    st.dictionaries(st.integers(0, 24), st.integers(1, 120), max_size=5),
+)
+def test_weighted_cells_decide_as_the_people_in_them_would(raw, weights, previous):
+    """A figure made of cells, each weighing its people, is withheld exactly when
+    the same figure listing every person would be."""
+    by_cells = [
+        Figure(("figure", n), members, priority)
+        for n, (members, priority) in enumerate(raw)
+    ]
+    people_of = {
+        cell: range(sum(weights[:cell]), sum(weights[: cell + 1]))
+        for cell in range(len(weights))
+    }
+    by_people = [
+        Figure(
+            figure.key,
+            frozenset(person for cell in figure.members for person in people_of[cell]),
+            figure.priority,
+        )
+        for figure in by_cells
+    ]
+    sizes = {("figure", n): size for n, size in previous.items()}
+    assert protect_overlaps(by_cells, sizes, weights=weights) == protect_overlaps(
+        by_people, sizes
+    )

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, cast
+from itertools import chain
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -44,7 +46,6 @@ from union.models import (
     SurveyRound,
     Workplace,
     WorkplaceStatus,
-    YesNoUnsure,
     workplace_classifications,
 )
 from union.services.workplaces import density, member_counts, precarious_until
@@ -95,12 +96,12 @@ def _raise_band(months: int | None, never: bool | None) -> str:
     return "12_to_23" if months < 24 else "24_or_more"
 
 
-def _grant(value: YesNoUnsure | None) -> str:
-    return NO_ANSWER if value is None else value.value
+def _grant(value: str | None) -> str:
+    return NO_ANSWER if value is None else value
 
 
-def _employment(value: Any) -> str:
-    return NO_ANSWER if value is None else str(value.value)
+def _employment(value: str | None) -> str:
+    return NO_ANSWER if value is None else value
 
 
 # Positions in the fetched answer tuple (see _ANSWER_COLUMNS).
@@ -120,10 +121,12 @@ def _employment(value: Any) -> str:
     _SOCIAL,
     _DISCRIMINATION,
 ) = range(14)
+#: Choices come as their stored text: converting 200,000 of them to enums and back
+#: would cost more than counting them.
 _ANSWER_COLUMNS = (
     SurveyAnswer.workplace_id,
     SurveyAnswer.classification_id,
-    SurveyAnswer.employment_type,
+    sa.type_coerce(SurveyAnswer.employment_type, sa.String),
     SurveyAnswer.hourly_wage_cents,
     SurveyAnswer.weekly_hours,
     SurveyAnswer.health_benefits,
@@ -132,12 +135,14 @@ _ANSWER_COLUMNS = (
     SurveyAnswer.vacation_days,
     SurveyAnswer.months_since_raise,
     SurveyAnswer.never_had_raise,
-    SurveyAnswer.grant_funded,
+    sa.type_coerce(SurveyAnswer.grant_funded, sa.String),
     SurveyAnswer.relies_on_social_assistance,
     SurveyAnswer.discrimination_lived_experience,
 )
 
 Row = tuple[Any, ...]
+#: A round's answers column by column (positions as in _ANSWER_COLUMNS).
+Columns = Sequence[Sequence[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +150,12 @@ class Question:
     report: str
     key: str
     categories: tuple[str, ...]
-    pick: Callable[[Row], str]
+    #: The answer columns the category is picked from, in `pick`'s argument order.
+    columns: tuple[int, ...]
+    pick: Callable[..., str]
+
+    def category(self, row: Row) -> str:
+        return self.pick(*(row[i] for i in self.columns))
 
 
 QUESTIONS: tuple[Question, ...] = (
@@ -159,35 +169,40 @@ QUESTIONS: tuple[Question, ...] = (
             "temporary",
             NO_ANSWER,
         ),
-        lambda r: _employment(r[_EMPLOYMENT]),
+        (_EMPLOYMENT,),
+        _employment,
     ),
-    Question("benefits", "health_benefits", YES_NO, lambda r: _yes_no(r[_HEALTH])),
-    Question("benefits", "dental_benefits", YES_NO, lambda r: _yes_no(r[_DENTAL])),
-    Question("benefits", "paid_sick_days", YES_NO, lambda r: _some_days(r[_SICK])),
-    Question("benefits", "paid_vacation", YES_NO, lambda r: _some_days(r[_VACATION])),
+    Question("benefits", "health_benefits", YES_NO, (_HEALTH,), _yes_no),
+    Question("benefits", "dental_benefits", YES_NO, (_DENTAL,), _yes_no),
+    Question("benefits", "paid_sick_days", YES_NO, (_SICK,), _some_days),
+    Question("benefits", "paid_vacation", YES_NO, (_VACATION,), _some_days),
     Question(
         "raises",
         "last_raise",
         ("under_12", "12_to_23", "24_or_more", "never", NO_ANSWER),
-        lambda r: _raise_band(r[_MONTHS], r[_NEVER]),
+        (_MONTHS, _NEVER),
+        _raise_band,
     ),
     Question(
         "funding",
         "grant_funded",
         ("yes", "no", "not_sure", NO_ANSWER),
-        lambda r: _grant(r[_GRANT]),
+        (_GRANT,),
+        _grant,
     ),
     Question(
         "social_assistance",
         "relies_on_social_assistance",
         YES_NO,
-        lambda r: _yes_no(r[_SOCIAL]),
+        (_SOCIAL,),
+        _yes_no,
     ),
     Question(
         "discrimination",
         "discrimination_lived_experience",
         YES_NO,
-        lambda r: _yes_no(r[_DISCRIMINATION]),
+        (_DISCRIMINATION,),
+        _yes_no,
     ),
 )
 
@@ -207,6 +222,9 @@ def group_band(size: int) -> str:
 
 # The round's data ---------------------------------------------------------------
 
+#: How many answered in each (level, scope) where anyone did.
+Sizes = dict[tuple[str, str], int]
+
 
 def _scopes(workplaces: Sequence[Workplace]) -> list[tuple[str, str]]:
     scopes = [(UNION, "")]
@@ -215,15 +233,38 @@ def _scopes(workplaces: Sequence[Workplace]) -> list[tuple[str, str]]:
     return scopes
 
 
-def _group_rows(
-    rows: Sequence[Row], sector_of: dict[int, str]
-) -> dict[tuple[str, str], list[int]]:
-    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for index, row in enumerate(rows):
-        groups[(UNION, "")].append(index)
-        groups[(SECTOR, sector_of[row[_WORKPLACE]])].append(index)
-        groups[(WORKPLACE, str(row[_WORKPLACE]))].append(index)
-    return groups
+def _places(
+    workplace_id: int, sector_of: dict[int, str]
+) -> tuple[tuple[str, str], ...]:
+    """The workplace, its sector and the union: every group an answer counts in."""
+    return (
+        (WORKPLACE, str(workplace_id)),
+        (SECTOR, sector_of[workplace_id]),
+        (UNION, ""),
+    )
+
+
+def _answers(round_id: int) -> list[Sequence[Any]]:
+    """A round's answers column by column (positions as in _ANSWER_COLUMNS). Nothing
+    computed from them depends on their order, so none is asked for."""
+    # Through the connection: the session's ORM layer would wrap each of the
+    # hundreds of thousands of rows for nothing.
+    rows = (
+        db.session.connection()
+        .execute(sa.select(*_ANSWER_COLUMNS).where(SurveyAnswer.round_id == round_id))
+        .all()
+    )
+    if not rows:
+        return [() for _column in _ANSWER_COLUMNS]
+    return list(zip(*rows, strict=True))
+
+
+def _group_sizes(columns: Columns, sector_of: dict[int, str]) -> Sizes:
+    sizes: dict[tuple[str, str], int] = defaultdict(int)
+    for workplace_id, count in Counter(columns[_WORKPLACE]).items():
+        for place in _places(workplace_id, sector_of):
+            sizes[place] += count
+    return dict(sizes)
 
 
 def _cell(value: int, status: Status) -> dict[str, Any]:
@@ -264,25 +305,45 @@ def question_levels(question: Question) -> tuple[str, ...]:
     return (UNION, SECTOR)
 
 
+def _tallies(
+    question: Question, columns: Columns, sector_of: dict[int, str]
+) -> dict[tuple[str, str], Counter[str]]:
+    """How many picked each category in every group. Each distinct answer is
+    categorised once, then answers are counted by workplace and category."""
+    read = [columns[i] for i in question.columns]
+    values: Sequence[Any] = read[0] if len(read) == 1 else list(zip(*read, strict=True))
+    category_of = {
+        value: question.pick(*((value,) if len(read) == 1 else value))
+        for value in set(values)
+    }
+    by_workplace = Counter(
+        zip(columns[_WORKPLACE], map(category_of.__getitem__, values), strict=True)
+    )
+    tallies: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for (workplace_id, category), count in by_workplace.items():
+        for place in _places(workplace_id, sector_of):
+            tallies[place][category] += count
+    return tallies
+
+
 def _survey_counts(
-    rows: Sequence[Row],
-    groups: dict[tuple[str, str], list[int]],
+    columns: Columns,
+    sizes: Sizes,
     scopes: Sequence[tuple[str, str]],
     workplaces: Sequence[Workplace],
     rules: Rules,
 ) -> CountSystem:
     """Every survey count of the round and what adds up to what. Groups nobody
-    from answered are left out: their zeros are shown as such and add nothing.
-    Answers are tallied once per workplace, then added up to sectors and the union."""
+    from answered are left out: their zeros are shown as such and add nothing."""
     system = CountSystem()
-    answered_scopes = [s for s in scopes if groups.get(s)]
+    answered_scopes = [s for s in scopes if sizes.get(s)]
     present = set(answered_scopes)
 
     def children_of(level: str, scope: str) -> list[tuple[str, str]]:
         return [c for c in _children(level, scope, workplaces) if c in present]
 
     for level, scope in answered_scopes:
-        system.counts[("respondents", level, scope)] = len(groups[(level, scope)])
+        system.counts[("respondents", level, scope)] = sizes[(level, scope)]
         children = children_of(level, scope)
         if children:
             system.equations.append(
@@ -291,17 +352,11 @@ def _survey_counts(
                     tuple(("respondents", *child) for child in children),
                 )
             )
-    system.withheld_groups = _groups_too_small(groups, rules)
-    sector_of = {str(w.id): w.sector.value for w in workplaces}
+    system.withheld_groups = _groups_too_small(sizes, rules)
+    sector_of = {w.id: w.sector.value for w in workplaces}
     for question in QUESTIONS:
         levels = question_levels(question)
-        tallies: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-        for (level, scope), members in groups.items():
-            if level == WORKPLACE:
-                tally = Counter(question.pick(rows[i]) for i in members)
-                tallies[(WORKPLACE, scope)] = tally
-                tallies[(SECTOR, sector_of[scope])].update(tally)
-                tallies[(UNION, "")].update(tally)
+        tallies = _tallies(question, columns, sector_of)
         for level, scope in answered_scopes:
             if level not in levels:
                 continue
@@ -329,23 +384,17 @@ def _survey_counts(
     return system
 
 
-def _groups_too_small(
-    groups: dict[tuple[str, str], list[int]], rules: Rules
-) -> set[tuple[str, str]]:
+def _groups_too_small(sizes: Sizes, rules: Rules) -> set[tuple[str, str]]:
     """Groups whose answers are not shown on their own: under min_median_group
     people. So that the union minus the sectors shown is not itself such a group,
     the smallest shown sector joins them when they add up to 1 to 9 people."""
-    sizes = {
-        scope: len(members)
-        for (level, scope), members in groups.items()
-        if level == SECTOR and members
-    }
-    small = {s for s, size in sizes.items() if size < rules.min_median_group}
-    shown = sorted((size, s) for s, size in sizes.items() if s not in small)
-    if 0 < sum(sizes[s] for s in small) < rules.min_median_group and shown:
+    sectors = {scope: size for (level, scope), size in sizes.items() if level == SECTOR}
+    small = {s for s, size in sectors.items() if size < rules.min_median_group}
+    shown = sorted((size, s) for s, size in sectors.items() if s not in small)
+    if 0 < sum(sectors[s] for s in small) < rules.min_median_group and shown:
         small.add(shown[0][1])
     withheld = {(SECTOR, s) for s in small}
-    if len(groups.get((UNION, ""), ())) < rules.min_median_group:
+    if sizes.get((UNION, ""), 0) < rules.min_median_group:
         withheld.add((UNION, ""))
     return withheld
 
@@ -354,46 +403,58 @@ def _groups_too_small(
 
 PRIORITY = {WORKPLACE: 0, SECTOR: 1, UNION: 2}
 
+#: The answers of one column split by (workplace, job), each part sorted: every
+#: group a median is published for is a union of these cells.
+Cells = dict[tuple[int, int], list[int]]
+
+
+def _cells(columns: Columns, column: int, scale: int) -> Cells:
+    cells: Cells = defaultdict(list)
+    for workplace_id, classification_id, value in zip(
+        columns[_WORKPLACE], columns[_CLASSIFICATION], columns[column], strict=True
+    ):
+        if value is not None:
+            cells[(workplace_id, classification_id)].append(value * scale)
+    for values in cells.values():
+        values.sort()
+    return dict(cells)
+
 
 def _median_candidates(
-    rows: Sequence[Row],
-    groups: dict[tuple[str, str], list[int]],
+    cells: Cells,
+    sector_of: dict[int, str],
     column: int,
     *,
     by_classification: bool,
     rules: Rules,
-) -> dict[Any, tuple[list[int], Figure]]:
-    """Every group big enough for a median of `column`, with its figure."""
-    candidates: dict[Any, tuple[list[int], Figure]] = {}
-    for (level, scope), members in groups.items():
-        split: dict[int | None, list[int]] = {None: []}
-        for index in members:
-            if rows[index][column] is None:
-                continue
-            split[None].append(index)
+) -> dict[Any, list[tuple[int, int]]]:
+    """Every group big enough for a median of `column`, as the cells it is made of."""
+    groups: dict[Any, list[tuple[int, int]]] = defaultdict(list)
+    for cell in cells:
+        workplace_id, classification_id = cell
+        for level, scope in _places(workplace_id, sector_of):
+            groups[(column, level, scope, None)].append(cell)
             if by_classification:
-                split.setdefault(rows[index][_CLASSIFICATION], []).append(index)
-        for classification, indexes in split.items():
-            if len(indexes) < rules.min_median_group:
-                continue
-            key = (column, level, scope, classification)
-            candidates[key] = (
-                indexes,
-                Figure(key=key, members=frozenset(indexes), priority=PRIORITY[level]),
-            )
-    return candidates
+                groups[(column, level, scope, classification_id)].append(cell)
+    return {
+        key: members
+        for key, members in groups.items()
+        if sum(len(cells[cell]) for cell in members) >= rules.min_median_group
+    }
 
 
-def _answers(round_id: int) -> Sequence[Row]:
-    """A round's answers as plain tuples, in the order of their random ids."""
-    return cast(
-        Sequence[Row],
-        db.session.execute(
-            sa.select(*_ANSWER_COLUMNS)
-            .where(SurveyAnswer.round_id == round_id)
-            .order_by(SurveyAnswer.id)
-        ).all(),
-    )
+def _mostly_one_figure(ordered: Sequence[int], rules: Rules) -> bool:
+    """Whether nearly everyone's value rounds to the same figure: the median would
+    then be each person's own. The values are sorted, so each figure is one run."""
+    step = rules.rounding_cents
+    runs = []
+    start = 0
+    while start < len(ordered):
+        figure = (ordered[start] + step // 2) // step
+        end = bisect_left(ordered, (figure + 1) * step - step // 2, start)
+        runs.append(end - start)
+        start = end
+    return disclosure.homogeneous(runs, rules)
 
 
 #: The reports whose artifacts list the medians they publish.
@@ -428,52 +489,72 @@ def _previous_sizes(survey_round: SurveyRound) -> dict[Any, int]:
     }
     if not published:
         return {}
-    rows = _answers(previous.id)
-    groups = _group_rows(rows, _sector_of())
-    sizes: dict[Any, int] = {}
-    for column in {figure[0] for figure in published}:
-        for (level, scope), members in groups.items():
-            answered = [i for i in members if rows[i][column] is not None]
-            by_class = Counter(int(rows[i][_CLASSIFICATION]) for i in answered)
-            for classification, size in [(None, len(answered)), *by_class.items()]:
-                key = (column, level, scope, classification)
-                if key in published:
-                    sizes[key] = size
-    return sizes
+    wanted = sorted({figure[0] for figure in published})
+    counted = db.session.execute(
+        sa.select(
+            SurveyAnswer.workplace_id,
+            SurveyAnswer.classification_id,
+            *(sa.func.count(_ANSWER_COLUMNS[column]) for column in wanted),
+        )
+        .where(SurveyAnswer.round_id == previous.id)
+        .group_by(SurveyAnswer.workplace_id, SurveyAnswer.classification_id)
+    ).all()
+    sector_of = _sector_of()
+    sizes: dict[Any, int] = defaultdict(int)
+    for workplace_id, classification_id, *counts in counted:
+        for column, count in zip(wanted, counts, strict=True):
+            for level, scope in _places(workplace_id, sector_of):
+                for key in (
+                    (column, level, scope, None),
+                    (column, level, scope, classification_id),
+                ):
+                    if key in published:
+                        sizes[key] += count
+    return dict(sizes)
 
 
 def _published_medians(
-    rows: Sequence[Row],
-    groups: dict[tuple[str, str], list[int]],
+    columns: Columns,
+    sector_of: dict[int, str],
     column: int,
     *,
     by_classification: bool,
     previous_sizes: dict[Any, int],
     rules: Rules,
 ) -> dict[Any, tuple[int, disclosure.Quantiles]]:
-    candidates = _median_candidates(
-        rows, groups, column, by_classification=by_classification, rules=rules
-    )
-    withheld = disclosure.protect_overlaps(
-        [figure for _, figure in candidates.values()], previous_sizes, rules
-    )
     # Months are kept in hundredths, so they round to a quarter month as wages
     # round to a quarter dollar.
-    scale = 100 if column == _MONTHS else 1
+    cells = _cells(columns, column, 100 if column == _MONTHS else 1)
+    candidates = _median_candidates(
+        cells, sector_of, column, by_classification=by_classification, rules=rules
+    )
+    # The overlap rule compares groups cell by cell, each cell weighing its answers.
+    number = {cell: position for position, cell in enumerate(cells)}
+    weights = [len(values) for values in cells.values()]
+    figures = [
+        Figure(
+            key=key,
+            members=frozenset(number[cell] for cell in members),
+            priority=PRIORITY[key[1]],
+        )
+        for key, members in candidates.items()
+    ]
+    withheld = disclosure.protect_overlaps(figures, previous_sizes, rules, weights)
     published: dict[Any, tuple[int, disclosure.Quantiles]] = {}
-    for key, (indexes, _figure) in candidates.items():
+    for key, members in candidates.items():
         if key in withheld:
             continue
-        values = [rows[i][column] * scale for i in indexes]
+        values = (
+            cells[members[0]]
+            if len(members) == 1
+            else sorted(chain.from_iterable(cells[cell] for cell in members))
+        )
         # Nearly everyone on one figure: the median would be each person's own.
-        step = rules.rounding_cents
-        if disclosure.homogeneous(
-            list(Counter((v + step // 2) // step for v in values).values()), rules
-        ):
+        if _mostly_one_figure(values, rules):
             continue
         result = disclosure.quantiles(values, rules)
         if result is not None:
-            published[key] = (len(indexes), result)
+            published[key] = (len(values), result)
     return published
 
 
@@ -530,18 +611,19 @@ def build_round(
     now: datetime,
     rules: Rules,
     progress: Callable[[str], None] | None = None,
-) -> list[ReportArtifact]:
-    """Computes and stores the whole catalogue for a round that has just closed."""
+) -> int:
+    """Computes and stores the whole catalogue for a round that has just closed;
+    returns how many reports it stored."""
     say = progress or (lambda _message: None)
     say(_("Reading the answers"))
-    rows = _answers(survey_round.id)
+    columns = _answers(survey_round.id)
     workplaces = list(
         db.session.scalars(
             sa.select(Workplace)
             .where(
                 sa.or_(
                     Workplace.status == WorkplaceStatus.CONFIRMED,
-                    Workplace.id.in_({row[_WORKPLACE] for row in rows}),
+                    Workplace.id.in_(set(columns[_WORKPLACE])),
                 )
             )
             .order_by(Workplace.employer, Workplace.site, Workplace.id)
@@ -553,12 +635,12 @@ def build_round(
         )
     )
     sector_of = {w.id: w.sector.value for w in workplaces}
-    groups = _group_rows(rows, sector_of)
+    sizes = _group_sizes(columns, sector_of)
     scopes = _scopes(workplaces)
     closed_on = survey_round.closed_on or clock.today(now)
 
     say(_("Protecting small counts"))
-    system = _survey_counts(rows, groups, scopes, workplaces, rules)
+    system = _survey_counts(columns, sizes, scopes, workplaces, rules)
     statuses = disclosure.protect_counts(
         system.counts,
         system.equations,
@@ -572,16 +654,16 @@ def build_round(
     say(_("Working out medians"))
     previous_sizes = _previous_sizes(survey_round)
     wages = _published_medians(
-        rows,
-        groups,
+        columns,
+        sector_of,
         _WAGE,
         by_classification=True,
         previous_sizes=previous_sizes,
         rules=rules,
     )
     raises = _published_medians(
-        rows,
-        groups,
+        columns,
+        sector_of,
         _MONTHS,
         by_classification=False,
         previous_sizes=previous_sizes,
@@ -614,7 +696,7 @@ def build_round(
         return {"question": question.key, "rows": rows_out}
 
     say(_("Writing the reports"))
-    artifacts: list[ReportArtifact] = []
+    artifacts: list[dict[str, Any]] = []
     for report, levels in REPORTS.items():
         for level, scope in scopes:
             if level not in levels:
@@ -681,20 +763,20 @@ def build_round(
             body["published_figures"] = figures.get((report, level, scope), [])
             text = _canonical(body)
             artifacts.append(
-                ReportArtifact(
-                    round_id=survey_round.id,
-                    report=report,
-                    level=level,
-                    scope=scope,
-                    catalogue_version=CATALOGUE_VERSION,
-                    body=text,
-                    digest=hashlib.sha256(text.encode()).hexdigest(),
-                    computed_at=now,
-                )
+                {
+                    "round_id": survey_round.id,
+                    "report": report,
+                    "level": level,
+                    "scope": scope,
+                    "catalogue_version": CATALOGUE_VERSION,
+                    "body": text,
+                    "digest": hashlib.sha256(text.encode()).hexdigest(),
+                    "computed_at": now,
+                }
             )
-    db.session.add_all(artifacts)
-    db.session.flush()
-    return artifacts
+    # Thousands of rows nothing reads back in this session: one bulk insert.
+    db.session.execute(sa.insert(ReportArtifact), artifacts)
+    return len(artifacts)
 
 
 def _offered_classifications(

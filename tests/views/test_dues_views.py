@@ -323,3 +323,27 @@ def test_the_dues_page_takes_the_same_queries_for_a_long_history(
         client.get("/dues")
     assert long.count == short.count
     assert Role.MEMBER
+
+
+def test_the_dues_page_shows_the_latest_payments_and_links_to_them_all(
+    client, world, make
+):
+    for _ in range(24):
+        make.payment(world.member, 1, method=PaymentMethod.CARD_SUBSCRIPTION)
+    db.session.commit()
+    client.sign_in("member@example.org")
+    page = client.get("/dues").get_data(as_text=True)
+    rows = page.split("<h2>Latest payments</h2>")[1].count('<th scope="row">')
+    assert rows == 12
+    assert 'href="/dues/history"' in page and "See all 25 payments" in page
+    history = client.get("/dues/history").get_data(as_text=True)
+    assert "25 payments." in history
+    assert history.count('<th scope="row">') == 25
+    assert f'href="/dues/receipts/{world.receipt.receipt_number}"' in history
+
+
+def test_a_short_history_has_no_link_to_more(client, world):
+    client.sign_in("member@example.org")
+    page = client.get("/dues").get_data(as_text=True)
+    assert "/dues/history" not in page
+    assert "1 payment." in client.get("/dues/history").get_data(as_text=True)

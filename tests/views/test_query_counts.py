@@ -100,6 +100,7 @@ def _union() -> Union:
 #: (who signs in, the page). Every main page of every role.
 PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("member", lambda v: "/dues"),
+    ("member", lambda v: "/dues/history"),
     ("member", lambda v: "/profile"),
     ("member", lambda v: "/grievances/mine"),
     ("steward", lambda v: "/grievances/"),

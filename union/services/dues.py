@@ -39,6 +39,7 @@ from union.models import (
 )
 from union.models.dues import in_language
 from union.services import audit, ledger, numbers, settings
+from union.services.paging import Page, paginate
 from union.services.scope import visible_members
 from union.standing import (
     Standing,
@@ -87,8 +88,15 @@ def offered_levels(day: date) -> list[LevelOffer]:
         .options(selectinload(DuesLevel.rates))
         .order_by(DuesLevel.position, DuesLevel.id)
     ).all()
+    return _offers(levels, day)
+
+
+def _offers(levels: Iterable[DuesLevel], day: date) -> list[LevelOffer]:
+    """The levels (in their order) still offered on `day`, with their amount then."""
     offers = []
     for level in levels:
+        if level.retired_on is not None and level.retired_on <= day:
+            continue
         amount = level.monthly_cents_on(day)
         if amount is not None:
             offers.append(
@@ -377,6 +385,10 @@ def member_standing(
     )
 
 
+#: Payments shown on the dues page; the rest are on the history pages.
+RECENT_PAYMENTS = 12
+
+
 @dataclass(frozen=True, slots=True)
 class MemberDues:
     """Everything the member's dues page shows."""
@@ -387,16 +399,50 @@ class MemberDues:
     monthly_cents: int
     #: A level chosen to start next month, if any.
     next_level: DuesLevel | None
+    #: The levels the member may move to this month.
+    offers: list[LevelOffer]
     initiation_paid: bool
+    #: The latest payments, newest first, and how many there are in all.
     payments: list[DuesPayment]
+    payment_count: int
     waivers: list[DuesWaiver]
     subscription: DuesSubscription | None
+    #: A card subscription still charging (or trying to), if any.
+    live_subscription: DuesSubscription | None
     #: What paying so many months now costs, for the months asked for.
     quotes: dict[int, Quote]
 
     @property
     def has_open_waiver(self) -> bool:
         return any(w.status is not WaiverStatus.DECLINED for w in self.waivers)
+
+    @property
+    def more_payments(self) -> bool:
+        return self.payment_count > len(self.payments)
+
+
+def _payment_totals(member_id: int) -> tuple[int, bool]:
+    """How many payments the member made, and whether one paid the initiation fee."""
+    initiation = sa.and_(
+        DuesPayment.initiation_cents > 0,
+        DuesPayment.refunded_cents < DuesPayment.amount_cents,
+    )
+    count, initiations = db.session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.count(sa.case((initiation, DuesPayment.id))),
+        ).where(DuesPayment.member_id == member_id)
+    ).one()
+    return int(count), bool(initiations)
+
+
+def _payments_newest_first(member_id: int) -> sa.Select[DuesPayment]:
+    return (
+        sa.select(DuesPayment)
+        .where(DuesPayment.member_id == member_id)
+        .options(selectinload(DuesPayment.coverage))
+        .order_by(DuesPayment.paid_on.desc(), DuesPayment.id.desc())
+    )
 
 
 def member_dues(
@@ -407,42 +453,37 @@ def member_dues(
     today = clock.today(now)
     this_month = first_of_month(today)
     covered = covered_months(member.id)
+    subscriptions = list(
+        db.session.scalars(
+            sa.select(DuesSubscription)
+            .where(DuesSubscription.member_id == member.id)
+            .order_by(DuesSubscription.last_event_created.desc())
+        )
+    )
     current_standing = standing(
         start_month=start_month(member),
         current_month=this_month,
         end_month=end_month(member),
         covered=covered,
         threshold=settings.current_settings().good_standing_max_arrears,
-        card_retrying=card_retrying(member.id),
+        card_retrying=any(s.status == "past_due" for s in subscriptions),
     )
     choices = level_choices(member.id)
-    levels = {level.id: level for level in all_levels()}
+    ordered_levels = all_levels()
+    levels = {level.id: level for level in ordered_levels}
     level = levels[level_id_for_month(member, choices, this_month)]
     upcoming = [c for c in choices if c.effective_month > this_month]
     next_level = levels[upcoming[-1].level_id] if upcoming else None
     payments = list(
-        db.session.scalars(
-            sa.select(DuesPayment)
-            .where(DuesPayment.member_id == member.id)
-            .options(selectinload(DuesPayment.coverage))
-            .order_by(DuesPayment.paid_on.desc(), DuesPayment.id.desc())
-        )
+        db.session.scalars(_payments_newest_first(member.id).limit(RECENT_PAYMENTS))
     )
+    payment_count, paid_initiation = _payment_totals(member.id)
     waivers = list(
         db.session.scalars(
             sa.select(DuesWaiver)
             .where(DuesWaiver.member_id == member.id)
             .order_by(DuesWaiver.requested_at.desc())
         )
-    )
-    subscription = db.session.scalar(
-        sa.select(DuesSubscription)
-        .where(DuesSubscription.member_id == member.id)
-        .order_by(DuesSubscription.last_event_created.desc())
-        .limit(1)
-    )
-    paid_initiation = any(
-        p.initiation_cents > 0 and not p.is_refunded for p in payments
     )
     return MemberDues(
         member=member,
@@ -451,12 +492,20 @@ def member_dues(
         monthly_cents=level.monthly_cents_on(this_month)
         or level.rates[0].monthly_cents,
         next_level=next_level,
+        offers=_offers(ordered_levels, today),
         initiation_paid=paid_initiation,
         payments=payments,
+        payment_count=payment_count,
         waivers=waivers,
-        subscription=subscription,
+        subscription=subscriptions[0] if subscriptions else None,
+        live_subscription=next((s for s in subscriptions if s.is_live), None),
         quotes=_quotes(member, quote_months, covered, choices, levels, paid_initiation),
     )
+
+
+def payment_history(member: Member, *, page: int, per_page: int) -> Page[DuesPayment]:
+    """All of the member's payments, newest first, a page at a time."""
+    return paginate(_payments_newest_first(member.id), page=page, per_page=per_page)
 
 
 def initiation_paid(member_id: int) -> bool:

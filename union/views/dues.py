@@ -36,7 +36,7 @@ from union.payments import CheckoutLink, StripeGateway
 from union.services import card_dues, dues, members, remittances, waivers
 from union.services.card_dues import CardPaymentsUnavailable
 from union.standing import first_of_month
-from union.views.helpers import actor, enum_value, saved
+from union.views.helpers import actor, enum_value, page_number, saved
 
 blueprint = Blueprint("dues", __name__)
 
@@ -56,7 +56,7 @@ def _dues_page(**forms: object) -> str:
     level_form = forms.pop("level_form", None)
     if not isinstance(level_form, LevelChangeForm):
         level_form = LevelChangeForm(dues_level=str(member.dues_level_id))
-    level_form.dues_level.choices = level_choices(dues.offered_levels(clock.today(now)))
+    level_form.dues_level.choices = level_choices(summary.offers)
     quotes = {months: quote.total_cents for months, quote in summary.quotes.items()}
     return render_template(
         "dues/index.html",
@@ -65,7 +65,7 @@ def _dues_page(**forms: object) -> str:
         card_form=forms.pop("card_form", None) or CardPaymentForm(),
         level_form=level_form,
         quotes=quotes,
-        subscription_live=card_dues.live_subscription(member.id) is not None,
+        subscription_live=summary.live_subscription is not None,
         **forms,
     )
 
@@ -74,6 +74,14 @@ def _dues_page(**forms: object) -> str:
 @roles(Role.MEMBER)
 def index() -> ResponseReturnValue:
     return _dues_page()
+
+
+@blueprint.get("/dues/history")
+@roles(Role.MEMBER)
+def history() -> ResponseReturnValue:
+    member = members.own_member(actor())
+    page = dues.payment_history(member, page=page_number(), per_page=50)
+    return render_template("dues/history.html", page=page)
 
 
 def _checkout(start: Callable[[], CheckoutLink]) -> ResponseReturnValue:

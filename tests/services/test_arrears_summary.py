@@ -23,16 +23,18 @@ NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
 
 
 def summary_agrees(member) -> bool:
-    expected = coverage_summary(
-        dues.start_month(member), dues.covered_months(member.id)
+    covered = dues.covered_months(member.id)
+    expected = coverage_summary(dues.start_month(member), covered)
+    return (member.first_uncovered_month, member.months_covered_later) == expected and (
+        member.last_covered_month == max(covered, default=None)
     )
-    return (member.first_uncovered_month, member.months_covered_later) == expected
 
 
 def test_a_new_member_owes_from_the_month_they_joined(make):
     member = make.member(joined_on=date(2026, 3, 17))
     assert member.first_uncovered_month == date(2026, 3, 1)
     assert member.months_covered_later == 0
+    assert member.last_covered_month is None
 
 
 def test_payments_refunds_and_waivers_keep_the_summary_in_step(make):
@@ -57,6 +59,7 @@ def test_payments_refunds_and_waivers_keep_the_summary_in_step(make):
     )
     waivers.decide_waiver(waiver, grant=True, actor=treasurer, now=NOW)
     assert member.months_covered_later == 5
+    assert member.last_covered_month == date(2027, 1, 1)
     make.payment(member, 3)
     assert (member.first_uncovered_month, member.months_covered_later) == (
         date(2026, 6, 1),
@@ -99,6 +102,14 @@ def owing(make):
     make.payment(gap, 4)
     dues.record_refund(early, refunded_cents=early.amount_cents, now=NOW)
     made["gap"] = gap
+    # The same over a gap that reaches past this month: January to April
+    # refunded, May 2026 to April 2027 paid.
+    ahead = make.member(name="ahead", joined_on=date(2026, 1, 1))
+    early = make.payment(ahead, 4)
+    make.payment(ahead, 12)
+    dues.record_refund(early, refunded_cents=early.amount_cents, now=NOW)
+    assert ahead.last_covered_month == date(2027, 4, 1)
+    made["ahead"] = ahead
     # Three months behind, one of them a card payment Stripe is still retrying.
     retrying = make.member(name="retrying", joined_on=date(2026, 1, 1))
     make.payment(retrying, 8, method=PaymentMethod.CARD_SUBSCRIPTION)
@@ -161,5 +172,5 @@ def test_the_list_agrees_with_each_members_standing_page_by_page(
         page_number += 1
     assert seen == expected
     names = [name for _arrears, _number, name in seen]
-    assert "gap" in names and "resigned" not in names
+    assert "gap" in names and "ahead" in names and "resigned" not in names
     assert ("retrying" in names) is not behind

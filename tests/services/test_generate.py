@@ -212,10 +212,10 @@ def test_the_scale_keeps_workplaces_and_grievances_in_proportion():
 
 def test_each_members_arrears_summary_matches_their_coverage(generated):
     for member in db.session.scalars(sa.select(Member)):
-        expected = coverage_summary(
-            dues.start_month(member), dues.covered_months(member.id)
-        )
+        covered = dues.covered_months(member.id)
+        expected = coverage_summary(dues.start_month(member), covered)
         assert (member.first_uncovered_month, member.months_covered_later) == expected
+        assert member.last_covered_month == max(covered, default=None)
 
 
 def test_survey_rounds_are_quarterly_with_answers_receipts_and_reports(generated):

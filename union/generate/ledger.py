@@ -99,7 +99,7 @@ def _level_at(plan: MemberPlan, month: int) -> int:
 class _Batch:
     def __init__(self) -> None:
         #: (member id, first uncovered month, months covered after it)
-        self.summaries: list[tuple[int, date, int]] = []
+        self.summaries: list[tuple[int, date, int, date | None]] = []
         self.payments: list[list[Any]] = []
         self.coverage: list[tuple[int, date, int | None, int | None]] = []
         self.waivers: list[tuple[Any, ...]] = []
@@ -186,7 +186,12 @@ class _Dues:
             )
         first = months.first_uncovered
         batch.summaries.append(
-            (plan.id, month_start(first), sum(1 for m in months.by if m > first))
+            (
+                plan.id,
+                month_start(first),
+                sum(1 for m in months.by if m > first),
+                month_start(max(months.by)) if months.by else None,
+            )
         )
         if card:
             self._subscription(plan, batch, paid)
@@ -352,7 +357,7 @@ def dues_history(context: Context) -> None:
         )
         writer.update(
             table(Member),
-            ("first_uncovered_month", "months_covered_later"),
+            ("first_uncovered_month", "months_covered_later", "last_covered_month"),
             batch.summaries,
         )
         subscriptions = table(DuesSubscription)

@@ -127,6 +127,10 @@ class Member(Model):
     #: months, a refund in the middle): 0 for nearly everyone, whose arrears then
     #: follow from first_uncovered_month alone.
     months_covered_later: Mapped[int] = mapped_column(default=0)
+    #: The latest month anything covers, if any. When it is not after the last
+    #: month owed, every month covered later counts against the arrears, which can
+    #: then be read without counting the covered months one by one.
+    last_covered_month: Mapped[date | None]
     #: The member's Stripe customer, created before their first card payment.
     stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

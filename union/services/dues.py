@@ -348,11 +348,12 @@ def covered_months(member_id: int) -> set[date]:
 
 def note_coverage(member: Member, covered: set[date]) -> None:
     """Keeps the member's arrears summary (first_uncovered_month,
-    months_covered_later) in step with their coverage rows. Every change to a
+    months_covered_later, last_covered_month) in step with their coverage rows. Every change to a
     member's covered months calls this in the same transaction."""
     first, later = coverage_summary(start_month(member), covered)
     member.first_uncovered_month = first
     member.months_covered_later = later
+    member.last_covered_month = max(covered, default=None)
 
 
 def card_retrying(member_id: int) -> bool:

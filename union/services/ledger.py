@@ -81,8 +81,9 @@ def arrears_columns(today: date) -> tuple[Any, Any]:
     union.standing computes them.
 
     Every month from joining up to first_uncovered_month is covered, so the arrears
-    are the owed months from that one on, less any covered after it; those are
-    counted only for the few members who have some (months_covered_later > 0).
+    are the owed months from that one on, less any covered after it: all
+    months_covered_later of them when nothing is covered past the last month owed,
+    and counted one by one only for the few paid past it across a gap.
     """
     last_owed = _last_owed(month_index(today))
     first_uncovered = month_number(Member.first_uncovered_month)
@@ -99,7 +100,15 @@ def arrears_columns(today: date) -> tuple[Any, Any]:
         .correlate(Member)
         .scalar_subquery()
     )
-    arrears = owed - sa.case((Member.months_covered_later > 0, covered_later), else_=0)
+    later = sa.case(
+        (Member.months_covered_later == 0, 0),
+        (
+            month_number(Member.last_covered_month) <= last_owed,
+            Member.months_covered_later,
+        ),
+        else_=covered_later,
+    )
+    arrears = owed - later
     retrying = sa.exists().where(
         DuesSubscription.member_id == Member.id,
         # Literal, as in the partial index it reads (see arrears_page).
@@ -151,14 +160,13 @@ def arrears_page(
             sa.not_(sa.and_(Member.first_uncovered_month == newest, retrying)),
         )
     regular = db.session.execute(
-        sa.select(Member, retrying)
-        .options(*NOT_DECRYPTED)
+        sa.select(
+            Member.id, Member.member_number, Member.first_uncovered_month, retrying
+        )
         .where(ordered)
         .order_by(Member.first_uncovered_month, Member.member_number)
         .limit(wanted)
     ).all()
-    # Numbers only for these, each counted once (and kept here when they owe
-    # enough); the members are loaded for the page's lines alone.
     counted = [
         (member_id, number, int(owing), bool(retry))
         for member_id, number, owing, retry in db.session.execute(
@@ -176,33 +184,28 @@ def arrears_page(
         or 0
     ) + len(counted)
 
-    # (arrears, member number, the member if loaded, its id, card retrying)
-    merged: list[tuple[int, int, Member | None, int, bool]] = [
-        (
-            current - month_index(member.first_uncovered_month) + 1,
-            member.member_number,
-            member,
-            member.id,
-            bool(retry),
-        )
-        for member, retry in regular
+    # (arrears, member number, member id, card retrying), merged and cut to the
+    # page; only the members on it are loaded.
+    merged = [
+        (current - month_index(first_uncovered) + 1, number, member_id, bool(retry))
+        for member_id, number, first_uncovered, retry in regular
     ]
     merged += [
-        (owing, number, None, member_id, retry)
-        for member_id, number, owing, retry in counted
+        (owing, number, member_id, retry) for member_id, number, owing, retry in counted
     ]
     merged.sort(key=lambda line: (-line[0], line[1]))
     shown = merged[(page - 1) * per_page : wanted]
-    missing = [member_id for _a, _n, member, member_id, _r in shown if member is None]
     loaded = {
         member.id: member
         for member in db.session.scalars(
-            sa.select(Member).options(*NOT_DECRYPTED).where(Member.id.in_(missing))
+            sa.select(Member)
+            .options(*NOT_DECRYPTED)
+            .where(Member.id.in_([member_id for _a, _n, member_id, _r in shown]))
         )
     }
     items = [
-        ArrearsLine(member or loaded[member_id], owing, retry, threshold)
-        for owing, _number, member, member_id, retry in shown
+        ArrearsLine(loaded[member_id], owing, retry, threshold)
+        for owing, _number, member_id, retry in shown
     ]
     return Page(items=items, total=total, number=page, per_page=per_page)
 

@@ -532,6 +532,9 @@ def _write(
                     )
                     if row.paid_through
                     else first_of_month(row.joined_on),
+                    "last_covered_month": first_of_month(row.paid_through)
+                    if row.paid_through
+                    else None,
                     "created_at": now,
                     "updated_at": now,
                 }

@@ -64,6 +64,7 @@ POLICY: dict[str, str | frozenset[Role]] = {
     "members.add_employment": ROSTER,
     "members.end_employment": ROSTER,
     "dues.index": MEMBER,
+    "dues.history": MEMBER,
     "dues.card_subscribe": MEMBER,
     "dues.card_pay": MEMBER,
     "dues.card_manage": MEMBER,
@@ -112,6 +113,7 @@ POLICY: dict[str, str | frozenset[Role]] = {
     "grievances.document": CASES,
     "grievances.reassign": CASES,
     "grievances.add_grievant": CASES,
+    "grievances.people": CASES,
     "grievances.deadlines": CASES,
     "grievances.mine": MEMBER,
     "grievances.counts": GRIEVANCE_COUNTS,
@@ -171,6 +173,7 @@ OUT_OF_SCOPE = {
     "grievances.document": OTHER_STEWARD,
     "grievances.reassign": OTHER_STEWARD,
     "grievances.add_grievant": OTHER_STEWARD,
+    "grievances.people": OTHER_STEWARD,
     "grievances.deadlines": OTHER_STEWARD,
 }
 

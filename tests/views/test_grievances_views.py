@@ -262,17 +262,26 @@ def test_reassigning_and_adding_a_grievant(client, make, world):
     second = make.steward(world.here, email="second@example.org")
     colleague = make.member(world.here, name="Pat Colleague")
     client.sign_in("steward@example.org")
+    case_page = client.get(case_url(world)).get_data(as_text=True)
+    assert case_url(world, "/people") in case_page
+    assert "Pat Colleague" not in case_page
+    people = client.get(case_url(world, "/people")).get_data(as_text=True)
+    assert f'value="{colleague.id}"' in people and f'value="{second.id}"' in people
     client.submit(
         case_url(world, "/grievants"),
         {"member": str(colleague.id)},
-        page=case_url(world),
+        page=case_url(world, "/people"),
     )
     client.submit(
-        case_url(world, "/steward"), {"steward": str(second.id)}, page=case_url(world)
+        case_url(world, "/steward"),
+        {"steward": str(second.id)},
+        page=case_url(world, "/people"),
     )
     db.session.expire_all()
     assert colleague in world.grievance.grievants
     assert world.grievance.steward_id == second.id
+    people = client.get(case_url(world, "/people")).get_data(as_text=True)
+    assert "Pat Colleague</option>" not in people and "Pat Colleague" in people
 
 
 def test_steps_days_are_set_per_workplace(client, world):

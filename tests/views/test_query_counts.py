@@ -106,6 +106,7 @@ PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("steward", lambda v: "/grievances/"),
     ("steward", lambda v: "/grievances/cases"),
     ("steward", lambda v: f"/grievances/{v['grievance']}"),
+    ("steward", lambda v: f"/grievances/{v['grievance']}/people"),
     ("steward", lambda v: "/members/"),
     ("steward", lambda v: "/members/?q=a"),
     ("steward", lambda v: "/dues/remittance"),

@@ -162,29 +162,10 @@ def _case_page(
     grievance = grievances.grievance_for(user, public_id, full=True)
     move_form = MoveForm()
     move_form.offer(next_open_steps(grievance.step))
-    steward_form = StewardChoiceForm()
-    steward_form.offer(
-        [
-            s
-            for s in grievances.covering_stewards(grievance.workplace_id)
-            if s.id != grievance.steward_id
-        ]
-    )
-    grievant_form = GrievantForm()
-    named = {member.id for member in grievance.grievants}
-    grievant_form.offer(
-        [
-            m
-            for m in grievances.candidate_grievants(grievance.workplace_id)
-            if m.id not in named
-        ]
-    )
     page_forms: dict[str, object] = {
         "move_form": move_form,
         "note_form": NoteForm(),
         "document_form": DocumentForm(),
-        "steward_form": steward_form,
-        "grievant_form": grievant_form,
     }
     page_forms.update(forms)
     page = render_template(
@@ -364,6 +345,39 @@ def reassign(public_id: str) -> ResponseReturnValue:
     else:
         flash(_("Choose a steward."), "error")
     return to_case(public_id)
+
+
+@blueprint.get("/<public_id>/people")
+@roles(*CASE_ROLES)
+def people(public_id: str) -> ResponseReturnValue:
+    """Changing the case's steward and naming more grievants: the choices are
+    every steward covering the workplace and everyone working there, so they are
+    read here rather than on every view of the case."""
+    user = actor()
+    grievance = grievances.grievance_for(user, public_id)
+    steward_form = StewardChoiceForm()
+    steward_form.offer(
+        [
+            s
+            for s in grievances.covering_stewards(grievance.workplace_id)
+            if s.id != grievance.steward_id
+        ]
+    )
+    grievant_form = GrievantForm()
+    named = {member.id for member in grievance.grievants}
+    grievant_form.offer(
+        [
+            m
+            for m in grievances.candidate_grievants(grievance.workplace_id)
+            if m.id not in named
+        ]
+    )
+    return render_template(
+        "grievances/people.html",
+        grievance=grievance,
+        steward_form=steward_form,
+        grievant_form=grievant_form,
+    )
 
 
 @blueprint.post("/<public_id>/grievants")

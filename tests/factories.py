@@ -303,5 +303,14 @@ class Factories:
             sha256="0" * 64,
         )
         db.session.add(document)
+        # As the service does: every document is on the case's timeline.
+        db.session.add(
+            GrievanceEvent(
+                grievance=grievance,
+                kind=GrievanceEventKind.DOCUMENT_ADDED,
+                at=self.now,
+                actor_id=uploaded_by.id if uploaded_by else None,
+            )
+        )
         db.session.flush()
         return document

@@ -20,6 +20,7 @@ from union.models import (
     Grievance,
     GrievanceEvent,
     GrievanceEventKind,
+    GrievanceNote,
     Member,
     MemberStatus,
     ReportArtifact,
@@ -247,3 +248,16 @@ def test_survey_rounds_are_quarterly_with_answers_receipts_and_reports(generated
             sa.select(sa.func.count(SurveyAnswer.id)).group_by(SurveyAnswer.round_id)
         )
     )
+
+
+def test_every_generated_note_is_on_its_case_timeline(generated):
+    """The case page reads notes only for cases whose timeline shows one added."""
+    with_notes = set(db.session.scalars(sa.select(GrievanceNote.grievance_id)))
+    noted = set(
+        db.session.scalars(
+            sa.select(GrievanceEvent.grievance_id).where(
+                GrievanceEvent.kind == GrievanceEventKind.NOTE_ADDED
+            )
+        )
+    )
+    assert with_notes and with_notes <= noted

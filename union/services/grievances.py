@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import defer, joinedload, load_only, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from union import clock, disclosure
 from union.db import db
@@ -156,13 +157,38 @@ CASE_PAGE_LOADING = (
     .joinedload(GrievanceEvent.user)
     .joinedload(User.member),
     selectinload(Grievance.events).joinedload(GrievanceEvent.member),
-    selectinload(Grievance.notes)
-    .joinedload(GrievanceNote.author)
-    .joinedload(User.member),
-    selectinload(Grievance.documents)
-    .joinedload(GrievanceDocument.uploaded_by)
-    .joinedload(User.member),
 )
+
+
+def _load_notes_and_documents(grievance: Grievance) -> None:
+    """Reads a case's notes and documents only when it has some: adding either puts
+    an event on the case's timeline (add_note, add_document), which the case page
+    has loaded already, so most cases cost no query for them."""
+    kinds = {event.kind for event in grievance.events}
+    notes: list[GrievanceNote] = []
+    if GrievanceEventKind.NOTE_ADDED in kinds:
+        notes = list(
+            db.session.scalars(
+                sa.select(GrievanceNote)
+                .where(GrievanceNote.grievance_id == grievance.id)
+                .options(joinedload(GrievanceNote.author).joinedload(User.member))
+                .order_by(GrievanceNote.id)
+            )
+        )
+    documents: list[GrievanceDocument] = []
+    if GrievanceEventKind.DOCUMENT_ADDED in kinds:
+        documents = list(
+            db.session.scalars(
+                sa.select(GrievanceDocument)
+                .where(GrievanceDocument.grievance_id == grievance.id)
+                .options(
+                    joinedload(GrievanceDocument.uploaded_by).joinedload(User.member)
+                )
+                .order_by(GrievanceDocument.id)
+            )
+        )
+    set_committed_value(grievance, "notes", notes)
+    set_committed_value(grievance, "documents", documents)
 
 
 def grievance_for(actor: User, public_id: str, *, full: bool = False) -> Grievance:
@@ -174,6 +200,8 @@ def grievance_for(actor: User, public_id: str, *, full: bool = False) -> Grievan
     grievance = db.session.scalar(statement)
     if grievance is None:
         raise NotFound
+    if full:
+        _load_notes_and_documents(grievance)
     return grievance
 
 

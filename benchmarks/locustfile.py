@@ -143,6 +143,11 @@ def organizer_report(user: BenchUser) -> None:
     user.page("/grievances/counts", "organizer report")
 
 
+def survey_report(user: BenchUser) -> None:
+    """A report of the last closed survey round, at any level, as stored."""
+    user.page(random.choice(PLAN["survey_reports"]), "survey report", "fingerprint")
+
+
 def csv_export(user: BenchUser) -> None:
     delegate = random.choice(PLAN["delegate_months"])
     user.page(
@@ -224,6 +229,7 @@ ENDPOINTS = {
     "grievance page": Endpoint("steward", grievance, 3),
     "arrears list": Endpoint("treasurer", arrears, 1),
     "organizer report": Endpoint("organizer", organizer_report, 1),
+    "survey report": Endpoint("organizer", survey_report, 2),
     "csv export": Endpoint("treasurer", csv_export, 1),
     "webhook": Endpoint("webhook", webhook, 4),
 }

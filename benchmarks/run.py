@@ -192,6 +192,11 @@ def plan() -> dict[str, Any]:
         "GROUP BY 1, 2 ORDER BY md5(recorded_by_id::text || to_char(paid_on, 'YYYY-MM')) "
         "LIMIT 50"
     )
+    reports = sql(
+        "SELECT round_id, report, level, scope FROM report_artifacts "
+        "WHERE round_id = (SELECT max(id) FROM survey_rounds WHERE status = 'closed') "
+        "ORDER BY md5(report || level || scope) LIMIT 50"
+    )
     cards = sql(
         "SELECT m.stripe_customer_id, s.stripe_subscription_id, r.monthly_cents "
         "FROM members m JOIN dues_subscriptions s ON s.member_id = m.id "
@@ -217,6 +222,10 @@ def plan() -> dict[str, Any]:
         "delegate_months": [
             {"delegate": delegate, "month": month}
             for delegate, month in delegate_months
+        ],
+        "survey_reports": [
+            f"/reports/rounds/{round_id}/{report}/{level}/{scope}"
+            for round_id, report, level, scope in reports
         ],
         "card_members": [
             {"customer": customer, "subscription": subscription, "cents": cents}
@@ -599,6 +608,7 @@ ENDPOINT_NAMES = (
     "grievance page",
     "arrears list",
     "organizer report",
+    "survey report",
     "csv export",
     "webhook",
 )
@@ -615,6 +625,7 @@ def page_to_profile(name: str, the_plan: dict[str, Any]) -> tuple[str, str]:
         "grievance page": (f"/grievances/{steward['grievances'][0]}", steward["email"]),
         "arrears list": ("/treasurer/arrears", "treasurer@example.org"),
         "organizer report": ("/grievances/counts", "organizer@example.org"),
+        "survey report": (the_plan["survey_reports"][0], "organizer@example.org"),
     }
     return pages[name]
 

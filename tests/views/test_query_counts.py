@@ -24,7 +24,9 @@ from union.models import (
     MemberStatus,
     Role,
     RoleGrant,
+    RoundStatus,
     StewardAssignment,
+    SurveyRound,
     User,
     Workplace,
 )
@@ -83,6 +85,11 @@ def _union() -> Union:
         .order_by(DuesPayment.paid_on.desc())
         .limit(1)
     ).one()
+    last_round = db.session.scalar(
+        sa.select(sa.func.max(SurveyRound.id)).where(
+            SurveyRound.status == RoundStatus.CLOSED
+        )
+    )
     return Union(
         member=f"member{member}@example.org",
         steward="steward1@example.org",
@@ -93,6 +100,7 @@ def _union() -> Union:
             "any_workplace": db.session.scalar(sa.select(sa.func.min(Workplace.id))),
             "delegate": delegate,
             "month": month.strftime("%Y-%m"),
+            "round": last_round,
         },
     )
 
@@ -122,6 +130,12 @@ PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
         lambda v: f"/treasurer/remittances/{v['delegate']}/{v['month']}",
     ),
     ("organizer@example.org", lambda v: "/grievances/counts"),
+    ("organizer@example.org", lambda v: f"/reports/rounds/{v['round']}/"),
+    ("organizer@example.org", lambda v: f"/reports/rounds/{v['round']}/wages/union/"),
+    (
+        "organizer@example.org",
+        lambda v: f"/reports/rounds/{v['round']}/respondents/sector/shelter",
+    ),
     ("organizer@example.org", lambda v: "/workplaces/"),
     ("organizer@example.org", lambda v: f"/workplaces/{v['any_workplace']}"),
     ("admin@example.org", lambda v: "/members/"),

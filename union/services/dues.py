@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from union import clock
 from union.db import db
@@ -118,12 +118,13 @@ def level_by_code(code: str) -> DuesLevel | None:
 
 
 def all_levels() -> list[DuesLevel]:
+    """Every level with its rates, in one query (a handful of rows)."""
     return list(
         db.session.scalars(
             sa.select(DuesLevel)
-            .options(selectinload(DuesLevel.rates))
+            .options(joinedload(DuesLevel.rates))
             .order_by(DuesLevel.position, DuesLevel.id)
-        )
+        ).unique()
     )
 
 
@@ -405,6 +406,8 @@ class MemberDues:
     initiation_paid: bool
     #: The latest payments, newest first, and how many there are in all.
     payments: list[DuesPayment]
+    #: The months each of those payments covers, in order.
+    months_by_payment: dict[int, list[date]]
     payment_count: int
     waivers: list[DuesWaiver]
     subscription: DuesSubscription | None
@@ -453,7 +456,18 @@ def member_dues(
     months now, in a fixed number of queries whatever the history."""
     today = clock.today(now)
     this_month = first_of_month(today)
-    covered = covered_months(member.id)
+    # Every covered month once: for the standing, and for the months each of the
+    # latest payments covered.
+    months_by_payment: dict[int, list[date]] = {}
+    covered = set()
+    for month, payment_id in db.session.execute(
+        sa.select(DuesCoverage.month, DuesCoverage.payment_id)
+        .where(DuesCoverage.member_id == member.id)
+        .order_by(DuesCoverage.month)
+    ):
+        covered.add(month)
+        if payment_id is not None:
+            months_by_payment.setdefault(payment_id, []).append(month)
     subscriptions = list(
         db.session.scalars(
             sa.select(DuesSubscription)
@@ -476,7 +490,12 @@ def member_dues(
     upcoming = [c for c in choices if c.effective_month > this_month]
     next_level = levels[upcoming[-1].level_id] if upcoming else None
     payments = list(
-        db.session.scalars(_payments_newest_first(member.id).limit(RECENT_PAYMENTS))
+        db.session.scalars(
+            sa.select(DuesPayment)
+            .where(DuesPayment.member_id == member.id)
+            .order_by(DuesPayment.paid_on.desc(), DuesPayment.id.desc())
+            .limit(RECENT_PAYMENTS)
+        )
     )
     payment_count, paid_initiation = _payment_totals(member.id)
     waivers = list(
@@ -496,6 +515,7 @@ def member_dues(
         offers=_offers(ordered_levels, today),
         initiation_paid=paid_initiation,
         payments=payments,
+        months_by_payment={p.id: months_by_payment.get(p.id, []) for p in payments},
         payment_count=payment_count,
         waivers=waivers,
         subscription=subscriptions[0] if subscriptions else None,

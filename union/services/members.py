@@ -322,6 +322,14 @@ def own_member(actor: User) -> Member:
     return member
 
 
+def signed_in_member(actor: User) -> Member:
+    """The actor's own member record as loaded with their sign-in, without the
+    rows the profile page adds: for pages that need the record alone."""
+    if actor.member is None:
+        raise NotFound
+    return actor.member
+
+
 def roster_page(
     actor: User,
     *,

@@ -50,7 +50,7 @@ def gateway() -> StripeGateway | None:
 
 def _dues_page(**forms: object) -> str:
     user = actor()
-    member = members.own_member(user)
+    member = members.signed_in_member(user)
     now = utcnow()
     summary = dues.member_dues(member, now=now, quote_months=(1, 2, 3, 6, 12))
     level_form = forms.pop("level_form", None)
@@ -79,7 +79,7 @@ def index() -> ResponseReturnValue:
 @blueprint.get("/dues/history")
 @roles(Role.MEMBER)
 def history() -> ResponseReturnValue:
-    member = members.own_member(actor())
+    member = members.signed_in_member(actor())
     page = dues.payment_history(member, page=page_number(), per_page=50)
     return render_template("dues/history.html", page=page)
 
@@ -109,7 +109,7 @@ def _success_url() -> str:
 @blueprint.post("/dues/card/subscribe")
 @roles(Role.MEMBER)
 def card_subscribe() -> ResponseReturnValue:
-    member = members.own_member(actor())
+    member = members.signed_in_member(actor())
     if not CardPaymentForm().validate_on_submit():
         return redirect(url_for(".index"))
     return _checkout(
@@ -126,7 +126,7 @@ def card_subscribe() -> ResponseReturnValue:
 @blueprint.post("/dues/card/pay")
 @roles(Role.MEMBER)
 def card_pay() -> ResponseReturnValue:
-    member = members.own_member(actor())
+    member = members.signed_in_member(actor())
     form = CardPaymentForm()
     if not form.validate_on_submit():
         return _dues_page(card_form=form), 400
@@ -145,7 +145,7 @@ def card_pay() -> ResponseReturnValue:
 @blueprint.post("/dues/card/manage")
 @roles(Role.MEMBER)
 def card_manage() -> ResponseReturnValue:
-    member = members.own_member(actor())
+    member = members.signed_in_member(actor())
     if CardPaymentForm().validate_on_submit():
         try:
             url = card_dues.portal_url(
@@ -166,7 +166,7 @@ def card_manage() -> ResponseReturnValue:
 @blueprint.get("/dues/card/done")
 @roles(Role.MEMBER)
 def card_done() -> ResponseReturnValue:
-    member = members.own_member(actor())
+    member = members.signed_in_member(actor())
     paid = card_dues.attempt_paid(member, request.args.get("session_id", ""))
     if paid is None:
         return redirect(url_for(".index"))
@@ -180,7 +180,7 @@ def card_done() -> ResponseReturnValue:
 @fresh_required(return_to="dues.index")
 def change_level() -> ResponseReturnValue:
     user = actor()
-    member = members.own_member(user)
+    member = members.signed_in_member(user)
     form = LevelChangeForm()
     form.dues_level.choices = level_choices(dues.offered_levels(clock.today(utcnow())))
     if form.validate_on_submit():
@@ -215,7 +215,7 @@ def change_level() -> ResponseReturnValue:
 @roles(Role.MEMBER)
 def waiver() -> ResponseReturnValue:
     user = actor()
-    member = members.own_member(user)
+    member = members.signed_in_member(user)
     form = WaiverForm()
     if request.method == "GET":
         this_month = first_of_month(clock.today(utcnow()))

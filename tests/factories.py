@@ -265,14 +265,7 @@ class Factories:
             grievance=grievance, author=author, body=body, created_at=self.now
         )
         db.session.add(note)
-        db.session.add(
-            GrievanceEvent(
-                grievance=grievance,
-                kind=GrievanceEventKind.NOTE_ADDED,
-                at=self.now,
-                actor_id=author.id if author else None,
-            )
-        )
+        self._on_timeline(grievance, GrievanceEventKind.NOTE_ADDED, author)
         db.session.flush()
         return note
 
@@ -303,14 +296,19 @@ class Factories:
             sha256="0" * 64,
         )
         db.session.add(document)
-        # As the service does: every document is on the case's timeline.
+        self._on_timeline(grievance, GrievanceEventKind.DOCUMENT_ADDED, uploaded_by)
+        db.session.flush()
+        return document
+
+    def _on_timeline(
+        self, grievance: Grievance, kind: GrievanceEventKind, actor: User | None
+    ) -> None:
+        """As the services do: every note and document is on the case's timeline."""
         db.session.add(
             GrievanceEvent(
                 grievance=grievance,
-                kind=GrievanceEventKind.DOCUMENT_ADDED,
+                kind=kind,
                 at=self.now,
-                actor_id=uploaded_by.id if uploaded_by else None,
+                actor_id=actor.id if actor else None,
             )
         )
-        db.session.flush()
-        return document

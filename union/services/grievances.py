@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import defer, joinedload, load_only, selectinload
@@ -165,30 +166,28 @@ def _load_notes_and_documents(grievance: Grievance) -> None:
     an event on the case's timeline (add_note, add_document), which the case page
     has loaded already, so most cases cost no query for them."""
     kinds = {event.kind for event in grievance.events}
-    notes: list[GrievanceNote] = []
-    if GrievanceEventKind.NOTE_ADDED in kinds:
-        notes = list(
+
+    def read(model: Any, added_by: Any) -> list[Any]:
+        return list(
             db.session.scalars(
-                sa.select(GrievanceNote)
-                .where(GrievanceNote.grievance_id == grievance.id)
-                .options(joinedload(GrievanceNote.author).joinedload(User.member))
-                .order_by(GrievanceNote.id)
+                sa.select(model)
+                .where(model.grievance_id == grievance.id)
+                .options(joinedload(added_by).joinedload(User.member))
+                .order_by(model.id)
             )
         )
-    documents: list[GrievanceDocument] = []
-    if GrievanceEventKind.DOCUMENT_ADDED in kinds:
-        documents = list(
-            db.session.scalars(
-                sa.select(GrievanceDocument)
-                .where(GrievanceDocument.grievance_id == grievance.id)
-                .options(
-                    joinedload(GrievanceDocument.uploaded_by).joinedload(User.member)
-                )
-                .order_by(GrievanceDocument.id)
-            )
-        )
-    set_committed_value(grievance, "notes", notes)
-    set_committed_value(grievance, "documents", documents)
+
+    for attribute, kind, model, added_by in (
+        ("notes", GrievanceEventKind.NOTE_ADDED, GrievanceNote, GrievanceNote.author),
+        (
+            "documents",
+            GrievanceEventKind.DOCUMENT_ADDED,
+            GrievanceDocument,
+            GrievanceDocument.uploaded_by,
+        ),
+    ):
+        rows = read(model, added_by) if kind in kinds else []
+        set_committed_value(grievance, attribute, rows)
 
 
 def grievance_for(actor: User, public_id: str, *, full: bool = False) -> Grievance:

@@ -572,3 +572,16 @@ def test_changes_and_views_are_audited_without_their_text(make, site, now):
         )
         == 1
     )
+
+
+def test_the_people_choices_leave_out_whoever_is_already_on_the_case(make):
+    here, elsewhere = make.workplace("Here"), make.workplace("Elsewhere")
+    current = make.steward(here, email="current@example.org")
+    other = make.steward(here, email="other@example.org")
+    make.steward(elsewhere, email="away@example.org")
+    named = make.member(here, name="Named Grievant")
+    colleague = make.member(here, name="Free Colleague")
+    make.member(elsewhere, name="Works Elsewhere")
+    grievance = make.grievance(here, steward=current, grievants=[named])
+    assert grievances.steward_choices(grievance) == [other]
+    assert grievances.grievant_choices(grievance) == [colleague]

@@ -1,5 +1,6 @@
 import csv
 import io
+import re
 from datetime import date
 
 import sqlalchemy as sa
@@ -333,13 +334,18 @@ def test_the_dues_page_shows_the_latest_payments_and_links_to_them_all(
     db.session.commit()
     client.sign_in("member@example.org")
     page = client.get("/dues").get_data(as_text=True)
-    rows = page.split("<h2>Latest payments</h2>")[1].count('<th scope="row">')
-    assert rows == 12
+    latest = page.split("<h2>Latest payments</h2>")[1]
+    assert latest.count('<th scope="row">') == 12
+    # Newest first, each with the month it covered: the last twelve of the 24 paid
+    # ahead after November 2026, December 2027 to November 2028.
+    months = re.findall(r'data-label="Months">([^<]*)<', latest)
+    assert months[0] == "November 2028" and months[-1] == "December 2027"
     assert 'href="/dues/history"' in page and "See all 25 payments" in page
     history = client.get("/dues/history").get_data(as_text=True)
     assert "25 payments." in history
     assert history.count('<th scope="row">') == 25
     assert f'href="/dues/receipts/{world.receipt.receipt_number}"' in history
+    assert "November 2026" in history  # the months of the oldest payment
 
 
 def test_a_short_history_has_no_link_to_more(client, world):

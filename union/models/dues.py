@@ -290,6 +290,11 @@ class DuesSubscription(Model):
     def is_live(self) -> bool:
         return self.status in ("active", "trialing", "past_due", "incomplete")
 
+    @property
+    def is_retrying(self) -> bool:
+        """Stripe is still retrying a failed payment (see union.services.dues)."""
+        return self.status == "past_due"
+
 
 class StripeEvent(Model):
     """Every webhook event id, stored once: a redelivery finds its row and stops."""

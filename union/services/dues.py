@@ -82,13 +82,7 @@ class LevelWording:
 
 def offered_levels(day: date) -> list[LevelOffer]:
     """Levels a member can choose on `day`, cheapest first, with the amount then in force."""
-    levels = db.session.scalars(
-        sa.select(DuesLevel)
-        .where(sa.or_(DuesLevel.retired_on.is_(None), DuesLevel.retired_on > day))
-        .options(selectinload(DuesLevel.rates))
-        .order_by(DuesLevel.position, DuesLevel.id)
-    ).all()
-    return _offers(levels, day)
+    return _offers(all_levels(), day)
 
 
 def _offers(levels: Iterable[DuesLevel], day: date) -> list[LevelOffer]:
@@ -349,8 +343,8 @@ def covered_months(member_id: int) -> set[date]:
 
 def note_coverage(member: Member, covered: set[date]) -> None:
     """Keeps the member's arrears summary (first_uncovered_month,
-    months_covered_later, last_covered_month) in step with their coverage rows. Every change to a
-    member's covered months calls this in the same transaction."""
+    months_covered_later, last_covered_month) in step with their coverage rows.
+    Every change to a member's covered months calls this in the same transaction."""
     first, later = coverage_summary(start_month(member), covered)
     member.first_uncovered_month = first
     member.months_covered_later = later
@@ -444,7 +438,6 @@ def _payments_newest_first(member_id: int) -> sa.Select[DuesPayment]:
     return (
         sa.select(DuesPayment)
         .where(DuesPayment.member_id == member_id)
-        .options(selectinload(DuesPayment.coverage))
         .order_by(DuesPayment.paid_on.desc(), DuesPayment.id.desc())
     )
 
@@ -481,7 +474,7 @@ def member_dues(
         end_month=end_month(member),
         covered=covered,
         threshold=settings.current_settings().good_standing_max_arrears,
-        card_retrying=any(s.status == "past_due" for s in subscriptions),
+        card_retrying=any(s.is_retrying for s in subscriptions),
     )
     choices = level_choices(member.id)
     ordered_levels = all_levels()
@@ -490,12 +483,7 @@ def member_dues(
     upcoming = [c for c in choices if c.effective_month > this_month]
     next_level = levels[upcoming[-1].level_id] if upcoming else None
     payments = list(
-        db.session.scalars(
-            sa.select(DuesPayment)
-            .where(DuesPayment.member_id == member.id)
-            .order_by(DuesPayment.paid_on.desc(), DuesPayment.id.desc())
-            .limit(RECENT_PAYMENTS)
-        )
+        db.session.scalars(_payments_newest_first(member.id).limit(RECENT_PAYMENTS))
     )
     payment_count, paid_initiation = _payment_totals(member.id)
     waivers = list(
@@ -526,7 +514,11 @@ def member_dues(
 
 def payment_history(member: Member, *, page: int, per_page: int) -> Page[DuesPayment]:
     """All of the member's payments, newest first, a page at a time."""
-    return paginate(_payments_newest_first(member.id), page=page, per_page=per_page)
+    return paginate(
+        _payments_newest_first(member.id).options(selectinload(DuesPayment.coverage)),
+        page=page,
+        per_page=per_page,
+    )
 
 
 def initiation_paid(member_id: int) -> bool:

@@ -232,6 +232,25 @@ def _current_member_ids(workplace_id: int) -> sa.Select[int]:
     )
 
 
+def steward_choices(grievance: Grievance) -> list[User]:
+    """Who the case can move to: the other stewards covering its workplace."""
+    return [
+        steward
+        for steward in covering_stewards(grievance.workplace_id)
+        if steward.id != grievance.steward_id
+    ]
+
+
+def grievant_choices(grievance: Grievance) -> list[Member]:
+    """Who can be named on the case: those working there now and not yet named."""
+    named = {member.id for member in grievance.grievants}
+    return [
+        member
+        for member in candidate_grievants(grievance.workplace_id)
+        if member.id not in named
+    ]
+
+
 def covering_stewards(workplace_id: int) -> list[User]:
     """Active stewards covering the workplace, who may be assigned its cases."""
     found = db.session.scalars(

@@ -356,22 +356,9 @@ def people(public_id: str) -> ResponseReturnValue:
     user = actor()
     grievance = grievances.grievance_for(user, public_id)
     steward_form = StewardChoiceForm()
-    steward_form.offer(
-        [
-            s
-            for s in grievances.covering_stewards(grievance.workplace_id)
-            if s.id != grievance.steward_id
-        ]
-    )
+    steward_form.offer(grievances.steward_choices(grievance))
     grievant_form = GrievantForm()
-    named = {member.id for member in grievance.grievants}
-    grievant_form.offer(
-        [
-            m
-            for m in grievances.candidate_grievants(grievance.workplace_id)
-            if m.id not in named
-        ]
-    )
+    grievant_form.offer(grievances.grievant_choices(grievance))
     return render_template(
         "grievances/people.html",
         grievance=grievance,

@@ -6,8 +6,9 @@ the catalogue (which counts add up to which), never the code's own decisions.
 
 from __future__ import annotations
 
+import enum
 import json
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from union.disclosure import homogeneous
 from union.models import ReportArtifact, Sector, SurveyAnswer, Workplace
 from union.services import report_building
 from union.services.report_building import (
+    NO_ANSWER,
     QUESTIONS,
     REPORTS,
     SECTOR,
@@ -278,18 +280,56 @@ def needing_protection(
     }
 
 
+def _yes_no(value: bool | None) -> str:
+    return NO_ANSWER if value is None else ("yes" if value else "no")
+
+
+def _some_days(value: int | None) -> str:
+    return NO_ANSWER if value is None else ("yes" if value > 0 else "no")
+
+
+def _raise_band(answer: SurveyAnswer) -> str:
+    if answer.never_had_raise:
+        return "never"
+    months = answer.months_since_raise
+    if months is None:
+        return NO_ANSWER
+    if months < 12:
+        return "under_12"
+    return "12_to_23" if months < 24 else "24_or_more"
+
+
+def _choice(value: enum.StrEnum | None) -> str:
+    return NO_ANSWER if value is None else value.value
+
+
+#: Each question's category for one answer, written out plainly in Python: the
+#: service counts with SQL conditions, and these check it.
+CATEGORY_OF: dict[str, Callable[[SurveyAnswer], str]] = {
+    "employment_type": lambda a: _choice(a.employment_type),
+    "health_benefits": lambda a: _yes_no(a.health_benefits),
+    "dental_benefits": lambda a: _yes_no(a.dental_benefits),
+    "paid_sick_days": lambda a: _some_days(a.paid_sick_days),
+    "paid_vacation": lambda a: _some_days(a.vacation_days),
+    "last_raise": _raise_band,
+    "grant_funded": lambda a: _choice(a.grant_funded),
+    "relies_on_social_assistance": lambda a: _yes_no(a.relies_on_social_assistance),
+    "discrimination_lived_experience": lambda a: _yes_no(
+        a.discrimination_lived_experience
+    ),
+}
+
+
 def true_counts(round_id: int) -> dict[Any, int]:
     """Every survey count of a closed round, tallied straight from its answers."""
     workplaces = list(db.session.scalars(sa.select(Workplace)))
     sector_of = {w.id: w.sector.value for w in workplaces}
-    answers = db.session.execute(
-        sa.select(*report_building._ANSWER_COLUMNS).where(
-            SurveyAnswer.round_id == round_id
-        )
+    answers = db.session.scalars(
+        sa.select(SurveyAnswer).where(SurveyAnswer.round_id == round_id)
     ).all()
     counts: dict[Any, int] = {}
-    for row in answers:
-        workplace = row[0]
+    for answer in answers:
+        workplace = answer.workplace_id
         places = [
             (UNION, ""),
             (SECTOR, sector_of[workplace]),
@@ -300,7 +340,9 @@ def true_counts(round_id: int) -> dict[Any, int]:
             counts[key] = counts.get(key, 0) + 1
             for question in QUESTIONS:
                 if level in question_levels(question):
-                    cell = (question.key, level, scope, question.category(tuple(row)))
+                    category = CATEGORY_OF[question.key](answer)
+                    assert category in question.categories
+                    cell = (question.key, level, scope, category)
                     counts[cell] = counts.get(cell, 0) + 1
     return counts
 

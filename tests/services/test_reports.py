@@ -15,7 +15,14 @@ from hypothesis import strategies as st
 
 from tests.services import report_checks
 from union.db import db
-from union.models import ReportArtifact, Role, Sector, SurveyAnswer
+from union.models import (
+    EmploymentType,
+    ReportArtifact,
+    Role,
+    Sector,
+    SurveyAnswer,
+    YesNoUnsure,
+)
 from union.services import report_building, reports, survey
 from union.services.reports import OutsideCatalogue
 
@@ -114,6 +121,51 @@ def test_counts_of_one_to_four_read_fewer_than_five_and_can_not_be_recovered(
     for key in protected:
         lowest, highest = ranges[key]
         assert lowest < highest, key
+
+
+EDGE_ANSWERS = (
+    {"months_since_raise": 11},
+    {"months_since_raise": 12},
+    {"months_since_raise": 23},
+    {"months_since_raise": 24},
+    {"months_since_raise": 5, "never_had_raise": True},
+    {"never_had_raise": True},
+    {"never_had_raise": False},
+    {"paid_sick_days": 0, "vacation_days": 1},
+    {"paid_sick_days": 1, "vacation_days": 0},
+    {"health_benefits": True, "dental_benefits": False},
+    {"health_benefits": False, "dental_benefits": True},
+    {"employment_type": EmploymentType.CASUAL, "grant_funded": YesNoUnsure.NOT_SURE},
+    {"employment_type": EmploymentType.TEMPORARY, "grant_funded": YesNoUnsure.YES},
+    {"relies_on_social_assistance": True, "discrimination_lived_experience": False},
+    {"relies_on_social_assistance": False, "discrimination_lived_experience": True},
+    {},
+)
+
+
+def test_every_category_counts_what_the_question_says_at_its_edges(seed, make):
+    workplace, job = make.workplace(), make.classification()
+    survey_round = seed.round()
+    for values in EDGE_ANSWERS:
+        seed.answer(survey_round, workplace, job, 5, **values)
+    bodies = seed.close(survey_round)
+    cells = report_checks.cells_by_key(bodies)
+    union_raises = {
+        key[3]: cell["n"]
+        for key, cell in cells.items()
+        if key[:3] == ("last_raise", "union", "")
+    }
+    assert union_raises == {
+        "under_12": 5,
+        "12_to_23": 10,
+        "24_or_more": 5,
+        "never": 10,
+        "no_answer": 50,
+    }
+    truth = report_checks.true_counts(survey_round.id)
+    shown = {key: cell["n"] for key, cell in cells.items() if "n" in cell}
+    assert len(shown) > 40
+    assert shown == {key: truth.get(key, 0) for key in shown}
 
 
 def test_medians_need_ten_people_and_quartiles_twenty(seed, make):
@@ -358,6 +410,10 @@ def check_round(round_id, bodies):
     for key in report_checks.needing_protection(cells, truth):
         lowest, highest = ranges[key]
         assert lowest < highest, key
+    # Every count shown is the true count.
+    for key, cell in cells.items():
+        if "n" in cell:
+            assert cell["n"] == truth.get(key, 0), key
 
 
 def test_the_catalogue_lists_every_report_at_its_levels():

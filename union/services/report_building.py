@@ -17,10 +17,11 @@ then applies the disclosure rules (union.disclosure) to everything it publishes:
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 from bisect import bisect_left
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -34,6 +35,7 @@ from union.db import db
 from union.disclosure import Equation, Figure, Rules, Status
 from union.i18n import _
 from union.models import (
+    EmploymentType,
     FundingSource,
     Grievance,
     GrievanceCategory,
@@ -46,6 +48,7 @@ from union.models import (
     SurveyRound,
     Workplace,
     WorkplaceStatus,
+    YesNoUnsure,
     workplace_classifications,
 )
 from union.services.workplaces import density, member_counts, precarious_until
@@ -73,38 +76,33 @@ REPORTS: dict[str, tuple[str, ...]] = {
 
 NO_ANSWER = "no_answer"
 
-#: Distribution questions: report, question, the categories, and how an answer row
-#: picks one (None: not answered).
-YES_NO = ("yes", "no", NO_ANSWER)
+
+def _yes_no(column: Any) -> tuple[tuple[str, Any], ...]:
+    return (("yes", column.is_(True)), ("no", column.is_(False)))
 
 
-def _yes_no(value: bool | None) -> str:
-    return NO_ANSWER if value is None else ("yes" if value else "no")
+def _some_days(column: Any) -> tuple[tuple[str, Any], ...]:
+    return (("yes", column > 0), ("no", column <= 0))
 
 
-def _some_days(value: int | None) -> str:
-    return NO_ANSWER if value is None else ("yes" if value > 0 else "no")
+def _choices(column: Any, choices: type[enum.StrEnum]) -> tuple[tuple[str, Any], ...]:
+    return tuple((choice.value, column == choice) for choice in choices)
 
 
-def _raise_band(months: int | None, never: bool | None) -> str:
-    if never:
-        return "never"
-    if months is None:
-        return NO_ANSWER
-    if months < 12:
-        return "under_12"
-    return "12_to_23" if months < 24 else "24_or_more"
+def _raise_bands() -> tuple[tuple[str, Any], ...]:
+    months = SurveyAnswer.months_since_raise
+    never = SurveyAnswer.never_had_raise
+    had_one = sa.or_(never.is_(None), never.is_(False))
+    return (
+        ("under_12", sa.and_(had_one, months < 12)),
+        ("12_to_23", sa.and_(had_one, months >= 12, months < 24)),
+        ("24_or_more", sa.and_(had_one, months >= 24)),
+        ("never", never.is_(True)),
+    )
 
 
-def _grant(value: str | None) -> str:
-    return NO_ANSWER if value is None else value
-
-
-def _employment(value: str | None) -> str:
-    return NO_ANSWER if value is None else value
-
-
-# Positions in the fetched answer tuple (see _ANSWER_COLUMNS).
+# Positions in _ANSWER_COLUMNS. The positions of the wage and the months since a
+# raise are stored in every median artifact's published figures: never renumber.
 (
     _WORKPLACE,
     _CLASSIFICATION,
@@ -121,12 +119,10 @@ def _employment(value: str | None) -> str:
     _SOCIAL,
     _DISCRIMINATION,
 ) = range(14)
-#: Choices come as their stored text: converting 200,000 of them to enums and back
-#: would cost more than counting them.
 _ANSWER_COLUMNS = (
     SurveyAnswer.workplace_id,
     SurveyAnswer.classification_id,
-    sa.type_coerce(SurveyAnswer.employment_type, sa.String),
+    SurveyAnswer.employment_type,
     SurveyAnswer.hourly_wage_cents,
     SurveyAnswer.weekly_hours,
     SurveyAnswer.health_benefits,
@@ -135,74 +131,49 @@ _ANSWER_COLUMNS = (
     SurveyAnswer.vacation_days,
     SurveyAnswer.months_since_raise,
     SurveyAnswer.never_had_raise,
-    sa.type_coerce(SurveyAnswer.grant_funded, sa.String),
+    SurveyAnswer.grant_funded,
     SurveyAnswer.relies_on_social_assistance,
     SurveyAnswer.discrimination_lived_experience,
 )
-
-Row = tuple[Any, ...]
-#: A round's answers column by column (positions as in _ANSWER_COLUMNS).
-Columns = Sequence[Sequence[Any]]
 
 
 @dataclass(frozen=True, slots=True)
 class Question:
     report: str
     key: str
-    categories: tuple[str, ...]
-    #: The answer columns the category is picked from, in `pick`'s argument order.
-    columns: tuple[int, ...]
-    pick: Callable[..., str]
+    #: Each category but NO_ANSWER, with the condition an answer meets to be in
+    #: it. The conditions exclude one another; an answer meeting none of them (the
+    #: question left blank) is NO_ANSWER. The database counts with them.
+    answered: tuple[tuple[str, Any], ...] = field(compare=False)
 
-    def category(self, row: Row) -> str:
-        return self.pick(*(row[i] for i in self.columns))
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return (*(name for name, _condition in self.answered), NO_ANSWER)
 
 
 QUESTIONS: tuple[Question, ...] = (
     Question(
         "respondents",
         "employment_type",
-        (
-            "permanent_full_time",
-            "permanent_part_time",
-            "casual",
-            "temporary",
-            NO_ANSWER,
-        ),
-        (_EMPLOYMENT,),
-        _employment,
+        _choices(SurveyAnswer.employment_type, EmploymentType),
     ),
-    Question("benefits", "health_benefits", YES_NO, (_HEALTH,), _yes_no),
-    Question("benefits", "dental_benefits", YES_NO, (_DENTAL,), _yes_no),
-    Question("benefits", "paid_sick_days", YES_NO, (_SICK,), _some_days),
-    Question("benefits", "paid_vacation", YES_NO, (_VACATION,), _some_days),
+    Question("benefits", "health_benefits", _yes_no(SurveyAnswer.health_benefits)),
+    Question("benefits", "dental_benefits", _yes_no(SurveyAnswer.dental_benefits)),
+    Question("benefits", "paid_sick_days", _some_days(SurveyAnswer.paid_sick_days)),
+    Question("benefits", "paid_vacation", _some_days(SurveyAnswer.vacation_days)),
+    Question("raises", "last_raise", _raise_bands()),
     Question(
-        "raises",
-        "last_raise",
-        ("under_12", "12_to_23", "24_or_more", "never", NO_ANSWER),
-        (_MONTHS, _NEVER),
-        _raise_band,
-    ),
-    Question(
-        "funding",
-        "grant_funded",
-        ("yes", "no", "not_sure", NO_ANSWER),
-        (_GRANT,),
-        _grant,
+        "funding", "grant_funded", _choices(SurveyAnswer.grant_funded, YesNoUnsure)
     ),
     Question(
         "social_assistance",
         "relies_on_social_assistance",
-        YES_NO,
-        (_SOCIAL,),
-        _yes_no,
+        _yes_no(SurveyAnswer.relies_on_social_assistance),
     ),
     Question(
         "discrimination",
         "discrimination_lived_experience",
-        YES_NO,
-        (_DISCRIMINATION,),
-        _yes_no,
+        _yes_no(SurveyAnswer.discrimination_lived_experience),
     ),
 )
 
@@ -244,27 +215,65 @@ def _places(
     )
 
 
-def _answers(round_id: int) -> list[Sequence[Any]]:
-    """A round's answers column by column (positions as in _ANSWER_COLUMNS). Nothing
-    computed from them depends on their order, so none is asked for."""
-    # Through the connection: the session's ORM layer would wrap each of the
-    # hundreds of thousands of rows for nothing.
-    rows = (
-        db.session.connection()
-        .execute(sa.select(*_ANSWER_COLUMNS).where(SurveyAnswer.round_id == round_id))
-        .all()
+#: Per workplace anyone answered from: its number of answers, then how many picked
+#: each category of each question but NO_ANSWER, in the order of QUESTIONS.
+WorkplaceTallies = dict[int, tuple[int, ...]]
+#: The same, summed over each group an answer counts in (see _places).
+GroupTallies = dict[tuple[str, str], list[int]]
+
+
+def _workplace_tallies(round_id: int) -> WorkplaceTallies:
+    """One pass over the round's answers, counted by the database: a round's
+    answers are never brought into Python to be tallied."""
+    picked = [
+        sa.func.count(sa.case((condition, 1)))
+        for question in QUESTIONS
+        for _name, condition in question.answered
+    ]
+    statement = (
+        sa.select(SurveyAnswer.workplace_id, sa.func.count(), *picked)
+        .where(SurveyAnswer.round_id == round_id)
+        .group_by(SurveyAnswer.workplace_id)
     )
-    if not rows:
-        return [() for _column in _ANSWER_COLUMNS]
-    return list(zip(*rows, strict=True))
+    return {
+        row[0]: tuple(row[1:]) for row in db.session.connection().execute(statement)
+    }
 
 
-def _group_sizes(columns: Columns, sector_of: dict[int, str]) -> Sizes:
-    sizes: dict[tuple[str, str], int] = defaultdict(int)
-    for workplace_id, count in Counter(columns[_WORKPLACE]).items():
+def _group_tallies(
+    by_workplace: WorkplaceTallies, sector_of: dict[int, str]
+) -> GroupTallies:
+    groups: GroupTallies = {}
+    for workplace_id, counts in by_workplace.items():
         for place in _places(workplace_id, sector_of):
-            sizes[place] += count
-    return dict(sizes)
+            sums = groups.get(place)
+            groups[place] = (
+                list(counts)
+                if sums is None
+                else [a + b for a, b in zip(sums, counts, strict=True)]
+            )
+    return groups
+
+
+def _question_offsets() -> dict[str, int]:
+    offsets, position = {}, 1
+    for question in QUESTIONS:
+        offsets[question.key] = position
+        position += len(question.answered)
+    return offsets
+
+
+#: Where each question's counts start in a tally (after the number of answers).
+_OFFSETS = _question_offsets()
+
+
+def _tally(question: Question, counts: Sequence[int]) -> dict[str, int]:
+    """How many in a group picked each of a question's categories."""
+    start = _OFFSETS[question.key]
+    picked = counts[start : start + len(question.answered)]
+    tally = dict(zip(question.categories, picked, strict=False))
+    tally[NO_ANSWER] = counts[0] - sum(picked)
+    return tally
 
 
 def _cell(value: int, status: Status) -> dict[str, Any]:
@@ -273,14 +282,20 @@ def _cell(value: int, status: Status) -> dict[str, Any]:
     return {"s": status.value}
 
 
-def _children(
-    level: str, scope: str, workplaces: Sequence[Workplace]
-) -> list[tuple[str, str]]:
-    if level == UNION:
-        return [(SECTOR, s.value) for s in Sector]
-    if level == SECTOR:
-        return [(WORKPLACE, str(w.id)) for w in workplaces if w.sector.value == scope]
-    return []
+#: The groups each group is made of: the union of its sectors, a sector of its
+#: workplaces. Workplaces have none.
+Children = dict[tuple[str, str], list[tuple[str, str]]]
+
+
+def _children(workplaces: Sequence[Workplace]) -> Children:
+    children: Children = {(UNION, ""): [(SECTOR, s.value) for s in Sector]}
+    for sector in Sector:
+        children[(SECTOR, sector.value)] = []
+    for workplace in workplaces:
+        children[(SECTOR, workplace.sector.value)].append(
+            (WORKPLACE, str(workplace.id))
+        )
+    return children
 
 
 @dataclass(slots=True)
@@ -305,32 +320,11 @@ def question_levels(question: Question) -> tuple[str, ...]:
     return (UNION, SECTOR)
 
 
-def _tallies(
-    question: Question, columns: Columns, sector_of: dict[int, str]
-) -> dict[tuple[str, str], Counter[str]]:
-    """How many picked each category in every group. Each distinct answer is
-    categorised once, then answers are counted by workplace and category."""
-    read = [columns[i] for i in question.columns]
-    values: Sequence[Any] = read[0] if len(read) == 1 else list(zip(*read, strict=True))
-    category_of = {
-        value: question.pick(*((value,) if len(read) == 1 else value))
-        for value in set(values)
-    }
-    by_workplace = Counter(
-        zip(columns[_WORKPLACE], map(category_of.__getitem__, values), strict=True)
-    )
-    tallies: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for (workplace_id, category), count in by_workplace.items():
-        for place in _places(workplace_id, sector_of):
-            tallies[place][category] += count
-    return tallies
-
-
 def _survey_counts(
-    columns: Columns,
+    tallies: GroupTallies,
     sizes: Sizes,
     scopes: Sequence[tuple[str, str]],
-    workplaces: Sequence[Workplace],
+    made_of: Children,
     rules: Rules,
 ) -> CountSystem:
     """Every survey count of the round and what adds up to what. Groups nobody
@@ -340,7 +334,7 @@ def _survey_counts(
     present = set(answered_scopes)
 
     def children_of(level: str, scope: str) -> list[tuple[str, str]]:
-        return [c for c in _children(level, scope, workplaces) if c in present]
+        return [c for c in made_of.get((level, scope), ()) if c in present]
 
     for level, scope in answered_scopes:
         system.counts[("respondents", level, scope)] = sizes[(level, scope)]
@@ -353,14 +347,12 @@ def _survey_counts(
                 )
             )
     system.withheld_groups = _groups_too_small(sizes, rules)
-    sector_of = {w.id: w.sector.value for w in workplaces}
     for question in QUESTIONS:
         levels = question_levels(question)
-        tallies = _tallies(question, columns, sector_of)
         for level, scope in answered_scopes:
             if level not in levels:
                 continue
-            tally = tallies[(level, scope)]
+            tally = _tally(question, tallies[(level, scope)])
             keys = tuple((question.key, level, scope, c) for c in question.categories)
             for key, category in zip(keys, question.categories, strict=True):
                 system.counts[key] = tally[category]
@@ -408,16 +400,33 @@ PRIORITY = {WORKPLACE: 0, SECTOR: 1, UNION: 2}
 Cells = dict[tuple[int, int], list[int]]
 
 
-def _cells(columns: Columns, column: int, scale: int) -> Cells:
-    cells: Cells = defaultdict(list)
-    for workplace_id, classification_id, value in zip(
-        columns[_WORKPLACE], columns[_CLASSIFICATION], columns[column], strict=True
-    ):
-        if value is not None:
-            cells[(workplace_id, classification_id)].append(value * scale)
-    for values in cells.values():
-        values.sort()
-    return dict(cells)
+def _median_cells(round_id: int) -> dict[int, Cells]:
+    """The wages and the months since a raise (in hundredths, so they round to a
+    quarter month as wages round to a quarter dollar), each split into cells.
+    Four small numbers per answer, nothing else, taken as the driver gives them."""
+    statement = sa.select(
+        SurveyAnswer.workplace_id,
+        SurveyAnswer.classification_id,
+        SurveyAnswer.hourly_wage_cents,
+        SurveyAnswer.months_since_raise,
+    ).where(SurveyAnswer.round_id == round_id)
+    result = db.session.connection().execute(statement)
+    # Plain integers: SQLAlchemy's row objects would cost more than the query.
+    rows = result.cursor.fetchall()
+    result.close()
+    wages: Cells = defaultdict(list)
+    months: Cells = defaultdict(list)
+    for workplace_id, classification_id, wage, month in rows:
+        if wage is not None:
+            wages[(workplace_id, classification_id)].append(wage)
+        if month is not None:
+            months[(workplace_id, classification_id)].append(month * 100)
+    found: dict[int, Cells] = {}
+    for column, cells in ((_WAGE, wages), (_MONTHS, months)):
+        for values in cells.values():
+            values.sort()
+        found[column] = dict(sorted(cells.items()))
+    return found
 
 
 def _median_candidates(
@@ -514,7 +523,7 @@ def _previous_sizes(survey_round: SurveyRound) -> dict[Any, int]:
 
 
 def _published_medians(
-    columns: Columns,
+    cells: Cells,
     sector_of: dict[int, str],
     column: int,
     *,
@@ -522,9 +531,6 @@ def _published_medians(
     previous_sizes: dict[Any, int],
     rules: Rules,
 ) -> dict[Any, tuple[int, disclosure.Quantiles]]:
-    # Months are kept in hundredths, so they round to a quarter month as wages
-    # round to a quarter dollar.
-    cells = _cells(columns, column, 100 if column == _MONTHS else 1)
     candidates = _median_candidates(
         cells, sector_of, column, by_classification=by_classification, rules=rules
     )
@@ -615,15 +621,15 @@ def build_round(
     """Computes and stores the whole catalogue for a round that has just closed;
     returns how many reports it stored."""
     say = progress or (lambda _message: None)
-    say(_("Reading the answers"))
-    columns = _answers(survey_round.id)
+    say(_("Counting the answers"))
+    by_workplace = _workplace_tallies(survey_round.id)
     workplaces = list(
         db.session.scalars(
             sa.select(Workplace)
             .where(
                 sa.or_(
                     Workplace.status == WorkplaceStatus.CONFIRMED,
-                    Workplace.id.in_(set(columns[_WORKPLACE])),
+                    Workplace.id.in_(by_workplace),
                 )
             )
             .order_by(Workplace.employer, Workplace.site, Workplace.id)
@@ -635,12 +641,14 @@ def build_round(
         )
     )
     sector_of = {w.id: w.sector.value for w in workplaces}
-    sizes = _group_sizes(columns, sector_of)
+    tallies = _group_tallies(by_workplace, sector_of)
+    sizes = {place: counts[0] for place, counts in tallies.items()}
     scopes = _scopes(workplaces)
     closed_on = survey_round.closed_on or clock.today(now)
 
     say(_("Protecting small counts"))
-    system = _survey_counts(columns, sizes, scopes, workplaces, rules)
+    children = _children(workplaces)
+    system = _survey_counts(tallies, sizes, scopes, children, rules)
     statuses = disclosure.protect_counts(
         system.counts,
         system.equations,
@@ -653,8 +661,9 @@ def build_round(
 
     say(_("Working out medians"))
     previous_sizes = _previous_sizes(survey_round)
+    median_cells = _median_cells(survey_round.id)
     wages = _published_medians(
-        columns,
+        median_cells[_WAGE],
         sector_of,
         _WAGE,
         by_classification=True,
@@ -662,7 +671,7 @@ def build_round(
         rules=rules,
     )
     raises = _published_medians(
-        columns,
+        median_cells[_MONTHS],
         sector_of,
         _MONTHS,
         by_classification=False,
@@ -733,7 +742,7 @@ def build_round(
                         "key": child[1],
                         **cell(("respondents", *child)),
                     }
-                    for child in _children(level, scope, workplaces)
+                    for child in children[(level, scope)]
                 ]
             if report == "wages":
                 body["medians"] = _median_rows(

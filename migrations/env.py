@@ -9,7 +9,7 @@ from flask import current_app
 
 import union.models  # noqa: F401  (registers every table on the metadata)
 from union.crypto import EncryptedText
-from union.db import Base, UTCDateTime
+from union.db import Base, UTCDateTime, made_by_migrations
 
 config = context.config
 if config.config_file_name is not None and not logging.getLogger().handlers:
@@ -39,6 +39,7 @@ def run_migrations_online() -> None:
     engine = current_app.extensions["migrate"].db.engine
     options = dict(current_app.extensions["migrate"].configure_args)
     options.setdefault("process_revision_directives", skip_empty_autogenerate)
+    options.setdefault("include_name", made_by_migrations)
     options.setdefault("render_item", render_item)
     options.setdefault("compare_type", True)
     with engine.connect() as connection:
@@ -68,6 +69,7 @@ def run_migrations_offline() -> None:
         target_metadata=Base.metadata,
         literal_binds=True,
         render_item=render_item,
+        include_name=made_by_migrations,
     )
     with context.begin_transaction():
         context.run_migrations()

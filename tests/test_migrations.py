@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 
 from tests.conftest import config_for_tests
 from union import create_app
-from union.db import Base, db
+from union.db import Base, db, made_by_migrations
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -27,7 +27,10 @@ def test_there_is_exactly_one_head():
 
 def schema_differences(app) -> list[object]:
     with app.app_context(), db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection,
+            opts={"compare_type": True, "include_name": made_by_migrations},
+        )
         return list(compare_metadata(context, Base.metadata))
 
 

@@ -87,3 +87,15 @@ def configure_sqlite(engine: sa.Engine) -> None:
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
         connection.exec_driver_sql("BEGIN")
+
+
+#: Tables the app makes while running: on PostgreSQL, each survey round's
+#: partition of the answers (see services.survey).
+RUN_TIME_TABLE_PREFIX = "survey_answers_"
+
+
+def made_by_migrations(name: str | None, type_: str, _parents: Any) -> bool:
+    """For Alembic's include_name: the run-time partitions are not stray tables."""
+    return not (
+        type_ == "table" and name is not None and name.startswith(RUN_TIME_TABLE_PREFIX)
+    )

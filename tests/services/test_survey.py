@@ -191,6 +191,70 @@ def test_closing_rewrites_answers_in_random_id_order(open_round, organizer, make
     assert len(stored) == 12
 
 
+def partition_oid(survey_round):
+    return db.session.scalar(
+        sa.text("SELECT to_regclass(:name)::oid"),
+        {"name": f"survey_answers_round_{survey_round.id}"},
+    )
+
+
+def answer_twelve(survey_round, make):
+    workplace, job = make.workplace(), make.classification()
+    for _ in range(12):
+        survey.answer(
+            make.member(workplace),
+            survey_round,
+            answers_for(workplace, job),
+            now=make.now,
+        )
+
+
+def stored_in(table_name, survey_round):
+    return db.session.scalar(
+        sa.text(f"SELECT count(*) FROM {table_name} WHERE round_id = :id"),  # noqa: S608
+        {"id": survey_round.id},
+    )
+
+
+@pytest.fixture
+def postgresql_only():
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("partitions are PostgreSQL's; SQLite rewrites the rows")
+
+
+def test_closing_puts_a_new_table_in_the_rounds_partition(
+    postgresql_only, open_round, organizer, make
+):
+    answered_into = partition_oid(open_round)
+    assert answered_into is not None
+    answer_twelve(open_round, make)
+    survey.close_round(open_round, actor=organizer, now=make.now)
+    reordered = partition_oid(open_round)
+    assert reordered not in (None, answered_into)
+    # The table the answers were written into, in their order, is gone whole.
+    gone = sa.text("SELECT count(*) FROM pg_class WHERE oid = :oid")
+    assert db.session.scalar(gone, {"oid": answered_into}) == 0
+    assert stored_in(f"survey_answers_round_{open_round.id}", open_round) == 12
+    assert stored_in("survey_answers_default", open_round) == 0
+
+
+def test_a_round_without_its_own_partition_closes_too(
+    postgresql_only, open_round, organizer, make
+):
+    name = f"survey_answers_round_{open_round.id}"
+    db.session.execute(sa.text(f"ALTER TABLE survey_answers DETACH PARTITION {name}"))
+    db.session.execute(sa.text(f"DROP TABLE {name}"))
+    answer_twelve(open_round, make)
+    assert stored_in("survey_answers_default", open_round) == 12
+    survey.close_round(open_round, actor=organizer, now=make.now)
+    assert stored_in(name, open_round) == 12
+    assert stored_in("survey_answers_default", open_round) == 0
+    stored = db.session.scalars(
+        sa.text(f"SELECT id FROM {name} ORDER BY ctid")  # noqa: S608
+    ).all()
+    assert stored == sorted(stored)
+
+
 def test_receipts_are_in_a_members_data_and_go_when_they_are_erased(
     open_round, organizer, make
 ):

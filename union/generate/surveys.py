@@ -73,6 +73,7 @@ def rounds(context: Context) -> None:
                 )
             ],
         )
+        survey.make_answer_partition(round_id)
         members = [
             m
             for m in context.members

@@ -77,6 +77,8 @@ class SurveyAnswer(Model):
 
     __tablename__ = "survey_answers"
     __table_args__ = (
+        # Leading with the round, it also finds a round's answers.
+        sa.PrimaryKeyConstraint("round_id", "id"),
         sa.CheckConstraint(
             "hourly_wage_cents IS NULL OR hourly_wage_cents BETWEEN 500 AND 20000",
             name="wage_plausible",
@@ -97,13 +99,13 @@ class SurveyAnswer(Model):
             "months_since_raise IS NULL OR months_since_raise BETWEEN 0 AND 600",
             name="months_since_raise_plausible",
         ),
+        # On PostgreSQL each round has a partition (see services.survey).
+        {"postgresql_partition_by": "LIST (round_id)"},
     )
 
-    id: Mapped[str] = mapped_column(
-        sa.String(32), primary_key=True, default=random_answer_id
-    )
+    id: Mapped[str] = mapped_column(sa.String(32), default=random_answer_id)
     round_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("survey_rounds.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("survey_rounds.id", ondelete="CASCADE")
     )
     workplace_id: Mapped[int] = mapped_column(sa.ForeignKey("workplaces.id"))
     classification_id: Mapped[int] = mapped_column(

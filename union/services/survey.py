@@ -4,6 +4,11 @@ Answering writes two rows that nothing joins: the anonymous answer and the recei
 that stops a second answer. Closing a round rewrites its answers in the order of
 their random ids, so the order rows were written in (which a copy of the database
 would show, next to the receipts' order) no longer says who answered what.
+
+On PostgreSQL each round's answers have a partition of their own, made when the
+round opens. Closing writes the reordered copy into a new table and puts it in the
+partition's place; the original table is dropped whole, so no row version in the
+order of answering stays behind (as deleted rows would, until vacuumed).
 """
 
 from __future__ import annotations
@@ -125,6 +130,7 @@ def open_round(name: str, *, actor: User | None, now: datetime) -> SurveyRound:
     )
     db.session.add(survey_round)
     db.session.flush()
+    make_answer_partition(survey_round.id)
     audit.record("survey.round_opened", actor=actor, now=now, subject=survey_round)
     return survey_round
 
@@ -176,14 +182,74 @@ def rounds() -> list[RoundRow]:
     ]
 
 
-def _shuffle_answers(round_id: int) -> None:
-    """Rewrites the round's answers ordered by their random ids (see the module
-    docstring). Done in SQL, so it costs one pass whatever the number of answers."""
-    columns = ", ".join(column.name for column in SurveyAnswer.__table__.columns)
-    # Only column names from the model are put into the SQL; no value is.
-    copy = f"CREATE TEMPORARY TABLE shuffled_answers AS SELECT {columns} FROM survey_answers"  # noqa: S608
+_ANSWER_COLUMNS = ", ".join(column.name for column in SurveyAnswer.__table__.columns)
+
+
+def _on_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _partition(round_id: int) -> str:
+    return f"survey_answers_round_{int(round_id)}"
+
+
+def make_answer_partition(round_id: int) -> None:
+    """Gives a new round its own partition of the answers, on PostgreSQL (see the
+    module docstring). Rounds without one keep their answers in the default
+    partition, and closing them still works."""
+    if _on_postgresql():
+        db.session.execute(
+            sa.text(
+                f"CREATE TABLE {_partition(round_id)} PARTITION OF survey_answers "
+                f"FOR VALUES IN ({int(round_id)})"
+            )
+        )
+
+
+def _reorder_partition(round_id: int) -> None:
+    """PostgreSQL: a new table filled in random-id order replaces the round's
+    partition. It is checked once as a whole when attached (keys, foreign keys),
+    instead of row by row as re-inserting would be."""
+    partition = _partition(round_id)
+    fresh = f"{partition}_reordered"
+    # Only column names from the model and the round's integer id are put into
+    # the SQL; no value from anyone.
+    for statement in (
+        f"CREATE TABLE {fresh} (LIKE survey_answers "
+        "INCLUDING DEFAULTS INCLUDING CONSTRAINTS)",
+        f"INSERT INTO {fresh} ({_ANSWER_COLUMNS}) SELECT {_ANSWER_COLUMNS} "  # noqa: S608
+        f"FROM survey_answers WHERE round_id = {int(round_id)} "
+        'ORDER BY id COLLATE "C"',
+    ):
+        db.session.execute(sa.text(statement))
+    if db.session.scalar(sa.text(f"SELECT to_regclass('{partition}')")) is not None:
+        db.session.execute(
+            sa.text(f"ALTER TABLE survey_answers DETACH PARTITION {partition}")
+        )
+        db.session.execute(sa.text(f"DROP TABLE {partition}"))
+    else:
+        db.session.execute(
+            sa.delete(SurveyAnswer).where(SurveyAnswer.round_id == round_id)
+        )
+    db.session.execute(sa.text(f"ALTER TABLE {fresh} RENAME TO {partition}"))
+    db.session.execute(
+        sa.text(
+            f"ALTER TABLE survey_answers ATTACH PARTITION {partition} "
+            f"FOR VALUES IN ({int(round_id)})"
+        )
+    )
+
+
+def _reorder_rows(round_id: int) -> None:
+    """Elsewhere (SQLite): the answers are copied aside in random-id order,
+    deleted and written back."""
+    copy = (
+        "CREATE TEMPORARY TABLE shuffled_answers AS "  # noqa: S608
+        f"SELECT {_ANSWER_COLUMNS} FROM survey_answers"
+    )
     back = (
-        f"INSERT INTO survey_answers ({columns}) SELECT {columns} FROM shuffled_answers"  # noqa: S608
+        f"INSERT INTO survey_answers ({_ANSWER_COLUMNS}) "  # noqa: S608
+        f"SELECT {_ANSWER_COLUMNS} FROM shuffled_answers"
     )
     db.session.execute(
         sa.text(f"{copy} WHERE round_id = :round_id ORDER BY id"),
@@ -192,6 +258,15 @@ def _shuffle_answers(round_id: int) -> None:
     db.session.execute(sa.delete(SurveyAnswer).where(SurveyAnswer.round_id == round_id))
     db.session.execute(sa.text(f"{back} ORDER BY id"))
     db.session.execute(sa.text("DROP TABLE shuffled_answers"))
+
+
+def _shuffle_answers(round_id: int) -> None:
+    """Rewrites the round's answers ordered by their random ids (see the module
+    docstring). Done in SQL, so it costs one pass whatever the number of answers."""
+    if _on_postgresql():
+        _reorder_partition(round_id)
+    else:
+        _reorder_rows(round_id)
 
 
 def close_round(

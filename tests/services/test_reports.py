@@ -123,7 +123,7 @@ def test_counts_of_one_to_four_read_fewer_than_five_and_can_not_be_recovered(
         assert lowest < highest, key
 
 
-EDGE_ANSWERS = (
+EDGE_ANSWERS: tuple[dict[str, object], ...] = (
     {"months_since_raise": 11},
     {"months_since_raise": 12},
     {"months_since_raise": 23},

@@ -49,8 +49,8 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from union import create_app
+from union.bulk import BulkWriter, table
 from union.db import db
-from union.generate.bulk import BulkWriter, table
 from union.generate.organisation import JOBS
 from union.generate.surveys import ANSWER_COLUMNS
 from union.models import (

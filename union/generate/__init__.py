@@ -21,8 +21,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from union import clock
+from union.bulk import BulkWriter
 from union.db import db
-from union.generate.bulk import BulkWriter
 from union.models import Member
 from union.standing import month_index
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from union.bulk import table
 from union.generate import Context
-from union.generate.bulk import table
 from union.grievance_rules import DEFAULT_STEP_DAYS, deadline_for
 from union.models import (
     Grievance,

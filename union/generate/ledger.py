@@ -13,8 +13,8 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from union.bulk import table
 from union.generate import Context, MemberPlan
-from union.generate.bulk import table
 from union.models import (
     DuesCoverage,
     DuesPayment,

@@ -4,8 +4,8 @@ their funding."""
 from __future__ import annotations
 
 from union import clock
+from union.bulk import table
 from union.generate import Context
-from union.generate.bulk import table
 from union.models import (
     BargainingStatus,
     FundingSource,

@@ -9,9 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from union.bulk import table
 from union.db import db
 from union.generate import Context, MemberPlan
-from union.generate.bulk import table
 from union.models import (
     ContactPreference,
     Counter,

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from union import clock
+from union.bulk import table
 from union.generate import Context
-from union.generate.bulk import table
 from union.models import (
     EmploymentType,
     RoundStatus,

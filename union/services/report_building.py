@@ -31,6 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from union import clock, disclosure
+from union.bulk import BulkWriter, table
 from union.db import db
 from union.disclosure import Equation, Figure, Rules, Status
 from union.i18n import _
@@ -439,16 +440,22 @@ def _median_candidates(
 ) -> dict[Any, list[tuple[int, int]]]:
     """Every group big enough for a median of `column`, as the cells it is made of."""
     groups: dict[Any, list[tuple[int, int]]] = defaultdict(list)
-    for cell in cells:
+    sizes: dict[Any, int] = defaultdict(int)
+    for cell, values in cells.items():
         workplace_id, classification_id = cell
         for level, scope in _places(workplace_id, sector_of):
-            groups[(column, level, scope, None)].append(cell)
+            keys: list[tuple[int, str, str, int | None]] = [
+                (column, level, scope, None)
+            ]
             if by_classification:
-                groups[(column, level, scope, classification_id)].append(cell)
+                keys.append((column, level, scope, classification_id))
+            for key in keys:
+                groups[key].append(cell)
+                sizes[key] += len(values)
     return {
         key: members
         for key, members in groups.items()
-        if sum(len(cells[cell]) for cell in members) >= rules.min_median_group
+        if sizes[key] >= rules.min_median_group
     }
 
 
@@ -522,6 +529,53 @@ def _previous_sizes(survey_round: SurveyRound) -> dict[Any, int]:
     return dict(sizes)
 
 
+class _GroupValues:
+    """The sorted values of a group, merged from the groups it is made of: a
+    sector's from its jobs, the union's from its sectors. Merging a few sorted
+    lists costs far less than sorting all of a large group's values again."""
+
+    def __init__(self, cells: Cells, sector_of: dict[int, str]) -> None:
+        self.cells = cells
+        self.by_workplace: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        self.by_sector_job: dict[tuple[str, int], list[tuple[int, int]]] = defaultdict(
+            list
+        )
+        self.jobs_of_sector: dict[str, set[int]] = defaultdict(set)
+        for cell in cells:
+            workplace_id, classification_id = cell
+            sector = sector_of[workplace_id]
+            self.by_workplace[workplace_id].append(cell)
+            self.by_sector_job[(sector, classification_id)].append(cell)
+            self.jobs_of_sector[sector].add(classification_id)
+        self.merged: dict[tuple[str, str, int | None], list[int]] = {}
+
+    def __call__(self, level: str, scope: str, job: int | None) -> list[int]:
+        key = (level, scope, job)
+        found = self.merged.get(key)
+        if found is not None:
+            return found
+        if level == WORKPLACE:
+            # Not kept: nothing larger is merged from a workplace's values.
+            return _merge([self.cells[c] for c in self.by_workplace[int(scope)]])
+        if level == SECTOR and job is not None:
+            parts = [self.cells[c] for c in self.by_sector_job[(scope, job)]]
+        elif level == SECTOR:
+            parts = [self(SECTOR, scope, j) for j in sorted(self.jobs_of_sector[scope])]
+        else:
+            parts = [
+                self(SECTOR, sector, job)
+                for sector, jobs in sorted(self.jobs_of_sector.items())
+                if job is None or job in jobs
+            ]
+        found = self.merged[key] = _merge(parts)
+        return found
+
+
+def _merge(parts: list[list[int]]) -> list[int]:
+    # Timsort finds the sorted runs and merges them.
+    return parts[0] if len(parts) == 1 else sorted(chain.from_iterable(parts))
+
+
 def _published_medians(
     cells: Cells,
     sector_of: dict[int, str],
@@ -546,15 +600,12 @@ def _published_medians(
         for key, members in candidates.items()
     ]
     withheld = disclosure.protect_overlaps(figures, previous_sizes, rules, weights)
+    values_of = _GroupValues(cells, sector_of)
     published: dict[Any, tuple[int, disclosure.Quantiles]] = {}
     for key, members in candidates.items():
         if key in withheld:
             continue
-        values = (
-            cells[members[0]]
-            if len(members) == 1
-            else sorted(chain.from_iterable(cells[cell] for cell in members))
-        )
+        values = cells[members[0]] if len(members) == 1 else values_of(*key[1:])
         # Nearly everyone on one figure: the median would be each person's own.
         if _mostly_one_figure(values, rules):
             continue
@@ -609,6 +660,18 @@ def _median_rows(
             )
         rows.append(row)
     return rows
+
+
+ARTIFACT_COLUMNS = (
+    "round_id",
+    "report",
+    "level",
+    "scope",
+    "catalogue_version",
+    "body",
+    "digest",
+    "computed_at",
+)
 
 
 def build_round(
@@ -705,7 +768,7 @@ def build_round(
         return {"question": question.key, "rows": rows_out}
 
     say(_("Writing the reports"))
-    artifacts: list[dict[str, Any]] = []
+    artifacts: list[tuple[Any, ...]] = []
     for report, levels in REPORTS.items():
         for level, scope in scopes:
             if level not in levels:
@@ -772,20 +835,22 @@ def build_round(
             body["published_figures"] = figures.get((report, level, scope), [])
             text = _canonical(body)
             artifacts.append(
-                {
-                    "round_id": survey_round.id,
-                    "report": report,
-                    "level": level,
-                    "scope": scope,
-                    "catalogue_version": CATALOGUE_VERSION,
-                    "body": text,
-                    "digest": hashlib.sha256(text.encode()).hexdigest(),
-                    "computed_at": now,
-                }
+                (
+                    survey_round.id,
+                    report,
+                    level,
+                    scope,
+                    CATALOGUE_VERSION,
+                    text,
+                    hashlib.sha256(text.encode()).hexdigest(),
+                    now,
+                )
             )
-    # Thousands of rows nothing reads back in this session: one bulk insert.
-    db.session.execute(sa.insert(ReportArtifact), artifacts)
-    return len(artifacts)
+    # Thousands of rows nothing reads back in this session: loaded in bulk (COPY
+    # on PostgreSQL), in the session's transaction.
+    return BulkWriter(db.session.connection()).write(
+        table(ReportArtifact), ARTIFACT_COLUMNS, artifacts
+    )
 
 
 def _offered_classifications(

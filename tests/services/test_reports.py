@@ -3,6 +3,7 @@ properties over random unions, answers and rounds."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import random
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from tests.services import report_checks
 from union.db import db
+from union.disclosure import DEFAULT_RULES
 from union.models import (
     EmploymentType,
     ReportArtifact,
@@ -432,3 +434,25 @@ def test_the_catalogue_lists_every_report_at_its_levels():
         set(levels) <= set(report_building.LEVELS)
         for levels in report_building.REPORTS.values()
     )
+
+
+def test_the_cycle_collector_is_paused_for_a_build_and_always_resumes(
+    seed, monkeypatch
+):
+    survey_round = seed.round()
+    paused_during_build = []
+
+    def failing_build(*_args, **_kwargs):
+        paused_during_build.append(not gc.isenabled())
+        raise RuntimeError("the build failed")
+
+    monkeypatch.setattr(report_building, "_build_round", failing_build)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        report_building.build_round(
+            survey_round,
+            now=seed.make.now,
+            rules=DEFAULT_RULES,
+        )
+    assert paused_during_build == [True]
+    assert gc.isenabled()

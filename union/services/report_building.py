@@ -18,17 +18,20 @@ then applies the disclosure rules (union.disclosure) to everything it publishes:
 from __future__ import annotations
 
 import enum
+import gc
 import hashlib
 import json
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from union import clock, disclosure
 from union.bulk import BulkWriter, table
@@ -403,31 +406,63 @@ Cells = dict[tuple[int, int], list[int]]
 
 def _median_cells(round_id: int) -> dict[int, Cells]:
     """The wages and the months since a raise (in hundredths, so they round to a
-    quarter month as wages round to a quarter dollar), each split into cells.
-    Four small numbers per answer, nothing else, taken as the driver gives them."""
+    quarter month as wages round to a quarter dollar), each split into cells."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _median_cells_sorted_by_database(round_id)
     statement = sa.select(
         SurveyAnswer.workplace_id,
         SurveyAnswer.classification_id,
         SurveyAnswer.hourly_wage_cents,
         SurveyAnswer.months_since_raise,
     ).where(SurveyAnswer.round_id == round_id)
-    result = db.session.connection().execute(statement)
-    # Plain integers: SQLAlchemy's row objects would cost more than the query.
-    rows = result.cursor.fetchall()
-    result.close()
     wages: Cells = defaultdict(list)
     months: Cells = defaultdict(list)
-    for workplace_id, classification_id, wage, month in rows:
+    for workplace_id, classification_id, wage, month in _plain_rows(statement):
         if wage is not None:
             wages[(workplace_id, classification_id)].append(wage)
         if month is not None:
             months[(workplace_id, classification_id)].append(month * 100)
-    found: dict[int, Cells] = {}
-    for column, cells in ((_WAGE, wages), (_MONTHS, months)):
+    for cells in (wages, months):
         for values in cells.values():
             values.sort()
-        found[column] = dict(sorted(cells.items()))
+    return {_WAGE: dict(sorted(wages.items())), _MONTHS: dict(sorted(months.items()))}
+
+
+def _median_cells_sorted_by_database(round_id: int) -> dict[int, Cells]:
+    """PostgreSQL hands each cell's values over as one sorted array."""
+    wage = SurveyAnswer.hourly_wage_cents
+    months = SurveyAnswer.months_since_raise * 100
+    statement = (
+        sa.select(
+            SurveyAnswer.workplace_id,
+            SurveyAnswer.classification_id,
+            sa.func.array_agg(postgresql.aggregate_order_by(wage, wage)).filter(
+                wage.is_not(None)
+            ),
+            sa.func.array_agg(postgresql.aggregate_order_by(months, months)).filter(
+                months.is_not(None)
+            ),
+        )
+        .where(SurveyAnswer.round_id == round_id)
+        .group_by(SurveyAnswer.workplace_id, SurveyAnswer.classification_id)
+        .order_by(SurveyAnswer.workplace_id, SurveyAnswer.classification_id)
+    )
+    found: dict[int, Cells] = {_WAGE: {}, _MONTHS: {}}
+    for workplace_id, classification_id, wages, months_found in _plain_rows(statement):
+        if wages:
+            found[_WAGE][(workplace_id, classification_id)] = wages
+        if months_found:
+            found[_MONTHS][(workplace_id, classification_id)] = months_found
     return found
+
+
+def _plain_rows(statement: sa.Executable) -> Sequence[Any]:
+    """Rows as the driver gives them (integers and lists of them): SQLAlchemy's
+    row objects would cost more than the query at 200,000 answers."""
+    result = db.session.connection().execute(statement)
+    rows = result.cursor.fetchall()
+    result.close()
+    return rows
 
 
 def _median_candidates(
@@ -674,6 +709,22 @@ ARTIFACT_COLUMNS = (
 )
 
 
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Building a catalogue makes hundreds of thousands of lists, tuples and dicts
+    in a few seconds, none of them in a reference cycle. Python's cycle collector
+    would walk them, and everything else in the process, several times over: a
+    quarter of a second at 200,000 answers, measured. Reference counting still
+    frees all of it; the collector resumes as soon as the build is done."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def build_round(
     survey_round: SurveyRound,
     *,
@@ -683,6 +734,17 @@ def build_round(
 ) -> int:
     """Computes and stores the whole catalogue for a round that has just closed;
     returns how many reports it stored."""
+    with _cycle_collector_paused():
+        return _build_round(survey_round, now=now, rules=rules, progress=progress)
+
+
+def _build_round(
+    survey_round: SurveyRound,
+    *,
+    now: datetime,
+    rules: Rules,
+    progress: Callable[[str], None] | None,
+) -> int:
     say = progress or (lambda _message: None)
     say(_("Counting the answers"))
     by_workplace = _workplace_tallies(survey_round.id)

@@ -150,3 +150,78 @@ def test_the_encryption_migration_encrypts_existing_rows_and_sign_in_still_works
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def test_answers_move_into_a_partition_per_round_and_back(fresh_database_url):
+    from datetime import UTC, date, datetime
+
+    from union.models import (
+        BargainingStatus,
+        JobClassification,
+        RoundStatus,
+        Sector,
+        SurveyAnswer,
+        SurveyRound,
+        Workplace,
+        WorkplaceStatus,
+    )
+
+    app = create_app(config_for_tests(SQLALCHEMY_DATABASE_URI=fresh_database_url))
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    try:
+        with app.app_context():
+            flask_migrate.upgrade(revision="5e2c8a7b4d19")
+            workplace = Workplace(
+                employer="Invented Agency",
+                site="",
+                sector=Sector.OUTREACH,
+                bargaining_status=BargainingStatus.ORGANIZING,
+                status=WorkplaceStatus.CONFIRMED,
+                listed_on_join=True,
+                created_at=now,
+            )
+            job = JobClassification(name="Invented job", created_at=now)
+            rounds = [
+                SurveyRound(
+                    name=name, status=RoundStatus.OPEN, opened_on=date(2026, 11, 2)
+                )
+                for name in ("First", "Second")
+            ]
+            db.session.add_all([workplace, job, *rounds])
+            db.session.flush()
+            for survey_round in rounds:
+                for wage in (2000, 2500, 3000):
+                    db.session.add(
+                        SurveyAnswer(
+                            round_id=survey_round.id,
+                            workplace_id=workplace.id,
+                            classification_id=job.id,
+                            hourly_wage_cents=wage,
+                        )
+                    )
+            db.session.commit()
+            listing = sa.text(
+                "SELECT id, round_id, hourly_wage_cents FROM survey_answers ORDER BY id"
+            )
+            before = db.session.execute(listing).all()
+            round_ids = [r.id for r in rounds]
+            db.session.remove()
+
+            flask_migrate.upgrade()
+            assert db.session.execute(listing).all() == before
+            if db.engine.dialect.name == "postgresql":
+                for round_id in round_ids:
+                    in_partition = db.session.scalar(
+                        sa.text(f"SELECT count(*) FROM survey_answers_round_{round_id}")  # noqa: S608
+                    )
+                    assert in_partition == 3
+                empty = sa.text("SELECT count(*) FROM survey_answers_default")
+                assert db.session.scalar(empty) == 0
+            db.session.remove()
+
+            flask_migrate.downgrade(revision="5e2c8a7b4d19")
+            assert db.session.execute(listing).all() == before
+            db.session.remove()
+    finally:
+        with app.app_context():
+            db.engine.dispose()

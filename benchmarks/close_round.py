@@ -9,7 +9,7 @@
    seed: workplaces spread over the sectors with skewed sizes, the jobs each lists,
    funding sources, and the anonymous answers of one open round. Not timed.
 2. Times `survey.close_round` and the commit, step by step through its progress
-   callback (shuffle, reading, protecting counts, medians, other records, writing).
+   callback (shuffle, counting, protecting counts, medians, other records, writing).
 3. Times the baseline: the same aggregates with no disclosure control, as a
    competent engineer would write them on PostgreSQL in three statements (counts
    of respondents and of every answer category with GROUPING SETS; wage quartiles
@@ -93,7 +93,7 @@ SECTOR_WEIGHTS = {
     Sector.OTHER: 5,
 }
 #: The progress messages of close_round in order, as short names for the table.
-STEPS = ("shuffle", "read", "protect counts", "medians", "other records", "write")
+STEPS = ("shuffle", "count", "protect counts", "medians", "other records", "write")
 COPY_CHUNK = 20_000
 
 

@@ -1,8 +1,11 @@
 """The report catalogue: every report for every level, computed once when a round
 closes and stored as immutable artifacts.
 
-This is the only code that reads survey answers. It reads them once, in one query,
-then applies the disclosure rules (union.disclosure) to everything it publishes:
+This is the only code that reads survey answers. The database counts them by
+workplace and category in one query, and hands over the wages and months since a
+raise of each (workplace, job) cell in another (sorted arrays on PostgreSQL, four
+numbers an answer on SQLite). Then the disclosure rules (union.disclosure) apply
+to everything it publishes:
 
 - counts of 1 to 4 become "fewer than 5", and more cells are hidden wherever a
   total, a sector or the union as a whole would let someone subtract their way to
@@ -275,7 +278,7 @@ def _tally(question: Question, counts: Sequence[int]) -> dict[str, int]:
     """How many in a group picked each of a question's categories."""
     start = _OFFSETS[question.key]
     picked = counts[start : start + len(question.answered)]
-    tally = dict(zip(question.categories, picked, strict=False))
+    tally = dict(zip(question.categories[:-1], picked, strict=True))
     tally[NO_ANSWER] = counts[0] - sum(picked)
     return tally
 

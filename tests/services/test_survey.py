@@ -173,15 +173,19 @@ def test_artifacts_can_not_be_changed(open_round, organizer, make):
     db.session.rollback()
 
 
-def test_closing_rewrites_answers_in_random_id_order(open_round, organizer, make):
+def answer_twelve(survey_round, make):
     workplace, job = make.workplace(), make.classification()
     for _ in range(12):
         survey.answer(
             make.member(workplace),
-            open_round,
+            survey_round,
             answers_for(workplace, job),
             now=make.now,
         )
+
+
+def test_closing_rewrites_answers_in_random_id_order(open_round, organizer, make):
+    answer_twelve(open_round, make)
     survey.close_round(open_round, actor=organizer, now=make.now)
     physical = "ctid" if db.engine.dialect.name == "postgresql" else "rowid"
     stored = db.session.scalars(
@@ -196,17 +200,6 @@ def partition_oid(survey_round):
         sa.text("SELECT to_regclass(:name)::oid"),
         {"name": f"survey_answers_round_{survey_round.id}"},
     )
-
-
-def answer_twelve(survey_round, make):
-    workplace, job = make.workplace(), make.classification()
-    for _ in range(12):
-        survey.answer(
-            make.member(workplace),
-            survey_round,
-            answers_for(workplace, job),
-            now=make.now,
-        )
 
 
 def stored_in(table_name, survey_round):

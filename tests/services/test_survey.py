@@ -248,6 +248,41 @@ def test_a_round_without_its_own_partition_closes_too(
     assert stored == sorted(stored)
 
 
+DATA_ONLY_ROLE = "union_test_data_rights_only"
+
+
+def test_a_role_with_data_rights_only_opens_and_closes_rounds(
+    postgresql_only, organizer, make
+):
+    """As the README advises for production: the app's role may read and write
+    rows and run the two partition functions, and owns nothing."""
+    for statement in (
+        f"CREATE ROLE {DATA_ONLY_ROLE} NOLOGIN",
+        f"GRANT USAGE ON SCHEMA public TO {DATA_ONLY_ROLE}",
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
+        f"TO {DATA_ONLY_ROLE}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {DATA_ONLY_ROLE}",
+        "GRANT EXECUTE ON FUNCTION union_make_answer_partition(integer), "
+        f"union_reorder_round_answers(integer) TO {DATA_ONLY_ROLE}",
+    ):
+        db.session.execute(sa.text(statement))
+    workplace, job = make.workplace(), make.classification()
+    members = [make.member(workplace) for _ in range(12)]
+    db.session.execute(sa.text(f"SET LOCAL ROLE {DATA_ONLY_ROLE}"))
+    try:
+        assert db.session.scalar(sa.text("SELECT current_user")) == DATA_ONLY_ROLE
+        survey_round = survey.open_round("Spring 2027", actor=organizer, now=make.now)
+        for member in members:
+            survey.answer(
+                member, survey_round, answers_for(workplace, job), now=make.now
+            )
+        survey.close_round(survey_round, actor=organizer, now=make.now)
+    finally:
+        db.session.execute(sa.text("RESET ROLE"))
+    assert stored_in(f"survey_answers_round_{survey_round.id}", survey_round) == 12
+    assert survey_round.respondents == 12
+
+
 def test_receipts_are_in_a_members_data_and_go_when_they_are_erased(
     open_round, organizer, make
 ):

@@ -8,7 +8,8 @@ would show, next to the receipts' order) no longer says who answered what.
 On PostgreSQL each round's answers have a partition of their own, made when the
 round opens. Closing writes the reordered copy into a new table and puts it in the
 partition's place; the original table is dropped whole, so no row version in the
-order of answering stays behind (as deleted rows would, until vacuumed).
+order of answering stays behind (as deleted rows would, until vacuumed). Both are
+database functions owned by the tables' owner (see make_answer_partition).
 """
 
 from __future__ import annotations
@@ -189,56 +190,26 @@ def _on_postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _partition(round_id: int) -> str:
-    return f"survey_answers_round_{int(round_id)}"
-
-
 def make_answer_partition(round_id: int) -> None:
     """Gives a new round its own partition of the answers, on PostgreSQL (see the
     module docstring). Rounds without one keep their answers in the default
     partition, and closing them still works."""
     if _on_postgresql():
         db.session.execute(
-            sa.text(
-                f"CREATE TABLE {_partition(round_id)} PARTITION OF survey_answers "
-                f"FOR VALUES IN ({int(round_id)})"
-            )
+            sa.text("SELECT union_make_answer_partition(:round_id)"),
+            {"round_id": round_id},
         )
 
 
 def _reorder_partition(round_id: int) -> None:
     """PostgreSQL: a new table filled in random-id order replaces the round's
-    partition. It is checked once as a whole when attached (keys, foreign keys),
-    instead of row by row as re-inserting would be."""
-    partition = _partition(round_id)
-    fresh = f"{partition}_reordered"
-    # Only column names from the model and the round's integer id are put into
-    # the SQL; no value from anyone. The order is the primary key's (round, then
-    # random id), which the partition's own index can give without a sort.
-    for statement in (
-        f"CREATE TABLE {fresh} (LIKE survey_answers "
-        "INCLUDING DEFAULTS INCLUDING CONSTRAINTS)",
-        f"INSERT INTO {fresh} ({_ANSWER_COLUMNS}) SELECT {_ANSWER_COLUMNS} "  # noqa: S608
-        f"FROM survey_answers WHERE round_id = {int(round_id)} ORDER BY round_id, id",
-        f"ALTER TABLE {fresh} ADD CONSTRAINT {fresh}_pkey PRIMARY KEY (round_id, id)",
-    ):
-        db.session.execute(sa.text(statement))
-    if db.session.scalar(sa.text(f"SELECT to_regclass('{partition}')")) is not None:
-        db.session.execute(
-            sa.text(f"ALTER TABLE survey_answers DETACH PARTITION {partition}")
-        )
-        db.session.execute(sa.text(f"DROP TABLE {partition}"))
-    else:
-        db.session.execute(
-            sa.delete(SurveyAnswer).where(SurveyAnswer.round_id == round_id)
-        )
-    db.session.execute(sa.text(f"ALTER TABLE {fresh} RENAME TO {partition}"))
-    db.session.execute(sa.text(f"ALTER INDEX {fresh}_pkey RENAME TO {partition}_pkey"))
+    partition, checked once as a whole when attached (keys, foreign keys) instead
+    of row by row as re-inserting would be. The work is in a database function
+    (migration d5e8f3b0a724) that runs with the tables' owner's rights, so the
+    app's own role needs no right to create or drop tables."""
     db.session.execute(
-        sa.text(
-            f"ALTER TABLE survey_answers ATTACH PARTITION {partition} "
-            f"FOR VALUES IN ({int(round_id)})"
-        )
+        sa.text("SELECT union_reorder_round_answers(:round_id)"),
+        {"round_id": round_id},
     )
 
 

@@ -117,13 +117,16 @@ def _apply_details(member: Member, details: PersonalDetails) -> None:
     member.membership_class = details.membership_class
 
 
-def join(
-    application: JoinApplication, *, now: datetime, activation_lifetime: timedelta
-) -> JoinOutcome:
-    """Records an application to join, or, if the email already has an account,
-    changes nothing so that the answer cannot reveal who is a member."""
+def check_application(application: JoinApplication, *, now: datetime) -> None:
+    """Raises ValidationFailed for what the applicant must fix, whether or not the
+    email has an account: the form's answer may depend on this, never on that."""
+    _checked(application, clock.today(now))
+
+
+def _checked(
+    application: JoinApplication, today: date
+) -> tuple[Workplace | None, JobClassification | None]:
     errors = _check_details(application.details)
-    today = clock.today(now)
     offered = {offer.id for offer in dues.offered_levels(today)}
     if application.dues_level_id not in offered:
         errors["dues_level"] = _("Choose one of the dues levels shown.")
@@ -148,7 +151,16 @@ def join(
             errors["classification"] = _("Choose a job from the list.")
     if errors:
         raise ValidationFailed(errors)
+    return workplace, classification
 
+
+def join(
+    application: JoinApplication, *, now: datetime, activation_lifetime: timedelta
+) -> JoinOutcome:
+    """Records an application to join, or, if the email already has an account,
+    changes nothing so that the answer cannot reveal who is a member."""
+    today = clock.today(now)
+    workplace, classification = _checked(application, today)
     existing = accounts.user_by_email(application.email)
     if existing is not None:
         token = None

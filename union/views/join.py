@@ -17,7 +17,7 @@ from union.notifications import send_already_registered, send_join_link
 from union.services import dues, members, workplaces
 from union.services.members import JoinKind, NewWorkplace
 from union.throttle import REQUEST_LIMITS, Throttle
-from union.views.helpers import optional_id
+from union.views.helpers import after_response, optional_id
 
 blueprint = Blueprint("join", __name__)
 
@@ -65,20 +65,28 @@ def join() -> ResponseReturnValue:
             language=current_language(),
         )
         try:
-            outcome = members.join(
-                application,
-                now=now,
-                activation_lifetime=current_app.config["ACTIVATION_TOKEN_LIFETIME"],
-            )
+            members.check_application(application, now=now)
         except ValidationFailed as error:
             db.session.rollback()
             form.apply_errors(error)
         else:
-            db.session.commit()
-            if outcome.kind is JoinKind.NEW and outcome.activation_token:
-                send_join_link(outcome.user, outcome.activation_token)
-            else:
-                send_already_registered(outcome.user, outcome.activation_token)
+            lifetime = current_app.config["ACTIVATION_TOKEN_LIFETIME"]
+
+            def record_and_write() -> None:
+                outcome = members.join(
+                    application, now=now, activation_lifetime=lifetime
+                )
+                db.session.commit()
+                if outcome.kind is JoinKind.NEW and outcome.activation_token:
+                    send_join_link(outcome.user, outcome.activation_token)
+                else:
+                    send_already_registered(outcome.user, outcome.activation_token)
+
+            # The same answer, at the same moment, whether or not the email has an
+            # account: recording a new member takes longer than noticing an
+            # existing one, so both happen after the answer has gone, and only the
+            # email's owner learns which it was, from the email.
+            after_response(record_and_write)
             return redirect(url_for(".sent"))
     return render_template("join/form.html", form=form)
 

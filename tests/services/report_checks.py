@@ -351,7 +351,7 @@ def figure_members(round_id: int, figure: list[Any]) -> frozenset[str]:
     """The answers a published median covers, from its key (column, level, scope,
     classification), read back from the database."""
     column_index, level, scope, classification = figure
-    column = report_building._ANSWER_COLUMNS[column_index]
+    column = report_building._MEDIAN_COLUMNS[column_index]
     statement = sa.select(SurveyAnswer.id).where(
         SurveyAnswer.round_id == round_id, column.is_not(None)
     )

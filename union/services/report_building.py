@@ -108,40 +108,14 @@ def _raise_bands() -> tuple[tuple[str, Any], ...]:
     )
 
 
-# Positions in _ANSWER_COLUMNS. The positions of the wage and the months since a
-# raise are stored in every median artifact's published figures: never renumber.
-(
-    _WORKPLACE,
-    _CLASSIFICATION,
-    _EMPLOYMENT,
-    _WAGE,
-    _HOURS,
-    _HEALTH,
-    _DENTAL,
-    _SICK,
-    _VACATION,
-    _MONTHS,
-    _NEVER,
-    _GRANT,
-    _SOCIAL,
-    _DISCRIMINATION,
-) = range(14)
-_ANSWER_COLUMNS = (
-    SurveyAnswer.workplace_id,
-    SurveyAnswer.classification_id,
-    SurveyAnswer.employment_type,
-    SurveyAnswer.hourly_wage_cents,
-    SurveyAnswer.weekly_hours,
-    SurveyAnswer.health_benefits,
-    SurveyAnswer.dental_benefits,
-    SurveyAnswer.paid_sick_days,
-    SurveyAnswer.vacation_days,
-    SurveyAnswer.months_since_raise,
-    SurveyAnswer.never_had_raise,
-    SurveyAnswer.grant_funded,
-    SurveyAnswer.relies_on_social_assistance,
-    SurveyAnswer.discrimination_lived_experience,
-)
+#: The answer columns medians are published for, under the numbers the published
+#: figures of every stored median artifact carry (once their positions in a tuple
+#: of all the answer columns): never renumber.
+_WAGE, _MONTHS = 3, 9
+_MEDIAN_COLUMNS = {
+    _WAGE: SurveyAnswer.hourly_wage_cents,
+    _MONTHS: SurveyAnswer.months_since_raise,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -548,7 +522,7 @@ def _previous_sizes(survey_round: SurveyRound) -> dict[Any, int]:
         sa.select(
             SurveyAnswer.workplace_id,
             SurveyAnswer.classification_id,
-            *(sa.func.count(_ANSWER_COLUMNS[column]) for column in wanted),
+            *(sa.func.count(_MEDIAN_COLUMNS[column]) for column in wanted),
         )
         .where(SurveyAnswer.round_id == previous.id)
         .group_by(SurveyAnswer.workplace_id, SurveyAnswer.classification_id)

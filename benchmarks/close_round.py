@@ -49,7 +49,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from union import create_app
-from union.bulk import BulkWriter, table
+from union.adapters.bulk import BulkWriter, table
 from union.db import db
 from union.generate.organisation import JOBS
 from union.generate.surveys import ANSWER_COLUMNS
@@ -469,7 +469,7 @@ def stub_count_protection() -> None:
     """Diagnostic only: primary suppression alone, no complementary search, so the
     rest of close_round can be timed at sizes where protect_counts does not finish.
     A close timed this way is NOT the app's figure and must not be reported as one."""
-    from union import disclosure
+    from union.rules import disclosure
 
     def primary_only(
         counts: Any, equations: Any, rules: Any = disclosure.DEFAULT_RULES, **kw: Any

@@ -8,7 +8,7 @@ from alembic import context
 from flask import current_app
 
 import union.models  # noqa: F401  (registers every table on the metadata)
-from union.crypto import EncryptedText
+from union.adapters.crypto import EncryptedText
 from union.db import Base, UTCDateTime, made_by_migrations
 
 config = context.config

@@ -27,9 +27,9 @@ from flask_sqlalchemy.session import Session as FlaskSession
 
 from tests import factories
 from union import clock, create_app
+from union.adapters.mail import MemoryMailer, Message
+from union.adapters.throttle import MemoryCounters, Throttle
 from union.db import db
-from union.mail import MemoryMailer, Message
-from union.throttle import MemoryCounters, Throttle
 
 pytest_plugins = ["tests.stripe_peer"]
 

@@ -37,7 +37,7 @@ from union.models import (
     Workplace,
     WorkplaceStatus,
 )
-from union.passwords import hash_password
+from union.rules.passwords import hash_password
 from union.services import dues, numbers
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -280,7 +280,7 @@ class Factories:
         """A document stored through the app's document storage."""
         from flask import current_app
 
-        from union.documents import document_type
+        from union.adapters.documents import document_type
 
         kind = document_type(data)
         assert kind is not None

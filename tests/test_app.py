@@ -2,7 +2,7 @@
 
 from tests.conftest import config_for_tests
 from union import create_app
-from union.access import public
+from union.web.access import public
 
 
 def test_healthz_answers_503_when_the_database_is_down():

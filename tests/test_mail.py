@@ -5,7 +5,7 @@ import socket
 import pytest
 from aiosmtpd.controller import Controller
 
-from union.mail import ConsoleMailer, Message, SmtpMailer, mailer_from_config
+from union.adapters.mail import ConsoleMailer, Message, SmtpMailer, mailer_from_config
 
 
 class Inbox:

@@ -12,15 +12,18 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from union import access, auth, clock, crypto, logs, money, notifications, passwords
+from union import clock, logs, money
+from union.adapters import crypto
+from union.adapters.documents import EncryptedStorage, LocalFolderStorage
+from union.adapters.mail import mailer_from_config
+from union.adapters.payments import gateway_from_config
+from union.adapters.throttle import throttle_from_config
 from union.config import build_config
 from union.db import configure_sqlite, db
-from union.documents import EncryptedStorage, LocalFolderStorage
 from union.extensions import babel, csrf, migrate
 from union.i18n import LANGUAGE_COOKIE, locale_for
-from union.mail import mailer_from_config
-from union.payments import gateway_from_config
-from union.throttle import throttle_from_config
+from union.rules import passwords
+from union.web import access, auth, notifications
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -150,7 +153,7 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_templates(app: Flask) -> None:
-    from union import filters
+    from union.web import filters
 
     filters.register(app)
 

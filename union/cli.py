@@ -12,18 +12,18 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
 
-from union import backup, crypto, generate
+from union import generate
+from union.adapters import backup, crypto
 from union.clock import utcnow
 from union.db import db
-from union.disclosure import Rules
 from union.errors import ValidationFailed
+from union.generate import demo
 from union.models import Member, Role, SurveyRound
-from union.notifications import send_dues_reminder, send_grievance_reminder
-from union.passwords import hash_password
+from union.rules.disclosure import Rules
+from union.rules.passwords import hash_password
 from union.services import (
     accounts,
     card_dues,
-    demo,
     dues,
     grievances,
     keys,
@@ -31,6 +31,7 @@ from union.services import (
     roster,
     survey,
 )
+from union.web.notifications import send_dues_reminder, send_grievance_reminder
 
 union_group = AppGroup("union", help="Union membership commands.")
 

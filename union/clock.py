@@ -37,10 +37,30 @@ def first_of_month(day: date) -> date:
     return day.replace(day=1)
 
 
+def month_index(day: date) -> int:
+    """Months since year 0, so that months can be subtracted."""
+    return day.year * 12 + day.month - 1
+
+
+def month_start(index: int) -> date:
+    """The first day of the month `index` months after year 0 began."""
+    year, month = divmod(index, 12)
+    return date(year, month + 1, 1)
+
+
+def months_from(start: date, count: int) -> list[date]:
+    first = month_index(start)
+    return [month_start(first + offset) for offset in range(count)]
+
+
+def months_through(first: date, last: date) -> Iterator[date]:
+    for index in range(month_index(first), month_index(last) + 1):
+        yield month_start(index)
+
+
 def add_months(day: date, months: int) -> date:
     """Shifts a date by whole months, clamping to the last day of shorter months."""
-    month_index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(month_index, 12)
+    year, month = divmod(month_index(day) + months, 12)
     month += 1
     next_month = date(year + (month == 12), month % 12 + 1, 1)
     last_day = (next_month - timedelta(days=1)).day

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from union import crypto
+from union.adapters import crypto
 
 
 class ConfigError(RuntimeError):
@@ -97,7 +97,7 @@ DEFAULTS: dict[str, Any] = {
     #: Languages with a complete catalogue, as language codes; formatting uses the
     #: Canadian variant ("en" -> en_CA, "fr" -> fr_CA).
     "LANGUAGES": ("en", "fr"),
-    #: Overrides of the survey reports' disclosure thresholds (union.disclosure.Rules
+    #: Overrides of the survey reports' disclosure thresholds (union.rules.disclosure.Rules
     #: field names). They may only be made stricter: a looser one stops the app.
     "DISCLOSURE_RULES": {},
 }

@@ -6,8 +6,6 @@ import enum
 
 from flask_babel import LazyString
 
-from union.forms.base import SelectChoice
-from union.grievance_rules import Urgency
 from union.i18n import _l
 from union.models import (
     BargainingStatus,
@@ -25,6 +23,7 @@ from union.models import (
     WaiverStatus,
     WorkplaceStatus,
 )
+from union.rules.grievance_steps import Urgency
 
 LABELS: dict[enum.Enum, LazyString] = {
     MemberStatus.APPLICANT: _l("applicant"),
@@ -109,8 +108,3 @@ LABELS: dict[enum.Enum, LazyString] = {
 
 def label(value: enum.Enum) -> str:
     return str(LABELS[value])
-
-
-def choices(enum_class: type[enum.Enum]) -> list[SelectChoice]:
-    """Options for a select or radio field, in declaration order."""
-    return [SelectChoice(member.value, LABELS[member]) for member in enum_class]

@@ -38,9 +38,10 @@ from tests.stripe_peer import (
     signed,
 )
 from union import create_app
+from union.adapters.mail import MemoryMailer, Message
 from union.db import db
-from union.mail import MemoryMailer, Message
-from union.services import card_dues, demo
+from union.generate import demo
+from union.services import card_dues
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from union.db import db
-from union.disclosure import homogeneous
 from union.models import ReportArtifact, Sector, SurveyAnswer, Workplace
+from union.rules.disclosure import homogeneous
 from union.services import report_building
 from union.services.report_building import (
     NO_ANSWER,

@@ -16,8 +16,8 @@ from union.models import (
     Role,
     WaiverReason,
 )
+from union.rules.standing import coverage_summary
 from union.services import dues, ledger, members, roster, waivers
-from union.standing import coverage_summary
 
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
 

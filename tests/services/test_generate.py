@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from union import generate
+from union.clock import month_index, month_start
 from union.db import db
 from union.generate.ledger import CoveredMonths
 from union.models import (
@@ -31,14 +32,9 @@ from union.models import (
     SurveyRound,
     Workplace,
 )
-from union.passwords import hash_password
+from union.rules.passwords import hash_password
+from union.rules.standing import coverage_summary, months_to_cover
 from union.services import accounts, dues, ledger, numbers
-from union.standing import (
-    coverage_summary,
-    month_index,
-    month_start,
-    months_to_cover,
-)
 
 SMALL = generate.Scale.of(members=80, workplaces=6, years=2, grievances=40, seed=3)
 

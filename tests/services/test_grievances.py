@@ -6,10 +6,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import PDF_BYTES, PNG_BYTES
+from union.adapters.documents import LocalFolderStorage
 from union.db import db
-from union.documents import LocalFolderStorage
 from union.errors import InvalidTransition, NotFound, ValidationFailed
-from union.grievance_rules import Urgency, can_move, is_closed
 from union.models import (
     AuditEvent,
     GrievanceCategory,
@@ -22,6 +21,7 @@ from union.models import (
     SentReminder,
     StepRecord,
 )
+from union.rules.grievance_steps import Urgency, can_move, is_closed
 from union.services import grievances
 from union.services.grievances import Closing, GrievanceDetails, NewGrievance
 

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from tests.conftest import TEST_ENCRYPTION_KEY
-from union import crypto
+from union.adapters import crypto
 from union.db import db
 from union.services import keys
 

@@ -1,8 +1,9 @@
 import sqlalchemy as sa
 
 from union.db import db
+from union.generate import demo
 from union.models import Member, Role, User, Workplace, email_digest
-from union.services import demo, numbers, settings
+from union.services import numbers, settings
 
 
 def test_numbers_continue_past_numbers_given_by_hand(make):

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from tests.services import report_checks
 from union.db import db
-from union.disclosure import DEFAULT_RULES
 from union.models import (
     EmploymentType,
     ReportArtifact,
@@ -25,6 +24,7 @@ from union.models import (
     SurveyAnswer,
     YesNoUnsure,
 )
+from union.rules.disclosure import DEFAULT_RULES
 from union.services import report_building, reports, survey
 from union.services.reports import OutsideCatalogue
 

@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from union.clock import month_index, month_start, months_through
 from union.db import db
 from union.errors import ValidationFailed
 from union.models import DuesCoverage, DuesPayment, PaymentMethod, Role, WaiverReason
 from union.services import dues, ledger, waivers
-from union.standing import month_index, month_start, months_through
 
 LEVELS = ("sub_minimum", "minimum", "regular", "high")
 JOINED = date(2025, 1, 10)

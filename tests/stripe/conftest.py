@@ -24,7 +24,7 @@ from tests.stripe_peer import (
     http,
     signed,
 )
-from union.payments import StripeGateway
+from union.adapters.payments import StripeGateway
 
 __all__ = ["WEBHOOK_SECRET", "deliver", "event", "signed"]
 

@@ -14,8 +14,8 @@ from tests.stripe.conftest import WEBHOOK_SECRET, event, signed
 from union import create_app
 from union.clock import utcnow
 from union.db import db
+from union.generate import demo
 from union.models import DuesPayment, Member, StripeEvent
-from union.services import demo
 
 
 def test_the_same_event_twice_at_once_leaves_one_ledger_row(fresh_database_url):

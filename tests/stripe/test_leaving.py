@@ -9,9 +9,9 @@ import stripe
 from tests.factories import PASSWORD
 from tests.stripe.conftest import deliver
 from tests.stripe.test_card_dues import complete_checkout, start_subscription
+from union.adapters.payments import GatewayError
 from union.db import db
 from union.models import DuesPayment, DuesSubscription, Member
-from union.payments import GatewayError
 from union.services import card_dues, dues, privacy
 
 

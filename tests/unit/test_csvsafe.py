@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from union.csvsafe import FORMULA_STARTS, csv_lines, escape_cell, unescape_cell
+from union.adapters.csvsafe import FORMULA_STARTS, csv_lines, escape_cell, unescape_cell
 
 
 @pytest.mark.parametrize(

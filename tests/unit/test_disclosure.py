@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from union.disclosure import (
+from union.rules.disclosure import (
     DEFAULT_RULES,
     Equation,
     Figure,

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from union.documents import (
+from union.adapters.documents import (
     JPEG,
     PDF,
     PNG,
@@ -12,7 +12,7 @@ from union.documents import (
     document_type,
     download_name,
 )
-from union.ical import AllDayEvent, calendar, escape_text, fold
+from union.adapters.ical import AllDayEvent, calendar, escape_text, fold
 
 
 @pytest.mark.parametrize(

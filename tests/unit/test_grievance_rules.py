@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from union.grievance_rules import (
+from union.models import GrievanceOutcome, GrievanceStep
+from union.rules.grievance_steps import (
     CLOSED_STEPS,
     CLOSING_STEP,
     DEFAULT_STEP_DAYS,
@@ -22,7 +23,6 @@ from union.grievance_rules import (
     step_days,
     urgency,
 )
-from union.models import GrievanceOutcome, GrievanceStep
 
 RANK = {step: index for index, step in enumerate(OPEN_STEPS)}
 

@@ -1,7 +1,7 @@
 from argon2 import PasswordHasher, extract_parameters, profiles
 from argon2.low_level import Type
 
-from union import passwords
+from union.rules import passwords
 
 
 def test_the_production_profile_is_argon2id_within_asvs_parameters():

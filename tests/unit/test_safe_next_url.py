@@ -1,6 +1,6 @@
 import pytest
 
-from union.auth import safe_next_url
+from union.web.auth import safe_next_url
 
 
 @pytest.mark.parametrize("target", ["/members/", "/workplaces/3?x=1", "/"])

@@ -6,13 +6,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from union.standing import (
-    month_index,
-    month_start,
-    months_from,
-    months_to_cover,
-    standing,
-)
+from union.clock import month_index, month_start, months_from
+from union.rules.standing import months_to_cover, standing
 
 JAN, FEB, MAR, APR, MAY = (date(2026, m, 1) for m in range(1, 6))
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from union.access import Audience, rule_for
 from union.models import Role
+from union.web.access import Audience, rule_for
 
 PUBLIC = "public"
 SIGNED_IN = "signed in"

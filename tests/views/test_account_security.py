@@ -8,9 +8,10 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from tests.factories import PASSWORD
-from union import clock, passwords
+from union import clock
 from union.db import db
 from union.models import AuditEvent, LoginSession, User
+from union.rules import passwords
 
 LATER = timedelta(minutes=20)
 

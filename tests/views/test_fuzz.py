@@ -27,8 +27,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.views.forms import Form, discover, query_parameters
+from union.adapters.throttle import MemoryCounters, Throttle
 from union.db import Base, db
-from union.throttle import MemoryCounters, Throttle
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "4"))
 PERSONAS = ("anonymous", "member", "steward", "organizer", "treasurer", "admin")

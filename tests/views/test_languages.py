@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po
 from tests.test_translations import CATALOGUES, forms
 from union.db import db
 from union.models import User, email_digest
-from union.notifications import send_dues_reminder
+from union.web.notifications import send_dues_reminder
 
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 GLUED = re.compile(r"[a-z0-9\u00e0-\u00ff][.!?][A-Z\u00c0-\u00dd][a-z]")

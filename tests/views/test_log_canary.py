@@ -22,10 +22,10 @@ from werkzeug.serving import make_server
 from tests.conftest import config_for_tests
 from tests.views.forms import discover, get_routes, query_parameters
 from union import create_app
-from union.access import public
 from union.db import db
 from union.logs import RequestLineFilter, describe_exception, mask_address
 from union.models import DuesLevel
+from union.web.access import public
 
 PERSONAS = ("anonymous", "member", "steward", "organizer", "treasurer", "admin")
 

@@ -30,7 +30,7 @@ from union.models import (
     User,
     Workplace,
 )
-from union.passwords import hash_password
+from union.rules.passwords import hash_password
 
 PASSWORD = "generated password"
 SMALL = generate.Scale.of(members=10, workplaces=2, years=1, grievances=10, seed=5)

@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from tests.factories import PASSWORD
-from union import passwords
+from union.adapters.throttle import SIGN_IN_LIMITS, MemoryCounters, Throttle
 from union.db import db
 from union.models import Member, MemberStatus
-from union.passwords import password_problems
-from union.throttle import SIGN_IN_LIMITS, MemoryCounters, Throttle
+from union.rules import passwords
+from union.rules.passwords import password_problems
 
 
 def test_length_is_the_rule_and_common_passwords_are_refused():

@@ -7,7 +7,7 @@ from wtforms.validators import Email, EqualTo, InputRequired, Length
 
 from union.forms.base import BaseForm, strip_filter
 from union.i18n import _l
-from union.passwords import MAX_LENGTH, MIN_LENGTH
+from union.rules.passwords import MAX_LENGTH, MIN_LENGTH
 
 
 class LoginForm(BaseForm):

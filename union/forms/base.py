@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import date
 from typing import Any
 
@@ -14,6 +15,7 @@ from wtforms.validators import ValidationError
 
 from union.errors import ValidationFailed
 from union.i18n import _l
+from union.labels import LABELS
 from union.money import AmountError, parse_amount
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "SearchForm",
     "SelectChoice",
     "WholeNumberField",
+    "choices",
 ]
 
 
@@ -116,3 +119,8 @@ class MonthField(StringField):
         if isinstance(value, date):
             return value.strftime("%Y-%m")
         return str(value or "")
+
+
+def choices(enum_class: type[enum.Enum]) -> list[SelectChoice]:
+    """Options for a select or radio field, in declaration order."""
+    return [SelectChoice(member.value, LABELS[member]) for member in enum_class]

@@ -14,10 +14,10 @@ from union.forms.base import (
     SearchForm,
     SelectChoice,
     WholeNumberField,
+    choices,
     strip_filter,
 )
 from union.i18n import _l, current_language, format_money
-from union.labels import choices
 from union.models import HAND_METHODS, PaymentMethod, WaiverReason
 from union.services.dues import MAX_MONTHS_PER_PAYMENT, LevelOffer, LevelWording
 

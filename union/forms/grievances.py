@@ -14,12 +14,12 @@ from union.forms.base import (
     SearchForm,
     SelectChoice,
     WholeNumberField,
+    choices,
     strip_filter,
 )
 from union.forms.workplaces import CheckboxListField
-from union.grievance_rules import MAX_STEP_DAYS, OPEN_STEPS
 from union.i18n import _l
-from union.labels import choices, label
+from union.labels import label
 from union.models import (
     GrievanceCategory,
     GrievanceOutcome,
@@ -28,6 +28,7 @@ from union.models import (
     User,
     Workplace,
 )
+from union.rules.grievance_steps import MAX_STEP_DAYS, OPEN_STEPS
 from union.services.grievances import Closing, GrievanceDetails
 
 #: Who the grievance is for: named members, or a group or policy grievance.

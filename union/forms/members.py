@@ -16,11 +16,11 @@ from union.forms.base import (
     PlainDateField,
     SearchForm,
     SelectChoice,
+    choices,
     strip_filter,
 )
 from union.forms.dues import level_choices
 from union.i18n import _l
-from union.labels import choices
 from union.models import (
     ContactPreference,
     JobClassification,

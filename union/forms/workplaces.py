@@ -17,10 +17,10 @@ from union.forms.base import (
     PlainDateField,
     SelectChoice,
     WholeNumberField,
+    choices,
     strip_filter,
 )
 from union.i18n import _l
-from union.labels import choices
 from union.models import BargainingStatus, JobClassification, Sector, User, Workplace
 
 

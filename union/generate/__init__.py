@@ -21,10 +21,10 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from union import clock
-from union.bulk import BulkWriter
+from union.adapters.bulk import BulkWriter
+from union.clock import month_index
 from union.db import db
 from union.models import Member
-from union.standing import month_index
 
 #: Called with (section, done, total) as rows are made.
 Progress = Callable[[str, int, int], None]
@@ -77,7 +77,7 @@ class MemberPlan:
 
     id: int
     workplace_id: int
-    #: Month index (union.standing.month_index) of joining, and of leaving if they left.
+    #: Month index (union.clock.month_index) of joining, and of leaving if they left.
     joined: int
     left: int | None
     status: str

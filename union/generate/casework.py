@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from union.bulk import table
+from union.adapters.bulk import table
+from union.clock import month_start
 from union.generate import Context
-from union.grievance_rules import DEFAULT_STEP_DAYS, deadline_for
 from union.models import (
     Grievance,
     GrievanceCategory,
@@ -20,7 +20,7 @@ from union.models import (
     StepRecord,
     grievance_grievants,
 )
-from union.standing import month_start
+from union.rules.grievance_steps import DEFAULT_STEP_DAYS, deadline_for
 
 BATCH = 5000
 

@@ -13,7 +13,8 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from union.bulk import table
+from union.adapters.bulk import table
+from union.clock import month_start
 from union.generate import Context, MemberPlan
 from union.models import (
     DuesCoverage,
@@ -28,7 +29,6 @@ from union.models import (
     WaiverStatus,
 )
 from union.services import remittances, settings
-from union.standing import month_start
 
 #: Members whose history is made and written at a time.
 BATCH = 2000
@@ -41,7 +41,7 @@ HAND_MONTHS = (1, 1, 1, 2, 3, 3, 6, 12)
 class CoveredMonths:
     """One member's covered months (as month indexes) and what covers each.
 
-    `cover_oldest` gives the same months as union.standing.months_to_cover, without
+    `cover_oldest` gives the same months as union.rules.standing.months_to_cover, without
     scanning from the start month every time.
     """
 

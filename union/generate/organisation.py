@@ -4,7 +4,7 @@ their funding."""
 from __future__ import annotations
 
 from union import clock
-from union.bulk import table
+from union.adapters.bulk import table
 from union.generate import Context
 from union.models import (
     BargainingStatus,

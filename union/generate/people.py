@@ -9,7 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from union.bulk import table
+from union.adapters.bulk import table
+from union.clock import month_start
 from union.db import db
 from union.generate import Context, MemberPlan
 from union.models import (
@@ -27,7 +28,6 @@ from union.models import (
     User,
     email_digest,
 )
-from union.standing import month_start
 
 #: Written a batch of members at a time, so memory stays flat and progress shows.
 BATCH = 10_000

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from union import clock
-from union.bulk import table
+from union.adapters.bulk import table
+from union.clock import month_start
 from union.generate import Context
 from union.models import (
     EmploymentType,
@@ -18,7 +19,6 @@ from union.models import (
     YesNoUnsure,
 )
 from union.services import survey
-from union.standing import month_start
 
 #: One round every three months.
 MONTHS_APART = 3

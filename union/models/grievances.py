@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from union.adapters.crypto import EncryptedText
 from union.clock import utcnow
-from union.crypto import EncryptedText
 from union.db import Base, Model
 from union.models.types import enum_type
 
@@ -127,7 +127,7 @@ class Grievance(Model):
     workplace_id: Mapped[int] = mapped_column(sa.ForeignKey("workplaces.id"))
     category: Mapped[GrievanceCategory] = mapped_column(enum_type(GrievanceCategory))
     #: Seen by the grievants too, so stewards are asked to keep names out of it.
-    # The narrative fields are encrypted at rest (see union.crypto).
+    # The narrative fields are encrypted at rest (see union.adapters.crypto).
     title: Mapped[str] = mapped_column(EncryptedText())
     what_happened: Mapped[str] = mapped_column(EncryptedText())
     remedy_sought: Mapped[str] = mapped_column(EncryptedText(), default="")

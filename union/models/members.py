@@ -15,11 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from union.clock import utcnow
-from union.crypto import EncryptedText
+from union.adapters.crypto import EncryptedText
+from union.clock import first_of_month, utcnow
 from union.db import Model
 from union.models.types import enum_type
-from union.standing import first_of_month
 
 if TYPE_CHECKING:
     from union.models.dues import DuesLevel

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from union.adapters.crypto import EncryptedText
 from union.clock import utcnow
-from union.crypto import EncryptedText
 from union.db import Model
 from union.models.types import enum_type
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from union.adapters.crypto import EncryptedText, lookup_digest
 from union.clock import utcnow
-from union.crypto import EncryptedText, lookup_digest
 from union.db import Model
 from union.models.types import enum_type
 

@@ -25,7 +25,7 @@ from union.models import (
     email_digest,
     normalise_email,
 )
-from union.passwords import (
+from union.rules.passwords import (
     hash_password,
     needs_rehash,
     password_problems,

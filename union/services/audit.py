@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from union import clock
-from union.csvsafe import csv_lines
+from union.adapters.csvsafe import csv_lines
 from union.db import db
 from union.models import AuditEvent, AuditPurge, Member, User
 from union.services.paging import LIKE_ESCAPE, Page

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from union import clock
+from union.adapters.payments import CheckoutLink, GatewayError, StripeGateway
+from union.clock import first_of_month
 from union.db import db
 from union.errors import DomainError, ValidationFailed
 from union.i18n import _
@@ -35,9 +37,7 @@ from union.models import (
     StripeEvent,
     User,
 )
-from union.payments import CheckoutLink, GatewayError, StripeGateway
 from union.services import audit, dues
-from union.standing import first_of_month
 
 
 class CardPaymentsUnavailable(DomainError):

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 from union import clock
+from union.clock import first_of_month, month_index, month_start
 from union.db import db
 from union.errors import NotFound, ValidationFailed
 from union.i18n import _, format_money
@@ -38,18 +39,10 @@ from union.models import (
     WaiverStatus,
 )
 from union.models.dues import in_language
+from union.rules.standing import Standing, coverage_summary, months_to_cover, standing
 from union.services import audit, ledger, numbers, settings
 from union.services.paging import Page, paginate
 from union.services.scope import visible_members
-from union.standing import (
-    Standing,
-    coverage_summary,
-    first_of_month,
-    month_index,
-    month_start,
-    months_to_cover,
-    standing,
-)
 
 #: How many months one hand payment may cover, and how far back it may be dated.
 MAX_MONTHS_PER_PAYMENT = 24

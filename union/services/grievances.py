@@ -21,23 +21,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import defer, joinedload, load_only, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from union import clock, disclosure
+from union import clock
+from union.adapters.documents import DocumentStorage, document_type
 from union.db import db
-from union.documents import DocumentStorage, document_type
 from union.errors import InvalidTransition, NotFound, ValidationFailed
-from union.grievance_rules import (
-    CLOSING_STEP,
-    MAX_STEP_DAYS,
-    OPEN_STEPS,
-    REMINDER_DAYS,
-    Urgency,
-    can_move,
-    deadline_for,
-    is_closed,
-    reminder_due,
-    step_days,
-    urgency,
-)
 from union.i18n import _
 from union.labels import label
 from union.models import (
@@ -62,6 +49,20 @@ from union.models import (
     User,
     Workplace,
     grievance_grievants,
+)
+from union.rules import disclosure
+from union.rules.grievance_steps import (
+    CLOSING_STEP,
+    MAX_STEP_DAYS,
+    OPEN_STEPS,
+    REMINDER_DAYS,
+    Urgency,
+    can_move,
+    deadline_for,
+    is_closed,
+    reminder_due,
+    step_days,
+    urgency,
 )
 from union.services import audit, numbers
 from union.services.paging import Page, paginate
@@ -939,7 +940,7 @@ class GrievanceCounts:
     #: Workplaces with cases, by name, a page at a time.
     by_workplace: Page[WorkplaceCounts]
     #: Rounded, and None where too few cases recovered money to show it without
-    #: showing one person's (union.disclosure.protect_money).
+    #: showing one person's (union.rules.disclosure.protect_money).
     money_recovered_cents: int | None
     money_by_category: dict[GrievanceCategory, int | None]
 

@@ -6,10 +6,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from union import crypto
-from union.crypto import EncryptedText
+from union.adapters import crypto
+from union.adapters.crypto import EncryptedText
+from union.adapters.documents import EncryptedStorage
 from union.db import Base, db
-from union.documents import EncryptedStorage
 from union.models import GrievanceDocument
 from union.services import audit
 

@@ -14,7 +14,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import GenericFunction
 
 from union import clock
-from union.csvsafe import csv_lines
+from union.adapters.csvsafe import csv_lines
+from union.clock import first_of_month, month_index, month_start
 from union.db import db
 from union.models import (
     ARREARS_COUNTED,
@@ -29,11 +30,10 @@ from union.models import (
 from union.services import audit, settings
 from union.services.paging import Page, paginate
 from union.services.scope import NOT_DECRYPTED
-from union.standing import first_of_month, month_index, month_start
 
 
 class month_number(GenericFunction[int]):  # noqa: N801 -- SQL function names are lower case
-    """Months since year 0 of a date column, in SQL (like union.standing.month_index)."""
+    """Months since year 0 of a date column, in SQL (like union.clock.month_index)."""
 
     type = sa.Integer()
     inherit_cache = True
@@ -78,7 +78,7 @@ def _last_owed(current: int) -> Any:
 
 def arrears_columns(today: date) -> tuple[Any, Any]:
     """SQL expressions for (arrears, card retrying) of each Member row, as
-    union.standing computes them.
+    union.rules.standing computes them.
 
     Every month from joining up to first_uncovered_month is covered, so the arrears
     are the owed months from that one on, less any covered after it: all

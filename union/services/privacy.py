@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 from union import clock
+from union.adapters.payments import GatewayError, StripeGateway
 from union.db import db
 from union.errors import NotFound, ValidationFailed
 from union.i18n import _
@@ -45,7 +46,6 @@ from union.models import (
     WaiverReason,
 )
 from union.models.members import new_public_id
-from union.payments import GatewayError, StripeGateway
 from union.services import audit, grievances, survey
 from union.services.card_dues import CardPaymentsUnavailable
 from union.services.paging import Page, paginate

@@ -10,12 +10,12 @@ from decimal import ROUND_HALF_UP, Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
+from union.clock import month_index, month_start
 from union.db import db
 from union.errors import ValidationFailed
 from union.i18n import _
 from union.models import HAND_METHODS, DuesPayment, Remittance, User
 from union.services import audit, settings
-from union.standing import month_index, month_start
 
 
 def split(total_cents: int, parent_percent: int) -> tuple[int, int]:

@@ -4,7 +4,7 @@ closes and stored as immutable artifacts.
 This is the only code that reads survey answers. The database counts them by
 workplace and category in one query, and hands over the wages and months since a
 raise of each (workplace, job) cell in another (sorted arrays on PostgreSQL, four
-numbers an answer on SQLite). Then the disclosure rules (union.disclosure) apply
+numbers an answer on SQLite). Then the disclosure rules (union.rules.disclosure) apply
 to everything it publishes:
 
 - counts of 1 to 4 become "fewer than 5", and more cells are hidden wherever a
@@ -36,10 +36,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from union import clock, disclosure
-from union.bulk import BulkWriter, table
+from union import clock
+from union.adapters.bulk import BulkWriter, table
 from union.db import db
-from union.disclosure import Equation, Figure, Rules, Status
 from union.i18n import _
 from union.models import (
     EmploymentType,
@@ -58,6 +57,8 @@ from union.models import (
     YesNoUnsure,
     workplace_classifications,
 )
+from union.rules import disclosure
+from union.rules.disclosure import Equation, Figure, Rules, Status
 from union.services.workplaces import density, member_counts, precarious_until
 
 CATALOGUE_VERSION = 1

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from union.csvsafe import csv_lines
+from union.adapters.csvsafe import csv_lines
 from union.db import db
 from union.errors import DomainError, NotFound
 from union.models import ReportArtifact, Sector, SurveyRound, User, Workplace

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from union import clock
+from union.adapters.documents import DocumentStorage
 from union.db import db
-from union.documents import DocumentStorage
 from union.models import (
     AccountToken,
     CheckoutAttempt,

@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute, joinedload, selectinload
 
 from union import clock
-from union.csvsafe import csv_lines, unescape_cell
+from union.adapters.csvsafe import csv_lines, unescape_cell
+from union.clock import first_of_month, month_index, month_start, months_through
 from union.db import db
 from union.i18n import _
 from union.models import (
@@ -44,12 +45,6 @@ from union.models.users import email_digest, normalise_email
 from union.services import audit, dues, numbers
 from union.services.members import PHONE_PATTERN
 from union.services.scope import visible_members
-from union.standing import (
-    first_of_month,
-    month_index,
-    month_start,
-    months_through,
-)
 
 COLUMNS = (
     "member_number",

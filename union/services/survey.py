@@ -23,7 +23,6 @@ from sqlalchemy.exc import IntegrityError
 
 from union import clock
 from union.db import db
-from union.disclosure import DEFAULT_RULES, Rules
 from union.errors import InvalidTransition, NotFound, ValidationFailed
 from union.i18n import _
 from union.models import (
@@ -40,6 +39,7 @@ from union.models import (
     WorkplaceStatus,
     YesNoUnsure,
 )
+from union.rules.disclosure import DEFAULT_RULES, Rules
 from union.services import audit
 
 #: Members who may answer: those in the union now, paid up or not.

@@ -8,6 +8,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from union import clock
+from union.clock import first_of_month, month_index, months_through
 from union.db import db
 from union.errors import InvalidTransition, NotFound, ValidationFailed
 from union.i18n import _
@@ -20,7 +21,6 @@ from union.models import (
     WaiverStatus,
 )
 from union.services import audit, dues, ledger, numbers
-from union.standing import first_of_month, month_index, months_through
 
 #: The longest stretch one waiver may cover; longer hardship is asked for again.
 MAX_WAIVER_MONTHS = 12

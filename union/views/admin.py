@@ -16,7 +16,6 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from union import clock
-from union.access import roles
 from union.clock import utcnow
 from union.db import db
 from union.forms.admin import RoleForm, SettingsForm
@@ -24,10 +23,11 @@ from union.forms.base import ActionForm
 from union.forms.privacy import AuditFilterForm, BreachForm, ResolveCorrectionForm
 from union.i18n import _
 from union.models import Breach, CorrectionStatus, Role
-from union.notifications import send_correction_answered
 from union.services import accounts, audit, privacy, settings
 from union.services.privacy import BreachDetails
 from union.views.helpers import actor, done, enum_value, page_number, saved
+from union.web.access import roles
+from union.web.notifications import send_correction_answered
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 

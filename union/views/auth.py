@@ -14,8 +14,12 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from union.access import public, signed_in
-from union.auth import fresh_required, is_fresh, safe_next_url, sign_in, sign_out
+from union.adapters.throttle import (
+    REQUEST_LIMITS,
+    SIGN_IN_LIMITS,
+    Throttle,
+    sign_in_keys,
+)
 from union.clock import utcnow
 from union.db import db
 from union.forms.accounts import (
@@ -29,16 +33,17 @@ from union.forms.accounts import (
 from union.forms.base import ActionForm
 from union.i18n import _, current_language, ngettext
 from union.models import TokenPurpose, User, email_digest, normalise_email
-from union.notifications import (
+from union.services import accounts, members
+from union.services.accounts import TokenInvalid
+from union.views.helpers import actor, after_response, saved
+from union.web.access import public, signed_in
+from union.web.auth import fresh_required, is_fresh, safe_next_url, sign_in, sign_out
+from union.web.notifications import (
     send_email_change_link,
     send_email_changed,
     send_email_in_use,
     send_password_reset,
 )
-from union.services import accounts, members
-from union.services.accounts import TokenInvalid
-from union.throttle import REQUEST_LIMITS, SIGN_IN_LIMITS, Throttle, sign_in_keys
-from union.views.helpers import actor, after_response, saved
 
 blueprint = Blueprint("auth", __name__)
 

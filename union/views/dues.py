@@ -18,9 +18,8 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from union import clock
-from union.access import roles, signed_in
-from union.auth import fresh_required
-from union.clock import utcnow
+from union.adapters.payments import CheckoutLink, StripeGateway
+from union.clock import first_of_month, utcnow
 from union.db import db
 from union.errors import ValidationFailed
 from union.forms.dues import (
@@ -32,11 +31,11 @@ from union.forms.dues import (
 )
 from union.i18n import _
 from union.models import PaymentMethod, Role, WaiverReason
-from union.payments import CheckoutLink, StripeGateway
 from union.services import card_dues, dues, members, remittances, waivers
 from union.services.card_dues import CardPaymentsUnavailable
-from union.standing import first_of_month
 from union.views.helpers import actor, enum_value, page_number, saved
+from union.web.access import roles, signed_in
+from union.web.auth import fresh_required
 
 blueprint = Blueprint("dues", __name__)
 

@@ -20,10 +20,14 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from union import clock
-from union.access import public, roles
+from union.adapters.documents import (
+    TYPES_BY_CONTENT_TYPE,
+    DocumentStorage,
+    download_name,
+)
+from union.adapters.ical import AllDayEvent, calendar
 from union.clock import utcnow
 from union.db import db
-from union.documents import TYPES_BY_CONTENT_TYPE, DocumentStorage, download_name
 from union.errors import ValidationFailed
 from union.forms.base import ActionForm, SelectChoice
 from union.forms.grievances import (
@@ -41,14 +45,14 @@ from union.forms.grievances import (
     StewardChoiceForm,
     WorkplaceChoiceForm,
 )
-from union.grievance_rules import next_open_steps, outcomes_allowed, urgency
 from union.i18n import _
-from union.ical import AllDayEvent, calendar
 from union.labels import label
 from union.models import Grievance, GrievanceStep, Role
+from union.rules.grievance_steps import next_open_steps, outcomes_allowed, urgency
 from union.services import grievances
 from union.services.grievances import NewGrievance
 from union.views.helpers import actor, done, enum_value, optional_id, page_number, saved
+from union.web.access import public, roles
 
 blueprint = Blueprint("grievances", __name__, url_prefix="/grievances")
 

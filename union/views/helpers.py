@@ -18,11 +18,11 @@ from flask import (
 from flask_login import current_user
 
 from union.db import db
-from union.disclosure import Rules
 from union.errors import InvalidTransition, ValidationFailed
 from union.forms.base import BaseForm
 from union.logs import log_exception
 from union.models import User
+from union.rules.disclosure import Rules
 
 log = logging.getLogger(__name__)
 

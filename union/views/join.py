@@ -7,17 +7,17 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from union import clock
-from union.access import public
+from union.adapters.throttle import REQUEST_LIMITS, Throttle
 from union.clock import utcnow
 from union.db import db
 from union.errors import ValidationFailed
 from union.forms.members import NOT_LISTED, JoinForm
 from union.i18n import _, current_language
-from union.notifications import send_already_registered, send_join_link
 from union.services import dues, members, workplaces
 from union.services.members import JoinKind, NewWorkplace
-from union.throttle import REQUEST_LIMITS, Throttle
 from union.views.helpers import after_response, optional_id
+from union.web.access import public
+from union.web.notifications import send_already_registered, send_join_link
 
 blueprint = Blueprint("join", __name__)
 

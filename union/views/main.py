@@ -7,8 +7,6 @@ from flask import Blueprint, abort, current_app, redirect, render_template, url_
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from union.access import public
-from union.auth import safe_next_url
 from union.db import db
 from union.errors import ValidationFailed
 from union.forms.accounts import LanguageForm
@@ -16,6 +14,8 @@ from union.i18n import LANGUAGE_COOKIE
 from union.models import Counter
 from union.services import accounts
 from union.views.helpers import actor
+from union.web.access import public
+from union.web.auth import safe_next_url
 
 blueprint = Blueprint("main", __name__)
 

@@ -20,12 +20,10 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from union import clock
-from union.access import roles
-from union.auth import fresh_required, sign_out
 from union.clock import utcnow
 from union.db import db
 from union.forms.admin import ImportForm
-from union.forms.base import ActionForm, SelectChoice
+from union.forms.base import ActionForm, SelectChoice, choices
 from union.forms.members import (
     EmploymentForm,
     EndEmploymentForm,
@@ -35,14 +33,15 @@ from union.forms.members import (
 )
 from union.forms.privacy import CorrectionForm, EraseMemberForm, LeaveForm
 from union.i18n import _
-from union.labels import choices
 from union.logs import log_exception
 from union.models import Member, MemberStatus, Role
-from union.notifications import send_membership_ended
-from union.passwords import verify_password
+from union.rules.passwords import verify_password
 from union.services import accounts, dues, members, privacy, roster, workplaces
 from union.services.card_dues import CardPaymentsUnavailable
 from union.views.helpers import actor, done, enum_value, optional_id, page_number, saved
+from union.web.access import roles
+from union.web.auth import fresh_required, sign_out
+from union.web.notifications import send_membership_ended
 
 log = logging.getLogger(__name__)
 

@@ -10,13 +10,13 @@ from typing import Any
 
 from markupsafe import Markup
 
-from union import charts
-from union.filters import local_date, money, number
+from union.adapters import charts
 from union.i18n import _, _l
 from union.labels import label
 from union.models import GrievanceCategory, GrievanceOutcome, Sector
 from union.money import cents_to_decimal
 from union.views.helpers import disclosure_rules
+from union.web.filters import local_date, money, number
 
 REPORT_TITLES = {
     "respondents": _l("Who answered"),

@@ -18,10 +18,8 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from union.access import roles
 from union.clock import utcnow
 from union.db import db
-from union.filters import number
 from union.forms.base import ActionForm
 from union.forms.survey import RoundForm
 from union.i18n import _
@@ -31,6 +29,8 @@ from union.services.report_building import LEVELS, REPORTS
 from union.services.reports import OutsideCatalogue
 from union.views.helpers import actor, disclosure_rules, done, page_number, saved
 from union.views.report_tables import LEVEL_NAMES, REPORT_TITLES, present, sector_name
+from union.web.access import roles
+from union.web.filters import number
 
 blueprint = Blueprint("reports", __name__, url_prefix="/reports")
 

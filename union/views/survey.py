@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from union.access import roles
 from union.clock import utcnow
 from union.db import db
 from union.errors import InvalidTransition
@@ -13,6 +12,7 @@ from union.forms.survey import SurveyForm
 from union.models import Role
 from union.services import members, survey
 from union.views.helpers import actor, saved
+from union.web.access import roles
 
 blueprint = Blueprint("survey", __name__, url_prefix="/survey")
 

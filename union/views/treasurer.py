@@ -16,9 +16,9 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from union import charts, clock
-from union.access import roles
-from union.clock import utcnow
+from union import clock
+from union.adapters import charts
+from union.clock import first_of_month, utcnow
 from union.db import db
 from union.errors import NotFound
 from union.forms.base import ActionForm
@@ -33,8 +33,8 @@ from union.i18n import _, format_money
 from union.labels import label
 from union.models import DuesLevel, PaymentMethod, Role, WaiverStatus
 from union.services import accounts, dues, ledger, remittances, settings, waivers
-from union.standing import first_of_month
 from union.views.helpers import actor, done, enum_value, optional_id, page_number, saved
+from union.web.access import roles
 
 blueprint = Blueprint("treasurer", __name__, url_prefix="/treasurer")
 

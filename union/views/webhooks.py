@@ -8,16 +8,16 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, request
 from flask.typing import ResponseReturnValue
 
-from union.access import public
+from union.adapters.payments import InvalidWebhook, StripeGateway
 from union.clock import utcnow
 from union.db import db
 from union.extensions import csrf
 from union.logs import log_exception
 from union.models import Member
-from union.notifications import send_payment_failed
-from union.payments import InvalidWebhook, StripeGateway
 from union.services import card_dues
 from union.views.errors import database_unavailable
+from union.web.access import public
+from union.web.notifications import send_payment_failed
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,6 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from union import clock
-from union.access import roles
 from union.clock import utcnow
 from union.forms.base import ActionForm
 from union.forms.workplaces import (
@@ -21,6 +20,7 @@ from union.models import BargainingStatus, Role, Sector, WorkplaceStatus
 from union.services import accounts, workplaces
 from union.services.workplaces import FundingDetails, WorkplaceDetails
 from union.views.helpers import actor, done, optional_id, saved
+from union.web.access import roles
 
 blueprint = Blueprint("workplaces", __name__, url_prefix="/workplaces")
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from union import clock
+from union.clock import first_of_month, month_index
 from union.db import db
 from union.models import (
     BargainingStatus,
@@ -28,7 +29,7 @@ from union.models import (
     Workplace,
     YesNoUnsure,
 )
-from union.passwords import hash_password
+from union.rules.passwords import hash_password
 from union.services import (
     accounts,
     dues,
@@ -39,7 +40,6 @@ from union.services import (
     workplaces,
 )
 from union.services.workplaces import FundingDetails, WorkplaceDetails
-from union.standing import first_of_month, month_index
 
 #: One account per role, as DESIGN.md promises; steward and member are also members.
 DEMO_ACCOUNTS: dict[str, tuple[str, tuple[Role, ...]]] = {

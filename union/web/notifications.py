@@ -16,9 +16,9 @@ from flask import (
 )
 from werkzeug.routing import BuildError
 
+from union.adapters.mail import Mailer, Message
 from union.i18n import _, speaking
 from union.labels import label
-from union.mail import Mailer, Message
 from union.models import User
 from union.services.grievances import Reminder
 

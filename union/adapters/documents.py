@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from union import crypto
+from union.adapters import crypto
 
 
 @dataclass(frozen=True, slots=True)

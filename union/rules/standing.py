@@ -9,33 +9,11 @@ which payments arrive.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
-
-def month_index(day: date) -> int:
-    """Months since year 0, so that months can be subtracted."""
-    return day.year * 12 + day.month - 1
-
-
-def month_start(index: int) -> date:
-    year, month = divmod(index, 12)
-    return date(year, month + 1, 1)
-
-
-def first_of_month(day: date) -> date:
-    return day.replace(day=1)
-
-
-def months_from(start: date, count: int) -> list[date]:
-    first = month_index(start)
-    return [month_start(first + offset) for offset in range(count)]
-
-
-def months_through(first: date, last: date) -> Iterator[date]:
-    for index in range(month_index(first), month_index(last) + 1):
-        yield month_start(index)
+from union.clock import month_index, month_start
 
 
 @dataclass(frozen=True, slots=True)

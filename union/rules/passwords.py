@@ -47,7 +47,7 @@ def needs_rehash(password_hash: str) -> bool:
 @functools.cache
 def common_passwords() -> frozenset[str]:
     """The most common passwords, shipped with the app (see union/data/README.md)."""
-    path = Path(__file__).resolve().parent / "data" / "common-passwords.txt.gz"
+    path = Path(__file__).resolve().parents[1] / "data" / "common-passwords.txt.gz"
     with gzip.open(path, "rt", encoding="utf-8") as lines:
         return frozenset(line.strip() for line in lines if line.strip())
 

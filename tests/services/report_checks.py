@@ -18,8 +18,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from union.db import db
 from union.models import ReportArtifact, Sector, SurveyAnswer, Workplace
 from union.rules.disclosure import homogeneous
-from union.services import report_building
-from union.services.report_building import (
+from union.services.reports import building as report_building
+from union.services.reports.building import (
     NO_ANSWER,
     QUESTIONS,
     REPORTS,

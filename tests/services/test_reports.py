@@ -25,8 +25,9 @@ from union.models import (
     YesNoUnsure,
 )
 from union.rules.disclosure import DEFAULT_RULES
-from union.services import report_building, reports, survey
+from union.services import reports, survey
 from union.services.reports import OutsideCatalogue
+from union.services.reports import building as report_building
 
 
 @pytest.fixture

@@ -20,7 +20,8 @@ from union.models import (
     SurveyReceipt,
     WorkplaceStatus,
 )
-from union.services import privacy, report_building, survey
+from union.services import privacy, survey
+from union.services.reports import building as report_building
 
 
 @pytest.fixture

@@ -254,7 +254,7 @@ def close_round(
 
     `progress` hears each step, for the command line. The caller commits once, so
     a failure leaves the round open with no reports."""
-    from union.services import report_building
+    from union.services.reports import building as report_building
 
     if not survey_round.is_open:
         raise InvalidTransition(_("This round is already closed."))

@@ -25,8 +25,8 @@ from union.forms.survey import RoundForm
 from union.i18n import _
 from union.models import Role, Sector, SurveyRound
 from union.services import reports, survey
-from union.services.report_building import LEVELS, REPORTS
 from union.services.reports import OutsideCatalogue
+from union.services.reports.building import LEVELS, REPORTS
 from union.views.helpers import actor, disclosure_rules, done, page_number, saved
 from union.views.report_tables import LEVEL_NAMES, REPORT_TITLES, present, sector_name
 from union.web.access import roles

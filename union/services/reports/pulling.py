@@ -20,7 +20,7 @@ from union.db import db
 from union.errors import DomainError, NotFound
 from union.models import ReportArtifact, Sector, SurveyRound, User, Workplace
 from union.services import audit
-from union.services.report_building import REPORTS, SECTOR, UNION, WORKPLACE
+from union.services.reports.building import REPORTS, SECTOR, UNION, WORKPLACE
 
 
 class OutsideCatalogue(DomainError):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 
-from babel import Locale, numbers
+from babel import Locale, dates, numbers
 from flask_babel import (
     force_locale,
     get_locale,
@@ -37,11 +38,37 @@ def current_language() -> str:
     return str(locale.language) if locale is not None else DEFAULT_LANGUAGE
 
 
+def _reader_locale() -> str:
+    return str(get_locale() or Locale.parse(locale_for(DEFAULT_LANGUAGE)))
+
+
 def format_money(cents: int, *, whole_dollars: bool = False) -> str:
     """An amount the way the reader's language writes it: "$1,200.50" in English,
     "1 200,50 $" in French; whole dollars only for chart axes."""
-    locale = get_locale() or Locale.parse(locale_for(DEFAULT_LANGUAGE))
-    return _formatted_money(cents, money.currency(), str(locale), whole_dollars)
+    return _formatted_money(cents, money.currency(), _reader_locale(), whole_dollars)
+
+
+def format_number(value: int) -> str:
+    """A count the way the reader's language writes it: "1,200" or "1 200"."""
+    return _formatted_number(value, _reader_locale())
+
+
+def format_day(value: date, style: str = "medium") -> str:
+    """A calendar day the way the reader's language writes it."""
+    return _formatted_day(value, style, _reader_locale())
+
+
+# Formatting the same days and counts again and again is much of the time a table
+# page takes to render, so each formatted value is kept per locale. None of them is
+# personal: calendar days and counts.
+@functools.lru_cache(maxsize=4096)
+def _formatted_day(value: date, style: str, locale: str) -> str:
+    return str(dates.format_date(value, style, locale=locale))
+
+
+@functools.lru_cache(maxsize=4096)
+def _formatted_number(value: int, locale: str) -> str:
+    return str(numbers.format_decimal(value, locale=locale))
 
 
 # Tables format the same few amounts again and again; amounts are not personal.
@@ -76,7 +103,9 @@ __all__ = [
     "_",
     "_l",
     "current_language",
+    "format_day",
     "format_money",
+    "format_number",
     "gettext",
     "lazy_gettext",
     "locale_for",

@@ -18,16 +18,12 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from union.db import db
 from union.models import ReportArtifact, Sector, SurveyAnswer, Workplace
 from union.rules.disclosure import homogeneous
-from union.services.reports import building as report_building
-from union.services.reports.building import (
-    NO_ANSWER,
-    QUESTIONS,
-    REPORTS,
-    SECTOR,
-    UNION,
-    WORKPLACE,
-    question_levels,
-)
+from union.services.reports import catalogue
+from union.services.reports.artifact import Level
+from union.services.reports.counting import COUNT_LEVELS, NO_ANSWER
+
+UNION, SECTOR, WORKPLACE = (level.value for level in Level)
+QUESTIONS = catalogue.questions()
 
 FORBIDDEN_KEYS = {"mean", "average", "min", "minimum", "max", "maximum", "sum"}
 MEDIAN_FIELDS = {
@@ -120,7 +116,7 @@ def public_equations(round_id: int) -> list[tuple[Any, tuple[Any, ...]]]:
             )
         )
     for question in QUESTIONS:
-        levels = question_levels(question)
+        levels = COUNT_LEVELS
         for level, scope in scopes:
             if level not in levels:
                 continue
@@ -339,7 +335,7 @@ def true_counts(round_id: int) -> dict[Any, int]:
             key = ("respondents", level, scope)
             counts[key] = counts.get(key, 0) + 1
             for question in QUESTIONS:
-                if level in question_levels(question):
+                if level in COUNT_LEVELS:
                     category = CATEGORY_OF[question.key](answer)
                     assert category in question.categories
                     cell = (question.key, level, scope, category)
@@ -351,7 +347,7 @@ def figure_members(round_id: int, figure: list[Any]) -> frozenset[str]:
     """The answers a published median covers, from its key (column, level, scope,
     classification), read back from the database."""
     column_index, level, scope, classification = figure
-    column = report_building._MEDIAN_COLUMNS[column_index]
+    column = catalogue.median_columns()[column_index].column
     statement = sa.select(SurveyAnswer.id).where(
         SurveyAnswer.round_id == round_id, column.is_not(None)
     )
@@ -374,4 +370,8 @@ def published_figures(round_id: int) -> list[list[Any]]:
 
 
 def reports_and_levels() -> list[tuple[str, str]]:
-    return [(report, level) for report, levels in REPORTS.items() for level in levels]
+    return [
+        (report.name.value, level.value)
+        for report in catalogue.CATALOGUE
+        for level in report.levels
+    ]

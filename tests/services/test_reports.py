@@ -26,8 +26,8 @@ from union.models import (
 )
 from union.rules.disclosure import DEFAULT_RULES
 from union.services import reports, survey
-from union.services.reports import OutsideCatalogue
-from union.services.reports import building as report_building
+from union.services.reports import OutsideCatalogue, building, catalogue
+from union.services.reports.artifact import Level
 
 
 @pytest.fixture
@@ -420,7 +420,7 @@ def check_round(round_id, bodies):
 
 
 def test_the_catalogue_lists_every_report_at_its_levels():
-    assert set(report_building.REPORTS) == {
+    assert {report.name for report in catalogue.CATALOGUE} == {
         "respondents",
         "wages",
         "benefits",
@@ -432,9 +432,10 @@ def test_the_catalogue_lists_every_report_at_its_levels():
         "density",
     }
     assert all(
-        set(levels) <= set(report_building.LEVELS)
-        for levels in report_building.REPORTS.values()
+        report.levels and set(report.levels) <= set(Level)
+        for report in catalogue.CATALOGUE
     )
+    assert len(catalogue.BY_NAME) == len(catalogue.CATALOGUE)
 
 
 def test_the_cycle_collector_is_paused_for_a_build_and_always_resumes(
@@ -447,10 +448,10 @@ def test_the_cycle_collector_is_paused_for_a_build_and_always_resumes(
         paused_during_build.append(not gc.isenabled())
         raise RuntimeError("the build failed")
 
-    monkeypatch.setattr(report_building, "_build_round", failing_build)
+    monkeypatch.setattr(building, "_figures", failing_build)
     assert gc.isenabled()
     with pytest.raises(RuntimeError):
-        report_building.build_round(
+        building.build_round(
             survey_round,
             now=seed.make.now,
             rules=DEFAULT_RULES,

@@ -21,7 +21,8 @@ from union.models import (
     WorkplaceStatus,
 )
 from union.services import privacy, survey
-from union.services.reports import building as report_building
+from union.services.reports import catalogue
+from union.services.reports.artifact import Level
 
 
 @pytest.fixture
@@ -147,11 +148,11 @@ def test_closing_stores_the_catalogue_once(open_round, organizer, make):
     assert open_round.respondents == 1
     assert open_round.closed_on == (make.now + timedelta(days=30)).date()
     artifacts = db.session.scalars(sa.select(ReportArtifact)).all()
-    levels = list(report_building.REPORTS.values())
+    levels = [report.levels for report in catalogue.CATALOGUE]
     expected = (
         len(levels)
-        + len(Sector) * sum(report_building.SECTOR in each for each in levels)
-        + sum(report_building.WORKPLACE in each for each in levels)
+        + len(Sector) * sum(Level.SECTOR in each for each in levels)
+        + sum(Level.WORKPLACE in each for each in levels)
     )
     assert len(artifacts) == expected
     with pytest.raises(InvalidTransition):

@@ -254,7 +254,7 @@ def close_round(
 
     `progress` hears each step, for the command line. The caller commits once, so
     a failure leaves the round open with no reports."""
-    from union.services.reports import building as report_building
+    from union.services.reports import building
 
     if not survey_round.is_open:
         raise InvalidTransition(_("This round is already closed."))
@@ -271,7 +271,7 @@ def close_round(
     if progress:
         progress(_("Reordering the answers so their order says nothing"))
     _shuffle_answers(survey_round.id)
-    report_building.build_round(survey_round, now=now, rules=rules, progress=progress)
+    building.build_round(survey_round, now=now, rules=rules, progress=progress)
     audit.record("survey.round_closed", actor=actor, now=now, subject=survey_round)
     db.session.flush()
     return survey_round

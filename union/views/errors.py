@@ -18,6 +18,7 @@ from union.extensions import login_manager
 from union.i18n import _l
 from union.logs import log_exception
 from union.services import audit
+from union.services.reports import OutsideCatalogue
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,12 @@ def register(app: Flask) -> None:
         # A scoped lookup refused (or found nothing): the person may be probing ids.
         _audit_refusal(404)
         return error_page(404)
+
+    @app.errorhandler(OutsideCatalogue)
+    def outside_catalogue(error: OutsideCatalogue) -> ResponseReturnValue:
+        # Reports publish a fixed catalogue: anything else is a bad request, and
+        # nothing is computed for it.
+        return error_page(400)
 
     @app.errorhandler(PermissionDenied)
     def forbidden(error: PermissionDenied) -> ResponseReturnValue:

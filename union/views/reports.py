@@ -2,7 +2,8 @@
 
 A report is asked for by round, report, level and scope, all in the path; the
 catalogue publishes nothing else, so anything outside it (an open round, another
-report or level, a filter in the query) answers 400 and nothing is computed.
+report or level, a filter in the query) answers 400 (OutsideCatalogue, see
+views/errors.py) and nothing is computed.
 """
 
 from __future__ import annotations
@@ -25,10 +26,9 @@ from union.forms.survey import RoundForm
 from union.i18n import _
 from union.models import Role, Sector, SurveyRound
 from union.services import reports, survey
-from union.services.reports import OutsideCatalogue
-from union.services.reports.building import LEVELS, REPORTS
+from union.services.reports.catalogue import CATALOGUE
+from union.services.reports.presenting import LEVEL_NAMES, Page, present, sector_name
 from union.views.helpers import actor, disclosure_rules, done, page_number, saved
-from union.views.report_tables import LEVEL_NAMES, REPORT_TITLES, present, sector_name
 from union.web.access import roles
 from union.web.filters import number
 
@@ -50,22 +50,26 @@ def protected_count(count: int | None) -> str:
     return str(number(count or 0))
 
 
-def _refuse_filters() -> None:
-    if set(request.args) - ALLOWED_QUERY:
+def _refuse_filters(allowed: set[str] = ALLOWED_QUERY) -> None:
+    if set(request.args) - allowed:
         abort(400)
+
+
+def _index(form: RoundForm) -> str:
+    return render_template(
+        "reports/index.html",
+        rounds=survey.rounds(),
+        current=survey.current_round(),
+        form=form,
+        action=ActionForm(),
+    )
 
 
 @blueprint.get("/")
 @roles(*READERS)
 def index() -> ResponseReturnValue:
     _refuse_filters()
-    return render_template(
-        "reports/index.html",
-        rounds=survey.rounds(),
-        current=survey.current_round(),
-        form=RoundForm(),
-        action=ActionForm(),
-    )
+    return _index(RoundForm())
 
 
 @blueprint.post("/rounds")
@@ -77,13 +81,7 @@ def open_round() -> ResponseReturnValue:
         lambda: survey.open_round(form.name.data or "", actor=actor(), now=utcnow()),
     ):
         return redirect(url_for(".index"))
-    return render_template(
-        "reports/index.html",
-        rounds=survey.rounds(),
-        current=survey.current_round(),
-        form=form,
-        action=ActionForm(),
-    ), 400
+    return _index(form), 400
 
 
 @blueprint.post("/rounds/<int:round_id>/close")
@@ -100,28 +98,37 @@ def close_round(round_id: int) -> ResponseReturnValue:
     return redirect(url_for(".index"))
 
 
-def _closed(round_id: int) -> SurveyRound:
-    try:
-        return reports.closed_round(round_id)
-    except OutsideCatalogue:
-        abort(400)
-
-
 @blueprint.get("/rounds/<int:round_id>/")
 @roles(*READERS)
 def catalogue(round_id: int) -> ResponseReturnValue:
     _refuse_filters()
-    survey_round = _closed(round_id)
+    survey_round = reports.closed_round(round_id)
     return render_template(
         "reports/catalogue.html",
         survey_round=survey_round,
-        reports=REPORTS,
-        titles=REPORT_TITLES,
-        levels=LEVELS,
+        catalogue=CATALOGUE,
         level_names=LEVEL_NAMES,
         sectors=[(s.value, sector_name(s.value)) for s in Sector],
         workplaces=reports.workplaces_with_reports(survey_round),
     )
+
+
+def _pulled_page(
+    round_id: int, report: str, level: str, scope: str, *, exported: bool
+) -> tuple[SurveyRound, reports.Pulled, Page]:
+    survey_round = reports.closed_round(round_id)
+    pulled = reports.pull(
+        survey_round,
+        report,
+        level,
+        scope,
+        actor=actor(),
+        now=utcnow(),
+        exported=exported,
+    )
+    page = present(pulled.body, pulled.report, disclosure_rules())
+    db.session.commit()  # the audit row of this pull
+    return survey_round, pulled, page
 
 
 @blueprint.get("/rounds/<int:round_id>/<report>/<level>/", defaults={"scope": ""})
@@ -129,16 +136,10 @@ def catalogue(round_id: int) -> ResponseReturnValue:
 @roles(*READERS)
 def show(round_id: int, report: str, level: str, scope: str) -> ResponseReturnValue:
     _refuse_filters()
-    survey_round = _closed(round_id)
-    try:
-        pulled = reports.pull(
-            survey_round, report, level, scope, actor=actor(), now=utcnow()
-        )
-    except OutsideCatalogue:
-        abort(400)
-    page = present(pulled.body)
     number = page_number()
-    db.session.commit()  # the audit row of this pull
+    survey_round, pulled, page = _pulled_page(
+        round_id, report, level, scope, exported=False
+    )
     return render_template(
         "reports/show.html",
         survey_round=survey_round,
@@ -156,33 +157,15 @@ def show(round_id: int, report: str, level: str, scope: str) -> ResponseReturnVa
 @blueprint.get("/rounds/<int:round_id>/<report>/<level>/<scope>/csv")
 @roles(*READERS)
 def download(round_id: int, report: str, level: str, scope: str) -> ResponseReturnValue:
-    if request.args:
-        abort(400)
-    survey_round = _closed(round_id)
-    try:
-        pulled = reports.pull(
-            survey_round,
-            report,
-            level,
-            scope,
-            actor=actor(),
-            now=utcnow(),
-            exported=True,
-        )
-    except OutsideCatalogue:
-        abort(400)
-    page = present(pulled.body)
+    _refuse_filters(allowed=set())
+    _round, pulled, page = _pulled_page(round_id, report, level, scope, exported=True)
     rows: list[list[object]] = []
     for table in page.tables:
-        rows.append([table.title])
-        rows.append(list(table.columns))
-        rows.extend(table.raw_rows)
-        rows.append([])
-    lines = list(reports.csv_of(pulled, [page.title, page.scope_name], rows))
-    db.session.commit()
-    filename = f"report-{round_id}-{report}-{level}{'-' + scope if scope else ''}.csv"
+        rows.extend([[table.title], list(table.columns), *table.raw_rows, []])
+    lines = reports.csv_of(pulled, [page.title, page.scope_name], rows)
+    stem = f"report-{round_id}-{report}-{level}{'-' + scope if scope else ''}"
     return Response(
         "".join(lines),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
     )

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import enum
-import functools
 from datetime import date, datetime
 from typing import Any
 
-from babel import dates, numbers
-from flask import Flask, current_app, request, url_for
+from flask import Flask, request, url_for
 from flask_babel import (
     format_date,
     format_datetime,
@@ -17,7 +15,7 @@ from flask_babel import (
 )
 
 from union import clock
-from union.i18n import current_language, format_money
+from union.i18n import current_language, format_day, format_money, format_number
 from union.labels import label
 from union.models import Role
 
@@ -26,29 +24,12 @@ def money(cents: int | None) -> str:
     return "" if cents is None else format_money(cents)
 
 
-# Formatting the same days and counts again and again is much of the time a table
-# page takes to render, so each formatted value is kept per locale. None of them is
-# personal: calendar days and counts.
-@functools.lru_cache(maxsize=4096)
-def _date(value: date, style: str, locale: str) -> str:
-    return str(dates.format_date(value, style, locale=locale))
-
-
-@functools.lru_cache(maxsize=4096)
-def _number(value: int, locale: str) -> str:
-    return str(numbers.format_decimal(value, locale=locale))
-
-
-def _locale() -> str:
-    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
-
-
 def local_date(value: date | None, style: str = "medium") -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
         return str(format_date(value, style))
-    return _date(value, style, _locale())
+    return format_day(value, style)
 
 
 def local_datetime(value: datetime | None, style: str = "medium") -> str:
@@ -59,11 +40,11 @@ def local_datetime(value: datetime | None, style: str = "medium") -> str:
 
 def month_name(value: date | None) -> str:
     """A month the way people say it: "November 2026"."""
-    return "" if value is None else _date(value, "MMMM y", _locale())
+    return "" if value is None else format_day(value, "MMMM y")
 
 
 def number(value: int | None) -> str:
-    return "" if value is None else _number(value, _locale())
+    return "" if value is None else format_number(value)
 
 
 def percent(value: float | None) -> str:

@@ -1,13 +1,12 @@
 """Pulling stored reports: the catalogue of a closed round, one artifact, its CSV.
 
-Nothing here computes anything from answers; it returns what report_building stored
+Nothing here computes anything from answers; it returns what building.py stored
 when the round closed, and records every pull in the audit log (who, which
 artifact, when; never the figures).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +19,9 @@ from union.db import db
 from union.errors import DomainError, NotFound
 from union.models import ReportArtifact, Sector, SurveyRound, User, Workplace
 from union.services import audit
-from union.services.reports.building import REPORTS, SECTOR, UNION, WORKPLACE
+from union.services.reports import catalogue
+from union.services.reports.artifact import Body, Level, Place, read
+from union.services.reports.catalogue import Report, ReportName
 
 
 class OutsideCatalogue(DomainError):
@@ -31,7 +32,8 @@ class OutsideCatalogue(DomainError):
 @dataclass(frozen=True, slots=True)
 class Pulled:
     artifact: ReportArtifact
-    body: dict[str, Any]
+    report: Report
+    body: Body
 
 
 def closed_round(round_id: int) -> SurveyRound:
@@ -43,15 +45,19 @@ def closed_round(round_id: int) -> SurveyRound:
     return survey_round
 
 
-def check_request(report: str, level: str, scope: str) -> None:
-    if level not in REPORTS.get(report, ()):
+def check_request(report: str, level: str, scope: str) -> tuple[Report, Place]:
+    """The catalogue entry and the place asked for, if the catalogue has them."""
+    found = catalogue.entry(report)
+    if found is None or level not in found.levels:
         raise OutsideCatalogue("not in the catalogue")
-    if level == UNION and scope:
+    place = Place(Level(level), scope)
+    if place.level is Level.UNION and scope:
         raise OutsideCatalogue("union-wide reports take no scope")
-    if level == SECTOR and scope not in {s.value for s in Sector}:
+    if place.level is Level.SECTOR and scope not in {s.value for s in Sector}:
         raise OutsideCatalogue("unknown sector")
-    if level == WORKPLACE and not scope.isdigit():
+    if place.level is Level.WORKPLACE and not scope.isdigit():
         raise OutsideCatalogue("unknown workplace")
+    return found, place
 
 
 def pull(
@@ -64,13 +70,13 @@ def pull(
     now: datetime,
     exported: bool = False,
 ) -> Pulled:
-    check_request(report, level, scope)
+    entry, place = check_request(report, level, scope)
     artifact = db.session.scalar(
         sa.select(ReportArtifact).where(
             ReportArtifact.round_id == survey_round.id,
-            ReportArtifact.report == report,
-            ReportArtifact.level == level,
-            ReportArtifact.scope == scope,
+            ReportArtifact.report == entry.name.value,
+            ReportArtifact.level == place.level.value,
+            ReportArtifact.scope == place.scope,
         )
     )
     if artifact is None:
@@ -83,7 +89,7 @@ def pull(
         exported=exported,
     )
     db.session.flush()
-    return Pulled(artifact=artifact, body=json.loads(artifact.body))
+    return Pulled(artifact=artifact, report=entry, body=read(artifact.body))
 
 
 def workplaces_with_reports(survey_round: SurveyRound) -> list[tuple[str, str]]:
@@ -91,8 +97,8 @@ def workplaces_with_reports(survey_round: SurveyRound) -> list[tuple[str, str]]:
     scopes = db.session.scalars(
         sa.select(ReportArtifact.scope).where(
             ReportArtifact.round_id == survey_round.id,
-            ReportArtifact.level == WORKPLACE,
-            ReportArtifact.report == "respondents",
+            ReportArtifact.level == Level.WORKPLACE.value,
+            ReportArtifact.report == ReportName.RESPONDENTS.value,
         )
     ).all()
     found = db.session.scalars(

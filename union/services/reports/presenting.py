@@ -1,0 +1,490 @@
+"""Turns a stored report artifact into tables, a chart and a short reading, in the
+reader's language. Only what the artifact publishes is used, so a page, its chart
+and its CSV never say more than the artifact does.
+
+Each catalogue entry lists the sections it shows, in order; the sections shared
+by several reports are here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+
+from union.adapters import charts
+from union.i18n import _, _l, format_day, format_money, format_number
+from union.labels import label
+from union.models import GrievanceCategory, GrievanceOutcome, Sector
+from union.money import cents_to_decimal
+from union.rules.disclosure import Rules
+from union.services.reports.artifact import (
+    Body,
+    CategoryCell,
+    Cell,
+    CellStatus,
+    Level,
+    MedianRow,
+    MoneyRow,
+)
+from union.services.reports.counting import Question
+
+if TYPE_CHECKING:
+    from union.services.reports.catalogue import Report
+
+LEVEL_NAMES = {
+    Level.UNION: _l("Union-wide"),
+    Level.SECTOR: _l("By sector"),
+    Level.WORKPLACE: _l("By workplace"),
+}
+
+#: The states a grievance can stand in, besides its outcomes.
+STATE_NAMES = {"open": _l("Still open"), "all": _l("All")}
+
+
+@dataclass(slots=True)
+class Table:
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    #: For the CSV: the same cells without formatting.
+    raw_rows: list[list[Any]] = field(default_factory=list)
+    numeric: bool = True
+
+
+@dataclass(slots=True)
+class Page:
+    title: str
+    scope_name: str
+    #: The rules the figures were protected under, for wording what is withheld.
+    rules: Rules
+    #: The report's questions, for wording its distributions.
+    questions: dict[str, Question] = field(default_factory=dict)
+    tables: list[Table] = field(default_factory=list)
+    readings: list[str] = field(default_factory=list)
+    chart: Markup | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def cell_text(self, cell: Cell) -> str:
+        if "n" in cell:
+            return format_number(cell["n"])
+        return self.withheld(cell.get("s"))
+
+    def withheld(self, status: CellStatus | None) -> str:
+        if status == CellStatus.FEWER_THAN_MIN:
+            return str(_("fewer than %(count)s", count=self.rules.min_count))
+        if status == CellStatus.HIDDEN:
+            return str(_("hidden"))
+        if status == CellStatus.TOO_FEW_CASES:
+            return str(_("too few cases"))
+        return str(_("not published"))
+
+    def cell_raw(self, cell: Cell) -> Any:
+        return cell["n"] if "n" in cell else self.cell_text(cell)
+
+
+#: Adds one section of a report to its page.
+Section = Callable[[Body, Page], None]
+
+
+def sector_name(value: str) -> str:
+    try:
+        return label(Sector(value))
+    except ValueError:
+        return value
+
+
+def grievance_name(value: str) -> str:
+    """A kind of grievance, an outcome, or a state (open, all) by its stored name."""
+    if value in STATE_NAMES:
+        return str(STATE_NAMES[value])
+    for enum_class in (GrievanceCategory, GrievanceOutcome):
+        try:
+            return label(enum_class(value))
+        except ValueError:
+            continue
+    return value
+
+
+def dollars(cents: int | None) -> str:
+    return format_money(cents) if cents is not None else ""
+
+
+def place_name(body: Body) -> str:
+    if body["level"] == Level.SECTOR:
+        return sector_name(body["scope"])
+    if body["level"] == Level.UNION:
+        return str(LEVEL_NAMES[Level.UNION])
+    return body.get("scope_name") or ""
+
+
+def present(body: Body, report: Report, rules: Rules) -> Page:
+    page = Page(
+        title=str(report.title),
+        scope_name=place_name(body),
+        rules=rules,
+        questions={question.key: question for question in report.questions},
+    )
+    respondents = body["respondents"]
+    if "n" in respondents:
+        page.readings.append(
+            _(
+                "%(count)s members answered this round here.",
+                count=format_number(respondents["n"]),
+            )
+        )
+    else:
+        page.readings.append(
+            _(
+                "Fewer than %(count)s members answered here, so most figures are not published.",
+                count=rules.min_count,
+            )
+        )
+    for section in report.sections:
+        section(body, page)
+    return page
+
+
+# Counts ---------------------------------------------------------------------------
+
+
+def breakdown(body: Body, page: Page) -> None:
+    rows = body.get("breakdown")
+    if not rows:
+        return
+    union_wide = body["level"] == Level.UNION
+    names = [sector_name(r["label"]) if union_wide else r["label"] for r in rows]
+    page.tables.append(
+        Table(
+            title=_("Answers by sector") if union_wide else _("Answers by workplace"),
+            columns=[_("Where"), _("People")],
+            rows=[
+                [name, page.cell_text(r)] for name, r in zip(names, rows, strict=True)
+            ],
+            raw_rows=[
+                [name, page.cell_raw(r)] for name, r in zip(names, rows, strict=True)
+            ],
+        )
+    )
+
+
+def _share_saying_yes(rows: Sequence[CategoryCell]) -> int | None:
+    """Percent answering yes among those who answered, only when every cell it
+    depends on is published (a share is a count in disguise)."""
+    counts = {row["category"]: row.get("n") for row in rows}
+    if None in counts.values() or "yes" not in counts:
+        return None
+    answered = sum(n or 0 for category, n in counts.items() if category != "no_answer")
+    if not answered:
+        return None
+    return round(100 * (counts["yes"] or 0) / answered)
+
+
+def distributions(body: Body, page: Page) -> None:
+    if body.get("too_few_to_show"):
+        page.notes.append(
+            _(
+                "Too few people answered here to show their answers on their own. "
+                "They are counted in the union-wide figures."
+            )
+        )
+        return
+    shares: list[tuple[str, int]] = []
+    for distribution in body.get("distributions", ()):
+        asked = page.questions[distribution["question"]]
+        question = str(asked.title)
+        rows = distribution["rows"]
+        page.tables.append(
+            Table(
+                title=question,
+                columns=[_("Answer"), _("People")],
+                rows=[[asked.label(r["category"]), page.cell_text(r)] for r in rows],
+                raw_rows=[[asked.label(r["category"]), page.cell_raw(r)] for r in rows],
+            )
+        )
+        if all("n" not in r for r in rows if r["category"] != "no_answer"):
+            page.notes.append(
+                _(
+                    "%(question)s: not shown, because almost everyone gave the same "
+                    "answer or too few answered, and showing it would tell what each "
+                    "person said.",
+                    question=question,
+                )
+            )
+        share = _share_saying_yes(rows)
+        if share is not None:
+            shares.append((question, share))
+            page.readings.append(
+                _(
+                    "%(question)s: %(percent)s%% of those who answered said yes.",
+                    question=question,
+                    percent=share,
+                )
+            )
+    if shares:
+        page.chart = charts.stacked_bars(
+            [name for name, _share in shares],
+            [
+                charts.Series(_("Yes"), [value for _name, value in shares]),
+                charts.Series(_("No"), [100 - value for _name, value in shares]),
+            ],
+            title=_("Share answering yes, among those who answered"),
+            description=_(
+                "One bar per question, out of 100%; the tables have the counts."
+            ),
+            format_value=lambda value: f"{value}%",
+        )
+
+
+# Medians --------------------------------------------------------------------------
+
+QUANTILES = ("median", "lower_quartile", "upper_quartile")
+
+
+def _median_table(
+    rows: Sequence[MedianRow], title: str, unit: str, shown: Callable[[int], str]
+) -> Table:
+    text_rows: list[list[Any]] = []
+    raw_rows: list[list[Any]] = []
+    for row in rows:
+        name = row["classification"] or _("All jobs")
+        if "s" in row:
+            text_rows.append([name, "", *[_("not published")] * 3])
+            raw_rows.append([name, "", *[_("not published")] * 3])
+            continue
+        values: list[int | None] = [row.get(k) for k in QUANTILES]  # type: ignore[misc]
+        text_rows.append(
+            [name, row["group"], *("" if v is None else shown(v) for v in values)]
+        )
+        raw_rows.append(
+            [
+                name,
+                row["group"],
+                *("" if v is None else cents_to_decimal(v) for v in values),
+            ]
+        )
+    return Table(
+        title=title,
+        columns=[
+            _("Job"),
+            _("People in the group"),
+            _("Middle value (%(unit)s)", unit=unit),
+            _("Lower quarter"),
+            _("Upper quarter"),
+        ],
+        rows=text_rows,
+        raw_rows=raw_rows,
+    )
+
+
+def _medians_note(page: Page) -> None:
+    page.notes.append(
+        _(
+            "Only middle values (medians) are shown, for groups of at least 10 people, "
+            "and quarters for at least 20; never an average, lowest or highest value."
+        )
+    )
+
+
+def wage_medians(body: Body, page: Page) -> None:
+    rows = body.get("medians", [])
+    page.tables.append(
+        _median_table(rows, _("Hourly wage"), _("per hour"), format_money)
+    )
+    by_job = [r for r in rows if "s" not in r and r["classification"]]
+    if by_job:
+        page.chart = charts.stacked_bars(
+            [r["classification"] for r in by_job],
+            [charts.Series(_("Middle hourly wage"), [r["median"] for r in by_job])],
+            title=_("Middle hourly wage by job"),
+            description=_(
+                "One bar per job with enough answers; the table has the numbers."
+            ),
+            format_value=dollars,
+        )
+    _medians_note(page)
+
+
+def raise_medians(body: Body, page: Page) -> None:
+    """Months are stored in hundredths, as wages are in cents."""
+    rows = body.get("medians", [])
+    page.tables.append(
+        _median_table(
+            rows,
+            _("Months since the last raise"),
+            _("months"),
+            lambda hundredths: format_number(hundredths // 100),
+        )
+    )
+    everyone = rows[0] if rows else None
+    if everyone is not None and "s" not in everyone and not everyone["classification"]:
+        page.readings.append(
+            _(
+                "Half of those who answered had their last raise more than %(months)s months ago.",
+                months=everyone["median"] // 100,
+            )
+        )
+    _medians_note(page)
+
+
+def wage_spread(body: Body, page: Page) -> None:
+    spread = body.get("spread") or []
+    if not spread:
+        return
+    rows, raw = [], []
+    for item in spread:
+        names = "; ".join(
+            f"{w['workplace']}: {dollars(w['median'])}" for w in item["workplaces"]
+        )
+        rows.append([item["classification"], dollars(item["gap"]), names])
+        raw.append([item["classification"], cents_to_decimal(item["gap"]), names])
+    page.tables.append(
+        Table(
+            title=_("The same job, paid differently"),
+            columns=[
+                _("Job"),
+                _("Gap between workplaces"),
+                _("Middle wage at each workplace"),
+            ],
+            rows=rows,
+            raw_rows=raw,
+            numeric=False,
+        )
+    )
+    widest = max(spread, key=lambda item: item["gap"])
+    page.readings.append(
+        _(
+            "The widest gap for the same job is %(gap)s an hour, for %(job)s.",
+            gap=dollars(widest["gap"]),
+            job=widest["classification"],
+        )
+    )
+
+
+# The union's own records ------------------------------------------------------------
+
+
+def funding(body: Body, page: Page) -> None:
+    found = body.get("funding")
+    if found is None:
+        return
+    records = found["ending_soon"]
+    page.tables.append(
+        Table(
+            title=_("Funding ending within six months of the round"),
+            columns=[_("Funder"), _("Program"), _("Ends"), _("Positions")],
+            rows=[
+                [
+                    r["funder"],
+                    r["program"],
+                    format_day(date.fromisoformat(r["ends_on"]))
+                    if r["ends_on"]
+                    else "",
+                    format_number(r["positions"]),
+                ]
+                for r in records
+            ],
+            raw_rows=[
+                [r["funder"], r["program"], r["ends_on"], r["positions"]]
+                for r in records
+            ],
+            numeric=False,
+        )
+    )
+    page.readings.append(
+        _(
+            "%(positions)s funded positions depend on grants that end within six months.",
+            positions=format_number(found["positions_ending_soon"]),
+        )
+    )
+
+
+def grievances(body: Body, page: Page) -> None:
+    table = body.get("grievances")
+    if table is None:
+        return
+    states = [*table["states"], "all"]
+    page.tables.append(
+        Table(
+            title=_("Grievances by kind and where they stand"),
+            columns=[_("Kind"), *(grievance_name(s) for s in states)],
+            rows=[
+                [
+                    grievance_name(r["category"]),
+                    *(page.cell_text(c) for c in r["cells"]),
+                ]
+                for r in table["rows"]
+            ],
+            raw_rows=[
+                [grievance_name(r["category"]), *(page.cell_raw(c) for c in r["cells"])]
+                for r in table["rows"]
+            ],
+        )
+    )
+    if not table["money"]:
+        return
+    total: MoneyRow = {"category": "all", **(table["total_money"] or {})}
+    money_rows = [*table["money"], total]
+    page.tables.append(
+        Table(
+            title=_("Money recovered, rounded to $100"),
+            columns=[_("Kind"), _("Money recovered")],
+            rows=[
+                [
+                    grievance_name(r["category"]),
+                    dollars(r["money"]) if "money" in r else page.withheld(r.get("s")),
+                ]
+                for r in money_rows
+            ],
+            raw_rows=[
+                [
+                    grievance_name(r["category"]),
+                    cents_to_decimal(r["money"])
+                    if "money" in r
+                    else page.withheld(r.get("s")),
+                ]
+                for r in money_rows
+            ],
+        )
+    )
+    page.notes.append(
+        _(
+            "Money is shown only for kinds of grievance with at least 10 cases "
+            "that recovered money."
+        )
+    )
+
+
+def density(body: Body, page: Page) -> None:
+    rows = body.get("density")
+    if rows is None:
+        return
+    page.tables.append(
+        Table(
+            title=_("Members and estimated workers"),
+            columns=[
+                _("Workplace"),
+                _("Members"),
+                _("Estimated workers"),
+                _("Density"),
+            ],
+            rows=[
+                [
+                    r["workplace"],
+                    format_number(r["members"]),
+                    format_number(r["headcount"]) if r["headcount"] else _("unknown"),
+                    f"{r['density_percent']}%"
+                    if r["density_percent"] is not None
+                    else "",
+                ]
+                for r in rows
+            ],
+            raw_rows=[
+                [r["workplace"], r["members"], r["headcount"], r["density_percent"]]
+                for r in rows
+            ],
+        )
+    )

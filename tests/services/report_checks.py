@@ -295,6 +295,16 @@ def _raise_band(answer: SurveyAnswer) -> str:
     return "12_to_23" if months < 24 else "24_or_more"
 
 
+def _hours_band(hours: int | None) -> str:
+    if hours is None:
+        return NO_ANSWER
+    if hours < 15:
+        return "under_15"
+    if hours < 30:
+        return "15_to_29"
+    return "30_to_39" if hours < 40 else "40_or_more"
+
+
 def _choice(value: enum.StrEnum | None) -> str:
     return NO_ANSWER if value is None else value.value
 
@@ -308,6 +318,7 @@ CATEGORY_OF: dict[str, Callable[[SurveyAnswer], str]] = {
     "paid_sick_days": lambda a: _some_days(a.paid_sick_days),
     "paid_vacation": lambda a: _some_days(a.vacation_days),
     "last_raise": _raise_band,
+    "weekly_hours": lambda a: _hours_band(a.weekly_hours),
     "grant_funded": lambda a: _choice(a.grant_funded),
     "relies_on_social_assistance": lambda a: _yes_no(a.relies_on_social_assistance),
     "discrimination_lived_experience": lambda a: _yes_no(

@@ -33,9 +33,10 @@ def test_a_stored_body_reads_back_to_its_exact_bytes_and_fingerprint(stored):
     assert hashlib.sha256(canonical(body).encode()).hexdigest() == stored["digest"]
 
 
-def test_every_report_of_the_catalogue_has_a_stored_example():
+def test_every_report_stored_by_version_1_is_still_in_the_catalogue():
     stored = {json.loads(s["body"])["report"] for s in STORED}
-    assert stored == {report.name.value for report in catalogue.CATALOGUE}
+    assert len(stored) == 9
+    assert stored <= {report.name.value for report in catalogue.CATALOGUE}
 
 
 @pytest.mark.parametrize("language", ["en_CA", "fr_CA"])

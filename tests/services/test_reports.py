@@ -127,12 +127,12 @@ def test_counts_of_one_to_four_read_fewer_than_five_and_can_not_be_recovered(
 
 
 EDGE_ANSWERS: tuple[dict[str, object], ...] = (
-    {"months_since_raise": 11},
-    {"months_since_raise": 12},
-    {"months_since_raise": 23},
-    {"months_since_raise": 24},
-    {"months_since_raise": 5, "never_had_raise": True},
-    {"never_had_raise": True},
+    {"months_since_raise": 11, "weekly_hours": 14},
+    {"months_since_raise": 12, "weekly_hours": 15},
+    {"months_since_raise": 23, "weekly_hours": 29},
+    {"months_since_raise": 24, "weekly_hours": 30},
+    {"months_since_raise": 5, "never_had_raise": True, "weekly_hours": 39},
+    {"never_had_raise": True, "weekly_hours": 40},
     {"never_had_raise": False},
     {"paid_sick_days": 0, "vacation_days": 1},
     {"paid_sick_days": 1, "vacation_days": 0},
@@ -163,6 +163,18 @@ def test_every_category_counts_what_the_question_says_at_its_edges(seed, make):
         "12_to_23": 10,
         "24_or_more": 5,
         "never": 10,
+        "no_answer": 50,
+    }
+    union_hours = {
+        key[3]: cell["n"]
+        for key, cell in cells.items()
+        if key[:3] == ("weekly_hours", "union", "")
+    }
+    assert union_hours == {
+        "under_15": 5,
+        "15_to_29": 10,
+        "30_to_39": 10,
+        "40_or_more": 5,
         "no_answer": 50,
     }
     truth = report_checks.true_counts(survey_round.id)
@@ -369,6 +381,7 @@ def test_properties_hold_for_random_unions(seed, make, drawn):
                         dental_benefits=rng.choice([None, True, False, False]),
                         relies_on_social_assistance=rng.choice([None, True, False]),
                         months_since_raise=rng.choice([None, 1, 6, 13, 30]),
+                        weekly_hours=rng.choice([None, 8, 15, 29, 30, 40]),
                     )
             bodies = seed.close(survey_round)
             check_round(survey_round.id, bodies)
@@ -430,6 +443,7 @@ def test_the_catalogue_lists_every_report_at_its_levels():
         "discrimination",
         "grievances",
         "density",
+        "hours",
     }
     assert all(
         report.levels and set(report.levels) <= set(Level)

@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from union.db import db
 from union.models import AuditEvent, SurveyAnswer, SurveyReceipt
 from union.services import survey
+from union.services.reports import catalogue
+from union.services.reports.artifact import Level
 
 
 @pytest.fixture
@@ -108,17 +110,23 @@ def test_without_an_open_round_the_member_is_told_so(client, world):
 
 
 def report_urls(world):
+    """The round's catalogue, then every report at every level it is published at,
+    as a page and as a CSV."""
     round_id = world.survey_round.id
-    return [
-        f"/reports/rounds/{round_id}/",
-        f"/reports/rounds/{round_id}/wages/union/",
-        f"/reports/rounds/{round_id}/respondents/sector/outreach",
-        f"/reports/rounds/{round_id}/density/union/",
-        f"/reports/rounds/{round_id}/grievances/union/",
-        f"/reports/rounds/{round_id}/funding/workplace/{world.here.id}",
-        f"/reports/rounds/{round_id}/wages/union/csv",
-        f"/reports/rounds/{round_id}/density/union/csv",
-    ]
+    scope = {
+        Level.UNION: "",
+        Level.SECTOR: world.here.sector.value,
+        Level.WORKPLACE: str(world.here.id),
+    }
+    urls = [f"/reports/rounds/{round_id}/"]
+    for report in catalogue.CATALOGUE:
+        for level in report.levels:
+            place = f"{report.name}/{level}/{scope[level]}"
+            urls.append(f"/reports/rounds/{round_id}/{place}")
+            urls.append(
+                f"/reports/rounds/{round_id}/{place}{'/' if scope[level] else ''}csv"
+            )
+    return urls
 
 
 @pytest.mark.parametrize("persona", ["member", "steward", "treasurer"])

@@ -51,6 +51,7 @@ class ReportName(enum.StrEnum):
     DISCRIMINATION = "discrimination"
     GRIEVANCES = "grievances"
     DENSITY = "density"
+    HOURS = "hours"
 
 
 #: Adds a report's own sections to the body of one place's artifact.
@@ -201,6 +202,37 @@ CATALOGUE: tuple[Report, ...] = (
                 "paid_vacation",
                 _l("Paid vacation"),
                 some_days(SurveyAnswer.vacation_days),
+            ),
+        ),
+        sections=(presenting.distributions,),
+    ),
+    Report(
+        ReportName.HOURS,
+        _l("Hours of work"),
+        (Level.UNION, Level.SECTOR),
+        questions=(
+            Question(
+                "weekly_hours",
+                _l("Hours in a usual week"),
+                (
+                    Answer(
+                        "under_15", _l("Fewer than 15"), SurveyAnswer.weekly_hours < 15
+                    ),
+                    # Under 30 hours is part time, as Statistics Canada counts it.
+                    Answer(
+                        "15_to_29",
+                        _l("15 to 29"),
+                        SurveyAnswer.weekly_hours.between(15, 29),
+                    ),
+                    Answer(
+                        "30_to_39",
+                        _l("30 to 39"),
+                        SurveyAnswer.weekly_hours.between(30, 39),
+                    ),
+                    Answer(
+                        "40_or_more", _l("40 or more"), SurveyAnswer.weekly_hours >= 40
+                    ),
+                ),
             ),
         ),
         sections=(presenting.distributions,),

@@ -37,6 +37,8 @@ def test_production_adds_hsts_and_secure_cookies():
         config_for_tests(
             UNION_ENV="production",
             SQLALCHEMY_DATABASE_URI="postgresql+psycopg://u@127.0.0.1:1/x",
+            PUBLIC_URL="https://union.test",
+            REDIS_URL="redis://127.0.0.1:1/0",
         )
     )
     assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import click
 from flask import Flask, Response, current_app, has_request_context, request
 from flask_login import current_user
 from werkzeug.exceptions import BadRequest
@@ -18,7 +19,7 @@ from union.adapters.documents import EncryptedStorage, LocalFolderStorage
 from union.adapters.mail import mailer_from_config
 from union.adapters.payments import gateway_from_config
 from union.adapters.throttle import throttle_from_config
-from union.config import build_config
+from union.config import ConfigError, build_config
 from union.db import configure_sqlite, db
 from union.extensions import babel, csrf, migrate
 from union.i18n import LANGUAGE_COOKIE, locale_for
@@ -35,6 +36,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
     )
     app.config.update(build_config(config, Path(app.instance_path)))
+    if app.config["UNION_ENV"] == "production" and serving_with_flask_run():
+        raise ConfigError(
+            "refusing to start in production: `flask run` is the development "
+            "server, and `--debugger` turns on a debugger that runs any code it is "
+            "sent; serve with gunicorn."
+        )
     app.url_map.converters["int"] = DatabaseInteger
     register_extensions(app)
     register_blueprints(app)
@@ -47,6 +54,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     access.init_app(app)
     logs.install_request_log_filter(app.url_map.iter_rules())
     return app
+
+
+def serving_with_flask_run() -> bool:
+    """Whether `flask run` is loading the app (its click command is running)."""
+    context = click.get_current_context(silent=True)
+    return context is not None and context.info_name == "run"
 
 
 class DatabaseInteger(IntegerConverter):

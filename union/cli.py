@@ -307,8 +307,8 @@ def reconcile_stripe(repair: bool, days: int) -> None:
 
 
 def _base_url() -> str:
-    """Where links in emails sent by commands point (PUBLIC_URL, or the local server)."""
-    return str(current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000")
+    """The public address, so that whatever a command renders reads as the app."""
+    return str(current_app.config["PUBLIC_URL"])
 
 
 @union_group.command("send-grievance-reminders")

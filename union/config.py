@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from union.adapters import crypto
 
@@ -28,8 +29,14 @@ DEFAULTS: dict[str, Any] = {
     "UNION_TIMEZONE": "America/Toronto",
     "UNION_CURRENCY": "CAD",
     "MAIL_FROM": "Union <union@example.org>",
-    #: Where links in emails sent by scheduled commands point, e.g. https://dues.example.org
+    #: The app's public address, e.g. https://dues.example.org: every link in an
+    #: email, a feed or a payment redirect is built from it, never from the
+    #: request's Host. Required in production; SERVER_NAME stands in for it, and
+    #: development falls back to the address `make run` serves on.
     "PUBLIC_URL": None,
+    #: Host names requests may carry besides PUBLIC_URL's (production answers any
+    #: other with 400), e.g. an internal name a health check uses.
+    "EXTRA_TRUSTED_HOSTS": (),
     #: "console" prints mail, "smtp" sends through SMTP_URL, "memory" keeps it for tests.
     "MAIL_BACKEND": "console",
     "SMTP_URL": None,
@@ -128,6 +135,7 @@ def from_environment(environ: Mapping[str, str], instance_path: Path) -> dict[st
         "UNION_TIMEZONE",
         "MAIL_FROM",
         "PUBLIC_URL",
+        "SERVER_NAME",
         "LOOKUP_HASH_KEY",
         "REDIS_URL",
         "DOCUMENT_STORAGE_PATH",
@@ -139,6 +147,14 @@ def from_environment(environ: Mapping[str, str], instance_path: Path) -> dict[st
             config[name] = environ[name]
     if environ.get("BENCHMARK_FLOOR") == "1":
         config["BENCHMARK_FLOOR"] = True
+    if environ.get("TRUSTED_HOSTS"):
+        config["EXTRA_TRUSTED_HOSTS"] = tuple(
+            host.strip() for host in environ["TRUSTED_HOSTS"].split(",") if host.strip()
+        )
+    if _flag(environ.get("FLASK_DEBUG")):
+        # `flask --debug` and FLASK_DEBUG=1 turn the debugger on after the app is
+        # built; the guard must see them here.
+        config["DEBUG"] = True
     if environ.get("TRUSTED_PROXIES", "").isdigit():
         config["TRUSTED_PROXIES"] = int(environ["TRUSTED_PROXIES"])
     if environ.get("ENCRYPTION_KEYS"):
@@ -157,6 +173,21 @@ def from_environment(environ: Mapping[str, str], instance_path: Path) -> dict[st
     if retention:
         config["RETENTION_DAYS"] = {**DEFAULTS["RETENTION_DAYS"], **retention}
     return config
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def public_address(config: Mapping[str, Any]) -> str:
+    """PUBLIC_URL without a trailing slash, else one made from SERVER_NAME, else
+    the development server's address."""
+    if config.get("PUBLIC_URL"):
+        return str(config["PUBLIC_URL"]).rstrip("/")
+    if config.get("SERVER_NAME"):
+        scheme = config.get("PREFERRED_URL_SCHEME") or "http"
+        return f"{scheme}://{config['SERVER_NAME']}"
+    return "http://127.0.0.1:5000"
 
 
 def development_secret(instance_path: Path, name: str, make: Callable[[], str]) -> str:
@@ -189,13 +220,21 @@ def build_config(
         config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not config.get("DOCUMENT_STORAGE_PATH"):
         config["DOCUMENT_STORAGE_PATH"] = str(instance_path / "documents")
+    configured_address = bool(config.get("PUBLIC_URL") or config.get("SERVER_NAME"))
+    config["PUBLIC_URL"] = public_address(config)
     if config["UNION_ENV"] == "production":
         config.update(
             SESSION_COOKIE_SECURE=True,
             SESSION_COOKIE_NAME="__Host-session",
             PREFERRED_URL_SCHEME="https",
+            # Werkzeug answers 400 to a request for any other host, so nothing
+            # built from the Host header can point somewhere else.
+            TRUSTED_HOSTS=[
+                urlsplit(config["PUBLIC_URL"]).hostname or "",
+                *config["EXTRA_TRUSTED_HOSTS"],
+            ],
         )
-        check_production(config)
+        check_production(config, configured_address=configured_address)
     else:
         if not config.get("SECRET_KEY"):
             config["SECRET_KEY"] = development_secret(
@@ -212,9 +251,17 @@ def build_config(
     return config
 
 
-def check_production(config: Mapping[str, Any]) -> None:
+def check_production(
+    config: Mapping[str, Any], *, configured_address: bool = True
+) -> None:
     """Refuses to run a production app that would be unsafe, naming every problem."""
     problems = []
+    address = urlsplit(str(config.get("PUBLIC_URL") or ""))
+    if not configured_address or address.scheme != "https" or not address.hostname:
+        problems.append(
+            "PUBLIC_URL must be the app's public https address (links in emails "
+            "are built from it, never from the request's Host header)"
+        )
     secret = config.get("SECRET_KEY") or ""
     if secret.lower() in KNOWN_DEFAULT_SECRETS or len(secret) < MIN_SECRET_KEY_LENGTH:
         problems.append(
@@ -222,7 +269,16 @@ def check_production(config: Mapping[str, Any]) -> None:
             "characters"
         )
     if config.get("DEBUG"):
-        problems.append("debug mode must be off")
+        problems.append(
+            "debug mode must be off (DEBUG, FLASK_DEBUG and `flask --debug` turn "
+            "it on; its debugger runs any code it is sent)"
+        )
+    if not config.get("REDIS_URL"):
+        problems.append(
+            "REDIS_URL must be set: sign-in throttling counts failures per account "
+            "and address, and without Redis each worker process keeps its own "
+            "counts, so the limits multiply by the number of workers"
+        )
     if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
         problems.append("DATABASE_URL must point at PostgreSQL, not SQLite")
     if not config.get("ENCRYPTION_KEYS"):

@@ -12,6 +12,8 @@ GOOD = {
     "LOOKUP_HASH_KEY": "l" * 48,
     "MAIL_BACKEND": "smtp",
     "SMTP_URL": "smtp://mail.example.org:587",
+    "PUBLIC_URL": "https://dues.example.org",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 
 
@@ -19,6 +21,17 @@ def test_a_safe_production_config_starts(tmp_path: Path):
     config = build_config(GOOD, tmp_path)
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["SESSION_COOKIE_NAME"] == "__Host-session"
+    assert config["TRUSTED_HOSTS"] == ["dues.example.org"]
+
+
+def test_the_public_address_comes_from_public_url_or_server_name(tmp_path: Path):
+    assert build_config({"PUBLIC_URL": "https://a.example/"}, tmp_path)[
+        "PUBLIC_URL"
+    ] == ("https://a.example")
+    assert build_config({"SERVER_NAME": "b.example"}, tmp_path)["PUBLIC_URL"] == (
+        "http://b.example"
+    )
+    assert build_config({}, tmp_path)["PUBLIC_URL"] == "http://127.0.0.1:5000"
 
 
 @pytest.mark.parametrize(
@@ -33,6 +46,10 @@ def test_a_safe_production_config_starts(tmp_path: Path):
         ({"ENCRYPTION_KEYS": []}, "ENCRYPTION_KEYS"),
         ({"LOOKUP_HASH_KEY": "short"}, "LOOKUP_HASH_KEY"),
         ({"MAIL_BACKEND": "console", "SMTP_URL": None}, "SMTP_URL"),
+        ({"PUBLIC_URL": None}, "PUBLIC_URL"),
+        ({"PUBLIC_URL": "http://dues.example.org"}, "PUBLIC_URL"),
+        ({"PUBLIC_URL": "https://"}, "PUBLIC_URL"),
+        ({"REDIS_URL": None}, "REDIS_URL"),
     ],
 )
 def test_production_refuses_unsafe_settings_and_says_which(

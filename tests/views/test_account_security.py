@@ -202,6 +202,8 @@ def test_production_cookies_are_host_only_secure_httponly_and_lax():
         config_for_tests(
             UNION_ENV="production",
             SQLALCHEMY_DATABASE_URI="postgresql+psycopg://u@127.0.0.1:1/x",
+            PUBLIC_URL="https://union.test",
+            REDIS_URL="redis://127.0.0.1:1/0",
         )
     )
     response = app.test_client().get("/login", base_url="https://union.test")

@@ -36,6 +36,7 @@ from union.services.card_dues import CardPaymentsUnavailable
 from union.views.helpers import actor, enum_value, page_number, saved
 from union.web.access import roles, signed_in
 from union.web.auth import fresh_required
+from union.web.links import public_url
 
 blueprint = Blueprint("dues", __name__)
 
@@ -102,7 +103,7 @@ def _checkout(start: Callable[[], CheckoutLink]) -> ResponseReturnValue:
 
 
 def _success_url() -> str:
-    return url_for(".card_done", _external=True) + "?session_id={CHECKOUT_SESSION_ID}"
+    return public_url("dues.card_done") + "?session_id={CHECKOUT_SESSION_ID}"
 
 
 @blueprint.post("/dues/card/subscribe")
@@ -117,7 +118,7 @@ def card_subscribe() -> ResponseReturnValue:
             gateway=gateway(),
             now=utcnow(),
             success_url=_success_url(),
-            cancel_url=url_for(".index", _external=True),
+            cancel_url=public_url("dues.index"),
         )
     )
 
@@ -136,7 +137,7 @@ def card_pay() -> ResponseReturnValue:
             gateway=gateway(),
             now=utcnow(),
             success_url=_success_url(),
-            cancel_url=url_for(".index", _external=True),
+            cancel_url=public_url("dues.index"),
         )
     )
 
@@ -148,7 +149,7 @@ def card_manage() -> ResponseReturnValue:
     if CardPaymentForm().validate_on_submit():
         try:
             url = card_dues.portal_url(
-                member, gateway=gateway(), return_url=url_for(".index", _external=True)
+                member, gateway=gateway(), return_url=public_url("dues.index")
             )
         except (ValidationFailed, CardPaymentsUnavailable) as error:
             flash(

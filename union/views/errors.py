@@ -6,6 +6,7 @@ import logging
 
 import sqlalchemy as sa
 from flask import Flask, g, render_template, request
+from flask.globals import request_ctx
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -55,6 +56,10 @@ def error_page(
     code: int, message: object | None = None, headers: dict[str, str] | None = None
 ) -> ResponseReturnValue:
     title, default_message = PAGES.get(code, PAGES[500])
+    if request_ctx.url_adapter is None:
+        # The request never got as far as routing (a Host that is not ours): the
+        # page's links cannot be built, and nothing of the app should be shown.
+        return str(title), code, {"Content-Type": "text/plain; charset=utf-8"}
     return (
         render_template(
             "errors/error.html",

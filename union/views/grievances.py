@@ -53,6 +53,7 @@ from union.services import grievances
 from union.services.grievances import NewGrievance
 from union.views.helpers import actor, done, enum_value, optional_id, page_number, saved
 from union.web.access import public, roles
+from union.web.links import public_url
 
 blueprint = Blueprint("grievances", __name__, url_prefix="/grievances")
 
@@ -456,7 +457,7 @@ def new_calendar_feed() -> ResponseReturnValue:
     return render_template(
         "grievances/calendar.html",
         feed=grievances.calendar_feed_of(user),
-        feed_url=url_for(".calendar_feed", feed_token=token, _external=True),
+        feed_url=public_url("grievances.calendar_feed", feed_token=token),
         action_form=form,
     )
 
@@ -492,7 +493,7 @@ def calendar_feed(feed_token: str) -> ResponseReturnValue:
                 number=entry.number,
                 step=label(entry.step),
             ),
-            url=url_for(".detail", public_id=entry.public_id, _external=True),
+            url=public_url("grievances.detail", public_id=entry.public_id),
             alarm_before=ALARM_BEFORE,
         )
         for entry in entries

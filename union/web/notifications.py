@@ -12,15 +12,14 @@ from flask import (
     g,
     has_request_context,
     render_template,
-    url_for,
 )
-from werkzeug.routing import BuildError
 
 from union.adapters.mail import Mailer, Message
 from union.i18n import _, speaking
 from union.labels import label
 from union.models import User
 from union.services.grievances import Reminder
+from union.web.links import public_url
 
 log = logging.getLogger(__name__)
 
@@ -81,26 +80,26 @@ def _deliver(sender: Mailer, message: Message, template: str) -> bool:
 
 def send_join_link(user: User, token: str) -> bool:
     with speaking(user.locale):
-        link = url_for("auth.activate", token=token, _external=True)
+        link = public_url("auth.activate", token=token)
         return _send(user, _("Finish joining the union"), "join_link", link=link)
 
 
 def send_already_registered(user: User, token: str | None) -> bool:
     with speaking(user.locale):
-        link = url_for("auth.activate", token=token, _external=True) if token else None
+        link = public_url("auth.activate", token=token) if token else None
         return _send(
             user,
             _("Someone tried to join with your email"),
             "already_registered",
             link=link,
-            sign_in=url_for("auth.login", _external=True),
-            reset=url_for("auth.forgot_password", _external=True),
+            sign_in=public_url("auth.login"),
+            reset=public_url("auth.forgot_password"),
         )
 
 
 def send_password_reset(user: User, token: str, *, first_time: bool) -> bool:
     with speaking(user.locale):
-        link = url_for("auth.reset_password", token=token, _external=True)
+        link = public_url("auth.reset_password", token=token)
         subject = (
             _("Set up your union account") if first_time else _("Reset your password")
         )
@@ -113,7 +112,7 @@ def send_payment_failed(user: User) -> bool:
             user,
             _("Your card payment didn't go through"),
             "payment_failed",
-            dues_page=url_for("dues.index", _external=True),
+            dues_page=public_url("dues.index"),
         )
 
 
@@ -124,8 +123,8 @@ def send_dues_reminder(user: User, *, arrears: int) -> bool:
             _("A reminder about your union dues"),
             "dues_reminder",
             arrears=arrears,
-            dues_page=url_for("dues.index", _external=True),
-            waiver_page=url_for("dues.waiver", _external=True),
+            dues_page=public_url("dues.index"),
+            waiver_page=public_url("dues.waiver"),
         )
 
 
@@ -133,13 +132,7 @@ def send_grievance_reminder(reminder: Reminder) -> bool:
     """Reminds the steward of a deadline. It names the case number and step only:
     an email can be read over a shoulder or forwarded."""
     with speaking(reminder.recipient.locale):
-        try:
-            link = url_for(
-                "grievances.detail", public_id=reminder.public_id, _external=True
-            )
-        except (RuntimeError, BuildError):
-            # Outside a request (a command without PUBLIC_URL): no link, still a reminder.
-            link = None
+        link = public_url("grievances.detail", public_id=reminder.public_id)
         step = label(reminder.step)
         if reminder.days_before == 0:
             subject = _(
@@ -173,7 +166,7 @@ def send_grievance_reminder(reminder: Reminder) -> bool:
 def send_email_change_link(user: User, new_email: str, token: str) -> bool:
     """To the new address: the link that moves the account there."""
     with speaking(user.locale):
-        link = url_for("auth.confirm_email", token=token, _external=True)
+        link = public_url("auth.confirm_email", token=token)
         return _send(
             user,
             _("Confirm your new email"),
@@ -192,7 +185,7 @@ def send_email_in_use(address: str, *, language: str | None) -> bool:
             _("Someone tried to use your email"),
             "email_in_use",
             to=address,
-            sign_in=url_for("auth.login", _external=True),
+            sign_in=public_url("auth.login"),
         )
 
 
@@ -228,5 +221,5 @@ def send_correction_answered(user: User) -> bool:
             user,
             _("Your correction request was answered"),
             "correction_answered",
-            link=url_for("members.corrections", _external=True),
+            link=public_url("members.corrections"),
         )

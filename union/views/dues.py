@@ -89,12 +89,7 @@ def _checkout(start: Callable[[], CheckoutLink]) -> ResponseReturnValue:
         link = start()
     except (ValidationFailed, CardPaymentsUnavailable) as error:
         db.session.rollback()
-        messages = (
-            [m for ms in error.errors.values() for m in ms]
-            if isinstance(error, ValidationFailed)
-            else [str(error)]
-        )
-        for message in messages:
+        for message in error.messages:
             flash(message, "error")
         return redirect(url_for(".index"))
     db.session.commit()

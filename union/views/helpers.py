@@ -83,12 +83,7 @@ def done(action: Callable[[], object], *, success: str) -> bool:
         action()
     except (ValidationFailed, InvalidTransition) as error:
         db.session.rollback()
-        messages = (
-            [m for ms in error.errors.values() for m in ms]
-            if isinstance(error, ValidationFailed)
-            else [str(error)]
-        )
-        for message in messages:
+        for message in error.messages:
             flash(message, "error")
         return False
     db.session.commit()

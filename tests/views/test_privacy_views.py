@@ -120,6 +120,11 @@ def test_the_audit_log_filters_pages_and_exports_safely(client, world):
     assert "member.viewed" in page and "role.granted" not in page
     assert client.get("/admin/audit?from_day=not-a-date").status_code == 200
     export = client.get("/admin/audit.csv?action=member.")
+    assert export.mimetype == "text/csv"
+    assert (
+        export.headers["Content-Disposition"]
+        == 'attachment; filename="audit-2026-11-22.csv"'
+    )
     assert export.headers["Cache-Control"] == "no-store"
     rows = list(csv.reader(io.StringIO(export.get_data(as_text=True))))
     assert rows[0][:4] == ["at_utc", "actor_id", "actor", "action"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from typing import TypeVar, cast
 
 from flask import (
@@ -14,6 +15,7 @@ from flask import (
     current_app,
     flash,
     request,
+    stream_with_context,
 )
 from flask_login import current_user
 
@@ -25,6 +27,10 @@ from union.models import User
 from union.rules.disclosure import Rules
 
 log = logging.getLogger(__name__)
+
+#: Anything but these in a download's name becomes "_", so a name built from data
+#: can never carry a quote, angle bracket or path into the header.
+_NOT_SAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def disclosure_rules() -> Rules:
@@ -109,3 +115,22 @@ def after_response(work: Callable[[], None]) -> None:
     def schedule(response: Response) -> Response:
         response.call_on_close(guarded)
         return response
+
+
+def csv_download(lines: Iterable[str], stem: str) -> Response:
+    """A CSV file to save, named `<stem>.csv`, never cached.
+
+    `lines` is CSV text, such as a service's `..._csv` generator; it is streamed in
+    this request's context, so whatever the export records is committed before
+    this is called. `stem` is the whole name without ".csv", e.g. f"ledger-{day}";
+    characters other than letters, digits, ".", "-" and "_" become "_".
+    """
+    filename = _NOT_SAFE_IN_FILE_NAME.sub("_", stem) + ".csv"
+    return Response(
+        stream_with_context(iter(lines)),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -38,7 +38,15 @@ from union.models import Member, MemberStatus, Role
 from union.rules.passwords import verify_password
 from union.services import accounts, dues, members, privacy, roster, workplaces
 from union.services.card_dues import CardPaymentsUnavailable
-from union.views.helpers import actor, done, enum_value, optional_id, page_number, saved
+from union.views.helpers import (
+    actor,
+    csv_download,
+    done,
+    enum_value,
+    optional_id,
+    page_number,
+    saved,
+)
 from union.web.access import roles
 from union.web.auth import fresh_required, sign_out
 from union.web.notifications import send_membership_ended
@@ -203,15 +211,7 @@ def roster_list() -> ResponseReturnValue:
 def export() -> ResponseReturnValue:
     lines = roster.export_csv(actor(), now=utcnow())
     db.session.commit()
-    stamp = clock.today(utcnow()).isoformat()
-    return Response(
-        stream_with_context(lines),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="roster-{stamp}.csv"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return csv_download(lines, f"roster-{clock.today(utcnow()).isoformat()}")
 
 
 @blueprint.route("/members/import", methods=["GET", "POST"])

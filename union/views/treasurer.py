@@ -6,12 +6,10 @@ from datetime import date
 
 from flask import (
     Blueprint,
-    Response,
     flash,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -33,7 +31,15 @@ from union.i18n import _, format_money
 from union.labels import label
 from union.models import DuesLevel, PaymentMethod, Role, WaiverStatus
 from union.services import accounts, dues, ledger, remittances, settings, waivers
-from union.views.helpers import actor, done, enum_value, optional_id, page_number, saved
+from union.views.helpers import (
+    actor,
+    csv_download,
+    done,
+    enum_value,
+    optional_id,
+    page_number,
+    saved,
+)
 from union.web.access import roles
 
 blueprint = Blueprint("treasurer", __name__, url_prefix="/treasurer")
@@ -219,15 +225,7 @@ def ledger_export() -> ResponseReturnValue:
     form.validate()
     lines = ledger.ledger_csv(_ledger_filter(form), actor=actor(), now=utcnow())
     db.session.commit()
-    stamp = clock.today(utcnow()).isoformat()
-    return Response(
-        stream_with_context(lines),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="ledger-{stamp}.csv"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return csv_download(lines, f"ledger-{clock.today(utcnow()).isoformat()}")
 
 
 @blueprint.get("/arrears")

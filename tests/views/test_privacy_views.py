@@ -90,8 +90,16 @@ def test_leaving_without_card_payments_erases_and_signs_out(client, world, outbo
     assert "That is not your password." in wrong.get_data(as_text=True)
     db.session.expire_all()
     assert world.member.chosen_name == "Robin Here"
+    assert actions("account.password_confirmed") == []
+    user_id = world.member.user_id
     left = client.submit("/profile/leave", {"password": PASSWORD, "understood": "y"})
     assert left.headers["Location"] == "/"
+    # The password is checked as every re-confirmation is, and leaves the same row.
+    assert db.session.scalars(
+        sa.select(AuditEvent.actor_id).where(
+            AuditEvent.action == "account.password_confirmed"
+        )
+    ).all() == [user_id]
     db.session.expire_all()
     member = db.session.get(Member, world.member.id)
     assert (member.chosen_name, member.status, member.user_id) == (

@@ -35,7 +35,6 @@ from union.forms.privacy import CorrectionForm, EraseMemberForm, LeaveForm
 from union.i18n import _
 from union.logs import log_exception
 from union.models import Member, MemberStatus, Role
-from union.rules.passwords import verify_password
 from union.services import accounts, dues, members, privacy, roster, workplaces
 from union.services.card_dues import CardPaymentsUnavailable
 from union.views.helpers import (
@@ -159,11 +158,11 @@ def leave() -> ResponseReturnValue:
     member = members.own_member(user)
     form = LeaveForm()
     if form.validate_on_submit():
-        if not verify_password(user.password_hash, form.password.data or ""):
+        now = utcnow()
+        if not accounts.confirm_password(user, form.password.data or "", now=now):
             form.password.errors = [_("That is not your password.")]
         else:
             address, language = user.email, user.locale
-            now = utcnow()
             try:
                 privacy.erase_member(
                     member,

@@ -1,6 +1,8 @@
 """The small helpers every view leans on."""
 
-from union.views.helpers import csv_download
+from datetime import date
+
+from union.views.helpers import csv_download, month_value
 
 
 def test_a_csv_download_is_named_safely_and_never_cached(app):
@@ -22,3 +24,10 @@ def test_a_csv_download_keeps_a_plain_name_as_it_is(app):
     assert response.headers["Content-Disposition"] == (
         'attachment; filename="report-3-wages-union_v2.1.csv"'
     )
+
+
+def test_a_month_value_is_read_or_falls_back_to_this_month(app):
+    with app.test_request_context():
+        assert month_value("2026-03") == date(2026, 3, 1)
+        for tampered in (None, "", "2026-13", "2026-03-01", "<x>"):
+            assert month_value(tampered) == date(2026, 11, 1)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 from flask import (
     Blueprint,
@@ -33,7 +32,7 @@ from union.i18n import _
 from union.models import PaymentMethod, Role, WaiverReason
 from union.services import card_dues, dues, members, remittances, waivers
 from union.services.card_dues import CardPaymentsUnavailable
-from union.views.helpers import actor, enum_value, page_number, saved
+from union.views.helpers import actor, enum_value, month_value, page_number, saved
 from union.web.access import roles, signed_in
 from union.web.auth import fresh_required
 
@@ -297,17 +296,9 @@ def record_payment(public_id: str) -> ResponseReturnValue:
 @blueprint.get("/dues/remittance")
 @roles(*DELEGATES)
 def remittance() -> ResponseReturnValue:
-    month = _month_arg(request.args.get("month"))
+    month = month_value(request.args.get("month"))
     return render_template(
         "dues/remittance.html",
         report=remittances.delegate_month(actor(), month),
         month=month,
     )
-
-
-def _month_arg(value: str | None) -> date:
-    """The month in ?month=YYYY-MM, or this month for anything else."""
-    try:
-        return date.fromisoformat(f"{value}-01")
-    except (TypeError, ValueError):
-        return first_of_month(clock.today(utcnow()))

@@ -6,6 +6,7 @@ import enum
 import logging
 import re
 from collections.abc import Callable, Iterable
+from datetime import date
 from typing import TypeVar, cast
 
 from flask import (
@@ -19,6 +20,8 @@ from flask import (
 )
 from flask_login import current_user
 
+from union import clock
+from union.clock import first_of_month, utcnow
 from union.db import db
 from union.errors import InvalidTransition, ValidationFailed
 from union.forms.base import BaseForm
@@ -53,6 +56,14 @@ def optional_id(value: str | None) -> int | None:
     if value and value.isdigit() and int(value) < 2**31:
         return int(value)
     return None
+
+
+def month_value(value: str | None) -> date:
+    """The month in a YYYY-MM query or path value, or this month for anything else."""
+    try:
+        return date.fromisoformat(f"{value}-01")
+    except (TypeError, ValueError):
+        return first_of_month(clock.today(utcnow()))
 
 
 EnumT = TypeVar("EnumT", bound=enum.Enum)

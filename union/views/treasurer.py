@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     Blueprint,
     flash,
@@ -16,7 +14,7 @@ from flask.typing import ResponseReturnValue
 
 from union import clock
 from union.adapters import charts
-from union.clock import first_of_month, utcnow
+from union.clock import utcnow
 from union.db import db
 from union.errors import NotFound
 from union.forms.base import ActionForm
@@ -36,6 +34,7 @@ from union.views.helpers import (
     csv_download,
     done,
     enum_value,
+    month_value,
     optional_id,
     page_number,
     saved,
@@ -238,17 +237,10 @@ def arrears() -> ResponseReturnValue:
     return render_template("treasurer/arrears.html", page=page, only_behind=only_behind)
 
 
-def _month_arg(value: str | None) -> date:
-    try:
-        return date.fromisoformat(f"{value}-01")
-    except (TypeError, ValueError):
-        return first_of_month(clock.today(utcnow()))
-
-
 @blueprint.get("/remittances")
 @roles(*TREASURY)
 def remittance_list() -> ResponseReturnValue:
-    month = _month_arg(request.args.get("month"))
+    month = month_value(request.args.get("month"))
     return render_template(
         "treasurer/remittances.html",
         month=month,
@@ -261,7 +253,7 @@ def remittance_list() -> ResponseReturnValue:
 @blueprint.post("/remittances/<int:delegate_id>/<month>")
 @roles(*TREASURY)
 def confirm_remittance(delegate_id: int, month: str) -> ResponseReturnValue:
-    when = _month_arg(month)
+    when = month_value(month)
     if ActionForm().validate_on_submit():
         delegate = accounts.user_by_id(delegate_id)
         done(
@@ -276,7 +268,7 @@ def confirm_remittance(delegate_id: int, month: str) -> ResponseReturnValue:
 @blueprint.get("/remittances/<int:delegate_id>/<month>")
 @roles(*TREASURY)
 def remittance_detail(delegate_id: int, month: str) -> ResponseReturnValue:
-    when = _month_arg(month)
+    when = month_value(month)
     report = remittances.delegate_month(accounts.user_by_id(delegate_id), when)
     return render_template(
         "dues/remittance.html", report=report, month=when, treasurer_view=True

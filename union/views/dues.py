@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -17,7 +16,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from union import clock
-from union.adapters.payments import CheckoutLink, StripeGateway
+from union.adapters.payments import CheckoutLink
 from union.clock import first_of_month, utcnow
 from union.db import db
 from union.errors import ValidationFailed
@@ -32,18 +31,20 @@ from union.i18n import _
 from union.models import PaymentMethod, Role, WaiverReason
 from union.services import card_dues, dues, members, remittances, waivers
 from union.services.card_dues import CardPaymentsUnavailable
-from union.views.helpers import actor, enum_value, month_value, page_number, saved
+from union.views.helpers import (
+    actor,
+    enum_value,
+    month_value,
+    page_number,
+    payment_gateway,
+    saved,
+)
 from union.web.access import roles, signed_in
 from union.web.auth import fresh_required
 
 blueprint = Blueprint("dues", __name__)
 
 DELEGATES = (Role.STEWARD, Role.ADMIN)
-
-
-def gateway() -> StripeGateway | None:
-    found: StripeGateway | None = current_app.extensions["union_payments"]
-    return found
 
 
 def _dues_page(**forms: object) -> str:
@@ -59,7 +60,7 @@ def _dues_page(**forms: object) -> str:
     return render_template(
         "dues/index.html",
         summary=summary,
-        card_available=gateway() is not None,
+        card_available=payment_gateway() is not None,
         card_form=forms.pop("card_form", None) or CardPaymentForm(),
         level_form=level_form,
         quotes=quotes,
@@ -108,7 +109,7 @@ def card_subscribe() -> ResponseReturnValue:
     return _checkout(
         lambda: card_dues.start_card_subscription(
             member,
-            gateway=gateway(),
+            gateway=payment_gateway(),
             now=utcnow(),
             success_url=_success_url(),
             cancel_url=url_for(".index", _external=True),
@@ -127,7 +128,7 @@ def card_pay() -> ResponseReturnValue:
         lambda: card_dues.start_card_payment(
             member,
             months=int(form.months.data or 1),
-            gateway=gateway(),
+            gateway=payment_gateway(),
             now=utcnow(),
             success_url=_success_url(),
             cancel_url=url_for(".index", _external=True),
@@ -142,7 +143,9 @@ def card_manage() -> ResponseReturnValue:
     if CardPaymentForm().validate_on_submit():
         try:
             url = card_dues.portal_url(
-                member, gateway=gateway(), return_url=url_for(".index", _external=True)
+                member,
+                gateway=payment_gateway(),
+                return_url=url_for(".index", _external=True),
             )
         except (ValidationFailed, CardPaymentsUnavailable) as error:
             flash(
@@ -181,7 +184,7 @@ def change_level() -> ResponseReturnValue:
             choice = card_dues.change_level(
                 member,
                 int(form.dues_level.data or 0),
-                gateway=gateway(),
+                gateway=payment_gateway(),
                 actor=user,
                 now=utcnow(),
             )

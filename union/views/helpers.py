@@ -21,6 +21,7 @@ from flask import (
 from flask_login import current_user
 
 from union import clock
+from union.adapters.payments import StripeGateway
 from union.clock import first_of_month, utcnow
 from union.db import db
 from union.errors import InvalidTransition, ValidationFailed
@@ -39,6 +40,12 @@ _NOT_SAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 def disclosure_rules() -> Rules:
     """The disclosure thresholds configured for this union (checked at start-up)."""
     return Rules.from_settings(current_app.config.get("DISCLOSURE_RULES", {}))
+
+
+def payment_gateway() -> StripeGateway | None:
+    """Stripe, or None when card payments are not configured."""
+    found: StripeGateway | None = current_app.extensions["union_payments"]
+    return found
 
 
 def actor() -> User:

@@ -44,6 +44,7 @@ from union.views.helpers import (
     enum_value,
     optional_id,
     page_number,
+    payment_gateway,
     saved,
 )
 from union.web.access import roles
@@ -93,7 +94,7 @@ def _personal_data(member: Member) -> dict[str, object]:
     return privacy.personal_data(
         member,
         now=utcnow(),
-        card_payments=current_app.extensions["union_payments"] is not None,
+        card_payments=payment_gateway() is not None,
         mail_provider=config["MAIL_PROVIDER"],
         host=config["HOSTING_PROVIDER"],
     )
@@ -168,7 +169,7 @@ def leave() -> ResponseReturnValue:
                     member,
                     actor=user,
                     now=now,
-                    gateway=current_app.extensions["union_payments"],
+                    gateway=payment_gateway(),
                 )
             except CardPaymentsUnavailable as error:
                 db.session.rollback()
@@ -424,7 +425,7 @@ def erase(public_id: str) -> ResponseReturnValue:
                 member,
                 actor=user,
                 now=utcnow(),
-                gateway=current_app.extensions["union_payments"],
+                gateway=payment_gateway(),
             )
         except CardPaymentsUnavailable as error:
             db.session.rollback()

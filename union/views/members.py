@@ -34,7 +34,7 @@ from union.forms.members import (
 from union.forms.privacy import CorrectionForm, EraseMemberForm, LeaveForm
 from union.i18n import _
 from union.logs import log_exception
-from union.models import Member, MemberStatus, Role
+from union.models import MemberStatus, Role
 from union.services import accounts, dues, members, privacy, roster, workplaces
 from union.services.card_dues import CardPaymentsUnavailable
 from union.views.helpers import (
@@ -89,39 +89,36 @@ def edit_profile() -> ResponseReturnValue:
     return render_template("members/edit_profile.html", form=form, member=member)
 
 
-def _personal_data(member: Member) -> dict[str, object]:
+def _own_data(kind: str) -> dict[str, object]:
+    """Everything held about the signed-in member, the reading recorded and
+    committed whichever form it takes (`kind`: "page" or "json")."""
+    user = actor()
+    member = members.own_member(user)
     config = current_app.config
-    return privacy.personal_data(
+    data = privacy.personal_data(
         member,
         now=utcnow(),
         card_payments=payment_gateway() is not None,
         mail_provider=config["MAIL_PROVIDER"],
         host=config["HOSTING_PROVIDER"],
     )
+    privacy.record_data_downloaded(member, actor=user, now=utcnow(), kind=kind)
+    db.session.commit()
+    return data
 
 
 @blueprint.get("/profile/data")
 @roles(Role.MEMBER)
 def my_data() -> ResponseReturnValue:
     """Everything held about the member, to read (PIPEDA principle 4.9)."""
-    user = actor()
-    member = members.own_member(user)
-    data = _personal_data(member)
-    privacy.record_data_downloaded(member, actor=user, now=utcnow(), kind="page")
-    db.session.commit()
-    return render_template("members/my_data.html", data=data)
+    return render_template("members/my_data.html", data=_own_data("page"))
 
 
 @blueprint.get("/profile/data.json")
 @roles(Role.MEMBER)
 def my_data_json() -> ResponseReturnValue:
     """The same, as a JSON file to keep or take elsewhere."""
-    user = actor()
-    member = members.own_member(user)
-    data = _personal_data(member)
-    privacy.record_data_downloaded(member, actor=user, now=utcnow(), kind="json")
-    db.session.commit()
-    response = current_app.json.response(data)
+    response = current_app.json.response(_own_data("json"))
     stamp = clock.today(utcnow()).isoformat()
     response.headers["Content-Disposition"] = (
         f'attachment; filename="my-union-data-{stamp}.json"'

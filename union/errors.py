@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+
+
+def flat(errors: Mapping[str, Iterable[str]]) -> list[str]:
+    """Messages keyed by field as one list, in field order: for a page that shows
+    them together (flashed) rather than beside each field."""
+    return [message for messages in errors.values() for message in messages]
 
 
 class DomainError(Exception):
     """Base for every error a service raises on purpose."""
+
+    @property
+    def messages(self) -> list[str]:
+        """What to tell the person, one message an item."""
+        return [str(self)]
 
 
 class NotFound(DomainError):
@@ -33,3 +44,7 @@ class ValidationFailed(DomainError):
             for field, messages in errors.items()
         }
         super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+    @property
+    def messages(self) -> list[str]:
+        return flat(self.errors)

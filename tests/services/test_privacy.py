@@ -28,7 +28,10 @@ from union.models import (
     PaymentMethod,
     Role,
     RoleGrant,
+    RoundStatus,
     StewardAssignment,
+    SurveyReceipt,
+    SurveyRound,
     TokenPurpose,
     WaiverReason,
     grievance_grievants,
@@ -131,6 +134,83 @@ def test_personal_data_holds_everything_about_the_member_and_nothing_else(
         for entry in data["record_of_access"]
     )
     assert data["third_parties"][0]["name"] == "Stripe"
+
+
+#: The download's sections and each record's fields, in order. Members keep the
+#: file and may take it elsewhere, so a rename or a move here is a change for them.
+DOWNLOAD_SHAPE = [
+    (
+        "",
+        "generated_at account member employment dues waivers grievances "
+        "survey_rounds_answered correction_requests record_of_access third_parties",
+    ),
+    ("account", "email email_confirmed_at created_at roles language sign_ins"),
+    ("account.sign_ins[]", "started_at last_seen_at ended_at"),
+    (
+        "member",
+        "member_number chosen_name legal_name pronouns phone contact_preference "
+        "membership_class status dues_level joined_on accepted_on left_on "
+        "pays_by_card_through_stripe",
+    ),
+    ("employment[]", "workplace job started_on ended_on"),
+    ("dues", "levels payments card_subscriptions emails_sent"),
+    ("dues.levels[]", "level from_month chosen_at"),
+    (
+        "dues.payments[]",
+        "paid_on method amount_cents initiation_cents currency months_covered "
+        "receipt_number reference refunded_cents",
+    ),
+    (
+        "dues.card_subscriptions[]",
+        "status cancel_at_period_end current_period_end",
+    ),
+    ("dues.emails_sent[]", "kind about sent_at"),
+    (
+        "waivers[]",
+        "case_number reason first_month last_month status requested_at decided_at",
+    ),
+    (
+        "grievances[]",
+        "number title category step opened_on deadline_on closed_on outcome "
+        "money_recovered_cents remedy_obtained",
+    ),
+    ("survey_rounds_answered[]", "round opened_on"),
+    ("correction_requests[]", "requested_at details status response resolved_at"),
+    ("record_of_access[]", "at by action detail"),
+    ("third_parties[]", "name purpose data_shared used_for_you"),
+]
+
+
+def shape(record, path=""):
+    """Each record's keys in order, a list read through its first item."""
+    found = [(path, " ".join(record))]
+    for key, value in record.items():
+        inner = f"{path}.{key}" if path else key
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            found += shape(value[0], inner + "[]")
+        elif isinstance(value, dict):
+            found += shape(value, inner)
+    return found
+
+
+def test_personal_data_keeps_its_sections_and_fields_in_order(full_member, now):
+    db.session.add(
+        DuesSubscription(
+            member_id=full_member.id,
+            stripe_subscription_id="sub_kept",
+            status="active",
+            last_event_created=now,
+        )
+    )
+    answered = SurveyRound(
+        name="Spring", status=RoundStatus.CLOSED, opened_on=now.date()
+    )
+    db.session.add(answered)
+    db.session.flush()
+    db.session.add(SurveyReceipt(round_id=answered.id, member_id=full_member.id))
+    db.session.flush()
+    data = privacy.personal_data(full_member, now=now, card_payments=True)
+    assert shape(data) == DOWNLOAD_SHAPE
 
 
 def test_personal_data_takes_the_same_queries_for_a_long_history(

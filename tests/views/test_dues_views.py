@@ -191,6 +191,12 @@ def test_the_treasurer_pages_show_totals_ledger_and_arrears(client, world, make)
 def test_the_ledger_csv_is_escaped_has_no_names_and_is_audited(client, world, make):
     client.sign_in("treasurer@example.org")
     response = client.get("/treasurer/ledger.csv")
+    assert response.mimetype == "text/csv"
+    assert (
+        response.headers["Content-Disposition"]
+        == 'attachment; filename="ledger-2026-11-22.csv"'
+    )
+    assert response.headers["Cache-Control"] == "no-store"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[0][:4] == ["paid_on", "member_number", "method", "amount"]
     assert any(

@@ -173,7 +173,10 @@ def test_admins_export_the_roster_as_safe_csv_and_it_is_audited(client, make, wo
     response = client.get("/members/export.csv")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
-    assert "attachment" in response.headers["Content-Disposition"]
+    assert (
+        response.headers["Content-Disposition"]
+        == 'attachment; filename="roster-2026-11-22.csv"'
+    )
     assert response.headers["Cache-Control"] == "no-store"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     names = {row[1] for row in rows[1:]}

@@ -40,7 +40,11 @@ def test_a_member_reads_and_downloads_everything_held_about_them(client, world):
     assert data["waivers"][0]["case_number"] == world.waiver.case_number
     assert [case["number"] for case in data["grievances"]] == [world.grievance.number]
     assert "Sky There" not in response.get_data(as_text=True)
-    assert actions("member.data_downloaded") == ["member.data_downloaded"] * 2
+    assert db.session.scalars(
+        sa.select(AuditEvent.detail)
+        .where(AuditEvent.action == "member.data_downloaded")
+        .order_by(AuditEvent.id)
+    ).all() == ["format=page", "format=json"]
 
 
 def test_the_record_of_access_shows_who_looked(client, world):
@@ -90,8 +94,16 @@ def test_leaving_without_card_payments_erases_and_signs_out(client, world, outbo
     assert "That is not your password." in wrong.get_data(as_text=True)
     db.session.expire_all()
     assert world.member.chosen_name == "Robin Here"
+    assert actions("account.password_confirmed") == []
+    user_id = world.member.user_id
     left = client.submit("/profile/leave", {"password": PASSWORD, "understood": "y"})
     assert left.headers["Location"] == "/"
+    # The password is checked as every re-confirmation is, and leaves the same row.
+    assert db.session.scalars(
+        sa.select(AuditEvent.actor_id).where(
+            AuditEvent.action == "account.password_confirmed"
+        )
+    ).all() == [user_id]
     db.session.expire_all()
     member = db.session.get(Member, world.member.id)
     assert (member.chosen_name, member.status, member.user_id) == (
@@ -120,6 +132,11 @@ def test_the_audit_log_filters_pages_and_exports_safely(client, world):
     assert "member.viewed" in page and "role.granted" not in page
     assert client.get("/admin/audit?from_day=not-a-date").status_code == 200
     export = client.get("/admin/audit.csv?action=member.")
+    assert export.mimetype == "text/csv"
+    assert (
+        export.headers["Content-Disposition"]
+        == 'attachment; filename="audit-2026-11-22.csv"'
+    )
     assert export.headers["Cache-Control"] == "no-store"
     rows = list(csv.reader(io.StringIO(export.get_data(as_text=True))))
     assert rows[0][:4] == ["at_utc", "actor_id", "actor", "action"]

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -25,7 +23,14 @@ from union.i18n import _
 from union.models import Breach, CorrectionStatus, Role
 from union.services import accounts, audit, privacy, settings
 from union.services.privacy import BreachDetails
-from union.views.helpers import actor, done, enum_value, page_number, saved
+from union.views.helpers import (
+    actor,
+    csv_download,
+    done,
+    enum_value,
+    page_number,
+    saved,
+)
 from union.web.access import roles
 from union.web.notifications import send_correction_answered
 
@@ -163,15 +168,7 @@ def audit_export() -> ResponseReturnValue:
     form = AuditFilterForm(request.args)
     lines = audit.audit_csv(_audit_filter(form), actor=actor(), now=utcnow())
     db.session.commit()
-    stamp = clock.today(utcnow()).isoformat()
-    return Response(
-        stream_with_context(lines),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="audit-{stamp}.csv"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return csv_download(lines, f"audit-{clock.today(utcnow()).isoformat()}")
 
 
 # Correction requests ---------------------------------------------------------------

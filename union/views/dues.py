@@ -4,11 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -18,7 +16,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from union import clock
-from union.adapters.payments import CheckoutLink, StripeGateway
+from union.adapters.payments import CheckoutLink
 from union.clock import first_of_month, utcnow
 from union.db import db
 from union.errors import ValidationFailed
@@ -33,7 +31,14 @@ from union.i18n import _
 from union.models import PaymentMethod, Role, WaiverReason
 from union.services import card_dues, dues, members, remittances, waivers
 from union.services.card_dues import CardPaymentsUnavailable
-from union.views.helpers import actor, enum_value, page_number, saved
+from union.views.helpers import (
+    actor,
+    enum_value,
+    month_value,
+    page_number,
+    payment_gateway,
+    saved,
+)
 from union.web.access import roles, signed_in
 from union.web.auth import fresh_required
 from union.web.links import public_url
@@ -41,11 +46,6 @@ from union.web.links import public_url
 blueprint = Blueprint("dues", __name__)
 
 DELEGATES = (Role.STEWARD, Role.ADMIN)
-
-
-def gateway() -> StripeGateway | None:
-    found: StripeGateway | None = current_app.extensions["union_payments"]
-    return found
 
 
 def _dues_page(**forms: object) -> str:
@@ -61,7 +61,7 @@ def _dues_page(**forms: object) -> str:
     return render_template(
         "dues/index.html",
         summary=summary,
-        card_available=gateway() is not None,
+        card_available=payment_gateway() is not None,
         card_form=forms.pop("card_form", None) or CardPaymentForm(),
         level_form=level_form,
         quotes=quotes,
@@ -90,12 +90,7 @@ def _checkout(start: Callable[[], CheckoutLink]) -> ResponseReturnValue:
         link = start()
     except (ValidationFailed, CardPaymentsUnavailable) as error:
         db.session.rollback()
-        messages = (
-            [m for ms in error.errors.values() for m in ms]
-            if isinstance(error, ValidationFailed)
-            else [str(error)]
-        )
-        for message in messages:
+        for message in error.messages:
             flash(message, "error")
         return redirect(url_for(".index"))
     db.session.commit()
@@ -115,7 +110,7 @@ def card_subscribe() -> ResponseReturnValue:
     return _checkout(
         lambda: card_dues.start_card_subscription(
             member,
-            gateway=gateway(),
+            gateway=payment_gateway(),
             now=utcnow(),
             success_url=_success_url(),
             cancel_url=public_url("dues.index"),
@@ -134,7 +129,7 @@ def card_pay() -> ResponseReturnValue:
         lambda: card_dues.start_card_payment(
             member,
             months=int(form.months.data or 1),
-            gateway=gateway(),
+            gateway=payment_gateway(),
             now=utcnow(),
             success_url=_success_url(),
             cancel_url=public_url("dues.index"),
@@ -149,7 +144,9 @@ def card_manage() -> ResponseReturnValue:
     if CardPaymentForm().validate_on_submit():
         try:
             url = card_dues.portal_url(
-                member, gateway=gateway(), return_url=public_url("dues.index")
+                member,
+                gateway=payment_gateway(),
+                return_url=public_url("dues.index"),
             )
         except (ValidationFailed, CardPaymentsUnavailable) as error:
             flash(
@@ -188,7 +185,7 @@ def change_level() -> ResponseReturnValue:
             choice = card_dues.change_level(
                 member,
                 int(form.dues_level.data or 0),
-                gateway=gateway(),
+                gateway=payment_gateway(),
                 actor=user,
                 now=utcnow(),
             )
@@ -303,17 +300,9 @@ def record_payment(public_id: str) -> ResponseReturnValue:
 @blueprint.get("/dues/remittance")
 @roles(*DELEGATES)
 def remittance() -> ResponseReturnValue:
-    month = _month_arg(request.args.get("month"))
+    month = month_value(request.args.get("month"))
     return render_template(
         "dues/remittance.html",
         report=remittances.delegate_month(actor(), month),
         month=month,
     )
-
-
-def _month_arg(value: str | None) -> date:
-    """The month in ?month=YYYY-MM, or this month for anything else."""
-    try:
-        return date.fromisoformat(f"{value}-01")
-    except (TypeError, ValueError):
-        return first_of_month(clock.today(utcnow()))

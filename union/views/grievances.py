@@ -28,7 +28,7 @@ from union.adapters.documents import (
 from union.adapters.ical import AllDayEvent, calendar
 from union.clock import utcnow
 from union.db import db
-from union.errors import ValidationFailed
+from union.errors import ValidationFailed, flat
 from union.forms.base import ActionForm, SelectChoice
 from union.forms.grievances import (
     STATE_CLOSED,
@@ -220,7 +220,7 @@ def move(public_id: str) -> ResponseReturnValue:
     form = MoveForm()
     wanted = enum_value(GrievanceStep, form.step.data)
     if not form.validate_on_submit() or wanted is None:
-        messages = [m for ms in form.errors.values() for m in ms]
+        messages = flat(form.errors)
         flash(" ".join(str(m) for m in messages) or _("Choose the next step."), "error")
         return to_case(public_id)
     done(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
+from datetime import date
 from typing import TypeVar, cast
 
 from flask import (
@@ -14,9 +16,13 @@ from flask import (
     current_app,
     flash,
     request,
+    stream_with_context,
 )
 from flask_login import current_user
 
+from union import clock
+from union.adapters.payments import StripeGateway
+from union.clock import first_of_month, utcnow
 from union.db import db
 from union.errors import InvalidTransition, ValidationFailed
 from union.forms.base import BaseForm
@@ -26,10 +32,20 @@ from union.rules.disclosure import Rules
 
 log = logging.getLogger(__name__)
 
+#: Anything but these in a download's name becomes "_", so a name built from data
+#: can never carry a quote, angle bracket or path into the header.
+_NOT_SAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
 
 def disclosure_rules() -> Rules:
     """The disclosure thresholds configured for this union (checked at start-up)."""
     return Rules.from_settings(current_app.config.get("DISCLOSURE_RULES", {}))
+
+
+def payment_gateway() -> StripeGateway | None:
+    """Stripe, or None when card payments are not configured."""
+    found: StripeGateway | None = current_app.extensions["union_payments"]
+    return found
 
 
 def actor() -> User:
@@ -47,6 +63,14 @@ def optional_id(value: str | None) -> int | None:
     if value and value.isdigit() and int(value) < 2**31:
         return int(value)
     return None
+
+
+def month_value(value: str | None) -> date:
+    """The month in a YYYY-MM query or path value, or this month for anything else."""
+    try:
+        return date.fromisoformat(f"{value}-01")
+    except (TypeError, ValueError):
+        return first_of_month(clock.today(utcnow()))
 
 
 EnumT = TypeVar("EnumT", bound=enum.Enum)
@@ -83,12 +107,7 @@ def done(action: Callable[[], object], *, success: str) -> bool:
         action()
     except (ValidationFailed, InvalidTransition) as error:
         db.session.rollback()
-        messages = (
-            [m for ms in error.errors.values() for m in ms]
-            if isinstance(error, ValidationFailed)
-            else [str(error)]
-        )
-        for message in messages:
+        for message in error.messages:
             flash(message, "error")
         return False
     db.session.commit()
@@ -114,3 +133,22 @@ def after_response(work: Callable[[], None]) -> None:
     def schedule(response: Response) -> Response:
         response.call_on_close(guarded)
         return response
+
+
+def csv_download(lines: Iterable[str], stem: str) -> Response:
+    """A CSV file to save, named `<stem>.csv`, never cached.
+
+    `lines` is CSV text, such as a service's `..._csv` generator; it is streamed in
+    this request's context, so whatever the export records is committed before
+    this is called. `stem` is the whole name without ".csv", e.g. f"ledger-{day}";
+    characters other than letters, digits, ".", "-" and "_" become "_".
+    """
+    filename = _NOT_SAFE_IN_FILE_NAME.sub("_", stem) + ".csv"
+    return Response(
+        stream_with_context(iter(lines)),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )

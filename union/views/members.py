@@ -34,11 +34,19 @@ from union.forms.members import (
 from union.forms.privacy import CorrectionForm, EraseMemberForm, LeaveForm
 from union.i18n import _
 from union.logs import log_exception
-from union.models import Member, MemberStatus, Role
-from union.rules.passwords import verify_password
+from union.models import MemberStatus, Role
 from union.services import accounts, dues, members, privacy, roster, workplaces
 from union.services.card_dues import CardPaymentsUnavailable
-from union.views.helpers import actor, done, enum_value, optional_id, page_number, saved
+from union.views.helpers import (
+    actor,
+    csv_download,
+    done,
+    enum_value,
+    optional_id,
+    page_number,
+    payment_gateway,
+    saved,
+)
 from union.web.access import roles
 from union.web.auth import fresh_required, sign_out
 from union.web.notifications import send_membership_ended
@@ -81,39 +89,36 @@ def edit_profile() -> ResponseReturnValue:
     return render_template("members/edit_profile.html", form=form, member=member)
 
 
-def _personal_data(member: Member) -> dict[str, object]:
+def _own_data(kind: str) -> dict[str, object]:
+    """Everything held about the signed-in member, the reading recorded and
+    committed whichever form it takes (`kind`: "page" or "json")."""
+    user = actor()
+    member = members.own_member(user)
     config = current_app.config
-    return privacy.personal_data(
+    data = privacy.personal_data(
         member,
         now=utcnow(),
-        card_payments=current_app.extensions["union_payments"] is not None,
+        card_payments=payment_gateway() is not None,
         mail_provider=config["MAIL_PROVIDER"],
         host=config["HOSTING_PROVIDER"],
     )
+    privacy.record_data_downloaded(member, actor=user, now=utcnow(), kind=kind)
+    db.session.commit()
+    return data
 
 
 @blueprint.get("/profile/data")
 @roles(Role.MEMBER)
 def my_data() -> ResponseReturnValue:
     """Everything held about the member, to read (PIPEDA principle 4.9)."""
-    user = actor()
-    member = members.own_member(user)
-    data = _personal_data(member)
-    privacy.record_data_downloaded(member, actor=user, now=utcnow(), kind="page")
-    db.session.commit()
-    return render_template("members/my_data.html", data=data)
+    return render_template("members/my_data.html", data=_own_data("page"))
 
 
 @blueprint.get("/profile/data.json")
 @roles(Role.MEMBER)
 def my_data_json() -> ResponseReturnValue:
     """The same, as a JSON file to keep or take elsewhere."""
-    user = actor()
-    member = members.own_member(user)
-    data = _personal_data(member)
-    privacy.record_data_downloaded(member, actor=user, now=utcnow(), kind="json")
-    db.session.commit()
-    response = current_app.json.response(data)
+    response = current_app.json.response(_own_data("json"))
     stamp = clock.today(utcnow()).isoformat()
     response.headers["Content-Disposition"] = (
         f'attachment; filename="my-union-data-{stamp}.json"'
@@ -151,17 +156,17 @@ def leave() -> ResponseReturnValue:
     member = members.own_member(user)
     form = LeaveForm()
     if form.validate_on_submit():
-        if not verify_password(user.password_hash, form.password.data or ""):
+        now = utcnow()
+        if not accounts.confirm_password(user, form.password.data or "", now=now):
             form.password.errors = [_("That is not your password.")]
         else:
             address, language = user.email, user.locale
-            now = utcnow()
             try:
                 privacy.erase_member(
                     member,
                     actor=user,
                     now=now,
-                    gateway=current_app.extensions["union_payments"],
+                    gateway=payment_gateway(),
                 )
             except CardPaymentsUnavailable as error:
                 db.session.rollback()
@@ -203,15 +208,7 @@ def roster_list() -> ResponseReturnValue:
 def export() -> ResponseReturnValue:
     lines = roster.export_csv(actor(), now=utcnow())
     db.session.commit()
-    stamp = clock.today(utcnow()).isoformat()
-    return Response(
-        stream_with_context(lines),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="roster-{stamp}.csv"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return csv_download(lines, f"roster-{clock.today(utcnow()).isoformat()}")
 
 
 @blueprint.route("/members/import", methods=["GET", "POST"])
@@ -425,7 +422,7 @@ def erase(public_id: str) -> ResponseReturnValue:
                 member,
                 actor=user,
                 now=utcnow(),
-                gateway=current_app.extensions["union_payments"],
+                gateway=payment_gateway(),
             )
         except CardPaymentsUnavailable as error:
             db.session.rollback()

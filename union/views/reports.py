@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     redirect,
     render_template,
@@ -28,7 +27,14 @@ from union.models import Role, Sector, SurveyRound
 from union.services import reports, survey
 from union.services.reports.catalogue import CATALOGUE
 from union.services.reports.presenting import LEVEL_NAMES, Page, present, sector_name
-from union.views.helpers import actor, disclosure_rules, done, page_number, saved
+from union.views.helpers import (
+    actor,
+    csv_download,
+    disclosure_rules,
+    done,
+    page_number,
+    saved,
+)
 from union.web.access import roles
 from union.web.filters import number
 
@@ -164,8 +170,4 @@ def download(round_id: int, report: str, level: str, scope: str) -> ResponseRetu
         rows.extend([[table.title], list(table.columns), *table.raw_rows, []])
     lines = reports.csv_of(pulled, [page.title, page.scope_name], rows)
     stem = f"report-{round_id}-{report}-{level}{'-' + scope if scope else ''}"
-    return Response(
-        "".join(lines),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
-    )
+    return csv_download(list(lines), stem)

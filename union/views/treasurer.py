@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     Blueprint,
-    Response,
     flash,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 
 from union import clock
 from union.adapters import charts
-from union.clock import first_of_month, utcnow
+from union.clock import utcnow
 from union.db import db
 from union.errors import NotFound
 from union.forms.base import ActionForm
@@ -33,7 +29,16 @@ from union.i18n import _, format_money
 from union.labels import label
 from union.models import DuesLevel, PaymentMethod, Role, WaiverStatus
 from union.services import accounts, dues, ledger, remittances, settings, waivers
-from union.views.helpers import actor, done, enum_value, optional_id, page_number, saved
+from union.views.helpers import (
+    actor,
+    csv_download,
+    done,
+    enum_value,
+    month_value,
+    optional_id,
+    page_number,
+    saved,
+)
 from union.web.access import roles
 
 blueprint = Blueprint("treasurer", __name__, url_prefix="/treasurer")
@@ -219,15 +224,7 @@ def ledger_export() -> ResponseReturnValue:
     form.validate()
     lines = ledger.ledger_csv(_ledger_filter(form), actor=actor(), now=utcnow())
     db.session.commit()
-    stamp = clock.today(utcnow()).isoformat()
-    return Response(
-        stream_with_context(lines),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="ledger-{stamp}.csv"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return csv_download(lines, f"ledger-{clock.today(utcnow()).isoformat()}")
 
 
 @blueprint.get("/arrears")
@@ -240,17 +237,10 @@ def arrears() -> ResponseReturnValue:
     return render_template("treasurer/arrears.html", page=page, only_behind=only_behind)
 
 
-def _month_arg(value: str | None) -> date:
-    try:
-        return date.fromisoformat(f"{value}-01")
-    except (TypeError, ValueError):
-        return first_of_month(clock.today(utcnow()))
-
-
 @blueprint.get("/remittances")
 @roles(*TREASURY)
 def remittance_list() -> ResponseReturnValue:
-    month = _month_arg(request.args.get("month"))
+    month = month_value(request.args.get("month"))
     return render_template(
         "treasurer/remittances.html",
         month=month,
@@ -263,7 +253,7 @@ def remittance_list() -> ResponseReturnValue:
 @blueprint.post("/remittances/<int:delegate_id>/<month>")
 @roles(*TREASURY)
 def confirm_remittance(delegate_id: int, month: str) -> ResponseReturnValue:
-    when = _month_arg(month)
+    when = month_value(month)
     if ActionForm().validate_on_submit():
         delegate = accounts.user_by_id(delegate_id)
         done(
@@ -278,7 +268,7 @@ def confirm_remittance(delegate_id: int, month: str) -> ResponseReturnValue:
 @blueprint.get("/remittances/<int:delegate_id>/<month>")
 @roles(*TREASURY)
 def remittance_detail(delegate_id: int, month: str) -> ResponseReturnValue:
-    when = _month_arg(month)
+    when = month_value(month)
     report = remittances.delegate_month(accounts.user_by_id(delegate_id), when)
     return render_template(
         "dues/remittance.html", report=report, month=when, treasurer_view=True

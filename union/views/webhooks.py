@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
-from union.adapters.payments import InvalidWebhook, StripeGateway
+from union.adapters.payments import InvalidWebhook
 from union.clock import utcnow
 from union.db import db
 from union.extensions import csrf
@@ -16,6 +16,7 @@ from union.logs import log_exception
 from union.models import Member
 from union.services import card_dues
 from union.views.errors import database_unavailable
+from union.views.helpers import payment_gateway
 from union.web.access import public
 from union.web.notifications import send_payment_failed
 
@@ -27,7 +28,7 @@ blueprint = Blueprint("webhooks", __name__)
 @blueprint.post("/stripe/webhook")
 @public
 def stripe_webhook() -> ResponseReturnValue:
-    gateway: StripeGateway | None = current_app.extensions["union_payments"]
+    gateway = payment_gateway()
     if gateway is None:
         return {"error": "card payments are not configured"}, 400
     try:

@@ -17,7 +17,7 @@ from union.models import (
     WaiverReason,
 )
 from union.rules.standing import coverage_summary
-from union.services import dues, ledger, members, roster, waivers
+from union.services import dues, members, roster, treasury, waivers
 
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
 
@@ -159,7 +159,7 @@ def test_the_list_agrees_with_each_members_standing_page_by_page(
     seen = []
     page_number = 1
     while True:
-        page = ledger.arrears_page(
+        page = treasury.arrears_page(
             now=NOW, page=page_number, per_page=per_page, only_behind_standing=behind
         )
         assert page.total == len(expected)

@@ -14,7 +14,7 @@ from union.models import (
     WaiverReason,
     WaiverStatus,
 )
-from union.services import dues, ledger, remittances, settings, waivers
+from union.services import dues, remittances, settings, treasury, waivers
 
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
 SEP, OCT, NOV, DEC = (
@@ -398,26 +398,26 @@ def test_the_arrears_list_agrees_with_each_members_standing(make):
         if paid:
             make.payment(member, paid)
         owing[member.id] = dues.member_standing(member, now=NOW).arrears
-    page = ledger.arrears_page(now=NOW, page=1, per_page=50)
+    page = treasury.arrears_page(now=NOW, page=1, per_page=50)
     assert {line.member.id: line.arrears for line in page.items} == {
         k: v for k, v in owing.items() if v > 0
     }
     assert [line.arrears for line in page.items] == sorted(
         (v for v in owing.values() if v > 0), reverse=True
     )
-    assert ledger.arrears_by_member(list(owing), now=NOW) == owing
+    assert treasury.arrears_by_member(list(owing), now=NOW) == owing
 
 
 def test_the_arrears_list_is_one_query_however_many_members(make, count_queries):
     for _ in range(5):
         make.member(joined_on=date(2026, 1, 1))
     with count_queries() as few:
-        ledger.arrears_page(now=NOW, page=1, per_page=50)
+        treasury.arrears_page(now=NOW, page=1, per_page=50)
     for _ in range(60):
         make.payment(make.member(joined_on=date(2025, 6, 1)), 3)
     db.session.flush()
     with count_queries() as many:
-        page = ledger.arrears_page(now=NOW, page=1, per_page=50)
+        page = treasury.arrears_page(now=NOW, page=1, per_page=50)
     assert page.total == 65
     assert many.count == few.count
 
@@ -445,7 +445,7 @@ def test_monthly_totals_by_method(make):
         amount_cents=1100,
         paid_on=date(2026, 11, 9),
     )
-    totals = ledger.monthly_totals(now=NOW, months=3)
+    totals = treasury.monthly_totals(now=NOW, months=3)
     assert [t.month for t in totals] == [SEP, OCT, NOV]
     assert totals[0].total_cents == 0
     assert totals[1].by_method == {PaymentMethod.CASH: 2200}

@@ -40,7 +40,7 @@ from union.models import (
 )
 from union.models.dues import in_language
 from union.rules.standing import Standing, coverage_summary, months_to_cover, standing
-from union.services import audit, ledger, numbers, settings
+from union.services import audit, numbers, settings, treasury
 from union.services.paging import Page, paginate
 from union.services.scope import visible_members
 
@@ -766,7 +766,7 @@ def claim_reminders(*, now: datetime) -> list[Reminder]:
     today = clock.today(now)
     this_month = first_of_month(today)
     key = this_month.strftime("%Y-%m")
-    arrears, retrying = ledger.arrears_columns(today)
+    arrears, retrying = treasury.arrears_columns(today)
     counted = arrears - sa.case((retrying, 1), else_=0)
     waived = sa.exists().where(
         DuesWaiver.member_id == Member.id,

@@ -20,7 +20,7 @@ from union.models import (
     WaiverReason,
     WaiverStatus,
 )
-from union.services import audit, dues, ledger, numbers
+from union.services import audit, dues, numbers, treasury
 
 #: The longest stretch one waiver may cover; longer hardship is asked for again.
 MAX_WAIVER_MONTHS = 12
@@ -146,5 +146,5 @@ def cases(*, status: WaiverStatus | None, now: datetime) -> list[WaiverCase]:
     if status is not None:
         statement = statement.where(DuesWaiver.status == status)
     found = list(db.session.scalars(statement))
-    arrears = ledger.arrears_by_member([w.member_id for w in found], now=now)
+    arrears = treasury.arrears_by_member([w.member_id for w in found], now=now)
     return [WaiverCase(waiver, arrears.get(waiver.member_id, 0)) for waiver in found]

@@ -1,4 +1,8 @@
-"""The treasurer's views of the ledger: payments, arrears, monthly totals."""
+"""The treasurer's reading of the ledger: payments filtered and exported as CSV, the
+arrears list, and monthly totals.
+
+Nothing here writes money; an export only adds an audit row.
+"""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from union.models import (
     WaiverReason,
     WaiverStatus,
 )
-from union.services import dues, remittances, settings, treasury, waivers
+from union.services import dues, ledger, remittances, settings, treasury, waivers
 
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
 SEP, OCT, NOV, DEC = (
@@ -44,7 +44,7 @@ def test_a_member_who_just_joined_owes_this_month_and_the_initiation_fee(make):
 def test_cash_covers_the_oldest_months_first_and_gets_a_receipt_number(make):
     member = make.member(joined_on=date(2026, 9, 15), level="regular")
     steward = make.user(roles=(Role.STEWARD,))
-    payment = dues.record_hand_payment(
+    payment = ledger.record_hand_payment(
         member,
         method=PaymentMethod.CASH,
         months=2,
@@ -59,7 +59,7 @@ def test_cash_covers_the_oldest_months_first_and_gets_a_receipt_number(make):
     assert [c.month for c in payment.coverage] == [SEP, OCT]
     standing = dues.member_standing(member, now=NOW)
     assert (standing.arrears, standing.covered_through) == (1, OCT)
-    second = dues.record_hand_payment(
+    second = ledger.record_hand_payment(
         member,
         method=PaymentMethod.ETRANSFER,
         months=3,
@@ -96,7 +96,7 @@ def test_a_wrong_hand_payment_is_refused_and_saves_nothing(make, change, field):
         "reference": None,
     }
     with pytest.raises(ValidationFailed) as raised:
-        dues.record_hand_payment(
+        ledger.record_hand_payment(
             member, **{**entry, **change}, actor=make.user(), now=NOW
         )
     assert field in raised.value.errors
@@ -106,7 +106,7 @@ def test_a_wrong_hand_payment_is_refused_and_saves_nothing(make, change, field):
 def test_the_amount_message_says_what_the_right_amount_is(make):
     member = make.member(level="sub_minimum")
     with pytest.raises(ValidationFailed) as raised:
-        dues.record_hand_payment(
+        ledger.record_hand_payment(
             member,
             method=PaymentMethod.CASH,
             months=2,
@@ -215,9 +215,9 @@ def test_a_full_refund_uncovers_the_months_again(make):
         member, 2, method=PaymentMethod.CARD_ONE_OFF, amount_cents=2200
     )
     assert dues.member_standing(member, now=NOW).arrears == 0
-    dues.record_refund(payment, refunded_cents=1000, now=NOW)
+    ledger.record_refund(payment, refunded_cents=1000, now=NOW)
     assert dues.member_standing(member, now=NOW).arrears == 0
-    dues.record_refund(payment, refunded_cents=2200, now=NOW)
+    ledger.record_refund(payment, refunded_cents=2200, now=NOW)
     assert dues.member_standing(member, now=NOW).arrears == 2
 
 
@@ -353,7 +353,7 @@ def test_a_delegate_month_lists_receipts_and_the_treasurer_confirms_it(make):
     delegate = make.user(roles=(Role.STEWARD,))
     for name in ("A", "B"):
         member = make.member(name=name, level="minimum")
-        dues.record_hand_payment(
+        ledger.record_hand_payment(
             member,
             method=PaymentMethod.CASH,
             months=1,
@@ -459,7 +459,7 @@ def test_receipts_are_visible_only_to_those_concerned(make):
     here, there = make.workplace(), make.workplace()
     delegate = make.steward(here)
     member = make.member(here, account=True)
-    payment = dues.record_hand_payment(
+    payment = ledger.record_hand_payment(
         member,
         method=PaymentMethod.CASH,
         months=1,

@@ -327,9 +327,9 @@ def test_cash_payments_in_the_ledger_stay_attributed_to_the_erased_steward(make,
     steward_member = make.member(workplace, account=True)
     steward = steward_member.user
     payer = make.member(workplace)
-    from union.services import dues
+    from union.services import dues, ledger
 
-    payment = dues.record_hand_payment(
+    payment = ledger.record_hand_payment(
         payer,
         method=PaymentMethod.CASH,
         months=1,

@@ -1,7 +1,8 @@
 """The treasurer's reading of the ledger: payments filtered and exported as CSV, the
 arrears list, and monthly totals.
 
-Nothing here writes money; an export only adds an audit row.
+Nothing here writes money (union.services.ledger does); an export only adds an
+audit row.
 """
 
 from __future__ import annotations

@@ -1,0 +1,189 @@
+"""The ledger: where money is written, with the months it covers.
+
+Every payment taken (card, cash, e-transfer) goes through `record_payment`, which
+takes the member's row lock, picks the oldest uncovered months and writes one
+coverage row per month. The unique (member, month) key then makes double counting
+impossible, whatever order payments arrive in. Anything else that changes a
+member's covered months (a refund here, a granted waiver) takes the same lock and
+calls `note_coverage` in the same transaction. Opening balances are the one
+exception: a roster import writes them in bulk for the members it has just added
+(union.services.roster), each covering every month from joining to the month given.
+
+Prices and what a member owes are read in union.services.dues; the treasurer's
+reports in union.services.treasury.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from union import clock
+from union.db import db
+from union.errors import NotFound, ValidationFailed
+from union.i18n import _, format_money
+from union.models import (
+    HAND_METHODS,
+    DuesCoverage,
+    DuesPayment,
+    Member,
+    PaymentMethod,
+    User,
+)
+from union.rules.standing import coverage_summary, months_to_cover
+from union.services import audit, numbers
+from union.services.dues import covered_months, quote, start_month
+
+#: How many months one payment may cover, and how far back a hand payment may be dated.
+MAX_MONTHS_PER_PAYMENT = 24
+MAX_DAYS_BACKDATED = 366
+
+
+def lock_member(member_id: int) -> Member:
+    """Takes the member's row lock, so two payments for one member never pick the
+    same months at once (PostgreSQL; SQLite allows only one writer anyway)."""
+    member = db.session.scalar(
+        sa.select(Member).where(Member.id == member_id).with_for_update()
+    )
+    if member is None:
+        raise NotFound
+    return member
+
+
+def note_coverage(member: Member, covered: set[date]) -> None:
+    """Keeps the member's arrears summary (first_uncovered_month,
+    months_covered_later, last_covered_month) in step with their coverage rows.
+    Every change to a member's covered months calls this in the same transaction."""
+    first, later = coverage_summary(start_month(member), covered)
+    member.first_uncovered_month = first
+    member.months_covered_later = later
+    member.last_covered_month = max(covered, default=None)
+
+
+def record_payment(
+    member: Member,
+    *,
+    method: PaymentMethod,
+    amount_cents: int,
+    months: int,
+    paid_on: date,
+    now: datetime,
+    initiation_cents: int = 0,
+    recorded_by: User | None = None,
+    receipt_number: int | None = None,
+    reference: str | None = None,
+    stripe_invoice_id: str | None = None,
+    stripe_payment_intent_id: str | None = None,
+) -> DuesPayment:
+    """Adds a payment and covers the member's `months` oldest uncovered months."""
+    lock_member(member.id)
+    covered = covered_months(member.id)
+    payment = DuesPayment(
+        member_id=member.id,
+        method=method,
+        amount_cents=amount_cents,
+        initiation_cents=initiation_cents,
+        months=months,
+        paid_on=paid_on,
+        recorded_at=now,
+        recorded_by_id=recorded_by.id if recorded_by else None,
+        receipt_number=receipt_number,
+        reference=reference,
+        stripe_invoice_id=stripe_invoice_id,
+        stripe_payment_intent_id=stripe_payment_intent_id,
+    )
+    db.session.add(payment)
+    db.session.flush()
+    for month in months_to_cover(start_month(member), covered, months):
+        db.session.add(
+            DuesCoverage(member_id=member.id, month=month, payment_id=payment.id)
+        )
+        covered.add(month)
+    note_coverage(member, covered)
+    db.session.flush()
+    audit.record(
+        "dues.payment_recorded",
+        actor=recorded_by,
+        now=now,
+        subject=payment,
+        detail=f"method={method},months={months}",
+    )
+    return payment
+
+
+def record_hand_payment(
+    member: Member,
+    *,
+    method: PaymentMethod,
+    months: int,
+    amount_cents: int | None,
+    paid_on: date | None,
+    reference: str | None,
+    actor: User,
+    now: datetime,
+) -> DuesPayment:
+    """Cash or an e-transfer taken by a delegate, with the next receipt number. The
+    amount must match the member's level for those months (and the initiation fee
+    while it is unpaid), so receipts and remittances always add up."""
+    today = clock.today(now)
+    errors: dict[str, str] = {}
+    if method not in HAND_METHODS:
+        errors["method"] = _("Choose cash or e-transfer.")
+    if not 1 <= months <= MAX_MONTHS_PER_PAYMENT:
+        errors["months"] = _(
+            "Choose from 1 to %(most)d months.", most=MAX_MONTHS_PER_PAYMENT
+        )
+    if paid_on is None:
+        raise ValidationFailed({"paid_on": _("Enter the day the money was received.")})
+    if paid_on > today:
+        errors["paid_on"] = _("That day is in the future.")
+    elif paid_on < today - timedelta(days=MAX_DAYS_BACKDATED):
+        errors["paid_on"] = _(
+            "That is more than a year ago; ask the treasurer to record it."
+        )
+    if errors:
+        raise ValidationFailed(errors)
+    expected = quote(member, months)
+    if amount_cents != expected.total_cents:
+        message = _(
+            "For %(months)d months the amount is %(total)s.",
+            months=months,
+            total=format_money(expected.total_cents),
+        )
+        if expected.initiation_cents:
+            message = _(
+                "For %(months)d months plus the initiation fee of %(fee)s, the amount "
+                "is %(total)s.",
+                months=months,
+                fee=format_money(expected.initiation_cents),
+                total=format_money(expected.total_cents),
+            )
+        raise ValidationFailed({"amount": message})
+    return record_payment(
+        member,
+        method=method,
+        amount_cents=expected.total_cents,
+        initiation_cents=expected.initiation_cents,
+        months=months,
+        paid_on=paid_on,
+        now=now,
+        recorded_by=actor,
+        receipt_number=numbers.next_number("receipt"),
+        reference=(reference or "").strip() or None,
+    )
+
+
+def record_refund(payment: DuesPayment, *, refunded_cents: int, now: datetime) -> None:
+    """Notes a refund. A full refund uncovers the months the payment covered, so the
+    member owes them again."""
+    payment.refunded_cents = min(refunded_cents, payment.amount_cents)
+    if payment.is_refunded:
+        member = lock_member(payment.member_id)
+        db.session.execute(
+            sa.delete(DuesCoverage).where(DuesCoverage.payment_id == payment.id)
+        )
+        db.session.expire(payment, ["coverage"])
+        note_coverage(member, covered_months(member.id))
+    audit.record("dues.payment_refunded", actor=None, now=now, subject=payment)
+    db.session.flush()

@@ -598,12 +598,14 @@ REMINDER_MIN_ARREARS = 2
 
 
 @dataclass(frozen=True, slots=True)
-class Reminder:
+class ArrearsReminder:
+    """One member to remind about dues, and the months they owe."""
+
     member_id: int
     arrears: int
 
 
-def claim_reminders(*, now: datetime) -> list[Reminder]:
+def claim_reminders(*, now: datetime) -> list[ArrearsReminder]:
     """Members to remind this month, each recorded as reminded so that however often
     the command runs, nobody gets a second reminder in the same month. Members with
     a pending waiver, or a granted one running this month, are never reminded."""
@@ -646,4 +648,4 @@ def claim_reminders(*, now: datetime) -> list[Reminder]:
             )
         )
     db.session.flush()
-    return [Reminder(member_id, int(owing)) for member_id, owing in rows]
+    return [ArrearsReminder(member_id, int(owing)) for member_id, owing in rows]

@@ -395,16 +395,20 @@ class MemberDues:
         return self.payment_count > len(self.payments)
 
 
+#: A payment that paid the initiation fee and was not refunded in full: while one
+#: exists, the member owes no initiation fee.
+_PAID_INITIATION = sa.and_(
+    DuesPayment.initiation_cents > 0,
+    DuesPayment.refunded_cents < DuesPayment.amount_cents,
+)
+
+
 def _payment_totals(member_id: int) -> tuple[int, bool]:
     """How many payments the member made, and whether one paid the initiation fee."""
-    initiation = sa.and_(
-        DuesPayment.initiation_cents > 0,
-        DuesPayment.refunded_cents < DuesPayment.amount_cents,
-    )
     count, initiations = db.session.execute(
         sa.select(
             sa.func.count(),
-            sa.func.count(sa.case((initiation, DuesPayment.id))),
+            sa.func.count(sa.case((_PAID_INITIATION, DuesPayment.id))),
         ).where(DuesPayment.member_id == member_id)
     ).one()
     return int(count), bool(initiations)
@@ -502,11 +506,7 @@ def initiation_paid(member_id: int) -> bool:
         db.session.scalar(
             sa.select(sa.func.count())
             .select_from(DuesPayment)
-            .where(
-                DuesPayment.member_id == member_id,
-                DuesPayment.initiation_cents > 0,
-                DuesPayment.refunded_cents < DuesPayment.amount_cents,
-            )
+            .where(DuesPayment.member_id == member_id, _PAID_INITIATION)
         )
     )
 

@@ -387,10 +387,6 @@ class MemberDues:
     quotes: dict[int, Quote]
 
     @property
-    def has_open_waiver(self) -> bool:
-        return any(w.status is not WaiverStatus.DECLINED for w in self.waivers)
-
-    @property
     def more_payments(self) -> bool:
         return self.payment_count > len(self.payments)
 

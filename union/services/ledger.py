@@ -31,7 +31,7 @@ from union.models import (
     PaymentMethod,
     User,
 )
-from union.rules.standing import coverage_summary, months_to_cover
+from union.rules.standing import arrears_summary, months_to_cover
 from union.services import audit, numbers
 from union.services.dues import covered_months, quote, start_month
 
@@ -55,10 +55,10 @@ def note_coverage(member: Member, covered: set[date]) -> None:
     """Keeps the member's arrears summary (first_uncovered_month,
     months_covered_later, last_covered_month) in step with their coverage rows.
     Every change to a member's covered months calls this in the same transaction."""
-    first, later = coverage_summary(start_month(member), covered)
-    member.first_uncovered_month = first
-    member.months_covered_later = later
-    member.last_covered_month = max(covered, default=None)
+    summary = arrears_summary(start_month(member), covered)
+    member.first_uncovered_month = summary.first_uncovered_month
+    member.months_covered_later = summary.months_covered_later
+    member.last_covered_month = summary.last_covered_month
 
 
 def record_payment(

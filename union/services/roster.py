@@ -42,6 +42,7 @@ from union.models import (
     WorkplaceStatus,
 )
 from union.models.users import email_digest, normalise_email
+from union.rules.standing import opening_balance
 from union.services import audit, dues, numbers
 from union.services.members import PHONE_PATTERN
 from union.services.scope import visible_members
@@ -505,34 +506,13 @@ def _write(
         member_ids = _insert_returning_ids(
             Member,
             [
-                {
-                    "member_number": row.member_number or next(assigned),
-                    "user_id": user_ids.get(row.line),
-                    "chosen_name": row.chosen_name,
-                    "legal_name": row.legal_name,
-                    "pronouns": row.pronouns,
-                    "phone": row.phone,
-                    "contact_preference": row.contact_preference,
-                    "membership_class": row.membership_class,
-                    "status": row.status,
-                    "dues_level_id": row.dues_level_id,
-                    "joined_on": row.joined_on,
-                    "accepted_on": today
-                    if row.status is not MemberStatus.APPLICANT
-                    else None,
-                    "left_on": today if row.status is MemberStatus.RESIGNED else None,
-                    # The opening balance covers every month from joining on.
-                    "first_uncovered_month": month_start(
-                        month_index(row.paid_through) + 1
-                    )
-                    if row.paid_through
-                    else first_of_month(row.joined_on),
-                    "last_covered_month": first_of_month(row.paid_through)
-                    if row.paid_through
-                    else None,
-                    "created_at": now,
-                    "updated_at": now,
-                }
+                _new_member(
+                    row,
+                    member_number=row.member_number or next(assigned),
+                    user_id=user_ids.get(row.line),
+                    now=now,
+                    today=today,
+                )
                 for row in batch
             ],
         )
@@ -560,6 +540,34 @@ def _write(
 def _new_user(email: str, now: datetime) -> dict[str, object]:
     # Bulk inserts skip the model's validator, so the lookup hash is set here.
     return {"email": email, "email_hash": email_digest(email), "created_at": now}
+
+
+def _new_member(
+    row: _Row, *, member_number: int, user_id: int | None, now: datetime, today: date
+) -> dict[str, object]:
+    # The opening balance is written in bulk, not through ledger.record_payment, so
+    # its arrears summary is set here.
+    summary = opening_balance(first_of_month(row.joined_on), row.paid_through)
+    return {
+        "member_number": member_number,
+        "user_id": user_id,
+        "chosen_name": row.chosen_name,
+        "legal_name": row.legal_name,
+        "pronouns": row.pronouns,
+        "phone": row.phone,
+        "contact_preference": row.contact_preference,
+        "membership_class": row.membership_class,
+        "status": row.status,
+        "dues_level_id": row.dues_level_id,
+        "joined_on": row.joined_on,
+        "accepted_on": today if row.status is not MemberStatus.APPLICANT else None,
+        "left_on": today if row.status is MemberStatus.RESIGNED else None,
+        "first_uncovered_month": summary.first_uncovered_month,
+        "months_covered_later": summary.months_covered_later,
+        "last_covered_month": summary.last_covered_month,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _insert_dues_history(

@@ -24,7 +24,6 @@ from union.clock import first_of_month, month_index, month_start, months_through
 from union.db import db
 from union.i18n import _
 from union.models import (
-    BargainingStatus,
     ContactPreference,
     DuesCoverage,
     DuesLevel,
@@ -36,14 +35,12 @@ from union.models import (
     MembershipClass,
     MemberStatus,
     PaymentMethod,
-    Sector,
     User,
     Workplace,
-    WorkplaceStatus,
 )
 from union.models.users import email_digest, normalise_email
 from union.rules.standing import opening_balance
-from union.services import audit, dues, numbers
+from union.services import audit, dues, numbers, workplaces
 from union.services.members import PHONE_PATTERN
 from union.services.scope import visible_members
 
@@ -649,17 +646,9 @@ def _workplace_ids_adding_missing(
     for row in rows:
         key = _workplace_key(row.employer, row.site)
         if row.employer and key not in ids:
-            workplace = Workplace(
-                employer=row.employer,
-                site=row.site,
-                sector=Sector.OTHER,
-                bargaining_status=BargainingStatus.UNORGANIZED,
-                status=WorkplaceStatus.PENDING,
-                listed_on_join=False,
-                created_at=now,
+            workplace = workplaces.add_pending_workplace(
+                row.employer, row.site, now=now
             )
-            db.session.add(workplace)
-            db.session.flush()
             ids[key] = workplace.id
             result.new_workplaces.append(workplace.name)
     return ids

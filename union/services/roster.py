@@ -579,16 +579,7 @@ def _write(
     today = clock.today(now)
     for start in range(0, len(rows), WRITE_BATCH):
         batch = rows[start : start + WRITE_BATCH]
-        with_email = [row for row in batch if row.email]
-        user_ids = dict(
-            zip(
-                (row.line for row in with_email),
-                _insert_returning_ids(
-                    User, [_new_user(row.email, now) for row in with_email if row.email]
-                ),
-                strict=True,
-            )
-        )
+        user_ids = _insert_users(batch, now=now)
         member_ids = _insert_returning_ids(
             Member,
             [
@@ -602,18 +593,7 @@ def _write(
                 for row in batch
             ],
         )
-        jobs = [
-            {
-                "member_id": member_id,
-                "workplace_id": workplace_ids[_workplace_key(row.employer, row.site)],
-                "classification_id": row.classification_id,
-                "created_at": now,
-            }
-            for row, member_id in zip(batch, member_ids, strict=True)
-            if row.employer
-        ]
-        if jobs:
-            db.session.execute(sa.insert(Employment), jobs)
+        _insert_jobs(batch, member_ids, workplace_ids, now=now)
         _insert_dues_history(batch, member_ids, now=now, today=today)
         yield Step(start + len(batch), len(rows), "import")
     result.imported = len(rows)
@@ -621,6 +601,20 @@ def _write(
         "roster.imported", actor=actor, now=now, detail=f"rows={result.imported}"
     )
     db.session.flush()
+
+
+def _insert_users(batch: list[_Row], *, now: datetime) -> dict[int, int]:
+    """Accounts for the rows with an email: their ids by the row's line."""
+    with_email = [row for row in batch if row.email]
+    return dict(
+        zip(
+            (row.line for row in with_email),
+            _insert_returning_ids(
+                User, [_new_user(row.email, now) for row in with_email if row.email]
+            ),
+            strict=True,
+        )
+    )
 
 
 def _new_user(email: str, now: datetime) -> dict[str, object]:
@@ -654,6 +648,27 @@ def _new_member(
         "created_at": now,
         "updated_at": now,
     }
+
+
+def _insert_jobs(
+    batch: list[_Row],
+    member_ids: list[int],
+    workplace_ids: dict[tuple[str, str], int],
+    *,
+    now: datetime,
+) -> None:
+    jobs = [
+        {
+            "member_id": member_id,
+            "workplace_id": workplace_ids[_workplace_key(row.employer, row.site)],
+            "classification_id": row.classification_id,
+            "created_at": now,
+        }
+        for row, member_id in zip(batch, member_ids, strict=True)
+        if row.employer
+    ]
+    if jobs:
+        db.session.execute(sa.insert(Employment), jobs)
 
 
 def _insert_dues_history(

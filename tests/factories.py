@@ -38,7 +38,7 @@ from union.models import (
     WorkplaceStatus,
 )
 from union.rules.passwords import hash_password
-from union.services import dues, numbers
+from union.services import dues, ledger, numbers
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -192,7 +192,7 @@ class Factories:
         stripe_invoice_id: str | None = None,
     ) -> DuesPayment:
         """A payment as if it had come in, covering the oldest uncovered months."""
-        return dues.record_payment(
+        return ledger.record_payment(
             member,
             method=method,
             amount_cents=amount_cents if amount_cents is not None else 1100 * months,

@@ -17,7 +17,7 @@ from union.models import (
     WaiverReason,
 )
 from union.rules.standing import coverage_summary
-from union.services import dues, ledger, members, roster, waivers
+from union.services import dues, ledger, members, roster, treasury, waivers
 
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
 
@@ -43,7 +43,7 @@ def test_payments_refunds_and_waivers_keep_the_summary_in_step(make):
     first = make.payment(member, 3)
     assert member.first_uncovered_month == date(2026, 4, 1)
     make.payment(member, 2)
-    dues.record_refund(first, refunded_cents=first.amount_cents, now=NOW)
+    ledger.record_refund(first, refunded_cents=first.amount_cents, now=NOW)
     # January to March uncovered again, April and May still covered: a gap.
     assert (member.first_uncovered_month, member.months_covered_later) == (
         date(2026, 1, 1),
@@ -100,14 +100,14 @@ def owing(make):
     gap = make.member(name="gap", joined_on=date(2026, 1, 1))
     early = make.payment(gap, 2)
     make.payment(gap, 4)
-    dues.record_refund(early, refunded_cents=early.amount_cents, now=NOW)
+    ledger.record_refund(early, refunded_cents=early.amount_cents, now=NOW)
     made["gap"] = gap
     # The same over a gap that reaches past this month: January to April
     # refunded, May 2026 to April 2027 paid.
     ahead = make.member(name="ahead", joined_on=date(2026, 1, 1))
     early = make.payment(ahead, 4)
     make.payment(ahead, 12)
-    dues.record_refund(early, refunded_cents=early.amount_cents, now=NOW)
+    ledger.record_refund(early, refunded_cents=early.amount_cents, now=NOW)
     assert ahead.last_covered_month == date(2027, 4, 1)
     made["ahead"] = ahead
     # Three months behind, one of them a card payment Stripe is still retrying.
@@ -159,7 +159,7 @@ def test_the_list_agrees_with_each_members_standing_page_by_page(
     seen = []
     page_number = 1
     while True:
-        page = ledger.arrears_page(
+        page = treasury.arrears_page(
             now=NOW, page=page_number, per_page=per_page, only_behind_standing=behind
         )
         assert page.total == len(expected)

@@ -14,7 +14,7 @@ from union.models import (
     WaiverReason,
     WaiverStatus,
 )
-from union.services import dues, ledger, remittances, settings, waivers
+from union.services import dues, ledger, remittances, settings, treasury, waivers
 
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
 SEP, OCT, NOV, DEC = (
@@ -44,7 +44,7 @@ def test_a_member_who_just_joined_owes_this_month_and_the_initiation_fee(make):
 def test_cash_covers_the_oldest_months_first_and_gets_a_receipt_number(make):
     member = make.member(joined_on=date(2026, 9, 15), level="regular")
     steward = make.user(roles=(Role.STEWARD,))
-    payment = dues.record_hand_payment(
+    payment = ledger.record_hand_payment(
         member,
         method=PaymentMethod.CASH,
         months=2,
@@ -59,7 +59,7 @@ def test_cash_covers_the_oldest_months_first_and_gets_a_receipt_number(make):
     assert [c.month for c in payment.coverage] == [SEP, OCT]
     standing = dues.member_standing(member, now=NOW)
     assert (standing.arrears, standing.covered_through) == (1, OCT)
-    second = dues.record_hand_payment(
+    second = ledger.record_hand_payment(
         member,
         method=PaymentMethod.ETRANSFER,
         months=3,
@@ -96,7 +96,7 @@ def test_a_wrong_hand_payment_is_refused_and_saves_nothing(make, change, field):
         "reference": None,
     }
     with pytest.raises(ValidationFailed) as raised:
-        dues.record_hand_payment(
+        ledger.record_hand_payment(
             member, **{**entry, **change}, actor=make.user(), now=NOW
         )
     assert field in raised.value.errors
@@ -106,7 +106,7 @@ def test_a_wrong_hand_payment_is_refused_and_saves_nothing(make, change, field):
 def test_the_amount_message_says_what_the_right_amount_is(make):
     member = make.member(level="sub_minimum")
     with pytest.raises(ValidationFailed) as raised:
-        dues.record_hand_payment(
+        ledger.record_hand_payment(
             member,
             method=PaymentMethod.CASH,
             months=2,
@@ -215,9 +215,9 @@ def test_a_full_refund_uncovers_the_months_again(make):
         member, 2, method=PaymentMethod.CARD_ONE_OFF, amount_cents=2200
     )
     assert dues.member_standing(member, now=NOW).arrears == 0
-    dues.record_refund(payment, refunded_cents=1000, now=NOW)
+    ledger.record_refund(payment, refunded_cents=1000, now=NOW)
     assert dues.member_standing(member, now=NOW).arrears == 0
-    dues.record_refund(payment, refunded_cents=2200, now=NOW)
+    ledger.record_refund(payment, refunded_cents=2200, now=NOW)
     assert dues.member_standing(member, now=NOW).arrears == 2
 
 
@@ -353,7 +353,7 @@ def test_a_delegate_month_lists_receipts_and_the_treasurer_confirms_it(make):
     delegate = make.user(roles=(Role.STEWARD,))
     for name in ("A", "B"):
         member = make.member(name=name, level="minimum")
-        dues.record_hand_payment(
+        ledger.record_hand_payment(
             member,
             method=PaymentMethod.CASH,
             months=1,
@@ -398,26 +398,26 @@ def test_the_arrears_list_agrees_with_each_members_standing(make):
         if paid:
             make.payment(member, paid)
         owing[member.id] = dues.member_standing(member, now=NOW).arrears
-    page = ledger.arrears_page(now=NOW, page=1, per_page=50)
+    page = treasury.arrears_page(now=NOW, page=1, per_page=50)
     assert {line.member.id: line.arrears for line in page.items} == {
         k: v for k, v in owing.items() if v > 0
     }
     assert [line.arrears for line in page.items] == sorted(
         (v for v in owing.values() if v > 0), reverse=True
     )
-    assert ledger.arrears_by_member(list(owing), now=NOW) == owing
+    assert treasury.arrears_by_member(list(owing), now=NOW) == owing
 
 
 def test_the_arrears_list_is_one_query_however_many_members(make, count_queries):
     for _ in range(5):
         make.member(joined_on=date(2026, 1, 1))
     with count_queries() as few:
-        ledger.arrears_page(now=NOW, page=1, per_page=50)
+        treasury.arrears_page(now=NOW, page=1, per_page=50)
     for _ in range(60):
         make.payment(make.member(joined_on=date(2025, 6, 1)), 3)
     db.session.flush()
     with count_queries() as many:
-        page = ledger.arrears_page(now=NOW, page=1, per_page=50)
+        page = treasury.arrears_page(now=NOW, page=1, per_page=50)
     assert page.total == 65
     assert many.count == few.count
 
@@ -445,7 +445,7 @@ def test_monthly_totals_by_method(make):
         amount_cents=1100,
         paid_on=date(2026, 11, 9),
     )
-    totals = ledger.monthly_totals(now=NOW, months=3)
+    totals = treasury.monthly_totals(now=NOW, months=3)
     assert [t.month for t in totals] == [SEP, OCT, NOV]
     assert totals[0].total_cents == 0
     assert totals[1].by_method == {PaymentMethod.CASH: 2200}
@@ -459,7 +459,7 @@ def test_receipts_are_visible_only_to_those_concerned(make):
     here, there = make.workplace(), make.workplace()
     delegate = make.steward(here)
     member = make.member(here, account=True)
-    payment = dues.record_hand_payment(
+    payment = ledger.record_hand_payment(
         member,
         method=PaymentMethod.CASH,
         months=1,

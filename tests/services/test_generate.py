@@ -34,7 +34,7 @@ from union.models import (
 )
 from union.rules.passwords import hash_password
 from union.rules.standing import coverage_summary, months_to_cover
-from union.services import accounts, dues, ledger, numbers
+from union.services import accounts, dues, numbers, treasury
 
 SMALL = generate.Scale.of(members=80, workplaces=6, years=2, grievances=40, seed=3)
 
@@ -126,7 +126,7 @@ def test_every_payment_covers_its_months_and_refunds_cover_none(generated):
 
 def test_standing_in_sql_and_in_python_agree_for_every_member(generated, now):
     members = db.session.scalars(sa.select(Member)).all()
-    owing = ledger.arrears_by_member([m.id for m in members], now=now)
+    owing = treasury.arrears_by_member([m.id for m in members], now=now)
     statuses = set()
     for member in members:
         standing = dues.member_standing(member, now=now)

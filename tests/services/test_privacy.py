@@ -36,7 +36,7 @@ from union.models import (
     WaiverReason,
     grievance_grievants,
 )
-from union.services import accounts, grievances, ledger, privacy, waivers
+from union.services import accounts, grievances, privacy, treasury, waivers
 from union.services.card_dues import CardPaymentsUnavailable
 
 DAY = timedelta(days=1)
@@ -236,7 +236,7 @@ def test_erasure_clears_every_personal_field_and_keeps_the_books(full_member, no
     covered_before = db.session.scalar(
         sa.select(sa.func.count()).select_from(DuesCoverage)
     )
-    totals_before = ledger.monthly_totals(now=now)
+    totals_before = treasury.monthly_totals(now=now)
     admin = user  # the member erases themselves
 
     privacy.erase_member(member, actor=admin, now=now, gateway=None)
@@ -295,7 +295,7 @@ def test_erasure_clears_every_personal_field_and_keeps_the_books(full_member, no
         db.session.scalar(sa.select(sa.func.count()).select_from(DuesCoverage))
         == covered_before
     )
-    assert ledger.monthly_totals(now=now) == totals_before
+    assert treasury.monthly_totals(now=now) == totals_before
     # Grievances keep their counts (and the link, to a nameless record).
     assert db.session.scalar(
         sa.select(sa.func.count())
@@ -407,9 +407,9 @@ def test_cash_payments_in_the_ledger_stay_attributed_to_the_erased_steward(make,
     steward_member = make.member(workplace, account=True)
     steward = steward_member.user
     payer = make.member(workplace)
-    from union.services import dues
+    from union.services import dues, ledger
 
-    payment = dues.record_hand_payment(
+    payment = ledger.record_hand_payment(
         payer,
         method=PaymentMethod.CASH,
         months=1,

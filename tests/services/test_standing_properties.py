@@ -14,7 +14,7 @@ from union.clock import month_index, month_start, months_through
 from union.db import db
 from union.errors import ValidationFailed
 from union.models import DuesCoverage, DuesPayment, PaymentMethod, Role, WaiverReason
-from union.services import dues, ledger, waivers
+from union.services import dues, ledger, treasury, waivers
 
 LEVELS = ("sub_minimum", "minimum", "regular", "high")
 JOINED = date(2025, 1, 10)
@@ -69,7 +69,7 @@ def test_standing_matches_an_independent_count_whatever_happens(make, history):
                 sum(dues.monthly_cents(member, quote.months))
                 + (0 if priced else initiation)
             )
-            payment = dues.record_hand_payment(
+            payment = ledger.record_hand_payment(
                 member,
                 method=PaymentMethod.CASH,
                 months=action[1],
@@ -117,7 +117,7 @@ def test_standing_matches_an_independent_count_whatever_happens(make, history):
     standing = dues.member_standing(member, now=end)
     assert standing.months_owed == len(owed)
     assert standing.arrears == len(unpaid)
-    assert ledger.arrears_by_member([member.id], now=end) == {member.id: len(unpaid)}
+    assert treasury.arrears_by_member([member.id], now=end) == {member.id: len(unpaid)}
 
     # Every payment was for the months it covered, at the level of each month when
     # it was paid, plus the initiation fee exactly once.

@@ -21,7 +21,7 @@ from union.models import (
     Role,
     StripeEvent,
 )
-from union.services import card_dues, dues, settings
+from union.services import card_dues, dues, ledger, settings
 
 
 def count(model, *conditions):
@@ -532,7 +532,7 @@ def test_an_internal_error_answers_500_keeps_nothing_and_the_retry_succeeds(
         raise RuntimeError("database fell over")
 
     with monkeypatch.context() as patched:
-        patched.setattr(dues, "record_payment", broken)
+        patched.setattr(ledger, "record_payment", broken)
         assert deliver(client, paid).status_code == 500
     assert (count(StripeEvent), count(DuesPayment)) == (0, 0)
     assert deliver(client, paid).json["outcome"] == "processed"

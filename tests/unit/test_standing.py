@@ -6,8 +6,14 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from union.clock import month_index, month_start, months_from
-from union.rules.standing import months_to_cover, standing
+from union.clock import month_index, month_start, months_from, months_through
+from union.rules.standing import (
+    ArrearsSummary,
+    arrears_summary,
+    months_to_cover,
+    opening_balance,
+    standing,
+)
 
 JAN, FEB, MAR, APR, MAY = (date(2026, m, 1) for m in range(1, 6))
 
@@ -156,3 +162,18 @@ def test_paying_never_covers_a_month_twice_or_before_joining(history, count):
     assert len(chosen) == len(set(chosen)) == count
     assert not set(chosen) & covered
     assert min(chosen) >= start
+
+
+def test_an_opening_balance_summarises_the_months_it_covers():
+    assert opening_balance(FEB, None) == ArrearsSummary(FEB, 0, None)
+    assert opening_balance(FEB, APR) == ArrearsSummary(MAY, 0, APR)
+
+
+@given(st.integers(min_value=0, max_value=240), st.integers(min_value=0, max_value=120))
+def test_an_opening_balance_agrees_with_counting_its_months(start_index, paid):
+    start = month_start(month_index(JAN) - start_index)
+    paid_through = month_start(month_index(start) + paid)
+    assert opening_balance(start, paid_through) == arrears_summary(
+        start, set(months_through(start, paid_through))
+    )
+    assert opening_balance(start, None) == arrears_summary(start, set())

@@ -21,7 +21,7 @@ from union.models import (
     WaiverReason,
     Workplace,
 )
-from union.services import dues, grievances, privacy, survey, waivers
+from union.services import grievances, ledger, privacy, survey, waivers
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +71,7 @@ def world(make) -> World:
         "admin": make.user("admin@example.org", roles=(Role.ADMIN,)),
     }
     funding = make.funding(here, ends_on=None)
-    receipt = dues.record_hand_payment(
+    receipt = ledger.record_hand_payment(
         member,
         method=PaymentMethod.CASH,
         months=1,

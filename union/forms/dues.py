@@ -19,7 +19,8 @@ from union.forms.base import (
 )
 from union.i18n import _l, current_language, format_money
 from union.models import HAND_METHODS, PaymentMethod, WaiverReason
-from union.services.dues import MAX_MONTHS_PER_PAYMENT, LevelOffer, LevelWording
+from union.services.dues import LevelOffer, LevelWording
+from union.services.ledger import MAX_MONTHS_PER_PAYMENT
 
 HAND_METHOD_VALUES = {method.value for method in HAND_METHODS}
 

@@ -34,6 +34,7 @@ from union.services import (
     accounts,
     dues,
     grievances,
+    ledger,
     numbers,
     survey,
     waivers,
@@ -486,7 +487,7 @@ class _MemberMaker:
                 today,
                 clock.add_months(start, covered) + timedelta(days=rng.randint(0, 20)),
             )
-            dues.record_payment(
+            ledger.record_payment(
                 member,
                 method=PaymentMethod.CARD_SUBSCRIPTION
                 if by_card

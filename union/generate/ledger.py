@@ -2,7 +2,7 @@
 waivers, refunds, card subscriptions and delegates' confirmed remittances.
 
 Each member's history is played forward in time through the same rule the app
-applies in union.services.dues.record_payment: a payment covers the member's
+applies in union.services.ledger.record_payment: a payment covers the member's
 oldest uncovered months, a granted waiver the months it names that nothing covers
 yet, and a full refund uncovers what its payment covered.
 """

@@ -120,7 +120,7 @@ class Member(Model):
     left_on: Mapped[date | None]
     #: The first month from joining that no payment or waiver covers: the member
     #: owes from this month on. Kept with the coverage rows, in the same transaction
-    #: (union.services.dues.note_coverage).
+    #: (union.services.ledger.note_coverage).
     first_uncovered_month: Mapped[date] = mapped_column(default=_month_joined)
     #: Covered months after that one (paid ahead across a gap, a waiver for later
     #: months, a refund in the middle): 0 for nearly everyone, whose arrears then

@@ -96,3 +96,31 @@ def coverage_summary(start_month: date, covered: Collection[date]) -> tuple[date
     can be read without counting every month covered."""
     first = months_to_cover(start_month, covered, 1)[0]
     return first, sum(1 for month in covered if month > first)
+
+
+@dataclass(frozen=True, slots=True)
+class ArrearsSummary:
+    """What the ledger keeps on each member row about their covered months, in step
+    with the coverage rows, so that arrears can be read without counting them."""
+
+    #: The first month from the start month that nothing covers.
+    first_uncovered_month: date
+    #: How many covered months come after it.
+    months_covered_later: int
+    #: The latest month anything covers, if any.
+    last_covered_month: date | None
+
+
+def arrears_summary(start_month: date, covered: Collection[date]) -> ArrearsSummary:
+    first, later = coverage_summary(start_month, covered)
+    return ArrearsSummary(first, later, max(covered, default=None))
+
+
+def opening_balance(start_month: date, paid_through: date | None) -> ArrearsSummary:
+    """The summary of a member whose only coverage is an opening balance: every month
+    from the start month through `paid_through` (none when that is None). It equals
+    arrears_summary of those months, worked out without listing them, because a
+    roster import needs it for thousands of members at once."""
+    if paid_through is None:
+        return ArrearsSummary(start_month, 0, None)
+    return ArrearsSummary(month_start(month_index(paid_through) + 1), 0, paid_through)

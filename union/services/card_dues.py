@@ -37,7 +37,7 @@ from union.models import (
     StripeEvent,
     User,
 )
-from union.services import audit, dues
+from union.services import audit, dues, ledger
 
 
 class CardPaymentsUnavailable(DomainError):
@@ -224,12 +224,12 @@ def start_card_payment(
     """Opens Checkout for one card payment covering `months` months (arrears first,
     then in advance). The amount is worked out here, never taken from the browser."""
     stripe = _gateway(gateway)
-    if not 1 <= months <= dues.MAX_MONTHS_PER_PAYMENT:
+    if not 1 <= months <= ledger.MAX_MONTHS_PER_PAYMENT:
         raise ValidationFailed(
             {
                 "months": _(
                     "Choose from 1 to %(most)d months.",
-                    most=dues.MAX_MONTHS_PER_PAYMENT,
+                    most=ledger.MAX_MONTHS_PER_PAYMENT,
                 )
             }
         )
@@ -501,7 +501,7 @@ def on_invoice_paid(
             if paid_at
             else clock.today(now)
         )
-        dues.record_payment(
+        ledger.record_payment(
             member,
             method=PaymentMethod.CARD_SUBSCRIPTION,
             amount_cents=int(invoice["amount_paid"]),
@@ -639,7 +639,7 @@ def _one_off_paid(
     )
     if attempt is None:
         return WebhookOutcome("unmatched")
-    dues.record_payment(
+    ledger.record_payment(
         member,
         method=PaymentMethod.CARD_ONE_OFF,
         amount_cents=amount_cents,
@@ -672,7 +672,7 @@ def on_charge_refunded(
     )
     if payment is None:
         return WebhookOutcome("unmatched")
-    dues.record_refund(
+    ledger.record_refund(
         payment, refunded_cents=int(charge.get("amount_refunded") or 0), now=now
     )
     return WebhookOutcome("processed")

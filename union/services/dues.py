@@ -1,16 +1,15 @@
-"""Dues: levels and their history, each member's standing, and the ledger.
+"""Dues: levels and their history, each member's standing and dues page, quotes,
+receipts, and arrears reminders.
 
-Every way money comes in (card, cash, e-transfer, an opening balance) goes through
-`record_payment`, which takes the member's row lock, picks the oldest uncovered
-months and writes one coverage row per month. The unique (member, month) key then
-makes double counting impossible, whatever order payments arrive in.
+Money is written in union.services.ledger: this module only reads payments and the
+months they cover.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
@@ -19,9 +18,8 @@ from union import clock
 from union.clock import first_of_month, month_index, month_start
 from union.db import db
 from union.errors import NotFound, ValidationFailed
-from union.i18n import _, format_money
+from union.i18n import _
 from union.models import (
-    HAND_METHODS,
     DuesCoverage,
     DuesLevel,
     DuesLevelChoice,
@@ -33,20 +31,15 @@ from union.models import (
     Member,
     MemberStatus,
     NoticeKind,
-    PaymentMethod,
     Role,
     User,
     WaiverStatus,
 )
 from union.models.dues import in_language
-from union.rules.standing import Standing, coverage_summary, months_to_cover, standing
-from union.services import audit, ledger, numbers, settings
+from union.rules.standing import Standing, months_to_cover, standing
+from union.services import audit, settings, treasury
 from union.services.paging import Page, paginate
 from union.services.scope import visible_members
-
-#: How many months one hand payment may cover, and how far back it may be dated.
-MAX_MONTHS_PER_PAYMENT = 24
-MAX_DAYS_BACKDATED = 366
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,16 +327,6 @@ def covered_months(member_id: int) -> set[date]:
     )
 
 
-def note_coverage(member: Member, covered: set[date]) -> None:
-    """Keeps the member's arrears summary (first_uncovered_month,
-    months_covered_later, last_covered_month) in step with their coverage rows.
-    Every change to a member's covered months calls this in the same transaction."""
-    first, later = coverage_summary(start_month(member), covered)
-    member.first_uncovered_month = first
-    member.months_covered_later = later
-    member.last_covered_month = max(covered, default=None)
-
-
 def card_retrying(member_id: int) -> bool:
     """Whether Stripe is still retrying a failed card payment for this member."""
     return bool(
@@ -404,24 +387,24 @@ class MemberDues:
     quotes: dict[int, Quote]
 
     @property
-    def has_open_waiver(self) -> bool:
-        return any(w.status is not WaiverStatus.DECLINED for w in self.waivers)
-
-    @property
     def more_payments(self) -> bool:
         return self.payment_count > len(self.payments)
 
 
+#: A payment that paid the initiation fee and was not refunded in full: while one
+#: exists, the member owes no initiation fee.
+_PAID_INITIATION = sa.and_(
+    DuesPayment.initiation_cents > 0,
+    DuesPayment.refunded_cents < DuesPayment.amount_cents,
+)
+
+
 def _payment_totals(member_id: int) -> tuple[int, bool]:
     """How many payments the member made, and whether one paid the initiation fee."""
-    initiation = sa.and_(
-        DuesPayment.initiation_cents > 0,
-        DuesPayment.refunded_cents < DuesPayment.amount_cents,
-    )
     count, initiations = db.session.execute(
         sa.select(
             sa.func.count(),
-            sa.func.count(sa.case((initiation, DuesPayment.id))),
+            sa.func.count(sa.case((_PAID_INITIATION, DuesPayment.id))),
         ).where(DuesPayment.member_id == member_id)
     ).one()
     return int(count), bool(initiations)
@@ -519,78 +502,12 @@ def initiation_paid(member_id: int) -> bool:
         db.session.scalar(
             sa.select(sa.func.count())
             .select_from(DuesPayment)
-            .where(
-                DuesPayment.member_id == member_id,
-                DuesPayment.initiation_cents > 0,
-                DuesPayment.refunded_cents < DuesPayment.amount_cents,
-            )
+            .where(DuesPayment.member_id == member_id, _PAID_INITIATION)
         )
     )
 
 
-# The ledger ---------------------------------------------------------------------------
-
-
-def lock_member(member_id: int) -> Member:
-    """Takes the member's row lock, so two payments for one member never pick the
-    same months at once (PostgreSQL; SQLite allows only one writer anyway)."""
-    member = db.session.scalar(
-        sa.select(Member).where(Member.id == member_id).with_for_update()
-    )
-    if member is None:
-        raise NotFound
-    return member
-
-
-def record_payment(
-    member: Member,
-    *,
-    method: PaymentMethod,
-    amount_cents: int,
-    months: int,
-    paid_on: date,
-    now: datetime,
-    initiation_cents: int = 0,
-    recorded_by: User | None = None,
-    receipt_number: int | None = None,
-    reference: str | None = None,
-    stripe_invoice_id: str | None = None,
-    stripe_payment_intent_id: str | None = None,
-) -> DuesPayment:
-    """Adds a payment and covers the member's `months` oldest uncovered months."""
-    lock_member(member.id)
-    covered = covered_months(member.id)
-    payment = DuesPayment(
-        member_id=member.id,
-        method=method,
-        amount_cents=amount_cents,
-        initiation_cents=initiation_cents,
-        months=months,
-        paid_on=paid_on,
-        recorded_at=now,
-        recorded_by_id=recorded_by.id if recorded_by else None,
-        receipt_number=receipt_number,
-        reference=reference,
-        stripe_invoice_id=stripe_invoice_id,
-        stripe_payment_intent_id=stripe_payment_intent_id,
-    )
-    db.session.add(payment)
-    db.session.flush()
-    for month in months_to_cover(start_month(member), covered, months):
-        db.session.add(
-            DuesCoverage(member_id=member.id, month=month, payment_id=payment.id)
-        )
-        covered.add(month)
-    note_coverage(member, covered)
-    db.session.flush()
-    audit.record(
-        "dues.payment_recorded",
-        actor=recorded_by,
-        now=now,
-        subject=payment,
-        detail=f"method={method},months={months}",
-    )
-    return payment
+# Quotes and receipts ------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -647,83 +564,6 @@ def _quotes(
     return found
 
 
-def record_hand_payment(
-    member: Member,
-    *,
-    method: PaymentMethod,
-    months: int,
-    amount_cents: int | None,
-    paid_on: date | None,
-    reference: str | None,
-    actor: User,
-    now: datetime,
-) -> DuesPayment:
-    """Cash or an e-transfer taken by a delegate, with the next receipt number. The
-    amount must match the member's level for those months (and the initiation fee
-    while it is unpaid), so receipts and remittances always add up."""
-    today = clock.today(now)
-    errors: dict[str, str] = {}
-    if method not in HAND_METHODS:
-        errors["method"] = _("Choose cash or e-transfer.")
-    if not 1 <= months <= MAX_MONTHS_PER_PAYMENT:
-        errors["months"] = _(
-            "Choose from 1 to %(most)d months.", most=MAX_MONTHS_PER_PAYMENT
-        )
-    if paid_on is None:
-        raise ValidationFailed({"paid_on": _("Enter the day the money was received.")})
-    if paid_on > today:
-        errors["paid_on"] = _("That day is in the future.")
-    elif paid_on < today - timedelta(days=MAX_DAYS_BACKDATED):
-        errors["paid_on"] = _(
-            "That is more than a year ago; ask the treasurer to record it."
-        )
-    if errors:
-        raise ValidationFailed(errors)
-    expected = quote(member, months)
-    if amount_cents != expected.total_cents:
-        message = _(
-            "For %(months)d months the amount is %(total)s.",
-            months=months,
-            total=format_money(expected.total_cents),
-        )
-        if expected.initiation_cents:
-            message = _(
-                "For %(months)d months plus the initiation fee of %(fee)s, the amount "
-                "is %(total)s.",
-                months=months,
-                fee=format_money(expected.initiation_cents),
-                total=format_money(expected.total_cents),
-            )
-        raise ValidationFailed({"amount": message})
-    return record_payment(
-        member,
-        method=method,
-        amount_cents=expected.total_cents,
-        initiation_cents=expected.initiation_cents,
-        months=months,
-        paid_on=paid_on,
-        now=now,
-        recorded_by=actor,
-        receipt_number=numbers.next_number("receipt"),
-        reference=(reference or "").strip() or None,
-    )
-
-
-def record_refund(payment: DuesPayment, *, refunded_cents: int, now: datetime) -> None:
-    """Notes a refund. A full refund uncovers the months the payment covered, so the
-    member owes them again."""
-    payment.refunded_cents = min(refunded_cents, payment.amount_cents)
-    if payment.is_refunded:
-        member = lock_member(payment.member_id)
-        db.session.execute(
-            sa.delete(DuesCoverage).where(DuesCoverage.payment_id == payment.id)
-        )
-        db.session.expire(payment, ["coverage"])
-        note_coverage(member, covered_months(member.id))
-    audit.record("dues.payment_refunded", actor=None, now=now, subject=payment)
-    db.session.flush()
-
-
 def payment_for_receipt(actor: User, receipt_number: int) -> DuesPayment:
     """A receipt, for the member it belongs to, the delegate who wrote it, stewards
     of the member's workplaces, the treasurer and admins; NotFound for anyone else."""
@@ -754,19 +594,21 @@ REMINDER_MIN_ARREARS = 2
 
 
 @dataclass(frozen=True, slots=True)
-class Reminder:
+class ArrearsReminder:
+    """One member to remind about dues, and the months they owe."""
+
     member_id: int
     arrears: int
 
 
-def claim_reminders(*, now: datetime) -> list[Reminder]:
+def claim_reminders(*, now: datetime) -> list[ArrearsReminder]:
     """Members to remind this month, each recorded as reminded so that however often
     the command runs, nobody gets a second reminder in the same month. Members with
     a pending waiver, or a granted one running this month, are never reminded."""
     today = clock.today(now)
     this_month = first_of_month(today)
     key = this_month.strftime("%Y-%m")
-    arrears, retrying = ledger.arrears_columns(today)
+    arrears, retrying = treasury.arrears_columns(today)
     counted = arrears - sa.case((retrying, 1), else_=0)
     waived = sa.exists().where(
         DuesWaiver.member_id == Member.id,
@@ -802,4 +644,4 @@ def claim_reminders(*, now: datetime) -> list[Reminder]:
             )
         )
     db.session.flush()
-    return [Reminder(member_id, int(owing)) for member_id, owing in rows]
+    return [ArrearsReminder(member_id, int(owing)) for member_id, owing in rows]

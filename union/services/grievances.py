@@ -1051,7 +1051,7 @@ def counts(
 
 
 @dataclass(frozen=True, slots=True)
-class Reminder:
+class DeadlineReminder:
     """One email to send: it names the case number and step, never people."""
 
     recipient: User
@@ -1062,7 +1062,7 @@ class Reminder:
     days_before: int
 
 
-def claim_due_reminders(*, now: datetime) -> list[Reminder]:
+def claim_due_reminders(*, now: datetime) -> list[DeadlineReminder]:
     """Records, and returns for sending, every deadline reminder due today: 3 days
     before, 1 day before and on the day, each at most once per step and deadline.
 
@@ -1094,7 +1094,7 @@ def claim_due_reminders(*, now: datetime) -> list[Reminder]:
             ).where(SentReminder.grievance_id.in_([g.id for g in candidates]))
         ).all()
     )
-    claimed: list[Reminder] = []
+    claimed: list[DeadlineReminder] = []
     for grievance in candidates:
         deadline_on, steward = grievance.deadline_on, grievance.steward
         if deadline_on is None or steward is None:
@@ -1118,7 +1118,7 @@ def claim_due_reminders(*, now: datetime) -> list[Reminder]:
         except sa.exc.IntegrityError:
             continue
         claimed.append(
-            Reminder(
+            DeadlineReminder(
                 recipient=steward,
                 public_id=grievance.public_id,
                 number=grievance.number,

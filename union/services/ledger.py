@@ -1,366 +1,189 @@
-"""The treasurer's views of the ledger: payments, arrears, monthly totals."""
+"""The ledger: where money is written, with the months it covers.
+
+Every payment taken (card, cash, e-transfer) goes through `record_payment`, which
+takes the member's row lock, picks the oldest uncovered months and writes one
+coverage row per month. The unique (member, month) key then makes double counting
+impossible, whatever order payments arrive in. Anything else that changes a
+member's covered months (a refund here, a granted waiver) takes the same lock and
+calls `note_coverage` in the same transaction. Opening balances are the one
+exception: a roster import writes them in bulk for the members it has just added
+(union.services.roster), each covering every month from joining to the month given.
+
+Prices and what a member owes are read in union.services.dues; the treasurer's
+reports in union.services.treasury.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import joinedload
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import GenericFunction
 
 from union import clock
-from union.adapters.csvsafe import csv_lines
-from union.clock import first_of_month, month_index, month_start
 from union.db import db
+from union.errors import NotFound, ValidationFailed
+from union.i18n import _, format_money
 from union.models import (
-    ARREARS_COUNTED,
-    ARREARS_ORDERED,
+    HAND_METHODS,
     DuesCoverage,
     DuesPayment,
-    DuesSubscription,
     Member,
     PaymentMethod,
     User,
 )
-from union.services import audit, settings
-from union.services.paging import Page, paginate
-from union.services.scope import NOT_DECRYPTED
+from union.rules.standing import arrears_summary, months_to_cover
+from union.services import audit, numbers
+from union.services.dues import covered_months, quote, start_month
+
+#: How many months one payment may cover, and how far back a hand payment may be dated.
+MAX_MONTHS_PER_PAYMENT = 24
+MAX_DAYS_BACKDATED = 366
 
 
-class month_number(GenericFunction[int]):  # noqa: N801 -- SQL function names are lower case
-    """Months since year 0 of a date column, in SQL (like union.clock.month_index)."""
-
-    type = sa.Integer()
-    inherit_cache = True
-
-
-@compiles(month_number, "sqlite")
-def _month_number_sqlite(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
-    (column,) = list(element.clauses)
-    value = compiler.process(column, **kw)
-    return (
-        f"(CAST(strftime('%Y', {value}) AS INTEGER) * 12 "
-        f"+ CAST(strftime('%m', {value}) AS INTEGER) - 1)"
+def lock_member(member_id: int) -> Member:
+    """Takes the member's row lock, so two payments for one member never pick the
+    same months at once (PostgreSQL; SQLite allows only one writer anyway)."""
+    member = db.session.scalar(
+        sa.select(Member).where(Member.id == member_id).with_for_update()
     )
+    if member is None:
+        raise NotFound
+    return member
 
 
-@compiles(month_number, "postgresql")
-def _month_number_postgresql(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
-    (column,) = list(element.clauses)
-    value = compiler.process(column, **kw)
-    return (
-        f"(CAST(EXTRACT(YEAR FROM {value}) AS INTEGER) * 12 "
-        f"+ CAST(EXTRACT(MONTH FROM {value}) AS INTEGER) - 1)"
+def note_coverage(member: Member, covered: set[date]) -> None:
+    """Keeps the member's arrears summary (first_uncovered_month,
+    months_covered_later, last_covered_month) in step with their coverage rows.
+    Every change to a member's covered months calls this in the same transaction."""
+    summary = arrears_summary(start_month(member), covered)
+    member.first_uncovered_month = summary.first_uncovered_month
+    member.months_covered_later = summary.months_covered_later
+    member.last_covered_month = summary.last_covered_month
+
+
+def record_payment(
+    member: Member,
+    *,
+    method: PaymentMethod,
+    amount_cents: int,
+    months: int,
+    paid_on: date,
+    now: datetime,
+    initiation_cents: int = 0,
+    recorded_by: User | None = None,
+    receipt_number: int | None = None,
+    reference: str | None = None,
+    stripe_invoice_id: str | None = None,
+    stripe_payment_intent_id: str | None = None,
+) -> DuesPayment:
+    """Adds a payment and covers the member's `months` oldest uncovered months."""
+    lock_member(member.id)
+    covered = covered_months(member.id)
+    payment = DuesPayment(
+        member_id=member.id,
+        method=method,
+        amount_cents=amount_cents,
+        initiation_cents=initiation_cents,
+        months=months,
+        paid_on=paid_on,
+        recorded_at=now,
+        recorded_by_id=recorded_by.id if recorded_by else None,
+        receipt_number=receipt_number,
+        reference=reference,
+        stripe_invoice_id=stripe_invoice_id,
+        stripe_payment_intent_id=stripe_payment_intent_id,
     )
-
-
-#: Stripe is still retrying the member's card payment.
-RETRYING = "dues_subscriptions.status = 'past_due'"
-
-
-def _last_owed(current: int) -> Any:
-    """The last month each Member row owes (this month, or the month they left)."""
-    return sa.case(
-        (
-            sa.and_(
-                Member.left_on.is_not(None), month_number(Member.left_on) < current
-            ),
-            month_number(Member.left_on),
-        ),
-        else_=current,
-    )
-
-
-def arrears_columns(today: date) -> tuple[Any, Any]:
-    """SQL expressions for (arrears, card retrying) of each Member row, as
-    union.rules.standing computes them.
-
-    Every month from joining up to first_uncovered_month is covered, so the arrears
-    are the owed months from that one on, less any covered after it: all
-    months_covered_later of them when nothing is covered past the last month owed,
-    and counted one by one only for the few paid past it across a gap.
-    """
-    last_owed = _last_owed(month_index(today))
-    first_uncovered = month_number(Member.first_uncovered_month)
-    owed = sa.case(
-        (last_owed >= first_uncovered, last_owed - first_uncovered + 1), else_=0
-    )
-    covered_later = (
-        sa.select(sa.func.count(DuesCoverage.id))
-        .where(
-            DuesCoverage.member_id == Member.id,
-            DuesCoverage.month > Member.first_uncovered_month,
-            month_number(DuesCoverage.month) <= last_owed,
+    db.session.add(payment)
+    db.session.flush()
+    for month in months_to_cover(start_month(member), covered, months):
+        db.session.add(
+            DuesCoverage(member_id=member.id, month=month, payment_id=payment.id)
         )
-        .correlate(Member)
-        .scalar_subquery()
+        covered.add(month)
+    note_coverage(member, covered)
+    db.session.flush()
+    audit.record(
+        "dues.payment_recorded",
+        actor=recorded_by,
+        now=now,
+        subject=payment,
+        detail=f"method={method},months={months}",
     )
-    later = sa.case(
-        (Member.months_covered_later == 0, 0),
-        (
-            month_number(Member.last_covered_month) <= last_owed,
-            Member.months_covered_later,
-        ),
-        else_=covered_later,
-    )
-    arrears = owed - later
-    retrying = sa.exists().where(
-        DuesSubscription.member_id == Member.id,
-        # Literal, as in the partial index it reads (see arrears_page).
-        sa.text(RETRYING),
-    )
-    return arrears.label("arrears"), retrying.label("card_retrying")
+    return payment
 
 
-@dataclass(frozen=True, slots=True)
-class ArrearsLine:
-    member: Member
-    arrears: int
-    card_retrying: bool
-    threshold: int
-
-    @property
-    def in_good_standing(self) -> bool:
-        return max(0, self.arrears - (1 if self.card_retrying else 0)) <= self.threshold
-
-
-def arrears_page(
-    *, now: datetime, page: int, per_page: int, only_behind_standing: bool = False
-) -> Page[ArrearsLine]:
-    """Active and lapsed members who owe at least one month, most behind first.
-
-    Nearly every member's covered months run unbroken from joining, so their arrears
-    follow from first_uncovered_month alone and the list reads them in the order of
-    an index, a page at a time. The few others (months covered past a gap, or a
-    leaving date) have theirs counted, and the two are merged. Five queries however
-    many members there are; a later page reads more index entries, never more rows.
-    """
-    threshold = settings.current_settings().good_standing_max_arrears
+def record_hand_payment(
+    member: Member,
+    *,
+    method: PaymentMethod,
+    months: int,
+    amount_cents: int | None,
+    paid_on: date | None,
+    reference: str | None,
+    actor: User,
+    now: datetime,
+) -> DuesPayment:
+    """Cash or an e-transfer taken by a delegate, with the next receipt number. The
+    amount must match the member's level for those months (and the initiation fee
+    while it is unpaid), so receipts and remittances always add up."""
     today = clock.today(now)
-    current = month_index(today)
-    arrears, retrying = arrears_columns(today)
-    page = max(page, 1)
-    wanted = page * per_page
-
-    # Owing at least one month, or more than the threshold (a card payment Stripe
-    # is still retrying does not count against the member).
-    least = threshold + 1 if only_behind_standing else 1
-    newest = month_start(current - least + 1)
-    # The indexes' own conditions, as literal SQL: PostgreSQL only uses a partial
-    # index for a prepared statement whose conditions show it applies.
-    ordered = sa.and_(sa.text(ARREARS_ORDERED), Member.first_uncovered_month <= newest)
-    if only_behind_standing:
-        ordered = sa.and_(
-            ordered,
-            sa.not_(sa.and_(Member.first_uncovered_month == newest, retrying)),
+    errors: dict[str, str] = {}
+    if method not in HAND_METHODS:
+        errors["method"] = _("Choose cash or e-transfer.")
+    if not 1 <= months <= MAX_MONTHS_PER_PAYMENT:
+        errors["months"] = _(
+            "Choose from 1 to %(most)d months.", most=MAX_MONTHS_PER_PAYMENT
         )
-    regular = db.session.execute(
-        sa.select(
-            Member.id, Member.member_number, Member.first_uncovered_month, retrying
+    if paid_on is None:
+        raise ValidationFailed({"paid_on": _("Enter the day the money was received.")})
+    if paid_on > today:
+        errors["paid_on"] = _("That day is in the future.")
+    elif paid_on < today - timedelta(days=MAX_DAYS_BACKDATED):
+        errors["paid_on"] = _(
+            "That is more than a year ago; ask the treasurer to record it."
         )
-        .where(ordered)
-        .order_by(Member.first_uncovered_month, Member.member_number)
-        .limit(wanted)
-    ).all()
-    counted = [
-        (member_id, number, int(owing), bool(retry))
-        for member_id, number, owing, retry in db.session.execute(
-            sa.select(Member.id, Member.member_number, arrears, retrying).where(
-                sa.text(ARREARS_COUNTED),
-                # Owing `least` months needs the first uncovered one that far back:
-                # the members paid up past it are left out before any counting.
-                Member.first_uncovered_month <= newest,
+    if errors:
+        raise ValidationFailed(errors)
+    expected = quote(member, months)
+    if amount_cents != expected.total_cents:
+        message = _(
+            "For %(months)d months the amount is %(total)s.",
+            months=months,
+            total=format_money(expected.total_cents),
+        )
+        if expected.initiation_cents:
+            message = _(
+                "For %(months)d months plus the initiation fee of %(fee)s, the amount "
+                "is %(total)s.",
+                months=months,
+                fee=format_money(expected.initiation_cents),
+                total=format_money(expected.total_cents),
             )
-        )
-        if owing - (1 if retry and only_behind_standing else 0) >= least
-    ]
-    total = (
-        db.session.scalar(sa.select(sa.func.count()).select_from(Member).where(ordered))
-        or 0
-    ) + len(counted)
-
-    # (arrears, member number, member id, card retrying), merged and cut to the
-    # page; only the members on it are loaded.
-    merged = [
-        (current - month_index(first_uncovered) + 1, number, member_id, bool(retry))
-        for member_id, number, first_uncovered, retry in regular
-    ]
-    merged += [
-        (owing, number, member_id, retry) for member_id, number, owing, retry in counted
-    ]
-    merged.sort(key=lambda line: (-line[0], line[1]))
-    shown = merged[(page - 1) * per_page : wanted]
-    loaded = {
-        member.id: member
-        for member in db.session.scalars(
-            sa.select(Member)
-            .options(*NOT_DECRYPTED)
-            .where(Member.id.in_([member_id for _a, _n, member_id, _r in shown]))
-        )
-    }
-    items = [
-        ArrearsLine(loaded[member_id], owing, retry, threshold)
-        for owing, _number, member_id, retry in shown
-    ]
-    return Page(items=items, total=total, number=page, per_page=per_page)
-
-
-def arrears_by_member(member_ids: list[int], *, now: datetime) -> dict[int, int]:
-    """Arrears of the given members in one query."""
-    if not member_ids:
-        return {}
-    arrears, _retrying = arrears_columns(clock.today(now))
-    rows = db.session.execute(
-        sa.select(Member.id, arrears).where(Member.id.in_(member_ids))
+        raise ValidationFailed({"amount": message})
+    return record_payment(
+        member,
+        method=method,
+        amount_cents=expected.total_cents,
+        initiation_cents=expected.initiation_cents,
+        months=months,
+        paid_on=paid_on,
+        now=now,
+        recorded_by=actor,
+        receipt_number=numbers.next_number("receipt"),
+        reference=(reference or "").strip() or None,
     )
-    return {member_id: int(owing) for member_id, owing in rows}
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerFilter:
-    method: PaymentMethod | None = None
-    #: First day of the first and last month shown.
-    from_month: date | None = None
-    to_month: date | None = None
-    recorded_by_id: int | None = None
-
-
-def _ledger_statement(filters: LedgerFilter) -> sa.Select[DuesPayment]:
-    statement = sa.select(DuesPayment).options(
-        joinedload(DuesPayment.member),
-        joinedload(DuesPayment.recorded_by).joinedload(User.member),
-    )
-    if filters.method is not None:
-        statement = statement.where(DuesPayment.method == filters.method)
-    if filters.from_month is not None:
-        statement = statement.where(DuesPayment.paid_on >= filters.from_month)
-    if filters.to_month is not None:
-        statement = statement.where(
-            DuesPayment.paid_on < month_start(month_index(filters.to_month) + 1)
+def record_refund(payment: DuesPayment, *, refunded_cents: int, now: datetime) -> None:
+    """Notes a refund. A full refund uncovers the months the payment covered, so the
+    member owes them again."""
+    payment.refunded_cents = min(refunded_cents, payment.amount_cents)
+    if payment.is_refunded:
+        member = lock_member(payment.member_id)
+        db.session.execute(
+            sa.delete(DuesCoverage).where(DuesCoverage.payment_id == payment.id)
         )
-    if filters.recorded_by_id is not None:
-        statement = statement.where(
-            DuesPayment.recorded_by_id == filters.recorded_by_id
-        )
-    return statement.order_by(DuesPayment.paid_on.desc(), DuesPayment.id.desc())
-
-
-def ledger_page(
-    filters: LedgerFilter, *, page: int, per_page: int
-) -> Page[DuesPayment]:
-    return paginate(_ledger_statement(filters), page=page, per_page=per_page)
-
-
-LEDGER_COLUMNS = (
-    "paid_on",
-    "member_number",
-    "method",
-    "amount",
-    "initiation",
-    "months",
-    "months_covered",
-    "receipt",
-    "reference",
-    "recorded_by",
-    "refunded",
-    "stripe_invoice",
-    "stripe_payment_intent",
-)
-
-
-def _cents(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}"
-
-
-def ledger_csv(filters: LedgerFilter, *, actor: User, now: datetime) -> Iterator[str]:
-    """The filtered ledger as CSV (no names: member numbers identify the rows).
-    Audit-logged when asked for; settled before the first line is streamed."""
-    statement = _ledger_statement(filters).execution_options(yield_per=1000)
-    audit.record("ledger.exported", actor=actor, now=now)
-
-    def rows() -> Iterator[list[object]]:
-        for batch in db.session.scalars(statement).partitions():
-            months = _months_covered([p.id for p in batch])
-            for payment in batch:
-                covered = months.get(payment.id, [])
-                yield [
-                    payment.paid_on.isoformat(),
-                    payment.member.member_number,
-                    payment.method.value,
-                    _cents(payment.amount_cents),
-                    _cents(payment.initiation_cents),
-                    payment.months,
-                    " ".join(month.strftime("%Y-%m") for month in covered),
-                    payment.receipt_number or "",
-                    payment.reference or "",
-                    payment.recorded_by.email if payment.recorded_by else "",
-                    _cents(payment.refunded_cents),
-                    payment.stripe_invoice_id or "",
-                    payment.stripe_payment_intent_id or "",
-                ]
-
-    return csv_lines(LEDGER_COLUMNS, rows())
-
-
-def _months_covered(payment_ids: list[int]) -> dict[int, list[date]]:
-    months: dict[int, list[date]] = {}
-    rows = db.session.execute(
-        sa.select(DuesCoverage.payment_id, DuesCoverage.month)
-        .where(DuesCoverage.payment_id.in_(payment_ids))
-        .order_by(DuesCoverage.month)
-    )
-    for payment_id, month in rows:
-        if payment_id is not None:
-            months.setdefault(payment_id, []).append(month)
-    return months
-
-
-@dataclass(frozen=True, slots=True)
-class MonthTotals:
-    month: date
-    by_method: dict[PaymentMethod, int] = field(default_factory=dict)
-    refunded_cents: int = 0
-
-    @property
-    def total_cents(self) -> int:
-        return sum(self.by_method.values())
-
-
-def monthly_totals(*, now: datetime, months: int = 12) -> list[MonthTotals]:
-    """Money received in each of the last `months` months, by method, in one query."""
-    last = first_of_month(clock.today(now))
-    first = month_start(month_index(last) - months + 1)
-    paid_month = month_number(DuesPayment.paid_on)
-    rows = db.session.execute(
-        sa.select(
-            paid_month,
-            DuesPayment.method,
-            sa.func.sum(DuesPayment.amount_cents),
-            sa.func.sum(DuesPayment.refunded_cents),
-        )
-        .where(
-            DuesPayment.paid_on >= first,
-            DuesPayment.method != PaymentMethod.OPENING_BALANCE,
-        )
-        .group_by(paid_month, DuesPayment.method)
-    ).all()
-    totals = {
-        month_index(first) + offset: MonthTotals(
-            month_start(month_index(first) + offset)
-        )
-        for offset in range(months)
-    }
-    for index, method, amount, refunded in rows:
-        line = totals.get(int(index))
-        if line is None:
-            continue
-        line.by_method[method] = int(amount or 0)
-        totals[int(index)] = MonthTotals(
-            line.month, line.by_method, line.refunded_cents + int(refunded or 0)
-        )
-    return [totals[key] for key in sorted(totals)]
+        db.session.expire(payment, ["coverage"])
+        note_coverage(member, covered_months(member.id))
+    audit.record("dues.payment_refunded", actor=None, now=now, subject=payment)
+    db.session.flush()

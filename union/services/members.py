@@ -33,6 +33,8 @@ from union.services import accounts, audit, dues, numbers, settings, workplaces
 from union.services.paging import LIKE_ESCAPE, Page, contains_pattern, paginate
 from union.services.scope import NOT_DECRYPTED, visible_members
 
+#: What a phone number may look like, however a member's details come in (joining,
+#: a profile edit, a roster import).
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()./-]{7,25}$")
 
 #: Status moves a steward or admin may make by hand. Accepting an applicant is its

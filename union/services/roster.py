@@ -13,7 +13,7 @@ import io
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute, joinedload, selectinload
@@ -24,7 +24,6 @@ from union.clock import first_of_month, month_index, month_start, months_through
 from union.db import db
 from union.i18n import _
 from union.models import (
-    BargainingStatus,
     ContactPreference,
     DuesCoverage,
     DuesLevel,
@@ -36,34 +35,15 @@ from union.models import (
     MembershipClass,
     MemberStatus,
     PaymentMethod,
-    Sector,
     User,
     Workplace,
-    WorkplaceStatus,
 )
 from union.models.users import email_digest, normalise_email
-from union.services import audit, dues, numbers
+from union.rules.standing import opening_balance
+from union.services import audit, dues, numbers, workplaces
 from union.services.members import PHONE_PATTERN
 from union.services.scope import visible_members
 
-COLUMNS = (
-    "member_number",
-    "chosen_name",
-    "legal_name",
-    "pronouns",
-    "email",
-    "phone",
-    "contact_preference",
-    "membership_class",
-    "status",
-    "joined_on",
-    "dues_level",
-    "paid_through",
-    "employer",
-    "site",
-    "classification",
-)
-REQUIRED_COLUMNS = ("chosen_name", "dues_level")
 LOOKUP_CHUNK = 500
 WRITE_BATCH = 1000
 #: How far ahead an imported 'paid_through' month may be.
@@ -226,14 +206,13 @@ def import_steps(
     every = _progress_interval(result.rows)
     rows: list[_Row] = []
     for done, (line, values) in enumerate(raw_rows, start=1):
-        row = _check_row(
+        row, problems = _check_row(
             line,
-            values,
-            result.errors,
-            levels=levels,
-            classifications=classifications,
-            today=today,
+            RowContext(
+                values, today=today, levels=levels, classifications=classifications
+            ),
         )
+        result.errors += problems
         if row is not None:
             result.errors.extend(duplicates.check(row))
             rows.append(row)
@@ -328,152 +307,260 @@ def _existing(column: InstrumentedAttribute[T], values: set[T]) -> set[T]:
     return found
 
 
-def _check_row(
-    line: int,
-    values: dict[str, str],
-    errors: list[RowError],
-    *,
-    levels: dict[str, int],
-    classifications: dict[str, int],
-    today: date,
-) -> _Row | None:
-    start = len(errors)
+class CellError(Exception):
+    """What is wrong with one cell, in words for whoever fixes the file."""
 
-    def problem(column: str, message: str) -> None:
-        errors.append(RowError(line, column, message))
+    def __init__(self, *messages: str) -> None:
+        super().__init__(*messages)
+        self.messages = messages
 
-    def enum_cell(column: str, enum_class: type[EnumT], default: EnumT) -> EnumT:
-        """The cell read as one of the enum's values ("In person" = in_person)."""
-        text = values.get(column, "")
-        if not text:
-            return default
-        wanted = text.strip().lower().replace(" ", "_").replace("-", "_")
-        found = next((item for item in enum_class if item.value == wanted), None)
-        if found is None:
-            allowed = ", ".join(item.value for item in enum_class)
-            problem(column, _("Use one of: %(values)s.", values=allowed))
-            return default
-        return found
 
-    def text(column: str, limit: int) -> str:
-        value = " ".join(values.get(column, "").split())
-        if len(value) > limit:
-            problem(column, _("Longer than %(limit)d characters.", limit=limit))
-        return value
+@dataclass(frozen=True, slots=True)
+class RowContext:
+    """What a cell's parser may consult besides its own text: the row's other cells
+    (for the rules that span columns) and the lookups every row is checked against."""
 
-    number_text = values.get("member_number", "").strip().lstrip("#")
-    member_number = None
-    if number_text:
-        if number_text.isdigit() and 0 < int(number_text) < 2**31:
-            member_number = int(number_text)
-        else:
-            problem("member_number", _("Use a whole number, like 1042."))
+    cells: dict[str, str]
+    today: date
+    levels: dict[str, int]
+    classifications: dict[str, int]
 
-    chosen_name = text("chosen_name", 100)
-    if not chosen_name:
-        problem("chosen_name", _("Every member needs a name."))
-    legal_name = text("legal_name", 200) or None
-    pronouns = text("pronouns", 40) or None
+    def cell(self, column: str) -> str:
+        return self.cells.get(column, "")
 
-    email = normalise_email(values.get("email", "")) or None
-    if email and ("@" not in email or len(email) > 254 or " " in email):
-        problem("email", _("Not an email address."))
-    phone = text("phone", 30) or None
-    if phone and not PHONE_PATTERN.match(phone):
-        problem("phone", _("Use digits, like 416 555 0123."))
+    @property
+    def joined_on_or_today(self) -> date:
+        """The joining date as far as it can be read, for checks on later months."""
+        return _day(self.cell("joined_on")) or self.today
 
-    default_preference = (
-        ContactPreference.EMAIL if email else ContactPreference.IN_PERSON
-    )
-    preference = enum_cell("contact_preference", ContactPreference, default_preference)
-    if preference is ContactPreference.EMAIL and not email:
-        problem("contact_preference", _("Email was chosen but the row has no email."))
-    if preference in (ContactPreference.TEXT, ContactPreference.PHONE) and not phone:
-        problem(
-            "contact_preference",
-            _("Texts or calls were chosen but the row has no phone."),
-        )
-    membership_class = enum_cell(
-        "membership_class", MembershipClass, MembershipClass.EMPLOYED
-    )
-    status = enum_cell("status", MemberStatus, MemberStatus.ACTIVE)
+    @property
+    def classification_id(self) -> int | None:
+        """The job the row names, if it is a known one."""
+        name = self.cell("classification")
+        return self.classifications.get(name.strip().lower()) if name else None
 
-    joined_on = today
-    if values.get("joined_on"):
-        try:
-            joined_on = date.fromisoformat(values["joined_on"].strip())
-        except ValueError:
-            problem("joined_on", _("Use a date like 2024-03-31."))
-        else:
-            if joined_on > today:
-                problem("joined_on", _("This date is in the future."))
 
-    level_text = (
-        values.get("dues_level", "").strip().lower().lstrip("$").replace(",", "")
-    )
-    dues_level_id = levels.get(level_text)
-    if not level_text:
-        problem("dues_level", _("Every member needs a dues level."))
-    elif dues_level_id is None:
-        problem(
-            "dues_level",
-            _("No dues level called %(level)s.", level=values["dues_level"]),
-        )
+def _squashed(cell: str) -> str:
+    return " ".join(cell.split())
 
-    paid_through = None
-    if values.get("paid_through"):
-        try:
-            paid_through = first_of_month(
-                date.fromisoformat(values["paid_through"].strip() + "-01")
-            )
-        except ValueError:
-            problem("paid_through", _("Use a month like 2026-03."))
-        else:
-            if paid_through < first_of_month(joined_on):
-                problem("paid_through", _("This month is before the member joined."))
-            elif month_index(paid_through) > month_index(today) + MAX_MONTHS_AHEAD:
-                problem("paid_through", _("That is too far ahead."))
 
-    employer = text("employer", 200)
-    site = text("site", 200)
-    if site and not employer:
-        problem("employer", _("A site was given without its employer."))
-    classification_id = None
-    if values.get("classification"):
-        classification_id = classifications.get(
-            values["classification"].strip().lower()
-        )
-        if classification_id is None:
-            problem(
-                "classification",
-                _(
-                    "No job called %(name)s. Add it on the Jobs page first.",
-                    name=values["classification"],
-                ),
-            )
-        elif not employer:
-            problem("employer", _("A job was given without a workplace."))
+def _too_long(limit: int) -> str:
+    message: str = _("Longer than %(limit)d characters.", limit=limit)
+    return message
 
-    if len(errors) > start or dues_level_id is None:
+
+def _at_most(limit: int, text: str) -> str:
+    if len(text) > limit:
+        raise CellError(_too_long(limit))
+    return text
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
         return None
+
+
+def _text(limit: int) -> Callable[[str, RowContext], str]:
+    def parse(cell: str, row: RowContext) -> str:
+        return _at_most(limit, _squashed(cell))
+
+    return parse
+
+
+def _optional_text(limit: int) -> Callable[[str, RowContext], str | None]:
+    def parse(cell: str, row: RowContext) -> str | None:
+        return _at_most(limit, _squashed(cell)) or None
+
+    return parse
+
+
+def _enum_value(cell: str, enum_class: type[EnumT], default: EnumT) -> EnumT:
+    """The cell read as one of the enum's values ("In person" = in_person)."""
+    if not cell:
+        return default
+    wanted = cell.strip().lower().replace(" ", "_").replace("-", "_")
+    found = next((item for item in enum_class if item.value == wanted), None)
+    if found is None:
+        allowed = ", ".join(item.value for item in enum_class)
+        raise CellError(_("Use one of: %(values)s.", values=allowed))
+    return found
+
+
+def _choice(
+    enum_class: type[EnumT], default: EnumT
+) -> Callable[[str, RowContext], EnumT]:
+    def parse(cell: str, row: RowContext) -> EnumT:
+        return _enum_value(cell, enum_class, default)
+
+    return parse
+
+
+def _member_number(cell: str, row: RowContext) -> int | None:
+    number = cell.strip().lstrip("#")
+    if not number:
+        return None
+    if number.isdigit() and 0 < int(number) < 2**31:
+        return int(number)
+    raise CellError(_("Use a whole number, like 1042."))
+
+
+def _chosen_name(cell: str, row: RowContext) -> str:
+    name = _at_most(100, _squashed(cell))
+    if not name:
+        raise CellError(_("Every member needs a name."))
+    return name
+
+
+def _email(cell: str, row: RowContext) -> str | None:
+    email = normalise_email(cell) or None
+    if email and ("@" not in email or len(email) > 254 or " " in email):
+        raise CellError(_("Not an email address."))
+    return email
+
+
+def _phone(cell: str, row: RowContext) -> str | None:
+    phone = _squashed(cell)
+    problems = [_too_long(30)] if len(phone) > 30 else []
+    if phone and not PHONE_PATTERN.match(phone):
+        problems.append(_("Use digits, like 416 555 0123."))
+    if problems:
+        raise CellError(*problems)
+    return phone or None
+
+
+def _contact_preference(cell: str, row: RowContext) -> ContactPreference:
+    """Email when the row has an address and says nothing else; never a way of
+    reaching the member that the row gives no details for."""
+    has_email = bool(normalise_email(row.cell("email")))
+    has_phone = bool(_squashed(row.cell("phone")))
+    default = ContactPreference.EMAIL if has_email else ContactPreference.IN_PERSON
+    preference = _enum_value(cell, ContactPreference, default)
+    if preference is ContactPreference.EMAIL and not has_email:
+        raise CellError(_("Email was chosen but the row has no email."))
+    if (
+        preference in (ContactPreference.TEXT, ContactPreference.PHONE)
+        and not has_phone
+    ):
+        raise CellError(_("Texts or calls were chosen but the row has no phone."))
+    return preference
+
+
+def _joined_on(cell: str, row: RowContext) -> date:
+    if not cell:
+        return row.today
+    joined_on = _day(cell)
+    if joined_on is None:
+        raise CellError(_("Use a date like 2024-03-31."))
+    if joined_on > row.today:
+        raise CellError(_("This date is in the future."))
+    return joined_on
+
+
+def _dues_level(cell: str, row: RowContext) -> int:
+    """A level's id, from its code, name or monthly amount ("11", "$11.00")."""
+    key = cell.strip().lower().lstrip("$").replace(",", "")
+    if not key:
+        raise CellError(_("Every member needs a dues level."))
+    level_id = row.levels.get(key)
+    if level_id is None:
+        raise CellError(_("No dues level called %(level)s.", level=cell))
+    return level_id
+
+
+def _last_paid_month(cell: str, row: RowContext) -> date | None:
+    if not cell:
+        return None
+    day = _day(cell.strip() + "-01")
+    if day is None:
+        raise CellError(_("Use a month like 2026-03."))
+    month = first_of_month(day)
+    if month < first_of_month(row.joined_on_or_today):
+        raise CellError(_("This month is before the member joined."))
+    if month_index(month) > month_index(row.today) + MAX_MONTHS_AHEAD:
+        raise CellError(_("That is too far ahead."))
+    return month
+
+
+def _employer(cell: str, row: RowContext) -> str:
+    """Needed when the row names a site or a job."""
+    employer = _at_most(200, _squashed(cell))
+    if employer:
+        return employer
+    problems = []
+    if _squashed(row.cell("site")):
+        problems.append(_("A site was given without its employer."))
+    if row.classification_id is not None:
+        problems.append(_("A job was given without a workplace."))
+    if problems:
+        raise CellError(*problems)
+    return employer
+
+
+def _classification(cell: str, row: RowContext) -> int | None:
+    if not cell:
+        return None
+    if row.classification_id is None:
+        raise CellError(
+            _("No job called %(name)s. Add it on the Jobs page first.", name=cell)
+        )
+    return row.classification_id
+
+
+#: How each column's cell is read, in the order of the file's columns (the export
+#: writes them in this order too). A parser returns the cell's value or raises
+#: CellError; every column of a row is read, so each problem is reported.
+CELLS: dict[str, Callable[[str, RowContext], object]] = {
+    "member_number": _member_number,
+    "chosen_name": _chosen_name,
+    "legal_name": _optional_text(200),
+    "pronouns": _optional_text(40),
+    "email": _email,
+    "phone": _phone,
+    "contact_preference": _contact_preference,
+    "membership_class": _choice(MembershipClass, MembershipClass.EMPLOYED),
+    "status": _choice(MemberStatus, MemberStatus.ACTIVE),
+    "joined_on": _joined_on,
+    "dues_level": _dues_level,
+    "paid_through": _last_paid_month,
+    "employer": _employer,
+    "site": _text(200),
+    "classification": _classification,
+}
+COLUMNS = tuple(CELLS)
+REQUIRED_COLUMNS = ("chosen_name", "dues_level")
+
+
+def _check_row(line: int, row: RowContext) -> tuple[_Row | None, list[RowError]]:
+    """The row, or None and every problem in it by column."""
+    values: dict[str, Any] = {}
+    errors: list[RowError] = []
+    for column, parse in CELLS.items():
+        try:
+            values[column] = parse(row.cell(column), row)
+        except CellError as error:
+            errors += [RowError(line, column, message) for message in error.messages]
+    if errors:
+        return None, errors
     return _Row(
         line=line,
-        member_number=member_number,
-        chosen_name=chosen_name,
-        legal_name=legal_name,
-        pronouns=pronouns,
-        email=email,
-        phone=phone,
-        contact_preference=preference,
-        membership_class=membership_class,
-        status=status,
-        joined_on=joined_on,
-        dues_level_id=dues_level_id,
-        employer=employer,
-        site=site,
-        classification_id=classification_id,
-        paid_through=paid_through,
-    )
+        member_number=values["member_number"],
+        chosen_name=values["chosen_name"],
+        legal_name=values["legal_name"],
+        pronouns=values["pronouns"],
+        email=values["email"],
+        phone=values["phone"],
+        contact_preference=values["contact_preference"],
+        membership_class=values["membership_class"],
+        status=values["status"],
+        joined_on=values["joined_on"],
+        dues_level_id=values["dues_level"],
+        employer=values["employer"],
+        site=values["site"],
+        classification_id=values["classification"],
+        paid_through=values["paid_through"],
+    ), errors
 
 
 def _workplace_key(employer: str, site: str) -> tuple[str, str]:
@@ -492,62 +579,21 @@ def _write(
     today = clock.today(now)
     for start in range(0, len(rows), WRITE_BATCH):
         batch = rows[start : start + WRITE_BATCH]
-        with_email = [row for row in batch if row.email]
-        user_ids = dict(
-            zip(
-                (row.line for row in with_email),
-                _insert_returning_ids(
-                    User, [_new_user(row.email, now) for row in with_email if row.email]
-                ),
-                strict=True,
-            )
-        )
+        user_ids = _insert_users(batch, now=now)
         member_ids = _insert_returning_ids(
             Member,
             [
-                {
-                    "member_number": row.member_number or next(assigned),
-                    "user_id": user_ids.get(row.line),
-                    "chosen_name": row.chosen_name,
-                    "legal_name": row.legal_name,
-                    "pronouns": row.pronouns,
-                    "phone": row.phone,
-                    "contact_preference": row.contact_preference,
-                    "membership_class": row.membership_class,
-                    "status": row.status,
-                    "dues_level_id": row.dues_level_id,
-                    "joined_on": row.joined_on,
-                    "accepted_on": today
-                    if row.status is not MemberStatus.APPLICANT
-                    else None,
-                    "left_on": today if row.status is MemberStatus.RESIGNED else None,
-                    # The opening balance covers every month from joining on.
-                    "first_uncovered_month": month_start(
-                        month_index(row.paid_through) + 1
-                    )
-                    if row.paid_through
-                    else first_of_month(row.joined_on),
-                    "last_covered_month": first_of_month(row.paid_through)
-                    if row.paid_through
-                    else None,
-                    "created_at": now,
-                    "updated_at": now,
-                }
+                _new_member(
+                    row,
+                    member_number=row.member_number or next(assigned),
+                    user_id=user_ids.get(row.line),
+                    now=now,
+                    today=today,
+                )
                 for row in batch
             ],
         )
-        jobs = [
-            {
-                "member_id": member_id,
-                "workplace_id": workplace_ids[_workplace_key(row.employer, row.site)],
-                "classification_id": row.classification_id,
-                "created_at": now,
-            }
-            for row, member_id in zip(batch, member_ids, strict=True)
-            if row.employer
-        ]
-        if jobs:
-            db.session.execute(sa.insert(Employment), jobs)
+        _insert_jobs(batch, member_ids, workplace_ids, now=now)
         _insert_dues_history(batch, member_ids, now=now, today=today)
         yield Step(start + len(batch), len(rows), "import")
     result.imported = len(rows)
@@ -557,9 +603,72 @@ def _write(
     db.session.flush()
 
 
+def _insert_users(batch: list[_Row], *, now: datetime) -> dict[int, int]:
+    """Accounts for the rows with an email: their ids by the row's line."""
+    with_email = [row for row in batch if row.email]
+    return dict(
+        zip(
+            (row.line for row in with_email),
+            _insert_returning_ids(
+                User, [_new_user(row.email, now) for row in with_email if row.email]
+            ),
+            strict=True,
+        )
+    )
+
+
 def _new_user(email: str, now: datetime) -> dict[str, object]:
     # Bulk inserts skip the model's validator, so the lookup hash is set here.
     return {"email": email, "email_hash": email_digest(email), "created_at": now}
+
+
+def _new_member(
+    row: _Row, *, member_number: int, user_id: int | None, now: datetime, today: date
+) -> dict[str, object]:
+    # The opening balance is written in bulk, not through ledger.record_payment, so
+    # its arrears summary is set here.
+    summary = opening_balance(first_of_month(row.joined_on), row.paid_through)
+    return {
+        "member_number": member_number,
+        "user_id": user_id,
+        "chosen_name": row.chosen_name,
+        "legal_name": row.legal_name,
+        "pronouns": row.pronouns,
+        "phone": row.phone,
+        "contact_preference": row.contact_preference,
+        "membership_class": row.membership_class,
+        "status": row.status,
+        "dues_level_id": row.dues_level_id,
+        "joined_on": row.joined_on,
+        "accepted_on": today if row.status is not MemberStatus.APPLICANT else None,
+        "left_on": today if row.status is MemberStatus.RESIGNED else None,
+        "first_uncovered_month": summary.first_uncovered_month,
+        "months_covered_later": summary.months_covered_later,
+        "last_covered_month": summary.last_covered_month,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _insert_jobs(
+    batch: list[_Row],
+    member_ids: list[int],
+    workplace_ids: dict[tuple[str, str], int],
+    *,
+    now: datetime,
+) -> None:
+    jobs = [
+        {
+            "member_id": member_id,
+            "workplace_id": workplace_ids[_workplace_key(row.employer, row.site)],
+            "classification_id": row.classification_id,
+            "created_at": now,
+        }
+        for row, member_id in zip(batch, member_ids, strict=True)
+        if row.employer
+    ]
+    if jobs:
+        db.session.execute(sa.insert(Employment), jobs)
 
 
 def _insert_dues_history(
@@ -641,17 +750,9 @@ def _workplace_ids_adding_missing(
     for row in rows:
         key = _workplace_key(row.employer, row.site)
         if row.employer and key not in ids:
-            workplace = Workplace(
-                employer=row.employer,
-                site=row.site,
-                sector=Sector.OTHER,
-                bargaining_status=BargainingStatus.UNORGANIZED,
-                status=WorkplaceStatus.PENDING,
-                listed_on_join=False,
-                created_at=now,
+            workplace = workplaces.add_pending_workplace(
+                row.employer, row.site, now=now
             )
-            db.session.add(workplace)
-            db.session.flush()
             ids[key] = workplace.id
             result.new_workplaces.append(workplace.name)
     return ids

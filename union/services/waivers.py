@@ -20,7 +20,7 @@ from union.models import (
     WaiverReason,
     WaiverStatus,
 )
-from union.services import audit, dues, ledger, numbers
+from union.services import audit, dues, ledger, numbers, treasury
 
 #: The longest stretch one waiver may cover; longer hardship is asked for again.
 MAX_WAIVER_MONTHS = 12
@@ -98,7 +98,7 @@ def decide_waiver(
     waiver.decided_at = now
     waiver.decided_by_id = actor.id
     if grant:
-        member = dues.lock_member(waiver.member_id)
+        member = ledger.lock_member(waiver.member_id)
         taken = dues.covered_months(waiver.member_id)
         for month in months_through(waiver.first_month, waiver.last_month):
             if month not in taken:
@@ -108,7 +108,7 @@ def decide_waiver(
                     )
                 )
                 taken.add(month)
-        dues.note_coverage(member, taken)
+        ledger.note_coverage(member, taken)
     action = "dues.waiver_granted" if grant else "dues.waiver_declined"
     audit.record(action, actor=actor, now=now, subject=waiver)
     db.session.flush()
@@ -146,5 +146,5 @@ def cases(*, status: WaiverStatus | None, now: datetime) -> list[WaiverCase]:
     if status is not None:
         statement = statement.where(DuesWaiver.status == status)
     found = list(db.session.scalars(statement))
-    arrears = ledger.arrears_by_member([w.member_id for w in found], now=now)
+    arrears = treasury.arrears_by_member([w.member_id for w in found], now=now)
     return [WaiverCase(waiver, arrears.get(waiver.member_id, 0)) for waiver in found]

@@ -267,8 +267,9 @@ def update_workplace(
 
 
 def add_pending_workplace(employer: str, site: str, *, now: datetime) -> Workplace:
-    """A workplace typed in by someone joining, hidden from the join list until an
-    organizer confirms it or merges it into the one it duplicates."""
+    """A workplace typed in by someone joining or named in an imported roster,
+    hidden from the join list until an organizer confirms it or merges it into the
+    one it duplicates."""
     workplace = Workplace(
         employer=employer.strip(),
         site=site.strip(),

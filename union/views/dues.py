@@ -29,7 +29,7 @@ from union.forms.dues import (
 )
 from union.i18n import _
 from union.models import PaymentMethod, Role, WaiverReason
-from union.services import card_dues, dues, members, remittances, waivers
+from union.services import card_dues, dues, ledger, members, remittances, waivers
 from union.services.card_dues import CardPaymentsUnavailable
 from union.views.helpers import (
     actor,
@@ -272,7 +272,7 @@ def record_payment(public_id: str) -> ResponseReturnValue:
         and saved(
             form,
             lambda: recorded.append(
-                dues.record_hand_payment(
+                ledger.record_hand_payment(
                     member,
                     method=method,
                     months=int(form.months.data or 0),

@@ -28,7 +28,7 @@ from union.forms.dues import (
 from union.i18n import _, format_money
 from union.labels import label
 from union.models import DuesLevel, PaymentMethod, Role, WaiverStatus
-from union.services import accounts, dues, ledger, remittances, settings, waivers
+from union.services import accounts, dues, remittances, settings, treasury, waivers
 from union.views.helpers import (
     actor,
     csv_download,
@@ -56,7 +56,7 @@ CHART_METHODS = (
 @roles(*TREASURY)
 def index() -> ResponseReturnValue:
     now = utcnow()
-    totals = ledger.monthly_totals(now=now, months=12)
+    totals = treasury.monthly_totals(now=now, months=12)
     chart = charts.stacked_bars(
         [line.month.strftime("%b %y") for line in totals],
         [
@@ -71,7 +71,7 @@ def index() -> ResponseReturnValue:
         ),
         format_value=lambda cents: format_money(cents, whole_dollars=True),
     )
-    behind = ledger.arrears_page(
+    behind = treasury.arrears_page(
         now=now, page=1, per_page=1, only_behind_standing=True
     ).total
     pending = len(waivers.cases(status=WaiverStatus.PENDING, now=now))
@@ -199,8 +199,8 @@ def retire_level(level_id: int) -> ResponseReturnValue:
     return redirect(url_for(".level", level_id=level_id))
 
 
-def _ledger_filter(form: LedgerFilterForm) -> ledger.LedgerFilter:
-    return ledger.LedgerFilter(
+def _ledger_filter(form: LedgerFilterForm) -> treasury.LedgerFilter:
+    return treasury.LedgerFilter(
         method=enum_value(PaymentMethod, form.method.data),
         from_month=form.from_month.month,
         to_month=form.to_month.month,
@@ -213,7 +213,7 @@ def _ledger_filter(form: LedgerFilterForm) -> ledger.LedgerFilter:
 def ledger_list() -> ResponseReturnValue:
     form = LedgerFilterForm(request.args)
     form.validate()
-    page = ledger.ledger_page(_ledger_filter(form), page=page_number(), per_page=50)
+    page = treasury.ledger_page(_ledger_filter(form), page=page_number(), per_page=50)
     return render_template("treasurer/ledger.html", form=form, page=page)
 
 
@@ -222,7 +222,7 @@ def ledger_list() -> ResponseReturnValue:
 def ledger_export() -> ResponseReturnValue:
     form = LedgerFilterForm(request.args)
     form.validate()
-    lines = ledger.ledger_csv(_ledger_filter(form), actor=actor(), now=utcnow())
+    lines = treasury.ledger_csv(_ledger_filter(form), actor=actor(), now=utcnow())
     db.session.commit()
     return csv_download(lines, f"ledger-{clock.today(utcnow()).isoformat()}")
 
@@ -231,7 +231,7 @@ def ledger_export() -> ResponseReturnValue:
 @roles(*TREASURY)
 def arrears() -> ResponseReturnValue:
     only_behind = request.args.get("behind") == "1"
-    page = ledger.arrears_page(
+    page = treasury.arrears_page(
         now=utcnow(), page=page_number(), per_page=50, only_behind_standing=only_behind
     )
     return render_template("treasurer/arrears.html", page=page, only_behind=only_behind)

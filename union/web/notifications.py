@@ -18,7 +18,7 @@ from union.adapters.mail import Mailer, Message
 from union.i18n import _, speaking
 from union.labels import label
 from union.models import User
-from union.services.grievances import Reminder
+from union.services.grievances import DeadlineReminder
 from union.web.links import public_url
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ def send_dues_reminder(user: User, *, arrears: int) -> bool:
         )
 
 
-def send_grievance_reminder(reminder: Reminder) -> bool:
+def send_grievance_reminder(reminder: DeadlineReminder) -> bool:
     """Reminds the steward of a deadline. It names the case number and step only:
     an email can be read over a shoulder or forwarded."""
     with speaking(reminder.recipient.locale):

@@ -37,7 +37,6 @@ import pstats
 import random
 import resource
 import statistics
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -45,8 +44,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from union import create_app
 from union.adapters.bulk import BulkWriter, table

@@ -5,9 +5,12 @@
 
 1. Makes a fresh PostgreSQL database (by default union_close_bench on the server
    of $DATABASE_URL, else 127.0.0.1:5432; dropped and made again every run), builds
-   the schema with the migrations and loads invented data with COPY from a fixed
-   seed: workplaces spread over the sectors with skewed sizes, the jobs each lists,
-   funding sources, and the anonymous answers of one open round. Not timed.
+   the schema with the migrations and loads invented data from a fixed seed through
+   the data generator (union.generate, with COPY): its workplaces section (the
+   workplaces over the sectors, the jobs each lists, their funding), then
+   surveys.open_round, the anonymous answers of one open round (log-normal answers
+   per workplace, some at jobs a workplace does not list, blanks in every
+   question). Not timed.
 2. Times `survey.close_round` and the commit, step by step through its progress
    callback (shuffle, counting, protecting counts, medians, other records, writing).
 3. Times the baseline: the same aggregates with no disclosure control, as a
@@ -34,40 +37,21 @@ import math
 import os
 import platform
 import pstats
-import random
 import resource
 import statistics
-import sys
 import time
-from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from union import create_app
-from union.adapters.bulk import BulkWriter, table
+from union import create_app, generate
+from union.adapters.bulk import table
 from union.db import db
-from union.generate.organisation import JOBS
-from union.generate.surveys import ANSWER_COLUMNS
-from union.models import (
-    BargainingStatus,
-    EmploymentType,
-    FundingSource,
-    JobClassification,
-    ReportArtifact,
-    RoundStatus,
-    Sector,
-    SurveyAnswer,
-    SurveyRound,
-    Workplace,
-    WorkplaceStatus,
-    YesNoUnsure,
-    workplace_classifications,
-)
+from union.generate import organisation, surveys
+from union.models import ReportArtifact, RoundStatus, SurveyRound
 from union.services import survey
 
 DEFAULT_DATABASE = "union_close_bench"
@@ -81,20 +65,8 @@ CONFIG = {
     "MAIL_BACKEND": "memory",
     "PASSWORD_HASH_PROFILE": "CHEAPEST",
 }
-#: Share of workplaces in each sector: outreach and shelters are the most common.
-SECTOR_WEIGHTS = {
-    Sector.SUPERVISED_CONSUMPTION: 10,
-    Sector.OUTREACH: 20,
-    Sector.DROP_IN: 15,
-    Sector.SHELTER: 20,
-    Sector.PEER_PROGRAM: 10,
-    Sector.HEALTH_CENTRE: 10,
-    Sector.HOUSING: 10,
-    Sector.OTHER: 5,
-}
 #: The progress messages of close_round in order, as short names for the table.
 STEPS = ("shuffle", "count", "protect counts", "medians", "other records", "write")
-COPY_CHUNK = 20_000
 
 
 def say(message: str) -> None:
@@ -139,184 +111,31 @@ def fresh_database(url: sa.URL) -> None:
 # Invented data ---------------------------------------------------------------------
 
 
-def chunks(rows: Iterator[Sequence[Any]], size: int) -> Iterator[list[Sequence[Any]]]:
-    batch: list[Sequence[Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def populate(answers: int, workplaces: int, seed: int) -> dict[str, int]:
-    """Workplaces, jobs, funding and one open round's answers, loaded with COPY."""
-    rng = random.Random(seed)
-    now = OPENED
-    connection = db.session.connection()
-    writer = BulkWriter(connection)
-
-    job_table = table(JobClassification)
-    job_ids = list(writer.ids(job_table, len(JOBS)))
-    writer.write(
-        job_table,
-        ("id", "name", "created_at"),
-        ((i, name, now) for i, name in zip(job_ids, JOBS, strict=True)),
+    """Workplaces with their jobs and funding, and one open round's answers, made
+    by the data generator's own sections and loaded with COPY."""
+    scale = generate.Scale(
+        members=0,
+        workplaces=workplaces,
+        years=1,
+        grievances=0,
+        seed=seed,
+        survey_rounds=1,
+        survey_answers=answers,
     )
-    #: Some jobs are everywhere (harm reduction, peer, outreach workers), some rare.
-    job_weights = [rng.uniform(0.3, 3.0) for _ in job_ids]
-
-    place_table = table(Workplace)
-    place_ids = list(writer.ids(place_table, workplaces))
-    sectors = rng.choices(
-        list(SECTOR_WEIGHTS), weights=list(SECTOR_WEIGHTS.values()), k=workplaces
+    summary = generate.generate(
+        scale,
+        password_hash="",  # no accounts are made
+        now=OPENED,
+        progress=lambda _section, _done, _total: None,
+        sections=(organisation.workplaces, surveys.open_round),
     )
-    #: Answers per workplace: log-normal, so most workplaces are small and a few
-    #: large agencies give hundreds of answers each.
-    sizes = [rng.lognormvariate(0.0, 1.3) for _ in place_ids]
-    writer.write(
-        place_table,
-        (
-            "id",
-            "employer",
-            "site",
-            "sector",
-            "bargaining_status",
-            "contract_expires_on",
-            "estimated_headcount",
-            "status",
-            "listed_on_join",
-            "created_at",
-            "updated_at",
-        ),
-        (
-            (
-                place_id,
-                f"Invented Agency {place_id}",
-                rng.choice(("", "", "Street outreach", "Drop-in", "Mobile van")),
-                sector,
-                rng.choice(list(BargainingStatus)),
-                None,
-                max(3, round(size * 60)),
-                WorkplaceStatus.CONFIRMED,
-                True,
-                now,
-                now,
-            )
-            for place_id, sector, size in zip(place_ids, sectors, sizes, strict=True)
-        ),
-    )
-    offered: dict[int, list[int]] = {}
-    for place_id in place_ids:
-        picked: list[int] = []
-        while len(picked) < rng.randint(2, 6):
-            job = rng.choices(job_ids, weights=job_weights)[0]
-            if job not in picked:
-                picked.append(job)
-        offered[place_id] = picked
-    writer.write(
-        workplace_classifications,
-        ("workplace_id", "classification_id"),
-        ((p, j) for p, jobs in offered.items() for j in jobs),
-    )
-
-    funding_table = table(FundingSource)
-    funded = rng.sample(place_ids, k=min(len(place_ids), max(1, workplaces * 3 // 5)))
-    funding_ids = writer.ids(funding_table, len(funded))
-    writer.write(
-        funding_table,
-        (
-            "id",
-            "workplace_id",
-            "funder",
-            "program",
-            "amount_cents",
-            "starts_on",
-            "ends_on",
-            "positions_funded",
-            "created_at",
-        ),
-        (
-            (
-                funding_id,
-                place_id,
-                rng.choice(("Province", "City", "Health authority", "United Way")),
-                rng.choice(("Overdose prevention", "Peer outreach", "Drop-in meals")),
-                rng.randrange(20_000_00, 900_000_00, 100_00),
-                date(2025, 4, 1),
-                None
-                if rng.random() < 0.3
-                else CLOSED.date() + timedelta(rng.randint(-200, 400)),
-                rng.randint(0, 12),
-                now,
-            )
-            for funding_id, place_id in zip(funding_ids, funded, strict=True)
-        ),
-    )
-
-    survey_round = survey.open_round("Autumn 2026 (invented)", actor=None, now=now)
-    round_id = survey_round.id
-    db.session.flush()
-
-    base_wage = {job: rng.randrange(2000, 3400, 25) for job in job_ids}
-    place_offset = {p: round(rng.gauss(0, 220)) for p in place_ids}
-    sector_of = dict(zip(place_ids, sectors, strict=True))
-    cumulative = list(_accumulate(sizes))
-
-    def maybe(value: Any, missing: float) -> Any:
-        return None if rng.random() < missing else value
-
-    def answer(_number: int) -> tuple[Any, ...]:
-        place = rng.choices(place_ids, cum_weights=cumulative)[0]
-        jobs = offered[place]
-        if rng.random() < 0.92:
-            job = rng.choices(jobs, weights=[len(jobs) - i for i in range(len(jobs))])[
-                0
-            ]
-        else:
-            job = rng.choice(job_ids)
-        wage = base_wage[job] + place_offset[place] + round(rng.gauss(0, 260))
-        if rng.random() < 0.6:
-            wage = round(wage / 25) * 25
-        wage = min(4500, max(1800, wage))
-        never = rng.random() < 0.09
-        months = None if never else maybe(min(120, int(rng.expovariate(1 / 14))), 0.08)
-        shelter = sector_of[place] is Sector.SHELTER
-        return (
-            f"{rng.getrandbits(128):032x}",
-            round_id,
-            place,
-            job,
-            maybe(rng.choices(list(EmploymentType), weights=(45, 20, 25, 10))[0], 0.05),
-            maybe(wage, 0.08),
-            maybe(rng.randint(8, 45), 0.06),
-            maybe(rng.random() < (0.55 if shelter else 0.4), 0.07),
-            maybe(rng.random() < 0.3, 0.09),
-            maybe(0 if rng.random() < 0.3 else rng.randint(1, 15), 0.1),
-            maybe(0 if rng.random() < 0.15 else rng.randint(5, 25), 0.1),
-            months,
-            True if never else maybe(False, 0.02),
-            maybe(rng.choices(list(YesNoUnsure), weights=(40, 25, 35))[0], 0.1),
-            maybe(rng.random() < 0.12, 0.15),
-            maybe(rng.random() < 0.35, 0.2),
-        )
-
-    columns = [column.name for column in table(SurveyAnswer).columns]
-    assert columns == list(ANSWER_COLUMNS), f"survey_answers changed: {columns}"
-    for batch in chunks(map(answer, range(answers)), COPY_CHUNK):
-        writer.write(table(SurveyAnswer), columns, batch)
     db.session.commit()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
         c.execute(sa.text("VACUUM ANALYZE"))
-    return {"round_id": round_id, **writer.written}
-
-
-def _accumulate(values: Sequence[float]) -> Iterator[float]:
-    total = 0.0
-    for value in values:
-        total += value
-        yield total
+    round_id = db.session.scalar(sa.select(SurveyRound.id))
+    assert round_id is not None
+    return {"round_id": round_id, **summary.rows}
 
 
 # Timing ----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Peak memory of the admin's roster export, in a fresh process.
 
-    python benchmarks/export_memory.py --as admin@example.org [--json out.json]
+    .venv/bin/python benchmarks/export_memory.py --as admin@example.org [--json out.json]
 
 Signs in as an admin (a server-side login session), warms up with a small page,
 then reads /members/export.csv as a browser would, chunk by chunk, and reports the
@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from union import create_app
 from union.clock import utcnow

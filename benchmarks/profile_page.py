@@ -1,6 +1,6 @@
 """Profile one page in-process against the database DATABASE_URL points at.
 
-    python benchmarks/profile_page.py /treasurer/arrears --as treasurer@example.org
+    .venv/bin/python benchmarks/profile_page.py /treasurer/arrears --as treasurer@example.org
 
 Signs in as the given account (a server-side login session, as the login form
 would make), requests the page once to warm up, then `--repeat` times under
@@ -15,15 +15,11 @@ import argparse
 import cProfile
 import io
 import pstats
-import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from union import create_app
 from union.clock import utcnow

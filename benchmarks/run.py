@@ -40,7 +40,11 @@ HERE = ROOT / "benchmarks"
 OUT = HERE / "out"
 RESULTS = HERE / "results.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+#: The scripts that import the app run with the app's own interpreter, where `make
+#: install` put the union package (editable), so they import it as installed.
 APP_PYTHON = ROOT / ".venv" / "bin" / "python"
+#: Only the load generator lives here: it speaks HTTP to the app and imports none of
+#: it, so the app's dependencies need not be installed twice.
 LOAD_VENV = ROOT / ".venv-bench"
 
 SETTINGS = {
@@ -415,8 +419,9 @@ def close_round() -> dict[str, Any] | None:
     """The survey's round closing against the same aggregates by hand in SQL.
 
     benchmarks/close_round.py comes with the survey (issue 5). It is run as
-    `python benchmarks/close_round.py --json PATH` with DATABASE_URL set, and writes
-    {"app_seconds": ..., "hand_sql_seconds": ..., "rounds": ..., "answers": ...}.
+    `.venv/bin/python benchmarks/close_round.py --json PATH` with DATABASE_URL set,
+    and writes {"app_seconds": ..., "hand_sql_seconds": ..., "rounds": ...,
+    "answers": ...}.
     """
     script = HERE / "close_round.py"
     if not script.exists():

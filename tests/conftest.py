@@ -39,6 +39,15 @@ TEST_ENCRYPTION_KEY = "bXktdGVzdC1rZXktaXMtMzItYnl0ZXMtbG9uZy0wMDA="
 CSRF_FIELD = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 
 
+def without_csrf_tokens(page: str) -> str:
+    """The page with the value of every CSRF token field replaced by the same
+    placeholder. A token is signed with the time in seconds, so two pages that say
+    the same thing still differ there when they are rendered a second apart."""
+    return CSRF_FIELD.sub(
+        lambda field: field.group(0).replace(field.group(1), "CSRF-TOKEN"), page
+    )
+
+
 def config_for_tests(**overrides: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
         "TESTING": True,

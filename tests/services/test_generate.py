@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from union import generate
 from union.clock import month_index, month_start
 from union.db import db
+from union.generate import organisation, surveys
 from union.generate.ledger import CoveredMonths
 from union.models import (
     DuesCoverage,
@@ -34,7 +35,7 @@ from union.models import (
 )
 from union.rules.passwords import hash_password
 from union.rules.standing import coverage_summary, months_to_cover
-from union.services import accounts, dues, numbers, treasury
+from union.services import accounts, dues, numbers, survey, treasury
 
 SMALL = generate.Scale.of(members=80, workplaces=6, years=2, grievances=40, seed=3)
 
@@ -257,3 +258,36 @@ def test_every_generated_note_is_on_its_case_timeline(generated):
         )
     )
     assert with_notes and with_notes <= noted
+
+
+def test_the_close_round_benchmark_gets_one_open_round_and_nobody_who_answered(
+    database, now
+):
+    """benchmarks/close_round.py's data: the workplaces section, then one open
+    round of anonymous answers at those workplaces, which closes."""
+    scale = generate.Scale(
+        members=0,
+        workplaces=5,
+        years=1,
+        grievances=0,
+        seed=3,
+        survey_rounds=1,
+        survey_answers=300,
+    )
+    summary = generate.generate(
+        scale,
+        password_hash="",
+        now=now,
+        progress=lambda *_: None,
+        sections=(organisation.workplaces, surveys.open_round),
+    )
+    survey_round = db.session.scalars(sa.select(SurveyRound)).one()
+    assert survey_round.is_open
+    assert summary.rows["workplaces"] == 5
+    assert summary.rows["survey_answers"] == 300
+    assert "members" not in summary.rows
+    assert "survey_receipts" not in summary.rows
+    answered_at = set(db.session.scalars(sa.select(SurveyAnswer.workplace_id)))
+    assert answered_at <= set(db.session.scalars(sa.select(Workplace.id)))
+    survey.close_round(survey_round, actor=None, now=now)
+    assert survey_round.respondents == 300

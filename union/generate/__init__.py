@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -147,10 +147,16 @@ def _sections() -> list[tuple[str, Section]]:
 
 
 def generate(
-    scale: Scale, *, password_hash: str, now: datetime, progress: Progress
+    scale: Scale,
+    *,
+    password_hash: str,
+    now: datetime,
+    progress: Progress,
+    sections: Sequence[Section] | None = None,
 ) -> Summary:
     """Fills an empty union with `scale` worth of data in the session's transaction
-    (the caller commits). Raises AlreadyPopulated if there are members already."""
+    (the caller commits): every section of _sections(), or only `sections`, in that
+    order. Raises AlreadyPopulated if there are members already."""
     if db.session.scalar(sa.select(sa.func.count()).select_from(Member)):
         raise AlreadyPopulated("the database already has members")
     started = time.monotonic()
@@ -165,7 +171,9 @@ def generate(
     )
     context.this_month = month_index(context.today)
     context.first_month = context.this_month - 12 * scale.years + 1
-    for _name, section in _sections():
+    if sections is None:
+        sections = [section for _name, section in _sections()]
+    for section in sections:
         section(context)
     context.writer.finish()
     return Summary(dict(context.writer.written), time.monotonic() - started)

@@ -3,6 +3,7 @@ deadlines, noted, and closed with outcomes; the open ones still running today.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -20,7 +21,7 @@ from union.models import (
     StepRecord,
     grievance_grievants,
 )
-from union.rules.grievance_steps import DEFAULT_STEP_DAYS, deadline_for
+from union.rules.grievance_steps import CLOSING_STEP, DEFAULT_STEP_DAYS, deadline_for
 
 BATCH = 5000
 
@@ -77,6 +78,7 @@ CASES: dict[GrievanceCategory, tuple[str, str, str]] = {
         "Corrected pay stubs and back pay.",
     ),
 }
+CATEGORIES = list(CASES)
 CATEGORY_WEIGHTS = (18, 14, 12, 10, 6, 8, 10, 8, 9, 5)
 NOTES = (
     "Met the manager; they will reply in writing within the week.",
@@ -90,12 +92,6 @@ OUTCOMES = (
     (GrievanceOutcome.LOST, 0.15),
     (GrievanceOutcome.WITHDRAWN, 0.25),
 )
-CLOSING = {
-    GrievanceOutcome.WON: GrievanceStep.RESOLVED,
-    GrievanceOutcome.PARTLY_WON: GrievanceStep.RESOLVED,
-    GrievanceOutcome.LOST: GrievanceStep.LOST,
-    GrievanceOutcome.WITHDRAWN: GrievanceStep.WITHDRAWN,
-}
 NEXT = {
     GrievanceStep.INTAKE: GrievanceStep.STEP_1,
     GrievanceStep.STEP_1: GrievanceStep.STEP_2,
@@ -116,127 +112,191 @@ class _Rows:
         self.notes: list[tuple[Any, ...]] = []
 
 
+@dataclass(frozen=True, slots=True)
+class _Case:
+    """A case as its steward opened it."""
+
+    id: int
+    number: str
+    workplace_id: int
+    steward: int
+    category: GrievanceCategory
+    opened_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class _Standing:
+    """Where a case stands today."""
+
+    step: GrievanceStep
+    deadline: date | None
+    outcome: GrievanceOutcome | None = None
+    closed_on: date | None = None
+
+
 def grievances(context: Context) -> None:
-    rng, writer, today = context.rng, context.writer, context.today
     total = context.scale.grievances
     places = [w for w in context.workplace_ids if context.members_by_workplace.get(w)]
     if not places or total == 0:
         return
-    weights = [len(context.members_by_workplace[w]) for w in places]
-    first_day = month_start(context.first_month)
-    span = (today - first_day).days
-    # Most cases are recent or long closed; numbers follow the opening order.
-    opened = sorted(
-        first_day + timedelta(days=int(span * rng.random() ** 0.7))
-        for _ in range(total)
-    )
-    numbers: dict[int, int] = {}
-    categories = list(CASES)
-    outcomes = [outcome for outcome, _w in OUTCOMES]
-    outcome_weights = [weight for _o, weight in OUTCOMES]
-
+    casework = _Casework(context, places)
+    opened = _opening_days(context, total)
     for start in range(0, total, BATCH):
         rows = _Rows()
         count = min(BATCH, total - start)
         for grievance_id, opened_on in zip(
-            writer.ids(table(Grievance), count),
+            context.writer.ids(table(Grievance), count),
             opened[start : start + count],
             strict=True,
         ):
-            workplace_id = rng.choices(places, weights)[0]
-            steward = rng.choice(context.stewards_by_workplace[workplace_id])
-            category = rng.choices(categories, CATEGORY_WEIGHTS)[0]
-            title, what, remedy = CASES[category]
-            numbers[opened_on.year] = numbers.get(opened_on.year, 0) + 1
-            number = f"{opened_on.year}-{numbers[opened_on.year]:04d}"
-
-            step = GrievanceStep.INTAKE
-            day = opened_on
-            deadline: date | None = deadline_for(day, DEFAULT_STEP_DAYS[step])
-            rows.steps.append(
-                (grievance_id, step, _at(day, 14), day, deadline, steward)
-            )
-            rows.events.append(
-                (grievance_id, _at(day, 14), steward, GrievanceEventKind.OPENED, None)
-            )
-            outcome = None
-            closed_on = None
-            while True:
-                day = day + timedelta(days=rng.randint(4, 30))
-                if day > today:
-                    break
-                if rng.random() < 0.2:
-                    rows.notes.append(
-                        (grievance_id, steward, rng.choice(NOTES), _at(day, 16))
-                    )
-                    rows.events.append(
-                        (
-                            grievance_id,
-                            _at(day, 16),
-                            steward,
-                            GrievanceEventKind.NOTE_ADDED,
-                            None,
-                        )
-                    )
-                closes = step is GrievanceStep.ARBITRATION or rng.random() < 0.45
-                if closes:
-                    outcome = rng.choices(outcomes, outcome_weights)[0]
-                    if (
-                        step is GrievanceStep.INTAKE
-                        and outcome is GrievanceOutcome.LOST
-                    ):
-                        outcome = GrievanceOutcome.WITHDRAWN
-                    step, deadline, closed_on = CLOSING[outcome], None, day
-                    kind = GrievanceEventKind.OUTCOME_RECORDED
-                else:
-                    step = NEXT[step]
-                    deadline = deadline_for(day, DEFAULT_STEP_DAYS[step])
-                    kind = GrievanceEventKind.MOVED
-                rows.steps.append(
-                    (grievance_id, step, _at(day, 15), day, deadline, steward)
-                )
-                rows.events.append((grievance_id, _at(day, 15), steward, kind, step))
-                if closes:
-                    break
-                if deadline is not None and deadline < today and rng.random() < 0.15:
-                    # Stewards miss some deadlines: the case sits overdue.
-                    break
-
-            won = outcome in (GrievanceOutcome.WON, GrievanceOutcome.PARTLY_WON)
-            named = context.members_by_workplace[workplace_id]
-            if rng.random() > 0.2:
-                for member_id in set(
-                    rng.sample(named, min(len(named), rng.randint(1, 3)))
-                ):
-                    rows.grievants.append((grievance_id, member_id))
-            rows.grievances.append(
-                (
-                    grievance_id,
-                    f"{rng.getrandbits(96):024x}",
-                    number,
-                    workplace_id,
-                    category,
-                    title,
-                    what,
-                    remedy,
-                    opened_on - timedelta(days=rng.randint(0, 20)),
-                    steward,
-                    step,
-                    deadline,
-                    opened_on,
-                    steward,
-                    closed_on,
-                    outcome,
-                    rng.randint(0, 500_000) if won else None,
-                    "Back pay and a corrected rate." if won else None,
-                    _at(opened_on, 14),
-                    _at(closed_on or opened_on, 15),
-                )
-            )
+            casework.case(rows, grievance_id, opened_on)
         _write(context, rows)
         context.progress("grievances", start + count, total)
-    for year, last in numbers.items():
+    for year, last in casework.numbers.items():
         context.counters[f"grievance_{year}"] = last
+
+
+def _opening_days(context: Context, total: int) -> list[date]:
+    """Most cases are recent or long closed; numbers follow the opening order."""
+    first_day = month_start(context.first_month)
+    span = (context.today - first_day).days
+    return sorted(
+        first_day + timedelta(days=int(span * context.rng.random() ** 0.7))
+        for _ in range(total)
+    )
+
+
+class _Casework:
+    """Plays each case forward from the day it opened to today.
+
+    The steps draw from the one random sequence in a fixed order, so that a seed
+    keeps making the same cases: a new draw goes after the others."""
+
+    def __init__(self, context: Context, places: list[int]) -> None:
+        self.context = context
+        self.rng = context.rng
+        self.today = context.today
+        #: Cases go to workplaces in proportion to their current members.
+        self.places = places
+        self.weights = [len(context.members_by_workplace[w]) for w in places]
+        #: The last case number handed out in each year.
+        self.numbers: dict[int, int] = {}
+        self.outcomes = [outcome for outcome, _weight in OUTCOMES]
+        self.outcome_weights = [weight for _outcome, weight in OUTCOMES]
+
+    def case(self, rows: _Rows, grievance_id: int, opened_on: date) -> None:
+        case = self._open(grievance_id, opened_on)
+        standing = self._play(rows, case)
+        self._name_grievants(rows, case)
+        rows.grievances.append(self._row(case, standing))
+
+    def _open(self, grievance_id: int, opened_on: date) -> _Case:
+        rng = self.rng
+        workplace_id = rng.choices(self.places, self.weights)[0]
+        steward = rng.choice(self.context.stewards_by_workplace[workplace_id])
+        category = rng.choices(CATEGORIES, CATEGORY_WEIGHTS)[0]
+        year = opened_on.year
+        self.numbers[year] = self.numbers.get(year, 0) + 1
+        return _Case(
+            grievance_id,
+            f"{year}-{self.numbers[year]:04d}",
+            workplace_id,
+            steward,
+            category,
+            opened_on,
+        )
+
+    def _play(self, rows: _Rows, case: _Case) -> _Standing:
+        """The case's timeline from intake: every few weeks a note perhaps, then it
+        closes or moves up a step, until today. Some cases sit past a deadline."""
+        rng, today = self.rng, self.today
+        step = GrievanceStep.INTAKE
+        day = case.opened_on
+        deadline = deadline_for(day, DEFAULT_STEP_DAYS[step])
+        rows.steps.append((case.id, step, _at(day, 14), day, deadline, case.steward))
+        rows.events.append(
+            (case.id, _at(day, 14), case.steward, GrievanceEventKind.OPENED, None)
+        )
+        while True:
+            day = day + timedelta(days=rng.randint(4, 30))
+            if day > today:
+                return _Standing(step, deadline)
+            if rng.random() < 0.2:
+                self._note(rows, case, day)
+            if step is GrievanceStep.ARBITRATION or rng.random() < 0.45:
+                outcome = self._outcome(step)
+                closed = CLOSING_STEP[outcome]
+                self._enter(
+                    rows, case, day, closed, None, GrievanceEventKind.OUTCOME_RECORDED
+                )
+                return _Standing(closed, None, outcome, day)
+            step = NEXT[step]
+            deadline = deadline_for(day, DEFAULT_STEP_DAYS[step])
+            self._enter(rows, case, day, step, deadline, GrievanceEventKind.MOVED)
+            if deadline < today and rng.random() < 0.15:
+                # Stewards miss some deadlines: the case sits overdue.
+                return _Standing(step, deadline)
+
+    def _note(self, rows: _Rows, case: _Case, day: date) -> None:
+        rows.notes.append((case.id, case.steward, self.rng.choice(NOTES), _at(day, 16)))
+        rows.events.append(
+            (case.id, _at(day, 16), case.steward, GrievanceEventKind.NOTE_ADDED, None)
+        )
+
+    def _outcome(self, step: GrievanceStep) -> GrievanceOutcome:
+        outcome = self.rng.choices(self.outcomes, self.outcome_weights)[0]
+        if step is GrievanceStep.INTAKE and outcome is GrievanceOutcome.LOST:
+            # The app's rule: nothing filed yet cannot be lost (grievance_steps.MOVES).
+            return GrievanceOutcome.WITHDRAWN
+        return outcome
+
+    def _enter(
+        self,
+        rows: _Rows,
+        case: _Case,
+        day: date,
+        step: GrievanceStep,
+        deadline: date | None,
+        kind: GrievanceEventKind,
+    ) -> None:
+        rows.steps.append((case.id, step, _at(day, 15), day, deadline, case.steward))
+        rows.events.append((case.id, _at(day, 15), case.steward, kind, step))
+
+    def _name_grievants(self, rows: _Rows, case: _Case) -> None:
+        """One to three current members at the workplace, for four cases in five;
+        the others name nobody."""
+        rng = self.rng
+        named = self.context.members_by_workplace[case.workplace_id]
+        if rng.random() > 0.2:
+            for member_id in set(rng.sample(named, min(len(named), rng.randint(1, 3)))):
+                rows.grievants.append((case.id, member_id))
+
+    def _row(self, case: _Case, standing: _Standing) -> tuple[Any, ...]:
+        rng = self.rng
+        title, what, remedy = CASES[case.category]
+        won = standing.outcome in (GrievanceOutcome.WON, GrievanceOutcome.PARTLY_WON)
+        return (
+            case.id,
+            f"{rng.getrandbits(96):024x}",
+            case.number,
+            case.workplace_id,
+            case.category,
+            title,
+            what,
+            remedy,
+            case.opened_on - timedelta(days=rng.randint(0, 20)),
+            case.steward,
+            standing.step,
+            standing.deadline,
+            case.opened_on,
+            case.steward,
+            standing.closed_on,
+            standing.outcome,
+            rng.randint(0, 500_000) if won else None,
+            "Back pay and a corrected rate." if won else None,
+            _at(case.opened_on, 14),
+            _at(standing.closed_on or case.opened_on, 15),
+        )
 
 
 def _write(context: Context, rows: _Rows) -> None:

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from union import clock
 from union.clock import first_of_month, month_index
 from union.db import db
+from union.generate.organisation import JOBS
+from union.generate.people import FIRST_NAMES
 from union.models import (
     BargainingStatus,
     ContactPreference,
@@ -52,20 +54,11 @@ DEMO_ACCOUNTS: dict[str, tuple[str, tuple[Role, ...]]] = {
 }
 MEMBER_ACCOUNTS = ("steward@example.org", "member@example.org")
 
-JOBS = (
-    "Community worker",
-    "Coordinator",
-    "Harm reduction worker",
-    "Kit maker",
-    "Outreach worker",
-    "Peer worker",
-)
+#: The demo's small union lists only the first few of the generator's jobs.
+DEMO_JOBS = JOBS[:6]
 
-FIRST_NAMES = (
-    "Ash", "Bee", "Cal", "Dani", "Eli", "Fen", "Gray", "Hollis", "Indy", "Jules",
-    "Kit", "Lee", "Mo", "Nico", "Oak", "Pat", "Quinn", "Remy", "Sky", "Tam",
-    "Uli", "Val", "Wren", "Xan", "Yael", "Zee", "Avery", "Blair", "Cedar", "Drew",
-)  # fmt: skip
+#: The demo's members are named from the first few of the generator's names.
+DEMO_FIRST_NAMES = FIRST_NAMES[:30]
 LAST_INITIALS = "ABCDEFGHJKLMNPRSTVWY"
 
 
@@ -168,7 +161,9 @@ def load_demo(*, password: str, now: datetime, seed: int = 2014) -> int:
     """Adds the demo union (run once) and returns how many members it has."""
     rng = random.Random(seed)  # noqa: S311 -- invented demo data, not a secret
     today = clock.today(now)
-    jobs = [workplaces.add_classification(name, actor=None, now=now) for name in JOBS]
+    jobs = [
+        workplaces.add_classification(name, actor=None, now=now) for name in DEMO_JOBS
+    ]
 
     places: list[tuple[DemoPlace, Workplace]] = []
     for place in PLACES:
@@ -428,7 +423,7 @@ class _MemberMaker:
             member_number=number,
             user=user,
             chosen_name=name
-            or f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_INITIALS)}.",
+            or f"{rng.choice(DEMO_FIRST_NAMES)} {rng.choice(LAST_INITIALS)}.",
             pronouns=rng.choice((None, None, "she/her", "he/him", "they/them")),
             contact_preference=ContactPreference.EMAIL
             if user

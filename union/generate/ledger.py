@@ -37,6 +37,31 @@ HAND = {"cash": PaymentMethod.CASH, "etransfer": PaymentMethod.ETRANSFER}
 #: How many months a hand payment covers, as delegates see it.
 HAND_MONTHS = (1, 1, 1, 2, 3, 3, 6, 12)
 
+#: A payment row's columns, in the order _payment builds it.
+PAYMENT_COLUMNS = (
+    "id",
+    "member_id",
+    "method",
+    "amount_cents",
+    "initiation_cents",
+    "currency",
+    "months",
+    "paid_on",
+    "recorded_at",
+    "recorded_by_id",
+    "receipt_number",
+    "reference",
+    "stripe_invoice_id",
+    "stripe_payment_intent_id",
+    "refunded_cents",
+)
+AMOUNT = PAYMENT_COLUMNS.index("amount_cents")
+PAID_ON = PAYMENT_COLUMNS.index("paid_on")
+REFUNDED = PAYMENT_COLUMNS.index("refunded_cents")
+
+#: A payment row (values in PAYMENT_COLUMNS order) and the months it covered.
+_Paid = tuple[list[Any], list[int]]
+
 
 class CoveredMonths:
     """One member's covered months (as month indexes) and what covers each.
@@ -88,6 +113,12 @@ def _at(day: date) -> datetime:
     return datetime.combine(day, time(15, 0), tzinfo=UTC)
 
 
+def _refund(row: list[Any], covered: list[int], months: CoveredMonths) -> None:
+    """Refunds a payment in full, which uncovers the months it covered."""
+    row[REFUNDED] = row[AMOUNT]
+    months.release(covered)
+
+
 def _level_at(plan: MemberPlan, month: int) -> int:
     chosen = plan.levels[0][1]
     for first, level_id in plan.levels:
@@ -125,56 +156,89 @@ class _Dues:
         return min(self.today, day)
 
     def member(self, plan: MemberPlan, batch: _Batch) -> None:
+        """Plays one member's dues forward, adding their rows to the batch.
+
+        The steps draw from the one random sequence in a fixed order, so that a seed
+        keeps making the same ledger: a new draw goes after the others."""
         if plan.status == MemberStatus.APPLICANT:
             return
-        context, rng, writer = self.context, self.rng, self.context.writer
-        last_owed = plan.left if plan.left is not None else context.this_month
+        last_owed = plan.left if plan.left is not None else self.context.this_month
         months = CoveredMonths(plan.joined)
+        self._waivers(plan, batch, months, last_owed)
+        paid = self._payments(plan, batch, months, last_owed)
+        if plan.method == "card":
+            self._refund_one_later(paid, months)
+        self._coverage(plan, batch, months)
+        if plan.method == "card":
+            self._subscription(plan, batch, paid)
 
+    def _waivers(
+        self, plan: MemberPlan, batch: _Batch, months: CoveredMonths, last_owed: int
+    ) -> None:
+        """A few members had a hardship waiver granted; a very few active members
+        are waiting for an answer about the coming months."""
+        rng, this_month = self.rng, self.context.this_month
         if rng.random() < 0.04 and last_owed - plan.joined >= 4:
             first = rng.randint(plan.joined, last_owed - 1)
             last = min(first + rng.randint(1, 5), last_owed)
             self._waiver(plan, batch, months, first, last, granted=True)
         if plan.status == MemberStatus.ACTIVE and rng.random() < 0.005:
-            first = context.this_month + 1
-            self._waiver(plan, batch, months, first, first + 2, granted=False)
+            self._waiver(
+                plan, batch, months, this_month + 1, this_month + 3, granted=False
+            )
 
-        paid_through = last_owed - plan.behind
-        to_pay = months.uncovered_between(plan.joined, paid_through)
+    def _payments(
+        self, plan: MemberPlan, batch: _Batch, months: CoveredMonths, last_owed: int
+    ) -> list[_Paid]:
+        """Payments covering the months owed, oldest first, up to where the member
+        stands at the end (behind or ahead): card one month at a time, by hand a few
+        months at a time. Now and then a card payment is refunded straight away."""
+        rng = self.rng
         card = plan.method == "card"
+        to_pay = months.uncovered_between(plan.joined, last_owed - plan.behind)
         refund_at = (
             rng.randrange(to_pay) if card and to_pay > 3 and rng.random() < 0.03 else -1
         )
-        paid: list[tuple[list[Any], list[int]]] = []
-        first_payment = True
+        paid: list[_Paid] = []
         while to_pay > 0:
             count = 1 if card else min(rng.choice(HAND_MONTHS), to_pay)
-            payment_id = writer.ids(table(DuesPayment), 1)[0]
-            covered = months.cover_oldest(count, ("payment", payment_id))
-            cents = sum(self._cents(plan, month) for month in covered)
-            initiation = self._cents(plan, plan.joined) if first_payment else 0
-            first_payment = False
-            paid_on = self._paid_on(
-                covered[0], rng.randint(0, 4) if card else rng.randint(0, 24)
-            )
-            row = self._payment(
-                plan, payment_id, covered, cents + initiation, initiation, paid_on
-            )
+            row, covered = self._pay(plan, months, count, first=not paid)
             to_pay -= count
             if len(paid) == refund_at:
-                # Refunded straight away: the next payment covers the same month again.
-                row[-1] = row[3]
-                months.release(covered)
+                # The next payment covers the same months again.
+                _refund(row, covered, months)
                 to_pay += count
-                refund_at = -1
             paid.append((row, covered))
             batch.payments.append(row)
-        if card and len(paid) > 6 and rng.random() < 0.01:
-            # Refunded long after, leaving a hole in the middle of the history.
+        return paid
+
+    def _pay(
+        self, plan: MemberPlan, months: CoveredMonths, count: int, *, first: bool
+    ) -> _Paid:
+        """A payment for the `count` oldest uncovered months, with the initiation
+        fee (a month at the joining level) on the member's first payment."""
+        payment_id = self.context.writer.ids(table(DuesPayment), 1)[0]
+        covered = months.cover_oldest(count, ("payment", payment_id))
+        cents = sum(self._cents(plan, month) for month in covered)
+        initiation = self._cents(plan, plan.joined) if first else 0
+        late_days = self.rng.randint(0, 4 if plan.method == "card" else 24)
+        paid_on = self._paid_on(covered[0], late_days)
+        row = self._payment(
+            plan, payment_id, covered, cents + initiation, initiation, paid_on
+        )
+        return row, covered
+
+    def _refund_one_later(self, paid: list[_Paid], months: CoveredMonths) -> None:
+        """Now and then a card payment is refunded long after, leaving a hole in the
+        middle of the member's history."""
+        rng = self.rng
+        if len(paid) > 6 and rng.random() < 0.01:
             row, covered = paid[rng.randrange(1, len(paid) - 3)]
-            if row[-1] == 0:
-                row[-1] = row[3]
-                months.release(covered)
+            if row[REFUNDED] == 0:
+                _refund(row, covered, months)
+
+    def _coverage(self, plan: MemberPlan, batch: _Batch, months: CoveredMonths) -> None:
+        """One coverage row per covered month, and the member's arrears summary."""
         for month, (kind, source_id) in sorted(months.by.items()):
             batch.coverage.append(
                 (
@@ -193,8 +257,6 @@ class _Dues:
                 month_start(max(months.by)) if months.by else None,
             )
         )
-        if card:
-            self._subscription(plan, batch, paid)
 
     def _payment(
         self,
@@ -274,7 +336,7 @@ class _Dues:
         self,
         plan: MemberPlan,
         batch: _Batch,
-        paid: list[tuple[list[Any], list[int]]],
+        paid: list[_Paid],
     ) -> None:
         if not paid:
             return
@@ -284,7 +346,7 @@ class _Dues:
         elif plan.behind > 0 and self.rng.random() < 0.5:
             # Stripe is still retrying this month's card payment.
             status = "past_due"
-        last_paid = paid[-1][0][7]
+        last_paid = paid[-1][0][PAID_ON]
         batch.subscriptions.append(
             (
                 plan.id,
@@ -296,25 +358,6 @@ class _Dues:
                 self.context.now,
             )
         )
-
-
-PAYMENT_COLUMNS = (
-    "id",
-    "member_id",
-    "method",
-    "amount_cents",
-    "initiation_cents",
-    "currency",
-    "months",
-    "paid_on",
-    "recorded_at",
-    "recorded_by_id",
-    "receipt_number",
-    "reference",
-    "stripe_invoice_id",
-    "stripe_payment_intent_id",
-    "refunded_cents",
-)
 
 
 def dues_history(context: Context) -> None:

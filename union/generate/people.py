@@ -3,6 +3,7 @@ dues level, with or without an account."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -59,6 +60,47 @@ PRONOUNS = (None, None, None, "she/her", "he/him", "they/them", "she/they")
 LEVEL_WEIGHTS = {"sub_minimum": 0.25, "minimum": 0.35, "regular": 0.30, "high": 0.10}
 
 
+@dataclass(frozen=True, slots=True)
+class _Levels:
+    """The dues levels members choose from, with their weights, and the level for
+    members short of money."""
+
+    ids: list[int]
+    weights: list[float]
+    cheapest: int
+
+
+@dataclass(frozen=True, slots=True)
+class _NewMember:
+    """What is settled about a member before anything about them is drawn."""
+
+    id: int
+    number: int
+    workplace_id: int
+    #: N in stewardN@example.org; None for members who are not stewards.
+    steward_number: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Joining:
+    #: Month indexes (union.clock.month_index) of joining and of leaving.
+    joined: int
+    left: int | None
+    status: MemberStatus
+    behind: int
+
+
+@dataclass(slots=True)
+class _Batch:
+    """The rows of a batch of members, written together."""
+
+    users: list[tuple[Any, ...]] = field(default_factory=list)
+    members: list[tuple[Any, ...]] = field(default_factory=list)
+    jobs: list[tuple[Any, ...]] = field(default_factory=list)
+    choices: list[tuple[Any, ...]] = field(default_factory=list)
+    steward_user_ids: list[int] = field(default_factory=list)
+
+
 def _at(day: date) -> datetime:
     return datetime.combine(day, time(15, 0), tzinfo=UTC)
 
@@ -68,8 +110,7 @@ def _day_in(month: int, rng: Any, today: date) -> date:
     return min(today, first.replace(day=rng.randint(1, 28)))
 
 
-def _levels(context: Context) -> tuple[list[int], list[float], int]:
-    """(level ids, weights, the level for members short of money)."""
+def _levels(context: Context) -> _Levels:
     levels = db.session.scalars(
         sa.select(DuesLevel).options(selectinload(DuesLevel.rates))
     ).all()
@@ -80,7 +121,7 @@ def _levels(context: Context) -> tuple[list[int], list[float], int]:
         if level.retired_on is None:
             ids.append(level.id)
             weights.append(LEVEL_WEIGHTS.get(level.code, 0.1))
-    return ids, weights, cheapest.id
+    return _Levels(ids, weights, cheapest.id)
 
 
 def _staff(context: Context) -> None:
@@ -159,6 +200,113 @@ def _assign_stewards(context: Context, steward_user_ids: list[int]) -> None:
     )
 
 
+def members(context: Context) -> None:
+    levels = _levels(context)
+    _staff(context)
+    first_number = _next_member_number()
+    steward_count = max(1, round(len(context.workplace_ids) * 0.75))
+    workplaces = _workplace_of_each_member(context, steward_count)
+    steward_user_ids: list[int] = []
+    total = context.scale.members
+    for start in range(0, total, BATCH):
+        count = min(BATCH, total - start)
+        batch = _Batch()
+        member_ids = context.writer.ids(table(Member), count)
+        for index, member_id in enumerate(member_ids, start):
+            steward = index < steward_count
+            new = _NewMember(
+                member_id,
+                first_number + index,
+                workplaces[index],
+                index + 1 if steward else None,
+            )
+            plan = _member(context, batch, levels, new)
+            if plan.status is not MemberStatus.RESIGNED:
+                context.members_by_workplace.setdefault(plan.workplace_id, []).append(
+                    plan.id
+                )
+            context.members.append(plan)
+        _write(context, batch)
+        steward_user_ids += batch.steward_user_ids
+        context.progress("members", start + count, total)
+
+    _assign_stewards(context, steward_user_ids)
+    context.counters["member_number"] = first_number + total - 1
+
+
+def _next_member_number() -> int:
+    counter = db.session.get(Counter, "member_number")
+    return (counter.value if counter else 1000) + 1
+
+
+def _workplace_of_each_member(context: Context, steward_count: int) -> list[int]:
+    workplaces = context.rng.choices(
+        context.workplace_ids, context.workplace_weights, k=context.scale.members
+    )
+    # Stewards work at (the first of) the workplaces they cover.
+    for index in range(min(steward_count, len(context.workplace_ids))):
+        workplaces[index] = context.workplace_ids[index]
+    return workplaces
+
+
+def _member(
+    context: Context, batch: _Batch, levels: _Levels, new: _NewMember
+) -> MemberPlan:
+    """Draws one member's history and adds their rows to the batch.
+
+    The steps draw from the one random sequence in a fixed order, so that a seed
+    keeps making the same union: a new draw goes after the others."""
+    rng, today = context.rng, context.today
+    joining = _joining(context, steward=new.steward_number is not None)
+    joined_on = _day_in(joining.joined, rng, today)
+    left_on = None if joining.left is None else _day_in(joining.left, rng, today)
+    user_id = _account(context, batch, new, joining.status, joined_on)
+    membership_class = _membership_class(context)
+    history = _level_history(context, levels, membership_class, joining.joined)
+    method = _payment_method(context, has_account=user_id is not None)
+    plan = MemberPlan(
+        id=new.id,
+        workplace_id=new.workplace_id,
+        joined=joining.joined,
+        left=joining.left,
+        status=joining.status,
+        levels=history,
+        user_id=user_id,
+        method=method,
+        # A card is charged each month as it comes, so it never pays ahead.
+        behind=max(joining.behind, 0) if method == "card" else joining.behind,
+    )
+    batch.members.append(
+        _member_row(context, plan, new.number, membership_class, joined_on, left_on)
+    )
+    batch.jobs += _employments(context, plan, joined_on, left_on)
+    batch.choices.extend(
+        (plan.id, level_id, month_start(month), _at(joined_on))
+        for month, level_id in history
+    )
+    return plan
+
+
+def _joining(context: Context, *, steward: bool) -> _Joining:
+    """When a member joined, and where they stand now: a few are applicants who
+    asked this month or last, most joined at the start of the history."""
+    rng = context.rng
+    if not steward and rng.random() < 0.02:
+        return _Joining(
+            context.this_month - rng.randint(0, 1), None, MemberStatus.APPLICANT, 0
+        )
+    if rng.random() < 0.7:
+        joined = context.first_month + rng.randint(0, 2)
+    else:
+        joined = rng.randint(context.first_month, context.this_month)
+    # Drawn for stewards too (who are always active and paid up), so that a seed
+    # keeps making the same union.
+    status, left, behind = _status(context, joined)
+    if steward:
+        return _Joining(joined, None, MemberStatus.ACTIVE, 0)
+    return _Joining(joined, left, status, behind)
+
+
 def _status(context: Context, joined: int) -> tuple[MemberStatus, int | None, int]:
     """(status, month left, months behind at the end) for a member who joined then."""
     rng, this_month = context.rng, context.this_month
@@ -183,246 +331,221 @@ def _status(context: Context, joined: int) -> tuple[MemberStatus, int | None, in
     return MemberStatus.ACTIVE, None, min(behind, months)
 
 
-def members(context: Context) -> None:
-    rng, writer, now, today = context.rng, context.writer, context.now, context.today
-    scale = context.scale
-    level_ids, level_weights, cheapest = _levels(context)
-    _staff(context)
-
-    counter = db.session.get(Counter, "member_number")
-    first_number = (counter.value if counter else 1000) + 1
-    steward_count = max(1, round(len(context.workplace_ids) * 0.75))
-    workplaces = rng.choices(
-        context.workplace_ids, context.workplace_weights, k=scale.members
+def _account(
+    context: Context,
+    batch: _Batch,
+    new: _NewMember,
+    status: MemberStatus,
+    joined_on: date,
+) -> int | None:
+    """The user id of the member's account, if they have one: every steward and
+    applicant, and three members in four. Half the applicants have not activated
+    theirs yet."""
+    rng = context.rng
+    applicant = status is MemberStatus.APPLICANT
+    if new.steward_number is None and not applicant and rng.random() >= 0.75:
+        return None
+    user_id = context.writer.ids(table(User), 1)[0]
+    if new.steward_number is None:
+        email = f"member{new.number}@example.org"
+    else:
+        email = f"steward{new.steward_number}@example.org"
+        batch.steward_user_ids.append(user_id)
+    activated = not applicant or rng.random() < 0.5
+    batch.users.append(
+        (
+            user_id,
+            email,
+            email_digest(email),
+            context.password_hash if activated else None,
+            _at(joined_on) if activated else None,
+            _at(joined_on),
+        )
     )
-    # Stewards work at (the first of) the workplaces they cover.
-    for index in range(min(steward_count, len(context.workplace_ids))):
-        workplaces[index] = context.workplace_ids[index]
+    return user_id
 
-    user_table, member_table = table(User), table(Member)
-    job_table, choice_table = table(Employment), table(DuesLevelChoice)
-    steward_user_ids: list[int] = []
-    for start in range(0, scale.members, BATCH):
-        count = min(BATCH, scale.members - start)
-        member_ids = writer.ids(member_table, count)
-        users: list[tuple[Any, ...]] = []
-        rows: list[tuple[Any, ...]] = []
-        jobs: list[tuple[Any, ...]] = []
-        choices: list[tuple[Any, ...]] = []
-        for offset, member_id in enumerate(member_ids):
-            index = start + offset
-            number = first_number + index
-            workplace_id = workplaces[index]
-            steward = index < steward_count
-            applicant = not steward and rng.random() < 0.02
-            if applicant:
-                joined = context.this_month - rng.randint(0, 1)
-                status, left, behind = MemberStatus.APPLICANT, None, 0
-            else:
-                if rng.random() < 0.7:
-                    joined = context.first_month + rng.randint(0, 2)
-                else:
-                    joined = rng.randint(context.first_month, context.this_month)
-                status, left, behind = _status(context, joined)
-                if steward:
-                    status, left, behind = MemberStatus.ACTIVE, None, 0
-            joined_on = _day_in(joined, rng, today)
-            left_on = _day_in(left, rng, today) if left is not None else None
 
-            user_id = None
-            if steward or applicant or rng.random() < 0.75:
-                user_id = writer.ids(user_table, 1)[0]
-                email = (
-                    f"steward{index + 1}@example.org"
-                    if steward
-                    else f"member{number}@example.org"
-                )
-                activated = not applicant or rng.random() < 0.5
-                users.append(
-                    (
-                        user_id,
-                        email,
-                        email_digest(email),
-                        context.password_hash if activated else None,
-                        _at(joined_on) if activated else None,
-                        _at(joined_on),
-                    )
-                )
-                if steward:
-                    steward_user_ids.append(user_id)
+def _membership_class(context: Context) -> MembershipClass:
+    roll = context.rng.random()
+    if roll < 0.85:
+        return MembershipClass.EMPLOYED
+    if roll < 0.93:
+        return MembershipClass.UNEMPLOYED
+    return MembershipClass.STUDENT
 
-            roll = rng.random()
-            membership_class = (
-                MembershipClass.EMPLOYED
-                if roll < 0.85
-                else MembershipClass.UNEMPLOYED
-                if roll < 0.93
-                else MembershipClass.STUDENT
-            )
-            level = (
-                cheapest
-                if membership_class is not MembershipClass.EMPLOYED
-                else rng.choices(level_ids, level_weights)[0]
-            )
-            levels = [(joined, level)]
-            if rng.random() < 0.08 and joined < context.this_month:
-                changed = rng.randint(joined + 1, context.this_month + 1)
-                levels.append((changed, rng.choice(level_ids)))
 
-            method = "cash"
-            if user_id is not None and rng.random() < 0.55:
-                method = "card"
-            elif rng.random() < 0.2:
-                method = "etransfer"
-            if method == "card":
-                behind = max(behind, 0)
+def _level_history(
+    context: Context, levels: _Levels, membership_class: MembershipClass, joined: int
+) -> list[tuple[int, int]]:
+    """(first month index, level id), oldest first: members without a job pay the
+    cheapest level, and one in twelve changed level since joining."""
+    rng = context.rng
+    if membership_class is MembershipClass.EMPLOYED:
+        level = rng.choices(levels.ids, levels.weights)[0]
+    else:
+        level = levels.cheapest
+    history = [(joined, level)]
+    if rng.random() < 0.08 and joined < context.this_month:
+        changed = rng.randint(joined + 1, context.this_month + 1)
+        history.append((changed, rng.choice(levels.ids)))
+    return history
 
-            first, surname = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
-            phone = (
-                f"416 555 {rng.randint(0, 9999):04d}" if rng.random() < 0.5 else None
-            )
-            preference = (
-                ContactPreference.EMAIL
-                if user_id is not None
-                else ContactPreference.TEXT
-                if phone
-                else ContactPreference.IN_PERSON
-            )
-            rows.append(
-                (
-                    member_id,
-                    f"{rng.getrandbits(96):024x}",
-                    number,
-                    user_id,
-                    f"{first} {surname[0]}."
-                    if rng.random() < 0.3
-                    else f"{first} {surname}",
-                    f"{first}a {surname}" if rng.random() < 0.4 else None,
-                    rng.choice(PRONOUNS),
-                    phone,
-                    preference,
-                    membership_class,
-                    status,
-                    levels[-1][1],
-                    joined_on,
-                    None if applicant else joined_on,
-                    left_on,
-                    f"cus_gen{member_id}" if method == "card" else None,
-                    # Nothing covered yet: the dues section fills in the history.
-                    month_start(joined),
-                    0,
-                    _at(joined_on),
-                    now,
-                )
-            )
-            classification = rng.choice(
-                context.classification_ids_by_workplace[workplace_id]
-            )
-            started = joined_on.replace(year=joined_on.year - rng.randint(0, 4))
-            jobs.append((member_id, workplace_id, classification, started, left_on))
-            if rng.random() < 0.08:
-                before = rng.choice(context.workplace_ids)
-                jobs.append(
-                    (
-                        member_id,
-                        before,
-                        rng.choice(context.classification_ids_by_workplace[before]),
-                        started.replace(year=started.year - 3),
-                        started,
-                    )
-                )
-            choices.extend(
-                (member_id, level_id, month_start(month), _at(joined_on))
-                for month, level_id in levels
-            )
-            if status is not MemberStatus.RESIGNED:
-                context.members_by_workplace.setdefault(workplace_id, []).append(
-                    member_id
-                )
-            context.members.append(
-                MemberPlan(
-                    id=member_id,
-                    workplace_id=workplace_id,
-                    joined=joined,
-                    left=left,
-                    status=status,
-                    levels=levels,
-                    user_id=user_id,
-                    method=method,
-                    behind=behind,
-                )
-            )
 
-        writer.write(
-            user_table,
+def _payment_method(context: Context, *, has_account: bool) -> str:
+    """Card needs an account to pay through; otherwise cash or e-transfer."""
+    rng = context.rng
+    if has_account and rng.random() < 0.55:
+        return "card"
+    if rng.random() < 0.2:
+        return "etransfer"
+    return "cash"
+
+
+def _member_row(
+    context: Context,
+    plan: MemberPlan,
+    number: int,
+    membership_class: MembershipClass,
+    joined_on: date,
+    left_on: date | None,
+) -> tuple[Any, ...]:
+    rng = context.rng
+    first, surname = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
+    phone = f"416 555 {rng.randint(0, 9999):04d}" if rng.random() < 0.5 else None
+    public_id = f"{rng.getrandbits(96):024x}"
+    chosen_name = (
+        f"{first} {surname[0]}." if rng.random() < 0.3 else f"{first} {surname}"
+    )
+    legal_name = f"{first}a {surname}" if rng.random() < 0.4 else None
+    pronouns = rng.choice(PRONOUNS)
+    if plan.user_id is not None:
+        preference = ContactPreference.EMAIL
+    elif phone:
+        preference = ContactPreference.TEXT
+    else:
+        preference = ContactPreference.IN_PERSON
+    applicant = plan.status is MemberStatus.APPLICANT
+    return (
+        plan.id,
+        public_id,
+        number,
+        plan.user_id,
+        chosen_name,
+        legal_name,
+        pronouns,
+        phone,
+        preference,
+        membership_class,
+        plan.status,
+        plan.levels[-1][1],
+        joined_on,
+        None if applicant else joined_on,
+        left_on,
+        f"cus_gen{plan.id}" if plan.method == "card" else None,
+        # Nothing covered yet: the dues section fills in the history.
+        month_start(plan.joined),
+        0,
+        _at(joined_on),
+        context.now,
+    )
+
+
+def _employments(
+    context: Context, plan: MemberPlan, joined_on: date, left_on: date | None
+) -> list[tuple[Any, ...]]:
+    """(member, workplace, job, started, ended): the job they hold, started up to four
+    years before they joined, and for one in twelve the job they held before it."""
+    rng = context.rng
+    jobs_at = context.classification_ids_by_workplace
+    classification = rng.choice(jobs_at[plan.workplace_id])
+    started = joined_on.replace(year=joined_on.year - rng.randint(0, 4))
+    jobs: list[tuple[Any, ...]] = [
+        (plan.id, plan.workplace_id, classification, started, left_on)
+    ]
+    if rng.random() < 0.08:
+        before = rng.choice(context.workplace_ids)
+        jobs.append(
             (
-                "id",
-                "email",
-                "email_hash",
-                "password_hash",
-                "email_confirmed_at",
-                "created_at",
-            ),
-            users,
+                plan.id,
+                before,
+                rng.choice(jobs_at[before]),
+                started.replace(year=started.year - 3),
+                started,
+            )
         )
-        writer.write(
-            member_table,
-            (
-                "id",
-                "public_id",
-                "member_number",
-                "user_id",
-                "chosen_name",
-                "legal_name",
-                "pronouns",
-                "phone",
-                "contact_preference",
-                "membership_class",
-                "status",
-                "dues_level_id",
-                "joined_on",
-                "accepted_on",
-                "left_on",
-                "stripe_customer_id",
-                "first_uncovered_month",
-                "months_covered_later",
-                "created_at",
-                "updated_at",
-            ),
-            rows,
-        )
-        writer.write(
-            job_table,
-            (
-                "id",
-                "member_id",
-                "workplace_id",
-                "classification_id",
-                "started_on",
-                "ended_on",
-                "created_at",
-            ),
-            [
-                (job_id, *job, now)
-                for job_id, job in zip(
-                    writer.ids(job_table, len(jobs)), jobs, strict=True
-                )
-            ],
-        )
-        writer.write(
-            choice_table,
-            ("id", "member_id", "level_id", "effective_month", "chosen_at"),
-            [
-                (choice_id, *choice)
-                for choice_id, choice in zip(
-                    writer.ids(choice_table, len(choices)), choices, strict=True
-                )
-            ],
-        )
-        context.progress("members", start + count, scale.members)
+    return jobs
 
-    _assign_stewards(context, steward_user_ids)
-    context.counters["member_number"] = first_number + scale.members - 1
+
+def _write(context: Context, batch: _Batch) -> None:
+    writer, now = context.writer, context.now
+    writer.write(
+        table(User),
+        (
+            "id",
+            "email",
+            "email_hash",
+            "password_hash",
+            "email_confirmed_at",
+            "created_at",
+        ),
+        batch.users,
+    )
+    writer.write(
+        table(Member),
+        (
+            "id",
+            "public_id",
+            "member_number",
+            "user_id",
+            "chosen_name",
+            "legal_name",
+            "pronouns",
+            "phone",
+            "contact_preference",
+            "membership_class",
+            "status",
+            "dues_level_id",
+            "joined_on",
+            "accepted_on",
+            "left_on",
+            "stripe_customer_id",
+            "first_uncovered_month",
+            "months_covered_later",
+            "created_at",
+            "updated_at",
+        ),
+        batch.members,
+    )
+    jobs = table(Employment)
+    writer.write(
+        jobs,
+        (
+            "id",
+            "member_id",
+            "workplace_id",
+            "classification_id",
+            "started_on",
+            "ended_on",
+            "created_at",
+        ),
+        [
+            (job_id, *job, now)
+            for job_id, job in zip(
+                writer.ids(jobs, len(batch.jobs)), batch.jobs, strict=True
+            )
+        ],
+    )
+    choices = table(DuesLevelChoice)
+    writer.write(
+        choices,
+        ("id", "member_id", "level_id", "effective_month", "chosen_at"),
+        [
+            (choice_id, *choice)
+            for choice_id, choice in zip(
+                writer.ids(choices, len(batch.choices)), batch.choices, strict=True
+            )
+        ],
+    )
 
 
 def counters(context: Context) -> None:

@@ -229,6 +229,14 @@ def _category_counts() -> str:
     for value in ("yes", "no", "not_sure"):
         parts.append(f"count(*) FILTER (WHERE a.grant_funded = '{value}')")
     parts.append("count(*) FILTER (WHERE a.grant_funded IS NULL)")
+    hours = "a.weekly_hours"
+    parts += [
+        f"count(*) FILTER (WHERE {hours} < 15)",
+        f"count(*) FILTER (WHERE {hours} BETWEEN 15 AND 29)",
+        f"count(*) FILTER (WHERE {hours} BETWEEN 30 AND 39)",
+        f"count(*) FILTER (WHERE {hours} >= 40)",
+        f"count(*) FILTER (WHERE {hours} IS NULL)",
+    ]
     return ",\n       ".join(parts)
 
 

@@ -23,7 +23,8 @@ from typing import Any
 
 REDACTED = "[redacted]"
 
-_QUERY = re.compile(r"\?[^\s\"\x1b]*")
+#: A request line's protocol, kept when its query string is dropped.
+_PROTOCOL = re.compile(r" HTTP/\d(?:\.\d)?$")
 #: The development server starts each line with the client's address.
 _LEADING_ADDRESS = re.compile(r"^(\S+)( - - \[)")
 
@@ -63,13 +64,18 @@ class RequestLineFilter(logging.Filter):
             {p.rstrip("/") for p in token_prefixes}, key=len, reverse=True
         )
         self._token_path = (
-            re.compile("(" + "|".join(re.escape(p) for p in prefixes) + r")/[^\s\"?]+")
+            re.compile("(" + "|".join(re.escape(p) for p in prefixes) + r")/[^\s?]+")
             if prefixes
             else None
         )
 
     def redact(self, text: str) -> str:
-        text = _QUERY.sub("?" + REDACTED, text)
+        """Drops everything after the first "?" whatever it holds (quotes and
+        spaces included), keeping only a request line's protocol."""
+        path, question_mark, query = text.partition("?")
+        if question_mark:
+            protocol = _PROTOCOL.search(query)
+            text = f"{path}?{REDACTED}{protocol.group(0) if protocol else ''}"
         if self._token_path is not None:
             text = self._token_path.sub(lambda m: f"{m.group(1)}/{REDACTED}", text)
         return text

@@ -191,6 +191,25 @@ def test_request_lines_lose_query_strings_tokens_and_the_host_part():
     assert mask_address("not an address") == "[redacted]"
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        'q=a"Canary77 Robin',
+        "q=Canary77%22x&y=\"Robin\"",
+        'q="" HTTP/1.1 Canary77',
+        "q=Canary77\x1bRobin",
+        "next=/x?Canary77=Robin",
+    ],
+)
+def test_every_character_after_the_question_mark_is_redacted(query):
+    request_filter = RequestLineFilter(["/password/reset/"])
+    line = f"GET /members/?{query} HTTP/1.1"
+    assert request_filter.redact(line) == "GET /members/?[redacted] HTTP/1.1"
+    assert request_filter.redact(f"/members/?{query}") == "/members/?[redacted]"
+    token = 'GET /password/reset/abc"Canary77def HTTP/1.1'
+    assert "Canary77" not in request_filter.redact(token)
+
+
 def test_the_development_servers_request_log_is_redacted(tmp_path, caplog):
     """A real request through werkzeug's server, as `make run` serves the app."""
     app = create_app(
@@ -212,6 +231,7 @@ def test_the_development_servers_request_log_is_redacted(tmp_path, caplog):
             "/login?next=/members/%3Fq%3DCanaryname&email=canary77zq%40example.org",
             "/password/reset/CanaryToken77zqabcdefghijklmnop",
             "/account/activate/CanaryToken78zqabcdefghijklmnop?x=1",
+            '/members/?q=Canary"Quote79zq&email=canary80zq@example.org',
         ):
             with contextlib.suppress(urllib.error.HTTPError):
                 urllib.request.urlopen(base + path, timeout=5).close()  # noqa: S310 -- loopback
@@ -229,6 +249,8 @@ def test_the_development_servers_request_log_is_redacted(tmp_path, caplog):
         "canary77zq",
         "CanaryToken77",
         "CanaryToken78",
+        "Quote79zq",
+        "canary80zq",
         "127.0.0.1 ",
     ):
         assert canary not in text

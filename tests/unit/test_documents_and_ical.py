@@ -90,3 +90,13 @@ def test_a_calendar_has_one_all_day_event_per_deadline():
         "TRIGGER:-PT15H",
     ):
         assert line + "\r\n" in body
+
+
+def test_a_download_name_keeps_letters_of_any_language_and_nothing_risky():
+    assert download_name("Lettre de l'employeur (mars).pdf", PDF) == (
+        "Lettre de l_employeur (mars).pdf"
+    )
+    assert download_name("Relevé de paie.pdf", PDF) == "Relevé de paie.pdf"
+    assert download_name('a"b<c>d/e\\f\r\n.pdf', PDF) == "a_b_c_d_e_f__.pdf"
+    assert "/" not in download_name("../../secret", PDF)
+    assert download_name("x" * 300 + ".png", PNG) == "x" * 100 + ".png"

@@ -460,3 +460,39 @@ def test_nav_links_follow_roles(client, world):
     client.sign_in("member@example.org")
     assert 'href="/grievances/mine"' in client.get("/").get_data(as_text=True)
     assert Role.MEMBER in world.accounts["member"].roles
+
+
+@pytest.mark.parametrize("token", [None, "", "not-the-token", "IjA5ZTk.wrong.sig"])
+def test_an_upload_without_the_right_csrf_token_is_refused_and_stores_nothing(
+    client, world, token
+):
+    client.sign_in("steward@example.org")
+    client.csrf_token(case_url(world))  # the session has a token, just not this one
+    before = documents_count()
+    form = {"file": (io.BytesIO(PDF_BYTES), "letter.pdf")}
+    if token is not None:
+        form["csrf_token"] = token
+    response = client.post(
+        case_url(world, "/documents"), data=form, content_type="multipart/form-data"
+    )
+    assert response.status_code == 400
+    assert documents_count() == before
+
+
+def test_a_downloaded_documents_name_has_only_safe_characters(client, world):
+    client.sign_in("steward@example.org")
+    assert upload(client, world, PDF_BYTES, "pay stub.pdf").status_code == 302
+    document = next(
+        d
+        for d in db.session.scalars(sa.select(GrievanceDocument))
+        if d.filename == "pay stub.pdf"
+    )
+    # As a browser may send it: quotes, angle brackets, a header break.
+    document.filename = 'pay "stub" <b>;\r\nSet-Cookie: x=1;.pdf'
+    db.session.flush()
+    served = client.get(case_url(world, f"/documents/{document.id}"))
+    disposition = served.headers["Content-Disposition"]
+    name = disposition.split("filename=", 1)[1]
+    assert name.startswith('"') and name.endswith('.pdf"')
+    assert not set(name[1:-1]) & set('"<>\\/;\r\n:=')
+    assert "Set-Cookie" not in served.headers

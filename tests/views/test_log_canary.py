@@ -195,7 +195,7 @@ def test_request_lines_lose_query_strings_tokens_and_the_host_part():
     "query",
     [
         'q=a"Canary77 Robin',
-        "q=Canary77%22x&y=\"Robin\"",
+        'q=Canary77%22x&y="Robin"',
         'q="" HTTP/1.1 Canary77',
         "q=Canary77\x1bRobin",
         "next=/x?Canary77=Robin",

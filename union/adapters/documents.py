@@ -48,9 +48,19 @@ def document_type(data: bytes) -> DocumentType | None:
     return None
 
 
+#: What an uploaded file's name keeps when it is downloaded: letters and digits of
+#: any language, spaces, dots, dashes, underscores and brackets. Anything else
+#: (quotes, angle brackets, slashes, control characters) becomes "_", so a name
+#: someone typed can never break out of the header or pass for a path.
+_UNSAFE_IN_NAME = re.compile(r"[^\w .()-]")
+MAX_NAME_LENGTH = 100
+
+
 def download_name(filename: str, kind: DocumentType) -> str:
-    """The uploaded name with the extension its content really has."""
+    """The uploaded name, reduced to safe characters, with the extension its
+    content really has."""
     stem = filename.rsplit(".", 1)[0] if "." in filename else filename
+    stem = _UNSAFE_IN_NAME.sub("_", stem).strip(" .")[:MAX_NAME_LENGTH]
     return f"{stem or 'document'}{kind.extension}"
 
 

@@ -20,7 +20,7 @@ from union.adapters.mail import mailer_from_config
 from union.adapters.payments import gateway_from_config
 from union.adapters.throttle import throttle_from_config
 from union.config import ConfigError, build_config
-from union.db import configure_sqlite, db
+from union.db import INTEGER_MAX, configure_sqlite, db
 from union.extensions import babel, csrf, migrate
 from union.i18n import LANGUAGE_COOKIE, locale_for
 from union.rules import passwords
@@ -67,7 +67,7 @@ class DatabaseInteger(IntegerConverter):
     is simply no such page, rather than an error from the database."""
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", INTEGER_MAX)
         super().__init__(map, *args, **kwargs)
 
 

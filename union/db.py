@@ -89,6 +89,21 @@ def configure_sqlite(engine: sa.Engine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+#: The largest value an integer column holds on every database the app runs on.
+INTEGER_MAX = 2**31 - 1
+
+
+def database_integer(text: str | None) -> int | None:
+    """A whole number typed or sent as text, if an integer column can hold it:
+    digits only (of any script int() reads), at most INTEGER_MAX. Anything else
+    is None, so that a number too large is no such record rather than an error
+    from the database."""
+    if not text or not text.isdecimal():
+        return None
+    number = int(text)
+    return number if number <= INTEGER_MAX else None
+
+
 #: Tables the app makes while running: on PostgreSQL, each survey round's
 #: partition of the answers (see services.survey).
 RUN_TIME_TABLE_PREFIX = "survey_answers_"

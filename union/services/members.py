@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 from union import clock
-from union.db import db
+from union.db import database_integer, db
 from union.errors import InvalidTransition, NotFound, ValidationFailed
 from union.i18n import _
 from union.labels import label
@@ -356,8 +356,11 @@ def roster_page(
     """One page of the roster the actor may see, searched by name or member number."""
     statement = visible_members(actor)
     text = query.strip().lstrip("#")
-    if text.isdigit():
-        statement = statement.where(Member.member_number == int(text))
+    if text.isdecimal():
+        number = database_integer(text)
+        statement = statement.where(
+            Member.member_number == number if number is not None else sa.false()
+        )
     elif text:
         pattern = contains_pattern(text)
         # Legal names are encrypted at rest, so only chosen names are searched.

@@ -21,7 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute, joinedload, selectinload
 from union import clock
 from union.adapters.csvsafe import csv_lines, unescape_cell
 from union.clock import first_of_month, month_index, month_start, months_through
-from union.db import db
+from union.db import database_integer, db
 from union.i18n import _
 from union.models import (
     ContactPreference,
@@ -197,9 +197,9 @@ def import_steps(
         taken_numbers=_existing(
             Member.member_number,
             {
-                int(v["member_number"])
+                number
                 for _, v in raw_rows
-                if v.get("member_number", "").isdigit()
+                if (number := database_integer(v.get("member_number"))) is not None
             },
         ),
     )
@@ -401,8 +401,9 @@ def _member_number(cell: str, row: RowContext) -> int | None:
     number = cell.strip().lstrip("#")
     if not number:
         return None
-    if number.isdigit() and 0 < int(number) < 2**31:
-        return int(number)
+    found = database_integer(number)
+    if found:
+        return found
     raise CellError(_("Use a whole number, like 1042."))
 
 

@@ -23,7 +23,7 @@ from flask_login import current_user
 from union import clock
 from union.adapters.payments import StripeGateway
 from union.clock import first_of_month, utcnow
-from union.db import db
+from union.db import database_integer, db
 from union.errors import InvalidTransition, ValidationFailed
 from union.forms.base import BaseForm
 from union.logs import log_exception
@@ -54,15 +54,13 @@ def actor() -> User:
 
 
 def page_number() -> int:
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and 0 < int(value) < 1_000_000 else 1
+    number = database_integer(request.args.get("page"))
+    return number if number is not None and 0 < number < 1_000_000 else 1
 
 
 def optional_id(value: str | None) -> int | None:
     """An id from a select box, or None for the empty choice or anything tampered."""
-    if value and value.isdigit() and int(value) < 2**31:
-        return int(value)
-    return None
+    return database_integer(value)
 
 
 def month_value(value: str | None) -> date:

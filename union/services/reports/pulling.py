@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from union.adapters.csvsafe import csv_lines
-from union.db import db
+from union.db import database_integer, db
 from union.errors import DomainError, NotFound
 from union.models import ReportArtifact, Sector, SurveyRound, User, Workplace
 from union.services import audit
@@ -55,7 +55,7 @@ def check_request(report: str, level: str, scope: str) -> tuple[Report, Place]:
         raise OutsideCatalogue("union-wide reports take no scope")
     if place.level is Level.SECTOR and scope not in {s.value for s in Sector}:
         raise OutsideCatalogue("unknown sector")
-    if place.level is Level.WORKPLACE and not scope.isdigit():
+    if place.level is Level.WORKPLACE and database_integer(scope) is None:
         raise OutsideCatalogue("unknown workplace")
     return found, place
 

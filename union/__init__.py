@@ -191,9 +191,10 @@ def register_security_headers(app: Flask) -> None:
             headers.setdefault(
                 "Strict-Transport-Security", "max-age=63072000; includeSubDomains"
             )
-        if current_user.is_authenticated or request.path.startswith(
-            ("/password/", "/account/")
-        ):
+        # Every answer but the stylesheet may carry something personal (a name, a
+        # form someone filled, a page that says they are signed in), and a shared
+        # computer's browser or a proxy must keep none of it.
+        if not request.path.startswith("/static/"):
             headers["Cache-Control"] = "no-store"
         return response
 

@@ -221,13 +221,46 @@ def test_production_cookies_are_host_only_secure_httponly_and_lax():
     assert max_age >= 31_536_000 and "includeSubDomains" in hsts
 
 
+def test_the_production_device_cookie_is_host_only_secure_httponly_and_strict():
+    from tests.conftest import config_for_tests
+    from union import create_app
+    from union.web.devices import remember_device
+
+    app = create_app(
+        config_for_tests(
+            UNION_ENV="production",
+            SQLALCHEMY_DATABASE_URI="postgresql+psycopg://u@127.0.0.1:1/x",
+            PUBLIC_URL="https://union.test",
+            REDIS_URL="redis://127.0.0.1:1/0",
+        )
+    )
+    with app.test_request_context("/login", base_url="https://union.test"):
+        remember_device(User(id=1))
+        response = app.process_response(app.make_response("signed in"))
+    [cookie] = [c for c in response.headers.getlist("Set-Cookie") if "device=" in c]
+    parts = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+    assert cookie.startswith("__Host-device=")
+    assert {"secure", "httponly", "path"} <= parts and "domain" not in parts
+    assert "Path=/;" in cookie or cookie.endswith("Path=/")
+    assert "SameSite=Strict" in cookie
+    max_age = int(re.search(r"Max-Age=(\d+)", cookie).group(1))
+    assert max_age == 365 * 24 * 3600
+
+
 def test_signing_in_sets_no_long_lived_remember_cookie(client, world):
     response = client.submit(
         "/login", {"email": "member@example.org", "password": PASSWORD}
     )
     cookies = response.headers.getlist("Set-Cookie")
     assert cookies and all(not c.startswith("remember_token") for c in cookies)
-    assert all("Expires" not in c and "Max-Age" not in c for c in cookies)
+    # The one cookie that outlives the browser is the device cookie, which only
+    # decides how failed sign-ins are counted: on its own it signs nobody in.
+    lasting = [c for c in cookies if "Expires" in c or "Max-Age" in c]
+    assert [c.split("=")[0] for c in lasting] == ["device"]
+    device = client.get_cookie("device", domain="union.test").value
+    stranger = client.application.test_client()
+    stranger.set_cookie("device", device, domain="union.test")
+    assert stranger.get("/account").status_code == 302
 
 
 def test_an_old_hash_is_upgraded_at_the_next_sign_in(client, world):

@@ -33,6 +33,11 @@ CHECKLIST: dict[int, tuple[str, ...]] = {
         "tests.views.test_sign_in_defences::test_failed_sign_ins_are_throttled_per_account_then_forgiven",
         "tests.views.test_sign_in_defences::test_one_address_trying_many_accounts_is_throttled",
         "tests.views.test_sign_in_defences::test_an_unknown_account_is_throttled_the_same_way",
+        "tests.views.test_sign_in_defences::test_failures_from_many_addresses_do_not_keep_the_owner_out",
+        "tests.views.test_sign_in_defences::test_on_a_new_device_during_an_attack_a_reset_link_lets_the_owner_in",
+        "tests.views.test_sign_in_defences::test_a_known_device_has_a_small_limit_of_its_own",
+        "tests.views.test_sign_in_defences::test_a_cookie_that_is_not_valid_for_the_account_counts_as_untrusted",
+        "tests.test_shared_throttle::test_both_instances_count_against_one_limit",
     ),
     17: (
         "tests.views.test_auth::test_signing_in_issues_a_new_cookie_and_logging_out_revokes_it",
@@ -53,6 +58,7 @@ CHECKLIST: dict[int, tuple[str, ...]] = {
     21: (
         "tests.views.test_account_security::test_production_cookies_are_host_only_secure_httponly_and_lax",
         "tests.views.test_account_security::test_signing_in_sets_no_long_lived_remember_cookie",
+        "tests.views.test_account_security::test_the_production_device_cookie_is_host_only_secure_httponly_and_strict",
     ),
     22: (
         "tests.views.test_access_policy::test_every_endpoint_has_a_row_in_the_policy_table",

@@ -81,6 +81,10 @@ DEFAULTS: dict[str, Any] = {
     "RESET_TOKEN_LIFETIME": timedelta(hours=1),
     "LOGIN_SESSION_IDLE_TIMEOUT": timedelta(days=1),
     "LOGIN_SESSION_MAX_AGE": timedelta(days=14),
+    #: The cookie a browser gets on signing in, so that others' failed sign-ins do
+    #: not keep it out (union/web/devices.py); it signs nobody in.
+    "DEVICE_COOKIE_NAME": "device",
+    "DEVICE_COOKIE_MAX_AGE": timedelta(days=365),
     "ROSTER_PAGE_SIZE": 50,
     #: Serves /floor, the benchmark's baseline page (a trivial template and one
     #: trivial query); off, it answers 404 like any unknown address.
@@ -226,6 +230,7 @@ def build_config(
         config.update(
             SESSION_COOKIE_SECURE=True,
             SESSION_COOKIE_NAME="__Host-session",
+            DEVICE_COOKIE_NAME="__Host-device",
             PREFERRED_URL_SCHEME="https",
             # Werkzeug answers 400 to a request for any other host, so nothing
             # built from the Host header can point somewhere else.

@@ -157,6 +157,46 @@ def test_change_password_needs_the_current_one(make, now):
     assert accounts.authenticate(user.email, "a new long password", now=now) is user
 
 
+@pytest.mark.parametrize(
+    "change", ["password changed", "password set by link", "email changed"]
+)
+def test_changing_the_password_or_email_ends_every_open_link(make, now, change):
+    user = make.user()
+    links = {
+        purpose: accounts.issue_token(
+            user,
+            purpose,
+            now=now,
+            lifetime=DAY,
+            new_email="new@example.org"
+            if purpose is TokenPurpose.CHANGE_EMAIL
+            else None,
+        )
+        for purpose in TokenPurpose
+    }
+    if change == "password changed":
+        accounts.change_password(user, PASSWORD, "a new long password", now=now)
+    elif change == "password set by link":
+        used = links.pop(TokenPurpose.RESET)
+        accounts.set_password_with_token(
+            used, TokenPurpose.RESET, "a new long password", now=now
+        )
+    else:
+        used = links.pop(TokenPurpose.CHANGE_EMAIL)
+        accounts.confirm_email_change(used, now=now)
+    for purpose, link in links.items():
+        with pytest.raises(TokenInvalid):
+            accounts.valid_token(link, purpose, now=now)
+
+
+def test_a_refused_password_change_leaves_the_links_open(make, now):
+    user = make.user()
+    link = accounts.issue_token(user, TokenPurpose.RESET, now=now, lifetime=HOUR)
+    with pytest.raises(ValidationFailed):
+        accounts.change_password(user, "wrong", "a new long password", now=now)
+    assert accounts.valid_token(link, TokenPurpose.RESET, now=now)
+
+
 def test_roles_are_granted_once_and_audited(make, now):
     admin = make.user(roles=(Role.ADMIN,))
     user = make.user()

@@ -11,8 +11,9 @@ from tests.conftest import without_csrf_tokens
 from tests.factories import PASSWORD
 from union import clock
 from union.db import db
-from union.models import AuditEvent, LoginSession, User
+from union.models import AuditEvent, LoginSession, TokenPurpose, User
 from union.rules import passwords
+from union.services import accounts
 
 LATER = timedelta(minutes=20)
 
@@ -220,13 +221,46 @@ def test_production_cookies_are_host_only_secure_httponly_and_lax():
     assert max_age >= 31_536_000 and "includeSubDomains" in hsts
 
 
+def test_the_production_device_cookie_is_host_only_secure_httponly_and_strict():
+    from tests.conftest import config_for_tests
+    from union import create_app
+    from union.web.devices import remember_device
+
+    app = create_app(
+        config_for_tests(
+            UNION_ENV="production",
+            SQLALCHEMY_DATABASE_URI="postgresql+psycopg://u@127.0.0.1:1/x",
+            PUBLIC_URL="https://union.test",
+            REDIS_URL="redis://127.0.0.1:1/0",
+        )
+    )
+    with app.test_request_context("/login", base_url="https://union.test"):
+        remember_device(User(id=1))
+        response = app.process_response(app.make_response("signed in"))
+    [cookie] = [c for c in response.headers.getlist("Set-Cookie") if "device=" in c]
+    parts = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+    assert cookie.startswith("__Host-device=")
+    assert {"secure", "httponly", "path"} <= parts and "domain" not in parts
+    assert "Path=/;" in cookie or cookie.endswith("Path=/")
+    assert "SameSite=Strict" in cookie
+    max_age = int(re.search(r"Max-Age=(\d+)", cookie).group(1))
+    assert max_age == 365 * 24 * 3600
+
+
 def test_signing_in_sets_no_long_lived_remember_cookie(client, world):
     response = client.submit(
         "/login", {"email": "member@example.org", "password": PASSWORD}
     )
     cookies = response.headers.getlist("Set-Cookie")
     assert cookies and all(not c.startswith("remember_token") for c in cookies)
-    assert all("Expires" not in c and "Max-Age" not in c for c in cookies)
+    # The one cookie that outlives the browser is the device cookie, which only
+    # decides how failed sign-ins are counted: on its own it signs nobody in.
+    lasting = [c for c in cookies if "Expires" in c or "Max-Age" in c]
+    assert [c.split("=")[0] for c in lasting] == ["device"]
+    device = client.get_cookie("device", domain="union.test").value
+    stranger = client.application.test_client()
+    stranger.set_cookie("device", device, domain="union.test")
+    assert stranger.get("/account").status_code == 302
 
 
 def test_an_old_hash_is_upgraded_at_the_next_sign_in(client, world):
@@ -240,3 +274,105 @@ def test_an_old_hash_is_upgraded_at_the_next_sign_in(client, world):
     upgraded = db.session.get(User, user.id).password_hash
     assert upgraded != weak.hash(PASSWORD) and not passwords.needs_rehash(upgraded)
     assert "m=16,t=2" not in db.session.get(User, user.id).password_hash
+
+
+# Emailed links end when what they were sent under changes ---------------------------
+
+
+def ask_for_a_reset(client, email, outbox):
+    """A reset link asked for from another browser, as anyone who knows the
+    address (the owner, or not) could."""
+    client.application.test_client().submit("/password/forgot", {"email": email})
+    link = link_in(outbox[-1])
+    assert link.startswith("/password/reset/")
+    return link
+
+
+def change_password(client, new="a fresh passphrase"):
+    response = client.submit(
+        "/account/password",
+        {"current_password": PASSWORD, "new_password": new, "confirm": new},
+        page="/account",
+    )
+    assert response.status_code == 302
+
+
+def refused(client, link):
+    response = client.get(link)
+    return response.status_code == 400 and "no longer works" in response.get_data(
+        as_text=True
+    )
+
+
+def test_a_password_change_ends_a_reset_link_asked_for_before(client, world, outbox):
+    link = ask_for_a_reset(client, "member@example.org", outbox)
+    client.sign_in("member@example.org")
+    change_password(client)
+    assert refused(client, link)
+
+
+def test_an_email_change_ends_a_reset_link_sent_to_the_old_address(
+    client, world, outbox
+):
+    link = ask_for_a_reset(client, "member@example.org", outbox)
+    assert outbox[-1].to == "member@example.org"
+    client.sign_in("member@example.org")
+    client.submit("/account/email", {"new_email": "robin.new@example.org"})
+    confirm = link_in(outbox[-1])
+    assert client.submit(confirm, {}, page=confirm).status_code == 302
+    assert refused(client, link)
+
+
+def test_a_password_set_by_reset_link_ends_an_open_email_change_link(
+    client, world, outbox
+):
+    client.sign_in("member@example.org")
+    client.submit("/account/email", {"new_email": "robin.new@example.org"})
+    confirm = link_in(outbox[-1])
+    reset = ask_for_a_reset(client, "member@example.org", outbox)
+    client.submit(
+        reset, {"password": "my new passphrase", "confirm": "my new passphrase"}
+    )
+    assert refused(client, confirm)
+    db.session.expire_all()
+    assert world.accounts["member"].email == "member@example.org"
+
+
+def test_a_password_change_ends_an_open_email_change_link(client, world, outbox):
+    client.sign_in("member@example.org")
+    client.submit("/account/email", {"new_email": "robin.new@example.org"})
+    confirm = link_in(outbox[-1])
+    change_password(client)
+    assert refused(client, confirm)
+
+
+def never_chose_a_password(make, now, email):
+    """An imported member's account, with the activation link they were sent."""
+    user = make.user(email, password=False)
+    link = accounts.issue_token(
+        user, TokenPurpose.ACTIVATE, now=now, lifetime=timedelta(days=7)
+    )
+    db.session.commit()
+    return f"/account/activate/{link}"
+
+
+def test_finishing_activation_ends_an_open_reset_link(client, make, outbox, now):
+    activation = never_chose_a_password(make, now, "new@example.org")
+    reset = ask_for_a_reset(client, "new@example.org", outbox)
+    activated = client.submit(
+        activation, {"password": "my new passphrase", "confirm": "my new passphrase"}
+    )
+    assert activated.status_code == 302
+    assert refused(client, reset)
+
+
+def test_a_password_chosen_by_reset_link_ends_an_open_activation_link(
+    client, make, outbox, now
+):
+    activation = never_chose_a_password(make, now, "new@example.org")
+    reset = ask_for_a_reset(client, "new@example.org", outbox)
+    chosen = client.submit(
+        reset, {"password": "my new passphrase", "confirm": "my new passphrase"}
+    )
+    assert chosen.status_code == 302
+    assert refused(client, activation)

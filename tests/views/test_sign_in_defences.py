@@ -3,9 +3,13 @@ or by how long it takes)."""
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
+from types import SimpleNamespace
 
+import itsdangerous
+import itsdangerous.timed
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -44,8 +48,10 @@ def clock(app):
     return fake
 
 
-def login(client, email, password):
-    return client.submit("/login", {"email": email, "password": password})
+def login(client, email, password, address=None):
+    """A sign-in attempt, from `address` when given (as the app sees the peer)."""
+    extra = {"environ_overrides": {"REMOTE_ADDR": address}} if address else {}
+    return client.submit("/login", {"email": email, "password": password}, **extra)
 
 
 def test_failed_sign_ins_are_throttled_per_account_then_forgiven(client, make, clock):
@@ -79,6 +85,167 @@ def test_an_unknown_account_is_throttled_the_same_way(client, make, clock):
         answers.append(statuses)
         clock.now += 3600
     assert answers[0] == answers[1] == [200] * 5 + [429]
+
+
+# Device cookies: others' failures do not keep the owner out ---------------------------
+
+UNTRUSTED = SIGN_IN_LIMITS["untrusted"]
+DEVICE = SIGN_IN_LIMITS["device"]
+
+
+def attack(app, email, tries, *, first=0, cookie=None):
+    """Wrong passwords for `email`, each from its own address, so that no address
+    and no address-and-account pair reaches its own limit. Returns the answers."""
+    attacker = app.test_client()
+    if cookie is not None:
+        attacker.set_cookie("device", cookie, domain="union.test")
+    return [
+        login(attacker, email, "a wrong guess", f"198.51.100.{first + n}").status_code
+        for n in range(tries)
+    ]
+
+
+def device_cookie(client):
+    cookie = client.get_cookie("device", domain="union.test")
+    assert cookie is not None
+    return cookie.value
+
+
+def a_known_device(app, email):
+    """A browser the owner signed in on and then signed out of."""
+    owner = app.test_client()
+    owner.sign_in(email)
+    owner.sign_out()
+    return owner
+
+
+def test_failures_from_many_addresses_do_not_keep_the_owner_out(
+    app, client, make, clock
+):
+    make.user("sam@example.org")
+    owner = a_known_device(app, "sam@example.org")
+    answers = attack(app, "sam@example.org", UNTRUSTED.attempts + 5)
+    assert answers[: UNTRUSTED.attempts] == [200] * UNTRUSTED.attempts
+    assert set(answers[UNTRUSTED.attempts :]) == {429}
+    # From anywhere else even the right password waits; her own browser does not.
+    assert login(client, "sam@example.org", PASSWORD, "203.0.113.9").status_code == 429
+    assert login(owner, "sam@example.org", PASSWORD, "203.0.113.7").status_code == 302
+    assert owner.get("/account").status_code == 200
+
+
+def test_signing_out_keeps_the_device_cookie(client, make):
+    """On a shared computer it is safe to leave behind: it signs nobody in (see
+    test_account_security), and the browser is still one the owner uses."""
+    make.user("sam@example.org")
+    client.sign_in("sam@example.org")
+    cookie = device_cookie(client)
+    response = client.sign_out()
+    assert not any(
+        c.startswith("device=") for c in response.headers.getlist("Set-Cookie")
+    )
+    assert device_cookie(client) == cookie
+
+
+def test_on_a_new_device_during_an_attack_a_reset_link_lets_the_owner_in(
+    app, client, make, clock, outbox
+):
+    make.user("sam@example.org")
+    attack(app, "sam@example.org", UNTRUSTED.attempts)
+    refused = login(client, "sam@example.org", PASSWORD, "203.0.113.7")
+    assert refused.status_code == 429
+    page = refused.get_data(as_text=True)
+    assert "On a device where you have signed in before" in page
+    assert 'href="/password/forgot"' in page
+    client.submit("/password/forgot", {"email": "sam@example.org"})
+    link = re.search(r"http://union\.test(/\S+)", outbox[-1].body).group(1)
+    chosen = client.submit(
+        link, {"password": "my new passphrase", "confirm": "my new passphrase"}
+    )
+    assert chosen.status_code == 302
+    assert client.get("/account").status_code == 200
+    # The link made this browser a known one: while the attack goes on, it signs in.
+    client.sign_out()
+    attack(app, "sam@example.org", 3, first=50)
+    again = login(client, "sam@example.org", "my new passphrase", "203.0.113.7")
+    assert again.status_code == 302
+
+
+def test_a_known_device_has_a_small_limit_of_its_own(app, client, make, clock):
+    """A stolen device cookie buys fewer guesses than having none, and its
+    failures, from whatever address, do not count against the account."""
+    make.user("sam@example.org")
+    thief = a_known_device(app, "sam@example.org")
+    for n in range(DEVICE.attempts):
+        assert (
+            login(thief, "sam@example.org", "a guess", f"192.0.2.{n}").status_code
+            == 200
+        )
+    throttled = login(thief, "sam@example.org", PASSWORD, "192.0.2.99")
+    assert throttled.status_code == 429
+    assert 0 < int(throttled.headers["Retry-After"]) <= DEVICE.window_seconds + 1
+    assert "On a device where you have signed in before" not in throttled.get_data(
+        as_text=True
+    )
+    assert login(client, "sam@example.org", PASSWORD).status_code == 302
+    clock.now += DEVICE.window_seconds + 1
+    assert login(thief, "sam@example.org", PASSWORD, "192.0.2.1").status_code == 302
+
+
+def test_a_device_cookie_names_neither_the_email_nor_anything_shared(app, make):
+    """What a shared computer's browser keeps: a random nonce, and the account
+    only through a keyed hash bound to that nonce. Two browsers' cookies for one
+    account have nothing in common, so they do not show one person used both."""
+    user = make.user("sam@example.org")
+    payloads = []
+    for _ in range(2):
+        browser = app.test_client()
+        browser.sign_in("sam@example.org")
+        cookie = device_cookie(browser)
+        assert "sam" not in cookie
+        _, payload = itsdangerous.URLSafeTimedSerializer("any").loads_unsafe(cookie)
+        payloads.append(payload)
+    first, second = payloads
+    assert set(first) == {"a", "n"} and str(user.id) not in first.values()
+    assert first["a"] != second["a"] and first["n"] != second["n"]
+
+
+def tampered(cookie):
+    payload, signature = cookie.rsplit(".", 1)
+    return f"{payload}.{signature[::-1]}"
+
+
+@pytest.mark.parametrize("kind", ["forged", "expired", "another account's"])
+def test_a_cookie_that_is_not_valid_for_the_account_counts_as_untrusted(
+    app, client, make, clock, monkeypatch, kind
+):
+    make.user("sam@example.org")
+    make.user("kim@example.org")
+    if kind == "another account's":
+        cookie = device_cookie(a_known_device(app, "kim@example.org"))
+    else:
+        cookie = device_cookie(a_known_device(app, "sam@example.org"))
+    if kind == "forged":
+        cookie = tampered(cookie)
+    elif kind == "expired":
+        later = time.time() + app.config["DEVICE_COOKIE_MAX_AGE"].total_seconds() + 60
+        monkeypatch.setattr(
+            itsdangerous.timed, "time", SimpleNamespace(time=lambda: later)
+        )
+    # Not stopped at the device limit: these tries use the account's untrusted
+    # allowance, and once it is spent, anyone without a valid cookie waits.
+    answers = attack(app, "sam@example.org", UNTRUSTED.attempts + 1, cookie=cookie)
+    assert answers == [200] * UNTRUSTED.attempts + [429]
+    assert login(client, "sam@example.org", PASSWORD, "203.0.113.7").status_code == 429
+
+
+def test_a_signed_in_owner_can_confirm_their_password_during_an_attack(
+    app, client, make, clock
+):
+    make.user("sam@example.org")
+    client.sign_in("sam@example.org")
+    attack(app, "sam@example.org", UNTRUSTED.attempts + 1)
+    confirmed = client.submit("/account/confirm", {"password": PASSWORD})
+    assert confirmed.status_code == 302
 
 
 def median_seconds(*calls, repeats=9):

@@ -1,10 +1,15 @@
-"""Slowing down password guessing without locking anyone out.
+"""Slowing down password guessing without letting anyone lock the owner out.
 
-Failed sign-ins are counted per account, per address and per account-and-address
-pair in fixed windows. Past a limit, further tries wait until the window runs out
-(minutes, not days), and a correct password then works again: throttling, not a
-lockout that an attacker could use to keep someone out. Counters live in Redis when
-REDIS_URL is set, so every app server sees the same counts; otherwise in memory.
+A browser that signed in to an account before (it holds a device cookie for it,
+union/web/devices.py) has its failed sign-ins counted against itself alone, never
+against the account. Every other try counts against the account's "untrusted"
+allowance, the address and the account-and-address pair. Counts are kept in fixed
+windows; past a limit, further tries wait until the window runs out (minutes, not
+days). An attacker's failures, from any number of addresses, only use up the
+untrusted allowance: the owner's own browsers still get in, and an emailed reset
+link, which signs in and makes its browser a known one, works everywhere else.
+Counters live in Redis when REDIS_URL is set (required in production), so every
+worker and app server sees the same counts; otherwise in memory.
 """
 
 from __future__ import annotations
@@ -93,8 +98,12 @@ class Limit:
 
 #: Failed sign-ins allowed before waiting, by what they are counted against.
 SIGN_IN_LIMITS = {
+    #: One browser known to the account (its device cookie): fewer than untrusted
+    #: tries get, so a stolen cookie is worth less than having none.
+    "device": Limit(5, 10 * 60),
     "pair": Limit(5, 5 * 60),
-    "account": Limit(10, 10 * 60),
+    #: Every try at the account from browsers it was not signed in on before.
+    "untrusted": Limit(10, 10 * 60),
     "address": Limit(30, 10 * 60),
 }
 #: Password-reset and join requests allowed per address, and reset emails per account.
@@ -128,9 +137,13 @@ class Throttle:
             self.counters.clear(f"{kind}:{key}")
 
 
-def sign_in_keys(account: str, address: str) -> dict[str, str]:
-    """What a sign-in attempt counts against; `account` is already a keyed hash."""
-    return {"pair": f"{account}|{address}", "account": account, "address": address}
+def sign_in_keys(account: str, address: str, device: str | None) -> dict[str, str]:
+    """What a sign-in attempt counts against: the browser alone when it holds a
+    device cookie for the account (`device`, its nonce); else the account's untrusted
+    allowance, the address and the pair. `account` is already a keyed hash."""
+    if device is not None:
+        return {"device": device}
+    return {"pair": f"{account}|{address}", "untrusted": account, "address": address}
 
 
 def throttle_from_config(config: Mapping[str, Any]) -> Throttle:

@@ -218,6 +218,18 @@ def issue_token(
     return token
 
 
+def end_open_links(user: User, *, now: datetime) -> None:
+    """Ends every unused emailed link of the account: reset, activation and email
+    change. Called when the password or the email changes: a link asked for before
+    then was sent under what the change replaced (to the old address, or perhaps by
+    whoever knew the old password), and must not outlive it."""
+    db.session.execute(
+        sa.update(AccountToken)
+        .where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+
+
 def request_password_reset(
     email: str, *, now: datetime, lifetime: timedelta
 ) -> tuple[User, str] | None:
@@ -258,6 +270,7 @@ def set_password_with_token(
     if user.email_confirmed_at is None:
         user.email_confirmed_at = now
     row.used_at = now
+    end_open_links(user, now=now)
     end_all_login_sessions(user, now=now)
     audit.record(
         f"account.password_set.{purpose.value}", actor=user, now=now, subject=user
@@ -319,6 +332,7 @@ def confirm_email_change(token: str, *, now: datetime) -> tuple[User, str]:
     user, old = row.user, row.user.email
     user.email = row.new_email
     row.used_at = now
+    end_open_links(user, now=now)
     audit.record("account.email_changed", actor=user, now=now, subject=user)
     db.session.flush()
     return user, old
@@ -335,6 +349,7 @@ def change_password(
     if problems:
         raise ValidationFailed({"new_password": problems})
     user.password_hash = hash_password(new_password)
+    end_open_links(user, now=now)
     end_all_login_sessions(user, now=now)
     audit.record("account.password_changed", actor=user, now=now, subject=user)
     db.session.flush()

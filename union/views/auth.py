@@ -38,6 +38,7 @@ from union.services.accounts import TokenInvalid
 from union.views.helpers import actor, after_response, saved
 from union.web.access import public, signed_in
 from union.web.auth import fresh_required, is_fresh, safe_next_url, sign_in, sign_out
+from union.web.devices import remember_device, trusted_device
 from union.web.notifications import (
     send_email_change_link,
     send_email_changed,
@@ -56,28 +57,23 @@ def login() -> ResponseReturnValue:
         return redirect(next_url)
     form = LoginForm()
     if form.validate_on_submit():
-        keys = sign_in_keys(
-            email_digest(form.email.data or ""), request.remote_addr or ""
-        )
+        email = form.email.data or ""
+        keys = _password_try_keys(email, accounts.user_by_email(email))
         wait = throttle().wait_seconds(keys, SIGN_IN_LIMITS)
         if wait:
-            accounts.record_failed_sign_in(
-                form.email.data or "", now=utcnow(), throttled=True
-            )
+            accounts.record_failed_sign_in(email, now=utcnow(), throttled=True)
             db.session.commit()
-            return _too_many_tries(form, wait)
+            return _too_many_tries(form, wait, known_device="device" in keys)
         now = utcnow()
-        user = accounts.authenticate(
-            form.email.data or "", form.password.data or "", now=now
-        )
+        user = accounts.authenticate(email, form.password.data or "", now=now)
         if user is not None:
-            throttle().forget({kind: keys[kind] for kind in ("pair", "account")})
+            _right_password(keys)
             sign_in(user, now=now)
             db.session.commit()
             return redirect(next_url)
         db.session.rollback()
         throttle().record(keys, SIGN_IN_LIMITS)
-        accounts.record_failed_sign_in(form.email.data or "", now=now, throttled=False)
+        accounts.record_failed_sign_in(email, now=now, throttled=False)
         db.session.commit()
         form.form_errors.append(_("That email and password do not match an account."))
     return render_template("auth/login.html", form=form)
@@ -88,7 +84,25 @@ def throttle() -> Throttle:
     return found
 
 
-def _too_many_tries(form: LoginForm, wait: int) -> ResponseReturnValue:
+def _password_try_keys(email: str, user: User | None) -> dict[str, str]:
+    """What a typed password counts against: this browser alone if it signed in to
+    the account before, else the account's untrusted allowance and the address.
+    An unknown email is never a known device, and is counted like any other."""
+    return sign_in_keys(
+        email_digest(email), request.remote_addr or "", trusted_device(user)
+    )
+
+
+def _right_password(keys: dict[str, str]) -> None:
+    # The untrusted allowance is not given back: an attacker's failures there would
+    # otherwise start afresh each time the owner signs in, and the owner's browser
+    # is a known one from now on.
+    throttle().forget({kind: keys[kind] for kind in ("device", "pair") if kind in keys})
+
+
+def _too_many_tries(
+    form: LoginForm, wait: int, *, known_device: bool
+) -> ResponseReturnValue:
     minutes = max(1, -(-wait // 60))
     form.form_errors.append(
         ngettext(
@@ -100,7 +114,7 @@ def _too_many_tries(form: LoginForm, wait: int) -> ResponseReturnValue:
         )
     )
     return (
-        render_template("auth/login.html", form=form),
+        render_template("auth/login.html", form=form, throttled=not known_device),
         429,
         {"Retry-After": str(wait)},
     )
@@ -220,14 +234,17 @@ def confirm_password() -> ResponseReturnValue:
     form = ConfirmPasswordForm()
     user = actor()
     if form.validate_on_submit():
-        keys = sign_in_keys(email_digest(user.email), request.remote_addr or "")
+        keys = _password_try_keys(user.email, user)
         wait = throttle().wait_seconds(keys, SIGN_IN_LIMITS)
         if wait:
             form.form_errors.append(_("Too many tries. Wait a few minutes."))
             return render_template("auth/confirm.html", form=form), 429
         if accounts.confirm_password(user, form.password.data or "", now=utcnow()):
             db.session.commit()
-            throttle().forget({kind: keys[kind] for kind in ("pair", "account")})
+            _right_password(keys)
+            # A session from before device cookies, or from a browser that lost its
+            # cookie, becomes a known device here too.
+            remember_device(user)
             return redirect(next_url)
         db.session.rollback()
         throttle().record(keys, SIGN_IN_LIMITS)

@@ -16,6 +16,7 @@ from union.extensions import login_manager
 from union.i18n import _, _l
 from union.models import User
 from union.services import accounts
+from union.web.devices import remember_device
 
 
 def init_app(app: Flask) -> None:
@@ -40,16 +41,20 @@ def load_user(token: str) -> User | None:
 
 
 def sign_in(user: User, *, now: datetime) -> None:
-    """Starts a new server-side session and a fresh cookie for it."""
+    """Starts a new server-side session and a fresh cookie for it, and makes this
+    browser one the account is known to sign in from (see devices.py)."""
     token = accounts.start_login_session(
         user, now=now, max_age=current_app.config["LOGIN_SESSION_MAX_AGE"]
     )
     session.clear()
     user.login_token = token
     login_user(user)
+    remember_device(user)
 
 
 def sign_out(user: User, *, now: datetime) -> None:
+    """Ends the session. The device cookie stays: it signs nobody in, and this
+    browser is still one the account signs in from."""
     if user.login_token:
         accounts.end_login_session(user.login_token, now=now, actor=user)
     logout_user()

@@ -30,6 +30,7 @@ from tests.views.test_access_policy import PERSONA_ROLES, POLICY
 from tests.views.test_fuzz import snapshot
 from union.db import db
 from union.models import (
+    AuditEvent,
     CorrectionStatus,
     Member,
     MemberStatus,
@@ -549,6 +550,14 @@ def test_a_steward_of_another_workplace_changes_nothing(
     assert refused.response.status_code == expected, refused.response.status_code
     assert not refused.changed, (
         f"{OUTSIDER}'s refused {method} {attempt.url} changed data"
+    )
+    # Someone probing ids leaves a trace, though nothing else changed.
+    assert db.session.scalar(
+        sa.select(sa.func.count()).where(
+            AuditEvent.action == "access.refused",
+            AuditEvent.actor_id == world.accounts[OUTSIDER].id,
+            AuditEvent.detail == f"endpoint={endpoint} status={expected}",
+        )
     )
 
     done = browser.send(attempt.by, attempt, method)

@@ -68,9 +68,12 @@ CHECKLIST: dict[int, tuple[str, ...]] = {
     24: (
         "tests.views.test_grievances_views::test_another_workplaces_steward_gets_404_for_the_case_note_and_document",
         "tests.views.test_privacy_views::test_probing_another_workplaces_records_is_refused_and_audited",
+        "tests.views.test_steward_scope::test_a_steward_of_another_workplace_changes_nothing",
+        "tests.views.test_steward_scope::test_a_second_object_outside_the_stewards_scope_is_refused",
     ),
     25: (
         "tests.views.test_members_views::test_a_steward_gets_404_for_another_workplaces_member",
+        "tests.views.test_members_views::test_a_steward_cannot_end_a_job_at_a_workplace_they_do_not_cover",
         "tests.views.test_members_views::test_a_profile_form_cannot_change_status_account_or_number",
     ),
     26: ("tests.views.test_members_views::test_organizers_see_no_member_rows",),

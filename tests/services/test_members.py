@@ -366,21 +366,56 @@ def test_a_steward_can_place_members_only_at_covered_workplaces(make, now):
 
 
 def test_ending_employment_needs_a_sensible_date(make, now):
-    member = make.member(make.workplace())
+    workplace = make.workplace()
+    member = make.member(workplace)
+    steward = make.steward(workplace)
     job = member.employments[0]
     job.started_on = date(2025, 1, 1)
     with pytest.raises(ValidationFailed):
         members.end_employment(
-            member, job.id, ended_on=date(2024, 1, 1), actor=make.user(), now=now
+            member, job.id, ended_on=date(2024, 1, 1), actor=steward, now=now
         )
     members.end_employment(
-        member, job.id, ended_on=date(2026, 1, 1), actor=make.user(), now=now
+        member, job.id, ended_on=date(2026, 1, 1), actor=steward, now=now
     )
     assert member.current_employments == []
     with pytest.raises(NotFound):
         members.end_employment(
-            member, job.id, ended_on=date(2026, 1, 1), actor=make.user(), now=now
+            member, job.id, ended_on=date(2026, 1, 1), actor=steward, now=now
         )
+
+
+def test_a_steward_ends_only_jobs_at_workplaces_they_cover(make, now):
+    here, there = make.workplace(), make.workplace()
+    member = make.member(here)
+    there_job = members.add_employment(
+        member,
+        workplace_id=there.id,
+        classification_id=None,
+        started_on=None,
+        actor=make.user(roles=(Role.ADMIN,)),
+        now=now,
+    )
+    here_job = member.employments[0]
+    steward = make.steward(here)
+    for actor in (steward, make.user(roles=(Role.ORGANIZER, Role.TREASURER))):
+        with pytest.raises(NotFound):
+            members.end_employment(
+                member, there_job.id, ended_on=date(2026, 1, 1), actor=actor, now=now
+            )
+    assert there_job.ended_on is None
+    members.end_employment(
+        member, here_job.id, ended_on=date(2026, 1, 1), actor=steward, now=now
+    )
+    assert here_job.ended_on == date(2026, 1, 1)
+    members.end_employment(
+        member,
+        there_job.id,
+        ended_on=date(2026, 1, 1),
+        actor=make.user(roles=(Role.ADMIN,)),
+        now=now,
+    )
+    assert member.current_employments == []
 
 
 def test_updating_details_trims_and_blanks_optional_fields(make, now):

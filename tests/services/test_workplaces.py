@@ -147,6 +147,16 @@ def test_only_pending_workplaces_can_be_merged(make, now):
         )
 
 
+def test_a_workplace_merges_only_into_a_confirmed_one(make, now):
+    typed_in = make.workplace("Westend Outreach", status=WorkplaceStatus.PENDING)
+    also_typed = make.workplace("west end outreach", status=WorkplaceStatus.PENDING)
+    member = make.member(typed_in)
+    with pytest.raises(ValidationFailed) as raised:
+        workplaces.merge_workplace(typed_in, also_typed, actor=make.user(), now=now)
+    assert set(raised.value.errors) == {"into"}
+    assert member.current_employments[0].workplace_id == typed_in.id
+
+
 def test_funding_rules(make, now):
     workplace = make.workplace()
     organizer = make.user(roles=(Role.ORGANIZER,))

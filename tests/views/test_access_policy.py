@@ -149,7 +149,8 @@ POLICY: dict[str, str | frozenset[Role]] = {
 OFF_UNLESS_CONFIGURED = frozenset({"main.floor"})
 
 #: Endpoints about one member or workplace of workplace A: who, though allowed the
-#: endpoint, may not see that object and so gets 404.
+#: endpoint, may not see that object and so gets 404. (test_steward_scope.py posts
+#: real forms to every route naming an object, as the steward of workplace B.)
 OTHER_STEWARD = frozenset({"other steward"})
 OUT_OF_SCOPE = {
     "members.detail": OTHER_STEWARD,

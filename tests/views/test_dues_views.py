@@ -121,6 +121,18 @@ def test_the_treasurer_confirms_a_remittance(client, world):
     ) == (2200, 1100, 1100)
 
 
+def test_a_remittance_month_the_treasurer_did_not_name_is_no_such_page(client, world):
+    """A malformed month once meant this month, and confirmed it."""
+    client.sign_in("treasurer@example.org")
+    steward = world.accounts["steward"].id
+    for month in ("2026-13", "11-2026", "latest", "2026-11-01"):
+        url = f"/treasurer/remittances/{steward}/{month}"
+        assert client.get(url).status_code == 404
+        response = client.submit(url, page="/treasurer/remittances")
+        assert response.status_code == 404
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Remittance)) == 0
+
+
 def test_a_member_asks_for_a_waiver_and_the_treasurer_sees_a_case_number_not_a_name(
     client, world, make
 ):

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from union.db import db
 from union.models import AuditEvent, Member, MemberStatus
+from union.services import members as members_service
 
 
 def test_a_member_sees_and_edits_their_own_profile(client, world):
@@ -165,6 +166,38 @@ def test_a_steward_adds_and_ends_employment_only_where_they_cover(client, make, 
     assert ended.status_code == 302
     db.session.expire_all()
     assert str(job.ended_on) == "2026-11-01"
+
+
+def test_a_steward_cannot_end_a_job_at_a_workplace_they_do_not_cover(
+    client, make, world
+):
+    """A member working at both workplaces is on both stewards' rosters; each
+    steward may end only the job at the workplace they cover."""
+    both = make.member(world.here, name="Kit Both")
+    there_job = members_service.add_employment(
+        both,
+        workplace_id=world.there.id,
+        classification_id=None,
+        started_on=None,
+        actor=world.accounts["admin"],
+        now=make.now,
+    )
+    client.sign_in("steward@example.org")
+    response = client.submit(
+        f"/members/{both.public_id}/employments/{there_job.id}/end",
+        {"ended_on": "2026-11-01"},
+        page="/account",
+    )
+    assert response.status_code == 404
+    db.session.expire_all()
+    assert there_job.ended_on is None
+    assert {job.workplace_id for job in both.current_employments} == {
+        world.here.id,
+        world.there.id,
+    }
+    page = client.get(f"/members/{both.public_id}").get_data(as_text=True)
+    assert f"/employments/{there_job.id}/end" not in page
+    assert f"/employments/{both.employments[0].id}/end" in page
 
 
 def test_admins_export_the_roster_as_safe_csv_and_it_is_audited(client, make, world):

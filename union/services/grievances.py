@@ -66,6 +66,7 @@ from union.rules.grievance_steps import (
 )
 from union.services import audit, numbers
 from union.services.paging import Page, paginate
+from union.services.scope import acts_at
 
 #: The longest a dashboard list grows; beyond it the full case list pages.
 DASHBOARD_LIMIT = 200
@@ -121,12 +122,7 @@ def visible_grievances(actor: User) -> sa.Select[Grievance]:
 
 def may_work_at(actor: User, workplace_id: int) -> bool:
     """Whether the actor may open and follow cases at this workplace."""
-    if actor.has_role(Role.ADMIN):
-        return True
-    return actor.has_role(Role.STEWARD) and any(
-        assignment.workplace_id == workplace_id
-        for assignment in actor.steward_assignments
-    )
+    return acts_at(actor, workplace_id)
 
 
 def workable_workplaces(actor: User) -> list[Workplace]:

@@ -31,7 +31,7 @@ from union.models import (
 )
 from union.services import accounts, audit, dues, numbers, settings, workplaces
 from union.services.paging import LIKE_ESCAPE, Page, contains_pattern, paginate
-from union.services.scope import NOT_DECRYPTED, visible_members
+from union.services.scope import NOT_DECRYPTED, acts_at, visible_members
 
 #: What a phone number may look like, however a member's details come in (joining,
 #: a profile edit, a roster import).
@@ -398,7 +398,7 @@ def add_employment(
     """Records that the member works somewhere. Stewards may only place members at
     workplaces they cover; admins anywhere."""
     workplace = db.session.get(Workplace, workplace_id) if workplace_id else None
-    if workplace is None or not _may_place_at(actor, workplace):
+    if workplace is None or not acts_at(actor, workplace.id):
         raise ValidationFailed({"workplace": _("Choose a workplace from the list.")})
     classification = None
     if classification_id is not None:
@@ -419,15 +419,6 @@ def add_employment(
     return job
 
 
-def _may_place_at(actor: User, workplace: Workplace) -> bool:
-    if actor.has_role(Role.ADMIN):
-        return True
-    return actor.has_role(Role.STEWARD) and any(
-        assignment.workplace_id == workplace.id
-        for assignment in actor.steward_assignments
-    )
-
-
 def placeable_workplaces(actor: User) -> list[Workplace]:
     """Workplaces the actor may record a member as working at."""
     statement = sa.select(Workplace).order_by(Workplace.employer, Workplace.site)
@@ -445,7 +436,16 @@ def placeable_workplaces(actor: User) -> list[Workplace]:
 def end_employment(
     member: Member, employment_id: int, *, ended_on: date, actor: User, now: datetime
 ) -> None:
-    job = next((j for j in member.current_employments if j.id == employment_id), None)
+    """Records the member's last day at one of their current jobs. A job at a
+    workplace the actor does not cover is NotFound, like one that does not exist."""
+    job = next(
+        (
+            j
+            for j in member.current_employments
+            if j.id == employment_id and acts_at(actor, j.workplace_id)
+        ),
+        None,
+    )
     if job is None:
         raise NotFound
     if job.started_on is not None and ended_on < job.started_on:

@@ -1,4 +1,5 @@
-"""Who may see which members: the one rule every member lookup goes through."""
+"""Who may see which members, and where a steward may act: the rules every member
+lookup and every change at a workplace go through."""
 
 from __future__ import annotations
 
@@ -27,3 +28,17 @@ def visible_members(actor: User) -> sa.Select[Member]:
         )
         return statement.where(Member.id.in_(working_there))
     return statement.where(sa.false())
+
+
+def acts_at(actor: User, workplace_id: int) -> bool:
+    """Whether the actor may change things at this workplace (a member's job there,
+    its cases): admins anywhere, a steward only at the workplaces they cover.
+
+    Seeing a member is not enough: a member working at two workplaces is on both
+    stewards' rosters, and each steward acts only at their own."""
+    if actor.has_role(Role.ADMIN):
+        return True
+    return actor.has_role(Role.STEWARD) and any(
+        assignment.workplace_id == workplace_id
+        for assignment in actor.steward_assignments
+    )

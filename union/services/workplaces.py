@@ -304,6 +304,9 @@ def merge_workplace(
         )
     if pending.id == into.id:
         raise ValidationFailed({"into": _("Choose a different workplace.")})
+    if into.status is not WorkplaceStatus.CONFIRMED:
+        # Members would move to a workplace nobody has checked yet.
+        raise ValidationFailed({"into": _("Choose the workplace it is the same as.")})
     db.session.execute(
         sa.update(Employment)
         .where(Employment.workplace_id == pending.id)

@@ -24,7 +24,7 @@ from union import clock
 from union.adapters.payments import StripeGateway
 from union.clock import first_of_month, utcnow
 from union.db import database_integer, db
-from union.errors import InvalidTransition, ValidationFailed
+from union.errors import InvalidTransition, NotFound, ValidationFailed
 from union.forms.base import BaseForm
 from union.logs import log_exception
 from union.models import User
@@ -69,6 +69,18 @@ def month_value(value: str | None) -> date:
         return date.fromisoformat(f"{value}-01")
     except (TypeError, ValueError):
         return first_of_month(clock.today(utcnow()))
+
+
+def path_month(value: str) -> date:
+    """The month a URL names, as YYYY-MM. Anything else is no such page: unlike a
+    query's filter, a month in the path says what an action acts on, so it must
+    never quietly become this month."""
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}", value):
+        raise NotFound
+    try:
+        return date.fromisoformat(f"{value}-01")
+    except ValueError:
+        raise NotFound from None
 
 
 EnumT = TypeVar("EnumT", bound=enum.Enum)

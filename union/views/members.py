@@ -268,8 +268,9 @@ def _detail_forms(
     member_status: MemberStatus, employment_form: EmploymentForm | None = None
 ) -> dict[str, object]:
     user = actor()
+    placeable = members.placeable_workplaces(user)
     employment = employment_form or EmploymentForm()
-    employment.offer(members.placeable_workplaces(user), workplaces.classifications())
+    employment.offer(placeable, workplaces.classifications())
     status = StatusForm()
     allowed = members.STATUS_MOVES[member_status]
     status.status.choices = [c for c in choices(MemberStatus) if c.value in allowed]
@@ -278,6 +279,8 @@ def _detail_forms(
         "status_form": status,
         "employment_form": employment,
         "end_form": EndEmploymentForm(),
+        # A job elsewhere is shown, but only a steward of its workplace may end it.
+        "endable_at": {workplace.id for workplace in placeable},
         "is_admin": user.has_role(Role.ADMIN),
     }
 

@@ -37,6 +37,7 @@ from union.views.helpers import (
     month_value,
     optional_id,
     page_number,
+    path_month,
     saved,
 )
 from union.web.access import roles
@@ -253,7 +254,7 @@ def remittance_list() -> ResponseReturnValue:
 @blueprint.post("/remittances/<int:delegate_id>/<month>")
 @roles(*TREASURY)
 def confirm_remittance(delegate_id: int, month: str) -> ResponseReturnValue:
-    when = month_value(month)
+    when = path_month(month)
     if ActionForm().validate_on_submit():
         delegate = accounts.user_by_id(delegate_id)
         done(
@@ -268,7 +269,7 @@ def confirm_remittance(delegate_id: int, month: str) -> ResponseReturnValue:
 @blueprint.get("/remittances/<int:delegate_id>/<month>")
 @roles(*TREASURY)
 def remittance_detail(delegate_id: int, month: str) -> ResponseReturnValue:
-    when = month_value(month)
+    when = path_month(month)
     report = remittances.delegate_month(accounts.user_by_id(delegate_id), when)
     return render_template(
         "dues/remittance.html", report=report, month=when, treasurer_view=True

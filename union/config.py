@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from union.adapters import crypto
+from union.rules.disclosure import Rules
 
 
 class ConfigError(RuntimeError):
@@ -151,6 +152,8 @@ def from_environment(environ: Mapping[str, str], instance_path: Path) -> dict[st
             config[name] = environ[name]
     if environ.get("BENCHMARK_FLOOR") == "1":
         config["BENCHMARK_FLOOR"] = True
+    if environ.get("DISCLOSURE_RULES"):
+        config["DISCLOSURE_RULES"] = _disclosure_settings(environ["DISCLOSURE_RULES"])
     if environ.get("TRUSTED_HOSTS"):
         config["EXTRA_TRUSTED_HOSTS"] = tuple(
             host.strip() for host in environ["TRUSTED_HOSTS"].split(",") if host.strip()
@@ -177,6 +180,20 @@ def from_environment(environ: Mapping[str, str], instance_path: Path) -> dict[st
     if retention:
         config["RETENTION_DAYS"] = {**DEFAULTS["RETENTION_DAYS"], **retention}
     return config
+
+
+def _disclosure_settings(text: str) -> dict[str, float]:
+    """ "min_count=10, epsilon_per_year=2" as a dict; a value that is not a number
+    is kept as text, for Rules to refuse by name."""
+    settings: dict[str, Any] = {}
+    for part in text.split(","):
+        name, _equals, value = part.partition("=")
+        value = value.strip()
+        try:
+            settings[name.strip()] = float(value) if "." in value else int(value)
+        except ValueError:
+            settings[name.strip()] = value
+    return settings
 
 
 def _flag(value: str | None) -> bool:
@@ -224,6 +241,10 @@ def build_config(
         config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not config.get("DOCUMENT_STORAGE_PATH"):
         config["DOCUMENT_STORAGE_PATH"] = str(instance_path / "documents")
+    try:
+        Rules.from_settings(config["DISCLOSURE_RULES"])
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"refusing to start: DISCLOSURE_RULES: {error}") from None
     configured_address = bool(config.get("PUBLIC_URL") or config.get("SERVER_NAME"))
     config["PUBLIC_URL"] = public_address(config)
     if config["UNION_ENV"] == "production":

@@ -110,3 +110,28 @@ def test_postgresql_connections_turn_off_the_jit_compiler(tmp_path):
     assert postgres["SQLALCHEMY_ENGINE_OPTIONS"]["hide_parameters"] is True
     sqlite = build_config({"SQLALCHEMY_DATABASE_URI": "sqlite://"}, tmp_path)
     assert "connect_args" not in sqlite["SQLALCHEMY_ENGINE_OPTIONS"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "named"),
+    [
+        ("min_count=4", "min_count"),
+        ("epsilon_per_year=8", "epsilon_per_year"),
+        ("epsilon_per_release=2.5", "epsilon_per_release"),
+        ("min_noisy_sector=50", "min_noisy_sector"),
+        ("epsilon_per_year=lots", "epsilon_per_year"),
+        ("min_cout=9", "min_cout"),
+    ],
+)
+def test_a_looser_disclosure_rule_or_budget_stops_the_app_by_name(
+    tmp_path: Path, monkeypatch, setting, named
+):
+    monkeypatch.setenv("DISCLOSURE_RULES", setting)
+    with pytest.raises(ConfigError, match=named):
+        build_config({}, tmp_path)
+
+
+def test_stricter_disclosure_rules_from_the_environment(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("DISCLOSURE_RULES", "min_count=10, epsilon_per_year=2.5")
+    config = build_config({}, tmp_path)
+    assert config["DISCLOSURE_RULES"] == {"min_count": 10, "epsilon_per_year": 2.5}

@@ -209,18 +209,42 @@ def test_rules_accept_stricter_settings():
             "homogeneity_percent": 80,
             "min_group_difference": 20,
             "rounding_cents": 50,
+            "epsilon_per_release": 0.5,
+            "epsilon_per_year": 2,
+            "min_noisy_sector": 200,
         }
     )
-    assert rules == Rules(11, 20, 30, 80, 20, 50)
+    assert rules == Rules(11, 20, 30, 80, 20, 50, 0.5, 2, 200)
     assert Rules.from_settings({}) == DEFAULT_RULES
+
+
+CEILINGS = {"homogeneity_percent", "epsilon_per_release", "epsilon_per_year"}
 
 
 @pytest.mark.parametrize("name", FIELDS)
 def test_rules_refuse_each_looser_setting(name):
     default = getattr(DEFAULT_RULES, name)
-    looser = default + 1 if name == "homogeneity_percent" else default - 1
+    looser = default + 1 if name in CEILINGS else default - 1
     with pytest.raises(ValueError, match=name):
         Rules.from_settings({name: looser})
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"epsilon_per_release": 0},
+        {"epsilon_per_year": -1},
+        {"epsilon_per_release": True},
+    ],
+)
+def test_an_epsilon_must_be_a_positive_number(settings):
+    with pytest.raises((ValueError, TypeError), match="epsilon"):
+        Rules.from_settings(settings)
+
+
+def test_one_release_may_not_spend_more_than_a_year_allows():
+    with pytest.raises(ValueError, match="epsilon_per_release"):
+        Rules.from_settings({"epsilon_per_release": 1.0, "epsilon_per_year": 0.5})
 
 
 def test_rules_refuse_an_unknown_setting():

@@ -46,6 +46,7 @@ from union.models.members import (
     MemberStatus,
 )
 from union.models.privacy import Breach, CorrectionRequest, CorrectionStatus
+from union.models.reports import PrivacySpend, PublishedFigure
 from union.models.settings import Setting
 from union.models.survey import (
     EmploymentType,
@@ -121,6 +122,8 @@ __all__ = [
     "MembershipClass",
     "NoticeKind",
     "PaymentMethod",
+    "PrivacySpend",
+    "PublishedFigure",
     "Remittance",
     "ReportArtifact",
     "Role",

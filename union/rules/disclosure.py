@@ -17,7 +17,9 @@ from typing import Any, TypeAlias
 
 @dataclass(frozen=True, slots=True)
 class Rules:
-    """Disclosure thresholds. Defaults are the floor: configuration may only raise them."""
+    """Disclosure thresholds and the privacy budget. Defaults are the loosest
+    allowed: configuration may only make them stricter (raise a minimum, lower
+    the homogeneity share or an epsilon)."""
 
     min_count: int = 5
     min_median_group: int = 10
@@ -25,32 +27,52 @@ class Rules:
     homogeneity_percent: int = 90
     min_group_difference: int = 10
     rounding_cents: int = 25
+    #: Differential privacy for the sensitive answers: the epsilon of one noisy
+    #: release of one question (the most it can tell about any member's answer),
+    #: and the most all releases may spend on any member over 365 days.
+    epsilon_per_release: float = 1.0
+    epsilon_per_year: float = 4.0
+    #: A sector gets a noisy release of its own only with this many answers (see
+    #: services/reports/noisy.py for the arithmetic); smaller sectors count in the
+    #: union-wide one.
+    min_noisy_sector: int = 100
 
     def __post_init__(self) -> None:
         # Checked on construction, not only in from_settings, so that no code path can
         # build looser rules than the published policy.
         for field in fields(self):
             value = getattr(self, field.name)
-            floor = field.default
-            if not isinstance(value, int) or isinstance(value, bool):
+            limit = field.default
+            if field.name in _CEILINGS:
+                if not isinstance(value, int | float) or isinstance(value, bool):
+                    raise TypeError(f"{field.name} must be a number")
+                if not 0 < value <= limit:  # type: ignore[operator]
+                    raise ValueError(
+                        f"{field.name} must be above 0 and at most {limit}"
+                    )
+            elif not isinstance(value, int) or isinstance(value, bool):
                 raise TypeError(f"{field.name} must be an integer")
-            if field.name == "homogeneity_percent":
-                if not 0 < value <= floor:  # type: ignore[operator]
-                    raise ValueError(f"{field.name} must be between 1 and {floor}")
-            elif value < floor:  # type: ignore[operator]
-                raise ValueError(f"{field.name} may not be lower than {floor}")
+            elif value < limit:  # type: ignore[operator]
+                raise ValueError(f"{field.name} may not be lower than {limit}")
+        if self.epsilon_per_release > self.epsilon_per_year:
+            raise ValueError("epsilon_per_release may not be above epsilon_per_year")
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, int]) -> Rules:
+    def from_settings(cls, settings: Mapping[str, Any]) -> Rules:
         """Keys are the field names; any value looser than the default (lower for
-        min_*/rounding_cents, higher for homogeneity_percent) raises ValueError naming
-        the field."""
+        a minimum or rounding_cents, higher for homogeneity_percent or an epsilon)
+        raises ValueError naming the field."""
         known = {field.name for field in fields(cls)}
         unknown = sorted(set(settings) - known)
         if unknown:
             raise ValueError(f"unknown disclosure settings: {', '.join(unknown)}")
         return cls(**settings)
 
+
+#: Rules whose defaults are ceilings: configuration may only lower them.
+_CEILINGS = frozenset(
+    {"homogeneity_percent", "epsilon_per_release", "epsilon_per_year"}
+)
 
 DEFAULT_RULES = Rules()
 

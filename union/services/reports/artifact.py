@@ -17,8 +17,9 @@ from union.rules.disclosure import Status
 if TYPE_CHECKING:
     from union.services.reports.catalogue import ReportName
 
-#: Stored in every body; bumped only if the body's shape ever changes.
-CATALOGUE_VERSION = 1
+#: Stored in every body; bumped when the body's shape changes. Version 2: the
+#: sensitive questions are noisy releases, never exact distributions.
+CATALOGUE_VERSION = 2
 
 
 class Level(enum.StrEnum):
@@ -56,6 +57,14 @@ class CellStatus(enum.StrEnum):
     NOT_PUBLISHED = "not_published"
     #: Money recovered over too few cases to show without pointing at one.
     TOO_FEW_CASES = "too_few_cases"
+    #: A noisy release the yearly privacy budget had no room for.
+    BUDGET_SPENT = "budget_spent"
+    #: A sector too small for a noisy release of its own: its answers are in the
+    #: union-wide figures.
+    COUNTED_UNION_WIDE = "counted_union_wide"
+    #: The group differs from an earlier published group of the same figure by
+    #: too few people: the difference would be their answers.
+    TOO_CLOSE_TO_EARLIER = "too_close_to_earlier"
 
 
 class Cell(TypedDict, total=False):
@@ -85,6 +94,22 @@ class CategoryCell(Cell, total=False):
 class Distribution(TypedDict):
     question: str
     rows: list[CategoryCell]
+
+
+class NoisyRow(TypedDict):
+    category: str
+    #: The count with differential-privacy noise, never below 0.
+    about: int
+    #: The noise is within this of zero 9 times out of 10.
+    give_or_take: int
+
+
+class NoisyDistribution(TypedDict, total=False):
+    question: Required[str]
+    epsilon_thousandths: int
+    rows: list[NoisyRow]
+    #: Why there are no rows.
+    s: CellStatus
 
 
 class BreakdownRow(Cell, total=False):
@@ -165,6 +190,8 @@ class Sections(TypedDict, total=False):
     """The parts of a body that only some reports have."""
 
     distributions: list[Distribution]
+    #: Sensitive questions: counts with differential-privacy noise, never exact.
+    noisy: list[NoisyDistribution]
     #: The place has too few answers to show its own; they count in larger groups.
     too_few_to_show: bool
     breakdown: list[BreakdownRow]

@@ -45,7 +45,7 @@ from union.models import (
 )
 from union.rules import disclosure
 from union.rules.disclosure import Rules, Status
-from union.services.reports import catalogue, counting, medians, records
+from union.services.reports import catalogue, counting, medians, noisy, records
 from union.services.reports.artifact import (
     CATALOGUE_VERSION,
     UNION_WIDE,
@@ -57,6 +57,7 @@ from union.services.reports.artifact import (
     Funding,
     GrievanceTable,
     Level,
+    NoisyDistribution,
     Place,
     canonical,
     cell,
@@ -85,6 +86,7 @@ class RoundFigures:
     grievances: GrievanceTable
     funding: dict[Place, Funding]
     density: list[DensityRow]
+    releases: noisy.Releases
     job_names: dict[int, str] = field(init=False)
     workplace_names: dict[str, str] = field(init=False)
     #: The keys of the published medians, by (column number, level, scope).
@@ -103,6 +105,17 @@ class RoundFigures:
             return {"n": 0}  # nobody in the group answered
         return cell(self.counts.counts[key], self.statuses[key])
 
+    def noisy_distributions(
+        self, report: Report, place: Place
+    ) -> list[NoisyDistribution]:
+        if place.level not in COUNT_LEVELS:
+            return []
+        return [
+            self.releases.distribution(question, place)
+            for question in report.questions
+            if question.sensitive
+        ]
+
     def distributions(self, report: Report, place: Place) -> list[Distribution]:
         if place.level not in COUNT_LEVELS:
             return []
@@ -118,6 +131,7 @@ class RoundFigures:
                 ],
             }
             for question in report.questions
+            if not question.sensitive
         ]
 
     def breakdown(self, place: Place) -> list[BreakdownRow]:
@@ -208,6 +222,15 @@ def _figures(
     published = _medians(survey_round, sector_of, rules)
     wages = published.get(catalogue.HOURLY_WAGE.number, {})
 
+    say(_("Adding noise to the sensitive answers"))
+    releases = noisy.release(
+        survey_round,
+        catalogue.sensitive_questions(),
+        tallies,
+        closed_on=closed_on,
+        rules=rules,
+    )
+
     say(_("Reading grievances, funding and membership"))
     return RoundFigures(
         survey_round=survey_round,
@@ -227,6 +250,7 @@ def _figures(
         grievances=records.grievance_table(closed_on, rules),
         funding=records.funding_by_place(closed_on),
         density=records.density_rows(workplaces),
+        releases=releases,
     )
 
 
@@ -310,6 +334,9 @@ def _body(figures: RoundFigures, report: Report, place: Place) -> Body:
         sections["distributions"] = distributions
         if place in figures.counts.withheld_groups:
             sections["too_few_to_show"] = True
+    noisy_distributions = figures.noisy_distributions(report, place)
+    if noisy_distributions:
+        sections["noisy"] = noisy_distributions
     return {
         **sections,
         "catalogue_version": CATALOGUE_VERSION,

@@ -276,9 +276,10 @@ CATALOGUE: tuple[Report, ...] = (
                 "relies_on_social_assistance",
                 _l("Relies on social assistance for benefits"),
                 yes_no(SurveyAnswer.relies_on_social_assistance),
+                sensitive=True,
             ),
         ),
-        sections=(presenting.distributions,),
+        sections=(presenting.noisy_distributions,),
     ),
     Report(
         ReportName.DISCRIMINATION,
@@ -289,9 +290,10 @@ CATALOGUE: tuple[Report, ...] = (
                 "discrimination_lived_experience",
                 _l("Treated worse at work for lived experience"),
                 yes_no(SurveyAnswer.discrimination_lived_experience),
+                sensitive=True,
             ),
         ),
-        sections=(presenting.distributions,),
+        sections=(presenting.noisy_distributions,),
     ),
     Report(
         ReportName.GRIEVANCES,
@@ -323,6 +325,10 @@ def entry(name: str) -> Report | None:
 
 def questions() -> list[Question]:
     return [question for report in CATALOGUE for question in report.questions]
+
+
+def sensitive_questions() -> list[Question]:
+    return [question for question in questions() if question.sensitive]
 
 
 def median_columns() -> dict[int, MedianColumn]:

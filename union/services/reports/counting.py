@@ -73,6 +73,9 @@ class Question:
     #: meeting none of them (the question left blank) is NO_ANSWER. The database
     #: counts with them.
     answers: tuple[Answer, ...] = field(compare=False)
+    #: Dangerous to a member if known: never published as exact counts, only as
+    #: noisy ones with differential privacy (see noisy.py).
+    sensitive: bool = field(default=False, compare=False)
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -213,6 +216,8 @@ def survey_counts(
                 (("respondents", *c.plain) for c in children),
             )
     for question in tallies.questions:
+        if question.sensitive:
+            continue
         for place in answered:
             if place.level in COUNT_LEVELS:
                 _count_question(system, tallies, question, place, rules)

@@ -239,6 +239,102 @@ def distributions(body: Body, page: Page) -> None:
         )
 
 
+def noisy_distributions(body: Body, page: Page) -> None:
+    """Sensitive questions: counts with differential-privacy noise, worded as
+    approximate, with how far off they may be."""
+    if body.get("distributions"):
+        # Stored before these answers were protected with noise: kept byte for
+        # byte, but their exact counts are not shown again.
+        page.notes.append(
+            _(
+                "This round's report was made before these answers were protected "
+                "with noise. Its exact counts are no longer shown."
+            )
+        )
+        return
+    shares: list[tuple[str, int]] = []
+    for distribution in body.get("noisy", ()):
+        asked = page.questions[distribution["question"]]
+        question = str(asked.title)
+        status = distribution.get("s")
+        if status == CellStatus.BUDGET_SPENT:
+            page.notes.append(
+                _(
+                    "%(question)s: not published this round. Each release of these "
+                    "answers uses some of the union's yearly privacy budget, and this "
+                    "year's is spent.",
+                    question=question,
+                )
+            )
+            continue
+        if status == CellStatus.COUNTED_UNION_WIDE:
+            page.notes.append(
+                _(
+                    "%(question)s: too few people answered here for a protected "
+                    "count of their own. Their answers are in the union-wide figures.",
+                    question=question,
+                )
+            )
+            continue
+        rows = distribution.get("rows", [])
+        page.tables.append(
+            Table(
+                title=question,
+                columns=[_("Answer"), _("About this many people"), _("Give or take")],
+                rows=[
+                    [
+                        asked.label(r["category"]),
+                        format_number(r["about"]),
+                        format_number(r["give_or_take"]),
+                    ]
+                    for r in rows
+                ],
+                raw_rows=[
+                    [asked.label(r["category"]), r["about"], r["give_or_take"]]
+                    for r in rows
+                ],
+            )
+        )
+        answered = sum(r["about"] for r in rows if r["category"] != "no_answer")
+        yes = sum(r["about"] for r in rows if r["category"] == "yes")
+        if answered:
+            share = round(100 * yes / answered)
+            shares.append((question, share))
+            page.readings.append(
+                _(
+                    "%(question)s: about %(count)s people, give or take %(spread)s, "
+                    "said yes (about %(percent)s%% of those who answered).",
+                    question=question,
+                    count=format_number(yes),
+                    spread=format_number(rows[0]["give_or_take"]),
+                    percent=share,
+                )
+            )
+    if shares:
+        page.chart = charts.stacked_bars(
+            [name for name, _share in shares],
+            [
+                charts.Series(_("Yes"), [value for _name, value in shares]),
+                charts.Series(_("No"), [100 - value for _name, value in shares]),
+            ],
+            title=_("Share answering yes, among those who answered (approximate)"),
+            description=_(
+                "One bar per question, out of 100%; the tables have the counts."
+            ),
+            format_value=lambda value: f"{value}%",
+        )
+    if any("rows" in d for d in body.get("noisy", ())):
+        page.notes.append(
+            _(
+                "These answers could cost someone their job if they were known, so "
+                "their counts are never exact. Random noise was added once, when the "
+                "round closed, so no one's answer can be worked out from them, even by "
+                "someone who knows how everyone else answered. Each count is within "
+                "its give-or-take of the true one 9 times out of 10."
+            )
+        )
+
+
 # Medians --------------------------------------------------------------------------
 
 QUANTILES = ("median", "lower_quartile", "upper_quartile")

@@ -1,0 +1,68 @@
+"""What a member and Stripe do in the card-dues tests, shared by their modules.
+Checkout is a Stripe-hosted page, so what the member does there is done here with
+the Stripe API against localstripe, as Stripe itself would."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from union.db import db
+from union.models import CheckoutAttempt
+
+
+def count(model, *conditions):
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(model).where(*conditions)
+    )
+
+
+def start_subscription(client, member):
+    """The member presses "Pay by card every month" and is sent to Checkout."""
+    client.sign_in(member.user.email)
+    response = client.submit("/dues/card/subscribe", page="/dues")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    db.session.expire_all()
+    attempt = db.session.scalar(
+        sa.select(CheckoutAttempt).where(CheckoutAttempt.member_id == member.id)
+    )
+    return response.headers["Location"], attempt
+
+
+def complete_checkout(stripe_client, member, price_id, initiation_cents):
+    """What Stripe Checkout does when the member pays: card saved, the one-time
+    initiation line added to the first invoice, subscription created and paid."""
+    customer = member.stripe_customer_id
+    card = stripe_client.v1.payment_methods.attach(
+        "pm_card_visa", params={"customer": customer}
+    )
+    stripe_client.v1.customers.update(
+        customer, params={"invoice_settings": {"default_payment_method": card.id}}
+    )
+    if initiation_cents:
+        stripe_client.v1.invoice_items.create(
+            params={"customer": customer, "amount": initiation_cents, "currency": "cad"}
+        )
+    return stripe_client.v1.subscriptions.create(
+        params={
+            "customer": customer,
+            "items": [{"price": price_id}],
+            "metadata": {"member": member.public_id},
+        }
+    )
+
+
+def one_off_intent(stripe_client, member, attempt, amount):
+    """What Checkout's payment mode does: a confirmed PaymentIntent with our metadata."""
+    card = stripe_client.v1.payment_methods.attach(
+        "pm_card_visa", params={"customer": member.stripe_customer_id}
+    )
+    return stripe_client.v1.payment_intents.create(
+        params={
+            "amount": amount,
+            "currency": "cad",
+            "customer": member.stripe_customer_id,
+            "payment_method": card.id,
+            "confirm": True,
+            "metadata": {"member": member.public_id, "attempt": attempt.public_id},
+        }
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from tests.stripe.conftest import event, signed
 from union.db import db
 from union.models import CheckoutAttempt
 
@@ -66,3 +67,48 @@ def one_off_intent(stripe_client, member, attempt, amount):
             "metadata": {"member": member.public_id, "attempt": attempt.public_id},
         }
     )
+
+
+def pay_one_off(client, stripe_client, member, webhook_inbox, months):
+    """A one-off card payment made in localstripe; returns its intent and the
+    `payment_intent.succeeded` delivery, not yet handed to the app."""
+    client.sign_in(member.user.email)
+    response = client.submit("/dues/card/pay", {"months": str(months)}, page="/dues")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    db.session.expire_all()
+    attempt = db.session.scalar(
+        sa.select(CheckoutAttempt).order_by(CheckoutAttempt.id.desc()).limit(1)
+    )
+    intent = one_off_intent(stripe_client, member, attempt, attempt.amount_cents)
+    return intent, webhook_inbox.wait_for("payment_intent.succeeded", id=intent.id)
+
+
+def charge_of(stripe_client, intent_id):
+    charge = stripe_client.v1.payment_intents.retrieve(intent_id).to_dict()[
+        "latest_charge"
+    ]
+    if isinstance(charge, dict):
+        return charge
+    return stripe_client.v1.charges.retrieve(charge).to_dict()
+
+
+def refund(stripe_client, intent_id, amount=None, *, created=None):
+    """Refunds in localstripe, then the `charge.refunded` event Stripe sends: the
+    charge, with the running total of its refunds."""
+    params = {"payment_intent": intent_id}
+    if amount is not None:
+        params["amount"] = amount
+    stripe_client.v1.refunds.create(params=params)
+    charge = charge_of(stripe_client, intent_id)
+    total = sum(
+        r.amount
+        for r in stripe_client.v1.refunds.list(
+            params={"payment_intent": intent_id}
+        ).data
+    )
+    refunded = {
+        **charge,
+        "amount_refunded": total,
+        "refunded": total >= charge["amount"],
+    }
+    return signed(event("charge.refunded", refunded, created=created))

@@ -305,8 +305,9 @@ def reconcile_stripe(repair: bool, days: int) -> None:
     if repair:
         click.echo(f"{len(drifts) - len(left)} differences repaired.")
     if left or not repair:
-        # Some drift (an object Stripe sent that cannot be read) is for a person
-        # to look into: --repair cannot make it go away, so it still fails the run.
+        # Some drift (a refund whose payment never came, an object Stripe sent
+        # that cannot be read) is for a person to look into: --repair cannot make
+        # it go away, so it still fails the run.
         click.echo(f"{len(left)} differences found.")
     if left:
         sys.exit(2)

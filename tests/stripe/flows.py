@@ -4,6 +4,8 @@ the Stripe API against localstripe, as Stripe itself would."""
 
 from __future__ import annotations
 
+import time
+
 import sqlalchemy as sa
 
 from tests.stripe.conftest import event, signed
@@ -112,3 +114,28 @@ def refund(stripe_client, intent_id, amount=None, *, created=None):
         "refunded": total >= charge["amount"],
     }
     return signed(event("charge.refunded", refunded, created=created))
+
+
+def dispute(
+    stripe_client,
+    intent_id,
+    event_type="charge.dispute.created",
+    *,
+    status="needs_response",
+    amount=None,
+    created=None,
+):
+    """The dispute Stripe opens when the cardholder's bank contests the charge."""
+    charge = charge_of(stripe_client, intent_id)
+    disputed = {
+        "id": f"dp_{charge['id'][3:]}",
+        "object": "dispute",
+        "amount": charge["amount"] if amount is None else amount,
+        "currency": charge["currency"],
+        "charge": charge["id"],
+        "payment_intent": intent_id,
+        "reason": "general",
+        "status": status,
+        "created": int(time.time()),
+    }
+    return signed(event(event_type, disputed, created=created))

@@ -17,7 +17,13 @@ import pytest
 import sqlalchemy as sa
 
 from tests.stripe.conftest import deliver, event, signed
-from tests.stripe.flows import complete_checkout, pay_one_off, refund
+from tests.stripe.flows import (
+    charge_of,
+    complete_checkout,
+    dispute,
+    pay_one_off,
+    refund,
+)
 from union.db import Base, db
 from union.models import StripeEvent
 from union.services import card_dues
@@ -249,6 +255,16 @@ def charge_refunded(client, stripe_client, catalog, member, inbox, event_type):
     return refund(stripe_client, intent.id, 1000).event
 
 
+def dispute_event(client, stripe_client, catalog, member, inbox, event_type):
+    intent, paid = pay_one_off(client, stripe_client, member, inbox, 2)
+    deliver(client, paid)
+    assert charge_of(stripe_client, intent.id)["payment_intent"] == intent.id
+    status = "won" if event_type == "charge.dispute.closed" else "needs_response"
+    if event_type != "charge.dispute.created":
+        deliver(client, dispute(stripe_client, intent.id))
+    return dispute(stripe_client, intent.id, event_type, status=status).event
+
+
 VALID = {
     "invoice.paid": invoice_paid,
     "invoice.payment_succeeded": invoice_paid,
@@ -258,6 +274,10 @@ VALID = {
     "checkout.session.completed": checkout_completed,
     "payment_intent.succeeded": intent_succeeded,
     "charge.refunded": charge_refunded,
+    "charge.dispute.created": dispute_event,
+    "charge.dispute.funds_withdrawn": dispute_event,
+    "charge.dispute.funds_reinstated": dispute_event,
+    "charge.dispute.closed": dispute_event,
 }
 
 #: Fields without which an event cannot be acted on: removing one is refused too.

@@ -30,6 +30,7 @@ from union.errors import DomainError, ValidationFailed
 from union.i18n import _
 from union.models import (
     CARD_METHODS,
+    AdjustmentKind,
     CheckoutAttempt,
     DuesLevel,
     DuesLevelChoice,
@@ -40,6 +41,7 @@ from union.models import (
     Member,
     NoticeKind,
     PaymentMethod,
+    StripeAdjustment,
     StripeEvent,
     User,
 )
@@ -332,8 +334,11 @@ def attempt_paid(member: Member, session_id: str) -> bool | None:
 
 #: Outcomes a webhook can have, as stored on its StripeEvent row.
 PROCESSED = "processed"
-#: A type the app does not act on.
+#: A type the app does not act on, or an event that moves no money (an inquiry).
 IGNORED = "ignored"
+#: A refund or dispute whose payment is not in the ledger yet: kept, and applied
+#: when the payment is recorded.
+PENDING = "pending"
 #: Nothing of ours: no member, or no payment Stripe names.
 UNMATCHED = "unmatched"
 #: This event id was handled before.
@@ -341,6 +346,10 @@ DUPLICATE = "duplicate"
 #: A field the app reads is missing or of the wrong type: answered 400, and nothing
 #: of the event applied.
 REFUSED = "refused"
+
+#: How long a refund or dispute may wait for its payment before reconciliation
+#: reports it: Stripe delivers within minutes, retrying a failed delivery for days.
+WAITING_REPORTED_AFTER = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -553,6 +562,7 @@ def on_invoice_paid(invoice: EventFields, received: Received) -> WebhookOutcome:
     paid_at = invoice.child("status_transitions").timestamp(
         "paid_at"
     ) or invoice.timestamp("created")
+    ledger.lock_stripe_objects(invoice_id, intent_id)
     member = _member(customer_id, reference)
     if member is None:
         return WebhookOutcome(UNMATCHED)
@@ -651,6 +661,7 @@ def on_checkout_completed(session: EventFields, received: Received) -> WebhookOu
     intent_id = session.stripe_id("payment_intent")
     amount_total = session.count("amount_total") or 0
     attempt_ref = session.child("metadata").text("attempt")
+    ledger.lock_stripe_objects(intent_id)
     member = _member(customer_id, reference)
     if member is None:
         return WebhookOutcome(UNMATCHED)
@@ -681,6 +692,7 @@ def on_payment_intent_succeeded(
     reference = metadata.text("member")
     customer_id = intent.stripe_id("customer")
     amount = intent.count("amount_received") or intent.count("amount") or 0
+    ledger.lock_stripe_objects(intent_id)
     member = _member(customer_id, reference)
     if member is None:
         return WebhookOutcome(UNMATCHED)
@@ -701,7 +713,8 @@ def _one_off_paid(
     attempt_ref: str | None,
     now: datetime,
 ) -> WebhookOutcome:
-    """Records a one-off card payment once, whichever of its events comes first."""
+    """Records a one-off card payment once, whichever of its events comes first
+    (the caller holds the intent's lock, see `ledger.lock_stripe_objects`)."""
     if not intent_id or not attempt_ref:
         return WebhookOutcome(UNMATCHED)
     if db.session.scalar(
@@ -732,15 +745,105 @@ def _one_off_paid(
 
 
 def on_charge_refunded(charge: EventFields, received: Received) -> WebhookOutcome:
-    """A refund made in Stripe: a full refund uncovers the payment's months."""
-    charge.required_id("id")
-    refunded = charge.required_count("amount_refunded")
-    payment = _payment_named(
-        charge.stripe_id("payment_intent"), charge.stripe_id("invoice")
+    """A refund made in Stripe: a full refund uncovers the payment's months, a
+    partial one is noted. `amount_refunded` is the charge's running total, so a
+    refund event delivered after a newer one changes nothing."""
+    return _adjustment(
+        AdjustmentKind.REFUND,
+        charge.required_id("id"),
+        amount_cents=charge.required_count("amount_refunded"),
+        reinstated=False,
+        intent_id=charge.stripe_id("payment_intent"),
+        invoice_id=charge.stripe_id("invoice"),
+        received=received,
+    )
+
+
+def _dispute_funds(event_type: str, status: str) -> str | None:
+    """What a dispute event says happened to the money: "withdrawn" (the bank took
+    it back), "reinstated" (the union won and Stripe returned it), or None."""
+    if event_type == "charge.dispute.funds_withdrawn":
+        return "withdrawn"
+    if event_type == "charge.dispute.funds_reinstated":
+        return "reinstated"
+    if event_type == "charge.dispute.created":
+        # An inquiry (warning_*) moves no money unless it becomes a dispute, and
+        # funds_withdrawn follows then.
+        return None if status.startswith("warning_") else "withdrawn"
+    # Closed: won, the money came back; lost, it stays with the cardholder.
+    return {"won": "reinstated", "lost": "withdrawn"}.get(status)
+
+
+def on_dispute(dispute: EventFields, received: Received) -> WebhookOutcome:
+    """A card dispute: while the bank holds the disputed money, it counts against
+    the payment as a refund would (the whole amount disputed: the months are owed
+    again); once Stripe reinstates it, the payment covers its months again."""
+    dispute_id = dispute.required_id("id")
+    amount = dispute.required_count("amount")
+    intent_id = dispute.stripe_id("payment_intent")
+    funds = _dispute_funds(received.event_type, dispute.text("status") or "")
+    if funds is None:
+        return WebhookOutcome(IGNORED)
+    return _adjustment(
+        AdjustmentKind.DISPUTE,
+        dispute_id,
+        amount_cents=amount,
+        reinstated=funds == "reinstated",
+        intent_id=intent_id,
+        invoice_id=None,
+        received=received,
+    )
+
+
+def _adjustment(
+    kind: AdjustmentKind,
+    stripe_id: str,
+    *,
+    amount_cents: int,
+    reinstated: bool,
+    intent_id: str | None,
+    invoice_id: str | None,
+    received: Received,
+) -> WebhookOutcome:
+    """Keeps a refund or dispute, and applies it to its payment if that is in the
+    ledger; if not, `ledger.record_payment` applies it when the payment arrives."""
+    if not intent_id and not invoice_id:
+        return WebhookOutcome(UNMATCHED)
+    ledger.lock_stripe_objects(stripe_id, intent_id, invoice_id)
+    row = db.session.scalar(
+        sa.select(StripeAdjustment).where(
+            StripeAdjustment.kind == kind, StripeAdjustment.stripe_id == stripe_id
+        )
+    )
+    if row is None:
+        row = StripeAdjustment(
+            kind=kind,
+            stripe_id=stripe_id,
+            amount_cents=0,
+            reinstated=False,
+            received_at=received.now,
+        )
+        db.session.add(row)
+    row.payment_intent_id = row.payment_intent_id or intent_id
+    row.invoice_id = row.invoice_id or invoice_id
+    row.event_id = received.event_id
+    if kind is AdjustmentKind.REFUND:
+        row.amount_cents = max(row.amount_cents, amount_cents)
+    else:
+        row.amount_cents = amount_cents
+        # A won dispute is over: a withdrawal delivered after it is an older event.
+        row.reinstated = row.reinstated or reinstated
+    db.session.flush()
+    payment = (
+        db.session.get(DuesPayment, row.payment_id)
+        if row.payment_id is not None
+        else _payment_named(row.payment_intent_id, row.invoice_id)
     )
     if payment is None:
-        return WebhookOutcome(UNMATCHED)
-    ledger.record_refund(payment, refunded_cents=refunded, now=received.now)
+        return WebhookOutcome(PENDING)
+    row.payment_id = payment.id
+    db.session.flush()
+    ledger.apply_adjustments(payment, now=received.now)
     return WebhookOutcome(PROCESSED)
 
 
@@ -764,6 +867,10 @@ HANDLERS: dict[str, Handler] = {
     "customer.subscription.deleted": on_subscription_changed,
     "payment_intent.succeeded": on_payment_intent_succeeded,
     "charge.refunded": on_charge_refunded,
+    "charge.dispute.created": on_dispute,
+    "charge.dispute.funds_withdrawn": on_dispute,
+    "charge.dispute.funds_reinstated": on_dispute,
+    "charge.dispute.closed": on_dispute,
 }
 
 
@@ -791,9 +898,11 @@ def reconcile(
     gateway: StripeGateway | None, *, now: datetime, repair: bool, days: int = 90
 ) -> list[Drift]:
     """Compares the last `days` days of paid invoices and every subscription with
-    the ledger. With `repair`, missing payments are recorded (exactly as their
-    webhook would have) and subscription states corrected; what Stripe sent in a
-    shape the app cannot read is for a person to look into."""
+    the ledger, and reports refunds and disputes still waiting for their payment
+    after a day. With `repair`, missing payments are recorded (exactly as their
+    webhook would have, waiting refunds and disputes applied) and subscription
+    states corrected; a refund or dispute whose payment Stripe never paid us is
+    for a person to look into."""
     stripe = _gateway(gateway)
     since = int((now - timedelta(days=days)).timestamp())
     drifts: list[Drift] = []
@@ -865,6 +974,7 @@ def reconcile(
                     repaired,
                 )
             )
+    drifts.extend(_still_waiting(now))
     repaired_count = sum(drift.repaired for drift in drifts)
     if repaired_count:
         audit.record(
@@ -872,3 +982,26 @@ def reconcile(
         )
     db.session.flush()
     return drifts
+
+
+def _still_waiting(now: datetime) -> list[Drift]:
+    """Refunds and disputes whose payment is not in the ledger a day on: Stripe took
+    money back from a payment we never recorded, or recorded under other ids."""
+    waiting = db.session.scalars(
+        sa.select(StripeAdjustment)
+        .where(
+            StripeAdjustment.payment_id.is_(None),
+            StripeAdjustment.received_at < now - WAITING_REPORTED_AFTER,
+        )
+        .order_by(StripeAdjustment.received_at, StripeAdjustment.id)
+    )
+    return [
+        Drift(
+            f"unmatched_{row.kind.value}",
+            f"{row.kind.value} {row.stripe_id} for "
+            f"{row.payment_intent_id or row.invoice_id}, "
+            f"waiting since {row.received_at:%Y-%m-%d}",
+            False,
+        )
+        for row in waiting
+    ]

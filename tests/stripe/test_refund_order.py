@@ -148,6 +148,7 @@ def test_a_dispute_before_its_payment_is_kept_and_the_payment_covers_nothing(
     assert months_of(payment) == []
     assert dues.member_standing(member, now=make.now).arrears == 1
     assert dues.quote(member, 1).initiation_cents == 1100
+    assert "disputed $44.00" in client.get("/dues").get_data(as_text=True)
     before = ledger_state()
     withdrawn = dispute(stripe_client, intent.id, "charge.dispute.funds_withdrawn")
     assert deliver(client, withdrawn).status_code == 200

@@ -158,7 +158,7 @@ DOWNLOAD_SHAPE = [
     (
         "dues.payments[]",
         "paid_on method amount_cents initiation_cents currency months_covered "
-        "receipt_number reference refunded_cents",
+        "receipt_number reference refunded_cents disputed_cents",
     ),
     (
         "dues.card_subscriptions[]",

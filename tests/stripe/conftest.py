@@ -25,6 +25,8 @@ from tests.stripe_peer import (
     signed,
 )
 from union.adapters.payments import StripeGateway
+from union.db import db
+from union.services import card_dues, dues
 
 __all__ = ["WEBHOOK_SECRET", "deliver", "event", "signed"]
 
@@ -107,6 +109,27 @@ def gateway(
     monkeypatch.setitem(app.extensions, "union_payments", gateway)
     yield gateway
     gateway.close()
+
+
+@pytest.fixture
+def catalog(gateway: StripeGateway, make: Any) -> dict[str, str | None]:
+    """The dues product and prices in localstripe, by level code."""
+    card_dues.setup_catalog(gateway, now=make.now)
+    db.session.flush()
+    return {
+        level.code: rate.stripe_price_id
+        for level in dues.all_levels()
+        if (rate := level.rate_on(make.now.date())) is not None
+    }
+
+
+@pytest.fixture
+def member(make: Any) -> Any:
+    workplace = make.workplace()
+    user = make.user("robin@example.org", name=None)
+    return make.member(
+        workplace, user=user, name="Robin", level="minimum", joined_on=make.now.date()
+    )
 
 
 def deliver(client: Any, delivery: Delivery) -> Any:

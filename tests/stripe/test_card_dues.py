@@ -11,6 +11,12 @@ import pytest
 import sqlalchemy as sa
 
 from tests.stripe.conftest import WEBHOOK_SECRET, deliver, event, signed
+from tests.stripe.flows import (
+    complete_checkout,
+    count,
+    one_off_intent,
+    start_subscription,
+)
 from union.db import db
 from union.models import (
     CheckoutAttempt,
@@ -22,66 +28,6 @@ from union.models import (
     StripeEvent,
 )
 from union.services import card_dues, dues, ledger, settings
-
-
-def count(model, *conditions):
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(model).where(*conditions)
-    )
-
-
-@pytest.fixture
-def catalog(gateway, make):
-    card_dues.setup_catalog(gateway, now=make.now)
-    db.session.flush()
-    return {
-        level.code: level.rate_on(make.now.date()).stripe_price_id
-        for level in dues.all_levels()
-    }
-
-
-@pytest.fixture
-def member(make):
-    workplace = make.workplace()
-    user = make.user("robin@example.org", name=None)
-    return make.member(
-        workplace, user=user, name="Robin", level="minimum", joined_on=make.now.date()
-    )
-
-
-def start_subscription(client, member):
-    """The member presses "Pay by card every month" and is sent to Checkout."""
-    client.sign_in(member.user.email)
-    response = client.submit("/dues/card/subscribe", page="/dues")
-    assert response.status_code == 303, response.get_data(as_text=True)
-    db.session.expire_all()
-    attempt = db.session.scalar(
-        sa.select(CheckoutAttempt).where(CheckoutAttempt.member_id == member.id)
-    )
-    return response.headers["Location"], attempt
-
-
-def complete_checkout(stripe_client, member, price_id, initiation_cents):
-    """What Stripe Checkout does when the member pays: card saved, the one-time
-    initiation line added to the first invoice, subscription created and paid."""
-    customer = member.stripe_customer_id
-    card = stripe_client.v1.payment_methods.attach(
-        "pm_card_visa", params={"customer": customer}
-    )
-    stripe_client.v1.customers.update(
-        customer, params={"invoice_settings": {"default_payment_method": card.id}}
-    )
-    if initiation_cents:
-        stripe_client.v1.invoice_items.create(
-            params={"customer": customer, "amount": initiation_cents, "currency": "cad"}
-        )
-    return stripe_client.v1.subscriptions.create(
-        params={
-            "customer": customer,
-            "items": [{"price": price_id}],
-            "metadata": {"member": member.public_id},
-        }
-    )
 
 
 def test_setup_creates_the_product_and_a_price_per_level_and_is_safe_to_repeat(
@@ -296,23 +242,6 @@ def test_a_failed_renewal_keeps_good_standing_while_stripe_retries_and_tells_the
     again = signed(event("invoice.payment_failed", failed.event["data"]["object"]))
     deliver(client, again)
     assert len(outbox) == 1
-
-
-def one_off_intent(stripe_client, member, attempt, amount):
-    """What Checkout's payment mode does: a confirmed PaymentIntent with our metadata."""
-    card = stripe_client.v1.payment_methods.attach(
-        "pm_card_visa", params={"customer": member.stripe_customer_id}
-    )
-    return stripe_client.v1.payment_intents.create(
-        params={
-            "amount": amount,
-            "currency": "cad",
-            "customer": member.stripe_customer_id,
-            "payment_method": card.id,
-            "confirm": True,
-            "metadata": {"member": member.public_id, "attempt": attempt.public_id},
-        }
-    )
 
 
 def test_a_one_off_payment_covers_the_months_asked_for_and_a_refund_uncovers_them(

@@ -8,7 +8,7 @@ import stripe
 
 from tests.factories import PASSWORD
 from tests.stripe.conftest import deliver
-from tests.stripe.test_card_dues import complete_checkout, start_subscription
+from tests.stripe.flows import complete_checkout, start_subscription
 from union.adapters.payments import GatewayError
 from union.db import db
 from union.models import DuesPayment, DuesSubscription, Member

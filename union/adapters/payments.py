@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import stripe
 
@@ -24,6 +25,150 @@ class GatewayError(Exception):
 
 class InvalidWebhook(Exception):
     """A webhook whose signature is missing, wrong, stale or whose body is not JSON."""
+
+
+class MalformedEvent(Exception):
+    """A signed event with a field the app reads missing or of the wrong type. The
+    message is the field's path, never its value."""
+
+
+_T = TypeVar("_T")
+
+#: Stripe ids are kept in columns this long.
+MAX_ID_LENGTH = 64
+#: Amounts and counts fit the database's integer columns.
+MAX_COUNT = 2**31 - 1
+#: 9999-12-31T23:59:59Z, the last moment a datetime holds.
+MAX_TIMESTAMP = 253_402_300_799
+
+
+class EventFields:
+    """Typed reads from one object of a verified Stripe event.
+
+    Each read checks the type Stripe documents for the field, so an event with a
+    field of the wrong type is refused (MalformedEvent) before anything is written,
+    instead of failing somewhere in a handler or in the database, which would answer
+    500 and have Stripe retry the same bytes for days. Absent and null read alike.
+    """
+
+    def __init__(self, data: Mapping[str, Any], path: str) -> None:
+        self._data = data
+        self.path = path
+
+    @classmethod
+    def of(cls, value: Any, path: str) -> EventFields:
+        if not isinstance(value, dict):
+            raise MalformedEvent(path)
+        return cls(value, path)
+
+    def _at(self, key: str) -> str:
+        return f"{self.path}.{key}"
+
+    @property
+    def empty(self) -> bool:
+        return not self._data
+
+    def child(self, key: str, *, required: bool = False) -> EventFields:
+        """A nested object; an empty one when it is absent and may be."""
+        value = self._data.get(key)
+        if value is None and not required:
+            return EventFields({}, self._at(key))
+        return EventFields.of(value, self._at(key))
+
+    def items(self, key: str) -> list[EventFields]:
+        """A list of objects (a list's `data`, say); empty when absent."""
+        value = self._data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise MalformedEvent(self._at(key))
+        return [
+            EventFields.of(item, f"{self._at(key)}[{index}]")
+            for index, item in enumerate(value)
+        ]
+
+    def text(self, key: str, *, max_length: int = 500) -> str | None:
+        value = self._data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or len(value) > max_length:
+            raise MalformedEvent(self._at(key))
+        return value
+
+    def required_text(self, key: str, *, max_length: int = 500) -> str:
+        return self._present(key, self.text(key, max_length=max_length))
+
+    def stripe_id(self, key: str) -> str | None:
+        """An object's id, given as the id or as the object Stripe expanded."""
+        value = self._data.get(key)
+        if isinstance(value, dict):
+            return EventFields(value, self._at(key)).required_id("id")
+        if value is None:
+            return None
+        if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_LENGTH:
+            raise MalformedEvent(self._at(key))
+        return value
+
+    def required_id(self, key: str) -> str:
+        return self._present(key, self.stripe_id(key))
+
+    def count(self, key: str) -> int | None:
+        """Cents, or another whole number that cannot be negative."""
+        value = self._data.get(key)
+        if value is None:
+            return None
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 0 <= value <= MAX_COUNT
+        ):
+            raise MalformedEvent(self._at(key))
+        return value
+
+    def required_count(self, key: str) -> int:
+        return self._present(key, self.count(key))
+
+    def integer(self, key: str) -> int | None:
+        """Cents that may be negative (an invoice line crediting the customer)."""
+        value = self._data.get(key)
+        if value is None:
+            return None
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not -MAX_COUNT <= value <= MAX_COUNT
+        ):
+            raise MalformedEvent(self._at(key))
+        return value
+
+    def timestamp(self, key: str) -> datetime | None:
+        """A moment, sent as whole seconds since 1970 (UTC)."""
+        value = self._data.get(key)
+        if value is None:
+            return None
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 0 <= value <= MAX_TIMESTAMP
+        ):
+            raise MalformedEvent(self._at(key))
+        return datetime.fromtimestamp(value, UTC)
+
+    def required_timestamp(self, key: str) -> datetime:
+        return self._present(key, self.timestamp(key))
+
+    def _present(self, key: str, value: _T | None) -> _T:
+        if value is None:
+            raise MalformedEvent(self._at(key))
+        return value
+
+    def flag(self, key: str) -> bool:
+        value = self._data.get(key)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise MalformedEvent(self._at(key))
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +222,15 @@ class StripeGateway:
             stripe.SignatureVerificationError,
             UnicodeDecodeError,
             ValueError,
+            RecursionError,
         ) as error:
             raise InvalidWebhook(type(error).__name__) from error
-        if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+        if not isinstance(event, dict):
+            raise InvalidWebhook("not an event")
+        # The id is the key every delivery is stored under; without a usable one
+        # there is nothing to record the event by.
+        event_id = event.get("id")
+        if not isinstance(event_id, str) or not 0 < len(event_id) <= 255:
             raise InvalidWebhook("not an event")
         return event
 

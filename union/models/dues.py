@@ -147,6 +147,7 @@ class DuesPayment(Model):
         sa.CheckConstraint("amount_cents >= 0", name="amount_nonnegative"),
         sa.CheckConstraint("initiation_cents >= 0", name="initiation_nonnegative"),
         sa.CheckConstraint("refunded_cents >= 0", name="refunded_nonnegative"),
+        sa.CheckConstraint("disputed_cents >= 0", name="disputed_nonnegative"),
         sa.CheckConstraint("months >= 0", name="months_nonnegative"),
         sa.Index("ix_dues_payments_paid_on", "paid_on"),
         sa.Index("ix_dues_payments_recorder_paid_on", "recorded_by_id", "paid_on"),
@@ -178,6 +179,9 @@ class DuesPayment(Model):
         sa.String(64), unique=True
     )
     refunded_cents: Mapped[int] = mapped_column(default=0)
+    #: Taken back by the cardholder's bank in a dispute, while the union has not
+    #: won it (0 again once Stripe reinstates the funds).
+    disputed_cents: Mapped[int] = mapped_column(default=0, server_default="0")
 
     member: Mapped[Member] = relationship()
     recorded_by: Mapped[User | None] = relationship()
@@ -188,6 +192,16 @@ class DuesPayment(Model):
     @property
     def is_refunded(self) -> bool:
         return self.refunded_cents > 0 and self.refunded_cents >= self.amount_cents
+
+    @property
+    def returned_cents(self) -> int:
+        """What went back to the cardholder, refunded or disputed."""
+        return self.refunded_cents + self.disputed_cents
+
+    @property
+    def is_returned_in_full(self) -> bool:
+        """Nothing of the payment stays with the union, so it covers no month."""
+        return self.returned_cents > 0 and self.returned_cents >= self.amount_cents
 
 
 class DuesCoverage(Model):
@@ -296,6 +310,56 @@ class DuesSubscription(Model):
         return self.status == "past_due"
 
 
+class AdjustmentKind(enum.StrEnum):
+    #: `charge.refunded`: the charge's refunds so far, as one running total.
+    REFUND = "refund"
+    #: `charge.dispute.*`: the cardholder's bank took the money back.
+    DISPUTE = "dispute"
+
+
+class StripeAdjustment(Model):
+    """A refund or dispute Stripe told us about, and the payment it takes money
+    back from. Stripe does not deliver events in order, so one that names a payment
+    not in the ledger yet waits here (payment_id empty) and is applied in the same
+    transaction that records the payment. Stripe ids and amounts only: nothing
+    personal."""
+
+    __tablename__ = "stripe_adjustments"
+    __table_args__ = (
+        sa.UniqueConstraint("kind", "stripe_id"),
+        sa.CheckConstraint("amount_cents >= 0", name="amount_nonnegative"),
+        # "Which refunds and disputes are still waiting for their payment?"
+        sa.Index(
+            "ix_stripe_adjustments_waiting",
+            "received_at",
+            postgresql_where=sa.text("payment_id IS NULL"),
+            sqlite_where=sa.text("payment_id IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[AdjustmentKind] = mapped_column(enum_type(AdjustmentKind, 16))
+    #: The charge for a refund (Stripe reports a charge's refunds as one running
+    #: total), the dispute for a dispute.
+    stripe_id: Mapped[str] = mapped_column(sa.String(64))
+    #: The payment it belongs to, as Stripe names it; matched against the ledger's
+    #: stripe_payment_intent_id and stripe_invoice_id.
+    payment_intent_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    invoice_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    #: Refunds: the largest running total seen. Disputes: the amount disputed, which
+    #: counts against the payment until the funds are reinstated.
+    amount_cents: Mapped[int]
+    #: Disputes: the union won and Stripe returned the funds. Final: a withdrawal
+    #: delivered after it changes nothing.
+    reinstated: Mapped[bool] = mapped_column(default=False)
+    #: The event that last changed this row.
+    event_id: Mapped[str] = mapped_column(sa.String(255))
+    received_at: Mapped[datetime]
+    payment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("dues_payments.id", ondelete="CASCADE"), index=True
+    )
+
+
 class StripeEvent(Model):
     """Every webhook event id, stored once: a redelivery finds its row and stops."""
 
@@ -305,7 +369,9 @@ class StripeEvent(Model):
     type: Mapped[str] = mapped_column(sa.String(100))
     created: Mapped[datetime]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
-    #: "processed", or "ignored" for types the app does not act on.
+    #: processed; ignored (a type the app does not act on); pending (a refund or
+    #: dispute kept until its payment arrives); unmatched; refused (a field of the
+    #: wrong type or missing: answered 400 and nothing applied).
     outcome: Mapped[str] = mapped_column(sa.String(32))
 
 

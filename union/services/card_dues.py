@@ -17,13 +17,20 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from union import clock
-from union.adapters.payments import CheckoutLink, GatewayError, StripeGateway
+from union.adapters.payments import (
+    CheckoutLink,
+    EventFields,
+    GatewayError,
+    MalformedEvent,
+    StripeGateway,
+)
 from union.clock import first_of_month
 from union.db import db
 from union.errors import DomainError, ValidationFailed
 from union.i18n import _
 from union.models import (
     CARD_METHODS,
+    AdjustmentKind,
     CheckoutAttempt,
     DuesLevel,
     DuesLevelChoice,
@@ -34,6 +41,7 @@ from union.models import (
     Member,
     NoticeKind,
     PaymentMethod,
+    StripeAdjustment,
     StripeEvent,
     User,
 )
@@ -324,6 +332,25 @@ def attempt_paid(member: Member, session_id: str) -> bool | None:
 
 # Webhooks -----------------------------------------------------------------------------
 
+#: Outcomes a webhook can have, as stored on its StripeEvent row.
+PROCESSED = "processed"
+#: A type the app does not act on, or an event that moves no money (an inquiry).
+IGNORED = "ignored"
+#: A refund or dispute whose payment is not in the ledger yet: kept, and applied
+#: when the payment is recorded.
+PENDING = "pending"
+#: Nothing of ours: no member, or no payment Stripe names.
+UNMATCHED = "unmatched"
+#: This event id was handled before.
+DUPLICATE = "duplicate"
+#: A field the app reads is missing or of the wrong type: answered 400, and nothing
+#: of the event applied.
+REFUSED = "refused"
+
+#: How long a refund or dispute may wait for its payment before reconciliation
+#: reports it: Stripe delivers within minutes, retrying a failed delivery for days.
+WAITING_REPORTED_AFTER = timedelta(days=1)
+
 
 @dataclass(frozen=True, slots=True)
 class PaymentFailed:
@@ -335,13 +362,25 @@ class PaymentFailed:
 
 @dataclass
 class WebhookOutcome:
-    #: processed, ignored (a type the app does not act on), unmatched (no member of
-    #: ours), or duplicate (this event id was handled before).
+    #: One of the outcomes above.
     outcome: str
     notices: list[PaymentFailed] = field(default_factory=list)
+    #: For a refused event, the path of the field at fault (never its value).
+    refused_field: str | None = None
 
 
-Handler = Callable[[dict[str, Any], datetime, datetime], WebhookOutcome]
+@dataclass(frozen=True, slots=True)
+class Received:
+    """What a handler knows of the event around its object."""
+
+    event_id: str
+    event_type: str
+    #: When Stripe created the event; newer events win over older ones.
+    created: datetime
+    now: datetime
+
+
+Handler = Callable[[EventFields, Received], WebhookOutcome]
 
 
 def handle_event(event: dict[str, Any], *, now: datetime) -> WebhookOutcome:
@@ -350,24 +389,61 @@ def handle_event(event: dict[str, Any], *, now: datetime) -> WebhookOutcome:
     The event id is claimed first with INSERT ... ON CONFLICT DO NOTHING: a second
     delivery, even one arriving at the same moment on PostgreSQL, finds it taken and
     changes nothing. An exception leaves the claim uncommitted, so Stripe's retry is
-    processed afresh.
+    processed afresh. An event with a field of the wrong type is claimed as refused
+    and nothing else of it is kept: its handler runs in a savepoint that is rolled
+    back, whatever it had done before reaching the bad field.
     """
-    event_type = str(event.get("type", ""))
-    created = datetime.fromtimestamp(int(event.get("created") or 0), UTC)
-    if not _claim(event["id"], event_type, created, now):
-        return WebhookOutcome("duplicate")
+    event_id = str(event["id"])
+    raw_type = event.get("type")
+    event_type = raw_type if isinstance(raw_type, str) else ""
+    fields = EventFields(event, "event")
+    malformed = None
+    created = now
+    try:
+        if not isinstance(raw_type, str):
+            raise MalformedEvent("event.type")
+        created = fields.required_timestamp("created")
+    except MalformedEvent as error:
+        malformed = error
+    if not _claim(event_id, event_type, created, now):
+        return _delivered_again(event_id)
     handler = HANDLERS.get(event_type)
-    data = event.get("data") or {}
-    if handler is None:
-        result = WebhookOutcome("ignored")
+    if malformed is not None:
+        result = WebhookOutcome(REFUSED, refused_field=str(malformed))
+    elif handler is None:
+        result = WebhookOutcome(IGNORED)
     else:
-        result = handler(data.get("object") or {}, created, now)
+        try:
+            obj = fields.child("data", required=True).child("object", required=True)
+        except MalformedEvent as error:
+            result = WebhookOutcome(REFUSED, refused_field=str(error))
+        else:
+            result = _run(handler, obj, Received(event_id, event_type, created, now))
     db.session.execute(
         sa.update(StripeEvent)
-        .where(StripeEvent.id == event["id"])
+        .where(StripeEvent.id == event_id)
         .values(outcome=result.outcome)
     )
     return result
+
+
+def _run(handler: Handler, obj: EventFields, received: Received) -> WebhookOutcome:
+    """Runs a handler in a savepoint, so a malformed field found halfway through
+    leaves nothing behind."""
+    try:
+        with db.session.begin_nested():
+            return handler(obj, received)
+    except MalformedEvent as error:
+        return WebhookOutcome(REFUSED, refused_field=str(error))
+
+
+def _delivered_again(event_id: str) -> WebhookOutcome:
+    """A second delivery changes nothing; one of a refused event is refused again,
+    as the same bytes are still malformed."""
+    earlier = db.session.scalar(
+        sa.select(StripeEvent.outcome).where(StripeEvent.id == event_id)
+    )
+    return WebhookOutcome(REFUSED if earlier == REFUSED else DUPLICATE)
 
 
 def _claim(event_id: str, event_type: str, created: datetime, now: datetime) -> bool:
@@ -407,42 +483,37 @@ def _member(customer_id: str | None, member_ref: str | None) -> Member | None:
     return None
 
 
-def _id(value: Any) -> str | None:
-    """Stripe sends either an id or the expanded object."""
-    if isinstance(value, dict):
-        return str(value.get("id")) if value.get("id") else None
-    return str(value) if value else None
-
-
-def _invoice_subscription(invoice: dict[str, Any]) -> tuple[str | None, str | None]:
+def _invoice_subscription(invoice: EventFields) -> tuple[str | None, str | None]:
     """(subscription id, member reference) of an invoice, in old and new API shapes."""
-    details = (invoice.get("parent") or {}).get("subscription_details") or {}
-    legacy = invoice.get("subscription_details") or {}
-    subscription = _id(details.get("subscription")) or _id(invoice.get("subscription"))
-    reference = (details.get("metadata") or {}).get("member") or (
-        legacy.get("metadata") or {}
-    ).get("member")
+    details = invoice.child("parent").child("subscription_details")
+    legacy = invoice.child("subscription_details")
+    subscription = details.stripe_id("subscription") or invoice.stripe_id(
+        "subscription"
+    )
+    reference = details.child("metadata").text("member") or legacy.child(
+        "metadata"
+    ).text("member")
     return subscription, reference
 
 
-def _invoice_intent(invoice: dict[str, Any]) -> str | None:
+def _invoice_intent(invoice: EventFields) -> str | None:
     """The PaymentIntent that paid an invoice (refunds name it, not the invoice)."""
-    legacy = _id(invoice.get("payment_intent"))
+    legacy = invoice.stripe_id("payment_intent")
     if legacy:
         return legacy
-    for entry in (invoice.get("payments") or {}).get("data") or []:
-        intent = _id((entry.get("payment") or {}).get("payment_intent"))
+    for entry in invoice.child("payments").items("data"):
+        intent = entry.child("payment").stripe_id("payment_intent")
         if intent:
             return intent
     return None
 
 
-def _is_recurring(line: dict[str, Any]) -> bool:
-    if line.get("type") == "subscription":
+def _is_recurring(line: EventFields) -> bool:
+    if line.text("type") == "subscription":
         return True
-    if (line.get("parent") or {}).get("type") == "subscription_item_details":
+    if line.child("parent").text("type") == "subscription_item_details":
         return True
-    return bool((line.get("price") or {}).get("recurring"))
+    return not line.child("price").child("recurring").empty
 
 
 def _subscription_row(
@@ -472,70 +543,75 @@ def _set_status(row: DuesSubscription, status: str, created: datetime) -> None:
         row.last_event_created = created
 
 
-def on_invoice_paid(
-    invoice: dict[str, Any], created: datetime, now: datetime
-) -> WebhookOutcome:
+def on_invoice_paid(invoice: EventFields, received: Received) -> WebhookOutcome:
     """A subscription invoice was paid: one month covered (plus the initiation fee on
     the first invoice). `invoice.paid` and `invoice.payment_succeeded` both land here;
     whichever comes second finds the invoice already in the ledger."""
-    if invoice.get("status") != "paid" or not invoice.get("amount_paid"):
-        return WebhookOutcome("ignored")
-    invoice_id = str(invoice["id"])
+    amount_paid = invoice.count("amount_paid")
+    if invoice.text("status") != "paid" or not amount_paid:
+        return WebhookOutcome(IGNORED)
+    invoice_id = invoice.required_id("id")
     subscription_id, reference = _invoice_subscription(invoice)
-    member = _member(_id(invoice.get("customer")), reference)
+    customer_id = invoice.stripe_id("customer")
+    intent_id = _invoice_intent(invoice)
+    one_time = sum(
+        line.integer("amount") or 0
+        for line in invoice.child("lines").items("data")
+        if not _is_recurring(line)
+    )
+    paid_at = invoice.child("status_transitions").timestamp(
+        "paid_at"
+    ) or invoice.timestamp("created")
+    ledger.lock_stripe_objects(invoice_id, intent_id)
+    member = _member(customer_id, reference)
     if member is None:
-        return WebhookOutcome("unmatched")
+        return WebhookOutcome(UNMATCHED)
     exists = db.session.scalar(
         sa.select(DuesPayment.id).where(DuesPayment.stripe_invoice_id == invoice_id)
     )
     if exists is None:
-        lines = (invoice.get("lines") or {}).get("data") or []
-        one_time = sum(
-            int(line.get("amount") or 0) for line in lines if not _is_recurring(line)
-        )
-        paid_at = (invoice.get("status_transitions") or {}).get(
-            "paid_at"
-        ) or invoice.get("created")
-        paid_on = (
-            clock.today(datetime.fromtimestamp(int(paid_at or 0), UTC))
-            if paid_at
-            else clock.today(now)
-        )
         ledger.record_payment(
             member,
             method=PaymentMethod.CARD_SUBSCRIPTION,
-            amount_cents=int(invoice["amount_paid"]),
-            initiation_cents=min(one_time, int(invoice["amount_paid"])),
+            amount_cents=amount_paid,
+            # A credit line can make the one-time part negative; no fee was paid then.
+            initiation_cents=max(0, min(one_time, amount_paid)),
             months=1,
-            paid_on=paid_on,
-            now=now,
+            paid_on=clock.today(paid_at or received.now),
+            now=received.now,
             stripe_invoice_id=invoice_id,
-            stripe_payment_intent_id=_invoice_intent(invoice),
+            stripe_payment_intent_id=intent_id,
         )
     if subscription_id:
         _set_status(
-            _subscription_row(subscription_id, member, created), "active", created
+            _subscription_row(subscription_id, member, received.created),
+            "active",
+            received.created,
         )
-    return WebhookOutcome("processed")
+    return WebhookOutcome(PROCESSED)
 
 
 def on_invoice_payment_failed(
-    invoice: dict[str, Any], created: datetime, now: datetime
+    invoice: EventFields, received: Received
 ) -> WebhookOutcome:
     """A card payment failed. While Stripe retries, the month is not held against
     the member; they are told once, kindly, how to update their card."""
+    invoice_id = invoice.required_id("id")
     subscription_id, reference = _invoice_subscription(invoice)
-    member = _member(_id(invoice.get("customer")), reference)
+    retrying = invoice.timestamp("next_payment_attempt") is not None
+    member = _member(invoice.stripe_id("customer"), reference)
     if member is None:
-        return WebhookOutcome("unmatched")
-    if subscription_id and invoice.get("next_payment_attempt"):
+        return WebhookOutcome(UNMATCHED)
+    if subscription_id and retrying:
         _set_status(
-            _subscription_row(subscription_id, member, created), "past_due", created
+            _subscription_row(subscription_id, member, received.created),
+            "past_due",
+            received.created,
         )
     notices = []
-    if _first_notice(member.id, NoticeKind.PAYMENT_FAILED, str(invoice["id"]), now):
-        notices.append(PaymentFailed(member.id, str(invoice["id"])))
-    return WebhookOutcome("processed", notices)
+    if _first_notice(member.id, NoticeKind.PAYMENT_FAILED, invoice_id, received.now):
+        notices.append(PaymentFailed(member.id, invoice_id))
+    return WebhookOutcome(PROCESSED, notices)
 
 
 def _first_notice(member_id: int, kind: NoticeKind, key: str, now: datetime) -> bool:
@@ -552,65 +628,80 @@ def _first_notice(member_id: int, kind: NoticeKind, key: str, now: datetime) -> 
 
 
 def on_subscription_changed(
-    subscription: dict[str, Any], created: datetime, now: datetime
+    subscription: EventFields, received: Received
 ) -> WebhookOutcome:
     """`customer.subscription.updated` and `.deleted`: the newest event wins."""
-    metadata = subscription.get("metadata") or {}
-    member = _member(_id(subscription.get("customer")), metadata.get("member"))
+    subscription_id = subscription.required_id("id")
+    reference = subscription.child("metadata").text("member")
+    customer_id = subscription.stripe_id("customer")
+    status = subscription.text("status", max_length=32) or "canceled"
+    cancel_at_period_end = subscription.flag("cancel_at_period_end")
+    items = subscription.child("items").items("data")
+    period_end = subscription.timestamp("current_period_end") or (
+        items[0].timestamp("current_period_end") if items else None
+    )
+    member = _member(customer_id, reference)
     if member is None:
-        return WebhookOutcome("unmatched")
-    row = _subscription_row(str(subscription["id"]), member, created)
-    if created < row.last_event_created:
-        return WebhookOutcome("processed")
-    _set_status(row, str(subscription.get("status") or "canceled"), created)
-    row.cancel_at_period_end = bool(subscription.get("cancel_at_period_end"))
-    items = (subscription.get("items") or {}).get("data") or [{}]
-    period_end = subscription.get("current_period_end") or items[0].get(
-        "current_period_end"
-    )
-    row.current_period_end = (
-        datetime.fromtimestamp(int(period_end), UTC) if period_end else None
-    )
-    return WebhookOutcome("processed")
+        return WebhookOutcome(UNMATCHED)
+    row = _subscription_row(subscription_id, member, received.created)
+    if received.created < row.last_event_created:
+        return WebhookOutcome(PROCESSED)
+    _set_status(row, status, received.created)
+    row.cancel_at_period_end = cancel_at_period_end
+    row.current_period_end = period_end
+    return WebhookOutcome(PROCESSED)
 
 
-def on_checkout_completed(
-    session: dict[str, Any], created: datetime, now: datetime
-) -> WebhookOutcome:
-    member = _member(_id(session.get("customer")), session.get("client_reference_id"))
+def on_checkout_completed(session: EventFields, received: Received) -> WebhookOutcome:
+    customer_id = session.stripe_id("customer")
+    reference = session.text("client_reference_id")
+    mode = session.text("mode")
+    subscription_id = session.stripe_id("subscription")
+    paid = session.text("payment_status") == "paid"
+    intent_id = session.stripe_id("payment_intent")
+    amount_total = session.count("amount_total") or 0
+    attempt_ref = session.child("metadata").text("attempt")
+    ledger.lock_stripe_objects(intent_id)
+    member = _member(customer_id, reference)
     if member is None:
-        return WebhookOutcome("unmatched")
-    if session.get("mode") == "subscription" and session.get("subscription"):
-        row = _subscription_row(str(_id(session["subscription"])), member, created)
+        return WebhookOutcome(UNMATCHED)
+    if mode == "subscription" and subscription_id:
+        row = _subscription_row(subscription_id, member, received.created)
         if row.status == "incomplete":
-            _set_status(row, "active", created)
-    if session.get("mode") == "payment" and session.get("payment_status") == "paid":
+            _set_status(row, "active", received.created)
+    if mode == "payment" and paid:
         return _one_off_paid(
             member,
-            intent_id=_id(session.get("payment_intent")),
-            amount_cents=int(session.get("amount_total") or 0),
-            attempt_ref=(session.get("metadata") or {}).get("attempt"),
-            now=now,
+            intent_id=intent_id,
+            amount_cents=amount_total,
+            attempt_ref=attempt_ref,
+            now=received.now,
         )
-    return WebhookOutcome("processed")
+    return WebhookOutcome(PROCESSED)
 
 
 def on_payment_intent_succeeded(
-    intent: dict[str, Any], created: datetime, now: datetime
+    intent: EventFields, received: Received
 ) -> WebhookOutcome:
     """One-off card payments; subscription invoices are handled by their invoice."""
-    metadata = intent.get("metadata") or {}
-    if not metadata.get("attempt"):
-        return WebhookOutcome("ignored")
-    member = _member(_id(intent.get("customer")), metadata.get("member"))
+    metadata = intent.child("metadata")
+    attempt_ref = metadata.text("attempt")
+    if not attempt_ref:
+        return WebhookOutcome(IGNORED)
+    intent_id = intent.required_id("id")
+    reference = metadata.text("member")
+    customer_id = intent.stripe_id("customer")
+    amount = intent.count("amount_received") or intent.count("amount") or 0
+    ledger.lock_stripe_objects(intent_id)
+    member = _member(customer_id, reference)
     if member is None:
-        return WebhookOutcome("unmatched")
+        return WebhookOutcome(UNMATCHED)
     return _one_off_paid(
         member,
-        intent_id=str(intent["id"]),
-        amount_cents=int(intent.get("amount_received") or intent.get("amount") or 0),
-        attempt_ref=metadata.get("attempt"),
-        now=now,
+        intent_id=intent_id,
+        amount_cents=amount,
+        attempt_ref=attempt_ref,
+        now=received.now,
     )
 
 
@@ -622,15 +713,16 @@ def _one_off_paid(
     attempt_ref: str | None,
     now: datetime,
 ) -> WebhookOutcome:
-    """Records a one-off card payment once, whichever of its events comes first."""
+    """Records a one-off card payment once, whichever of its events comes first
+    (the caller holds the intent's lock, see `ledger.lock_stripe_objects`)."""
     if not intent_id or not attempt_ref:
-        return WebhookOutcome("unmatched")
+        return WebhookOutcome(UNMATCHED)
     if db.session.scalar(
         sa.select(DuesPayment.id).where(
             DuesPayment.stripe_payment_intent_id == intent_id
         )
     ):
-        return WebhookOutcome("processed")
+        return WebhookOutcome(PROCESSED)
     attempt = db.session.scalar(
         sa.select(CheckoutAttempt).where(
             CheckoutAttempt.public_id == attempt_ref,
@@ -638,7 +730,7 @@ def _one_off_paid(
         )
     )
     if attempt is None:
-        return WebhookOutcome("unmatched")
+        return WebhookOutcome(UNMATCHED)
     ledger.record_payment(
         member,
         method=PaymentMethod.CARD_ONE_OFF,
@@ -649,33 +741,121 @@ def _one_off_paid(
         now=now,
         stripe_payment_intent_id=intent_id,
     )
-    return WebhookOutcome("processed")
+    return WebhookOutcome(PROCESSED)
 
 
-def on_charge_refunded(
-    charge: dict[str, Any], created: datetime, now: datetime
-) -> WebhookOutcome:
-    """A refund made in Stripe: a full refund uncovers the payment's months."""
-    intent_id, invoice_id = (
-        _id(charge.get("payment_intent")),
-        _id(charge.get("invoice")),
+def on_charge_refunded(charge: EventFields, received: Received) -> WebhookOutcome:
+    """A refund made in Stripe: a full refund uncovers the payment's months, a
+    partial one is noted. `amount_refunded` is the charge's running total, so a
+    refund event delivered after a newer one changes nothing."""
+    return _adjustment(
+        AdjustmentKind.REFUND,
+        charge.required_id("id"),
+        amount_cents=charge.required_count("amount_refunded"),
+        reinstated=False,
+        intent_id=charge.stripe_id("payment_intent"),
+        invoice_id=charge.stripe_id("invoice"),
+        received=received,
     )
-    conditions = []
-    if intent_id:
-        conditions.append(DuesPayment.stripe_payment_intent_id == intent_id)
-    if invoice_id:
-        conditions.append(DuesPayment.stripe_invoice_id == invoice_id)
+
+
+def _dispute_funds(event_type: str, status: str) -> str | None:
+    """What a dispute event says happened to the money: "withdrawn" (the bank took
+    it back), "reinstated" (the union won and Stripe returned it), or None."""
+    if event_type == "charge.dispute.funds_withdrawn":
+        return "withdrawn"
+    if event_type == "charge.dispute.funds_reinstated":
+        return "reinstated"
+    if event_type == "charge.dispute.created":
+        # An inquiry (warning_*) moves no money unless it becomes a dispute, and
+        # funds_withdrawn follows then.
+        return None if status.startswith("warning_") else "withdrawn"
+    # Closed: won, the money came back; lost, it stays with the cardholder.
+    return {"won": "reinstated", "lost": "withdrawn"}.get(status)
+
+
+def on_dispute(dispute: EventFields, received: Received) -> WebhookOutcome:
+    """A card dispute: while the bank holds the disputed money, it counts against
+    the payment as a refund would (the whole amount disputed: the months are owed
+    again); once Stripe reinstates it, the payment covers its months again."""
+    dispute_id = dispute.required_id("id")
+    amount = dispute.required_count("amount")
+    intent_id = dispute.stripe_id("payment_intent")
+    funds = _dispute_funds(received.event_type, dispute.text("status") or "")
+    if funds is None:
+        return WebhookOutcome(IGNORED)
+    return _adjustment(
+        AdjustmentKind.DISPUTE,
+        dispute_id,
+        amount_cents=amount,
+        reinstated=funds == "reinstated",
+        intent_id=intent_id,
+        invoice_id=None,
+        received=received,
+    )
+
+
+def _adjustment(
+    kind: AdjustmentKind,
+    stripe_id: str,
+    *,
+    amount_cents: int,
+    reinstated: bool,
+    intent_id: str | None,
+    invoice_id: str | None,
+    received: Received,
+) -> WebhookOutcome:
+    """Keeps a refund or dispute, and applies it to its payment if that is in the
+    ledger; if not, `ledger.record_payment` applies it when the payment arrives."""
+    if not intent_id and not invoice_id:
+        return WebhookOutcome(UNMATCHED)
+    ledger.lock_stripe_objects(stripe_id, intent_id, invoice_id)
+    row = db.session.scalar(
+        sa.select(StripeAdjustment).where(
+            StripeAdjustment.kind == kind, StripeAdjustment.stripe_id == stripe_id
+        )
+    )
+    if row is None:
+        row = StripeAdjustment(
+            kind=kind,
+            stripe_id=stripe_id,
+            amount_cents=0,
+            reinstated=False,
+            received_at=received.now,
+        )
+        db.session.add(row)
+    row.payment_intent_id = row.payment_intent_id or intent_id
+    row.invoice_id = row.invoice_id or invoice_id
+    row.event_id = received.event_id
+    if kind is AdjustmentKind.REFUND:
+        row.amount_cents = max(row.amount_cents, amount_cents)
+    else:
+        row.amount_cents = amount_cents
+        # A won dispute is over: a withdrawal delivered after it is an older event.
+        row.reinstated = row.reinstated or reinstated
+    db.session.flush()
     payment = (
-        db.session.scalar(sa.select(DuesPayment).where(sa.or_(*conditions)))
-        if conditions
-        else None
+        db.session.get(DuesPayment, row.payment_id)
+        if row.payment_id is not None
+        else _payment_named(row.payment_intent_id, row.invoice_id)
     )
     if payment is None:
-        return WebhookOutcome("unmatched")
-    ledger.record_refund(
-        payment, refunded_cents=int(charge.get("amount_refunded") or 0), now=now
-    )
-    return WebhookOutcome("processed")
+        return WebhookOutcome(PENDING)
+    row.payment_id = payment.id
+    db.session.flush()
+    ledger.apply_adjustments(payment, now=received.now)
+    return WebhookOutcome(PROCESSED)
+
+
+def _payment_named(intent_id: str | None, invoice_id: str | None) -> DuesPayment | None:
+    names = []
+    if intent_id:
+        names.append(DuesPayment.stripe_payment_intent_id == intent_id)
+    if invoice_id:
+        names.append(DuesPayment.stripe_invoice_id == invoice_id)
+    if not names:
+        return None
+    return db.session.scalar(sa.select(DuesPayment).where(sa.or_(*names)).limit(1))
 
 
 HANDLERS: dict[str, Handler] = {
@@ -687,6 +867,10 @@ HANDLERS: dict[str, Handler] = {
     "customer.subscription.deleted": on_subscription_changed,
     "payment_intent.succeeded": on_payment_intent_succeeded,
     "charge.refunded": on_charge_refunded,
+    "charge.dispute.created": on_dispute,
+    "charge.dispute.funds_withdrawn": on_dispute,
+    "charge.dispute.funds_reinstated": on_dispute,
+    "charge.dispute.closed": on_dispute,
 }
 
 
@@ -714,8 +898,11 @@ def reconcile(
     gateway: StripeGateway | None, *, now: datetime, repair: bool, days: int = 90
 ) -> list[Drift]:
     """Compares the last `days` days of paid invoices and every subscription with
-    the ledger. With `repair`, missing payments are recorded (exactly as their
-    webhook would have) and subscription states corrected."""
+    the ledger, and reports refunds and disputes still waiting for their payment
+    after a day. With `repair`, missing payments are recorded (exactly as their
+    webhook would have, waiting refunds and disputes applied) and subscription
+    states corrected; a refund or dispute whose payment Stripe never paid us is
+    for a person to look into."""
     stripe = _gateway(gateway)
     since = int((now - timedelta(days=days)).timestamp())
     drifts: list[Drift] = []
@@ -729,20 +916,29 @@ def reconcile(
     for invoice in _calling_stripe(
         lambda: list(stripe.paid_invoices(created_since=since))
     ):
-        if invoice["id"] in known or not invoice.get("amount_paid"):
+        fields = EventFields(invoice, "invoice")
+        try:
+            invoice_id = fields.required_id("id")
+            amount_paid = fields.count("amount_paid")
+            customer_id = fields.stripe_id("customer")
+            reference = _invoice_subscription(fields)[1]
+        except MalformedEvent as error:
+            drifts.append(Drift("unreadable", str(error), False))
             continue
-        member = _member(
-            _id(invoice.get("customer")), _invoice_subscription(invoice)[1]
-        )
+        if invoice_id in known or not amount_paid:
+            continue
+        member = _member(customer_id, reference)
         if member is None:
             continue
-        if repair:
-            on_invoice_paid(invoice, now, now)
+        received = Received("reconcile", "invoice.paid", now, now)
+        repaired = (
+            repair and _run(on_invoice_paid, fields, received).outcome == PROCESSED
+        )
         drifts.append(
             Drift(
                 "missing_payment",
-                f"invoice {invoice['id']} member {member.public_id}",
-                repair,
+                f"invoice {invoice_id} member {member.public_id}",
+                repaired,
             )
         )
     customers = db.session.scalars(
@@ -754,23 +950,58 @@ def reconcile(
     }
     for member in customers:
         for subscription in _subscriptions_of(stripe, member):
-            row = rows.get(subscription["id"])
-            if row is not None and row.status == subscription.get("status"):
+            fields = EventFields(subscription, "subscription")
+            try:
+                subscription_id = fields.required_id("id")
+                status = fields.text("status", max_length=32)
+            except MalformedEvent as error:
+                drifts.append(Drift("unreadable", str(error), False))
+                continue
+            row = rows.get(subscription_id)
+            if row is not None and row.status == status:
                 continue
             was = row.status if row is not None else "missing"
-            if repair:
-                on_subscription_changed(subscription, now, now)
+            received = Received("reconcile", "customer.subscription.updated", now, now)
+            repaired = (
+                repair
+                and _run(on_subscription_changed, fields, received).outcome == PROCESSED
+            )
             drifts.append(
                 Drift(
                     "subscription_status",
-                    f"{subscription['id']} member {member.public_id}: "
-                    f"ours {was}, Stripe {subscription.get('status')}",
-                    repair,
+                    f"{subscription_id} member {member.public_id}: "
+                    f"ours {was}, Stripe {status}",
+                    repaired,
                 )
             )
-    if repair and drifts:
+    drifts.extend(_still_waiting(now))
+    repaired_count = sum(drift.repaired for drift in drifts)
+    if repaired_count:
         audit.record(
-            "dues.reconciled", actor=None, now=now, detail=f"repaired={len(drifts)}"
+            "dues.reconciled", actor=None, now=now, detail=f"repaired={repaired_count}"
         )
     db.session.flush()
     return drifts
+
+
+def _still_waiting(now: datetime) -> list[Drift]:
+    """Refunds and disputes whose payment is not in the ledger a day on: Stripe took
+    money back from a payment we never recorded, or recorded under other ids."""
+    waiting = db.session.scalars(
+        sa.select(StripeAdjustment)
+        .where(
+            StripeAdjustment.payment_id.is_(None),
+            StripeAdjustment.received_at < now - WAITING_REPORTED_AFTER,
+        )
+        .order_by(StripeAdjustment.received_at, StripeAdjustment.id)
+    )
+    return [
+        Drift(
+            f"unmatched_{row.kind.value}",
+            f"{row.kind.value} {row.stripe_id} for "
+            f"{row.payment_intent_id or row.invoice_id}, "
+            f"waiting since {row.received_at:%Y-%m-%d}",
+            False,
+        )
+        for row in waiting
+    ]

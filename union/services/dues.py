@@ -391,11 +391,11 @@ class MemberDues:
         return self.payment_count > len(self.payments)
 
 
-#: A payment that paid the initiation fee and was not refunded in full: while one
-#: exists, the member owes no initiation fee.
+#: A payment that paid the initiation fee and was not refunded or disputed in full:
+#: while one exists, the member owes no initiation fee.
 _PAID_INITIATION = sa.and_(
     DuesPayment.initiation_cents > 0,
-    DuesPayment.refunded_cents < DuesPayment.amount_cents,
+    DuesPayment.refunded_cents + DuesPayment.disputed_cents < DuesPayment.amount_cents,
 )
 
 

@@ -4,10 +4,17 @@ Every payment taken (card, cash, e-transfer) goes through `record_payment`, whic
 takes the member's row lock, picks the oldest uncovered months and writes one
 coverage row per month. The unique (member, month) key then makes double counting
 impossible, whatever order payments arrive in. Anything else that changes a
-member's covered months (a refund here, a granted waiver) takes the same lock and
-calls `note_coverage` in the same transaction. Opening balances are the one
-exception: a roster import writes them in bulk for the members it has just added
-(union.services.roster), each covering every month from joining to the month given.
+member's covered months (a refund or dispute here, a granted waiver) takes the same
+lock and calls `note_coverage` in the same transaction.
+
+Opening balances are the one exception: a roster import writes them in bulk for
+the members it has just added (union.services.roster), each covering every month
+from joining to the month given.
+
+Refunds and disputes made in Stripe are kept as `StripeAdjustment` rows first
+(union.services.card_dues). One whose payment is not in the ledger yet is applied
+by `record_payment` when the payment arrives, so a payment Stripe has already
+refunded never covers its months, whatever order the events come in.
 
 Prices and what a member owes are read in union.services.dues; the treasurer's
 reports in union.services.treasury.
@@ -15,6 +22,7 @@ reports in union.services.treasury.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -25,10 +33,12 @@ from union.errors import NotFound, ValidationFailed
 from union.i18n import _, format_money
 from union.models import (
     HAND_METHODS,
+    AdjustmentKind,
     DuesCoverage,
     DuesPayment,
     Member,
     PaymentMethod,
+    StripeAdjustment,
     User,
 )
 from union.rules.standing import arrears_summary, months_to_cover
@@ -49,6 +59,26 @@ def lock_member(member_id: int) -> Member:
     if member is None:
         raise NotFound
     return member
+
+
+def lock_stripe_objects(*stripe_ids: str | None) -> None:
+    """Takes a lock per Stripe object (payment intent, invoice, charge, dispute)
+    until the transaction ends, so recording a payment and matching a refund or
+    dispute to it never run side by side: each would miss the other's uncommitted
+    row, and the refund would wait for ever while the payment covered its months.
+    Taken in one order and before the member's row lock, so that two holders never
+    wait on each other (PostgreSQL; SQLite allows only one writer anyway)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    for stripe_id in sorted({stripe_id for stripe_id in stripe_ids if stripe_id}):
+        db.session.execute(
+            sa.select(sa.func.pg_advisory_xact_lock(_lock_key(stripe_id)))
+        )
+
+
+def _lock_key(stripe_id: str) -> int:
+    digest = hashlib.blake2b(f"union:stripe:{stripe_id}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
 
 
 def note_coverage(member: Member, covered: set[date]) -> None:
@@ -76,7 +106,9 @@ def record_payment(
     stripe_invoice_id: str | None = None,
     stripe_payment_intent_id: str | None = None,
 ) -> DuesPayment:
-    """Adds a payment and covers the member's `months` oldest uncovered months."""
+    """Adds a payment and covers the member's `months` oldest uncovered months,
+    unless refunds or disputes that Stripe delivered before it took all of it back."""
+    lock_stripe_objects(stripe_invoice_id, stripe_payment_intent_id)
     lock_member(member.id)
     covered = covered_months(member.id)
     payment = DuesPayment(
@@ -95,13 +127,6 @@ def record_payment(
     )
     db.session.add(payment)
     db.session.flush()
-    for month in months_to_cover(start_month(member), covered, months):
-        db.session.add(
-            DuesCoverage(member_id=member.id, month=month, payment_id=payment.id)
-        )
-        covered.add(month)
-    note_coverage(member, covered)
-    db.session.flush()
     audit.record(
         "dues.payment_recorded",
         actor=recorded_by,
@@ -109,7 +134,62 @@ def record_payment(
         subject=payment,
         detail=f"method={method},months={months}",
     )
+    if _link_waiting_adjustments(payment):
+        refunded, disputed = _adjusted_amounts(payment)
+        _set_returned(payment, refunded=refunded, disputed=disputed, now=now)
+    if not payment.is_returned_in_full:
+        for month in months_to_cover(start_month(member), covered, months):
+            db.session.add(
+                DuesCoverage(member_id=member.id, month=month, payment_id=payment.id)
+            )
+            covered.add(month)
+    note_coverage(member, covered)
+    db.session.flush()
     return payment
+
+
+def _link_waiting_adjustments(payment: DuesPayment) -> bool:
+    """Links to the payment the refunds and disputes that named it before it was
+    recorded. Only rows linked to no payment are taken, under the locks of
+    `record_payment`, so a row is applied to one payment, once."""
+    names = []
+    if payment.stripe_payment_intent_id:
+        names.append(
+            StripeAdjustment.payment_intent_id == payment.stripe_payment_intent_id
+        )
+    if payment.stripe_invoice_id:
+        names.append(StripeAdjustment.invoice_id == payment.stripe_invoice_id)
+    if not names:
+        return False
+    linked = db.session.execute(
+        sa.update(StripeAdjustment)
+        .where(StripeAdjustment.payment_id.is_(None), sa.or_(*names))
+        .values(payment_id=payment.id)
+    )
+    return bool(linked.rowcount)  # type: ignore[attr-defined]
+
+
+def _adjusted_amounts(payment: DuesPayment) -> tuple[int, int]:
+    """(refunded, disputed) as the refunds and disputes linked to the payment say.
+    Totals are taken, never added to, so applying the same rows again is a no-op;
+    a refund noted before these rows existed is never lowered."""
+    refunded = disputed = 0
+    for row in db.session.scalars(
+        sa.select(StripeAdjustment).where(StripeAdjustment.payment_id == payment.id)
+    ):
+        if row.kind is AdjustmentKind.REFUND:
+            refunded += row.amount_cents
+        elif not row.reinstated:
+            disputed += row.amount_cents
+    return max(refunded, payment.refunded_cents), disputed
+
+
+def apply_adjustments(payment: DuesPayment, *, now: datetime) -> None:
+    """Brings a recorded payment in line with the refunds and disputes linked to
+    it: a payment whose money all went back covers no month; one whose disputed
+    money came back covers its months again."""
+    refunded, disputed = _adjusted_amounts(payment)
+    _set_returned(payment, refunded=refunded, disputed=disputed, now=now)
 
 
 def record_hand_payment(
@@ -175,15 +255,46 @@ def record_hand_payment(
 
 
 def record_refund(payment: DuesPayment, *, refunded_cents: int, now: datetime) -> None:
-    """Notes a refund. A full refund uncovers the months the payment covered, so the
-    member owes them again."""
-    payment.refunded_cents = min(refunded_cents, payment.amount_cents)
-    if payment.is_refunded:
-        member = lock_member(payment.member_id)
-        db.session.execute(
-            sa.delete(DuesCoverage).where(DuesCoverage.payment_id == payment.id)
+    """Notes a refund: `refunded_cents` is everything refunded so far. A full refund
+    uncovers the months the payment covered, so the member owes them again."""
+    refunded = max(refunded_cents, payment.refunded_cents)
+    _set_returned(payment, refunded=refunded, disputed=payment.disputed_cents, now=now)
+
+
+def _set_returned(
+    payment: DuesPayment, *, refunded: int, disputed: int, now: datetime
+) -> None:
+    """Sets what went back to the cardholder, and uncovers or covers again the
+    payment's months when that crosses the whole amount."""
+    was_returned = payment.is_returned_in_full
+    refunded = min(refunded, payment.amount_cents)
+    disputed = min(disputed, payment.amount_cents - refunded)
+    if refunded != payment.refunded_cents:
+        audit.record("dues.payment_refunded", actor=None, now=now, subject=payment)
+    if disputed != payment.disputed_cents:
+        audit.record(
+            "dues.payment_disputed",
+            actor=None,
+            now=now,
+            subject=payment,
+            detail="withdrawn" if disputed > payment.disputed_cents else "reinstated",
         )
+    payment.refunded_cents, payment.disputed_cents = refunded, disputed
+    if payment.is_returned_in_full != was_returned:
+        member = lock_member(payment.member_id)
+        if payment.is_returned_in_full:
+            db.session.execute(
+                sa.delete(DuesCoverage).where(DuesCoverage.payment_id == payment.id)
+            )
+        else:
+            covered = covered_months(member.id)
+            for month in months_to_cover(start_month(member), covered, payment.months):
+                db.session.add(
+                    DuesCoverage(
+                        member_id=member.id, month=month, payment_id=payment.id
+                    )
+                )
+        db.session.flush()
         db.session.expire(payment, ["coverage"])
         note_coverage(member, covered_months(member.id))
-    audit.record("dues.payment_refunded", actor=None, now=now, subject=payment)
     db.session.flush()

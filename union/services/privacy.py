@@ -253,6 +253,7 @@ def _dues_payments(member: Member) -> list[dict[str, Any]]:
             "receipt_number": payment.receipt_number,
             "reference": payment.reference,
             "refunded_cents": payment.refunded_cents,
+            "disputed_cents": payment.disputed_cents,
         }
         for payment in payments
     ]

@@ -275,6 +275,7 @@ LEDGER_COLUMNS = (
     "refunded",
     "stripe_invoice",
     "stripe_payment_intent",
+    "disputed",
 )
 
 
@@ -307,6 +308,7 @@ def ledger_csv(filters: LedgerFilter, *, actor: User, now: datetime) -> Iterator
                     _cents(payment.refunded_cents),
                     payment.stripe_invoice_id or "",
                     payment.stripe_payment_intent_id or "",
+                    _cents(payment.disputed_cents),
                 ]
 
     return csv_lines(LEDGER_COLUMNS, rows())

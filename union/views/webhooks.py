@@ -51,6 +51,14 @@ def stripe_webhook() -> ResponseReturnValue:
         if isinstance(error, sa.exc.DBAPIError) and database_unavailable(error):
             return {"error": "database unavailable, please retry"}, 503
         return {"error": "internal error, please retry"}, 500
+    if result.outcome == card_dues.REFUSED:
+        # Committed above: the event id is kept as refused, so a retry of the same
+        # bytes is refused again without being looked at.
+        log.warning(
+            "refused a Stripe event: field %s is missing or of the wrong type",
+            (result.refused_field or "")[:200],
+        )
+        return {"error": "malformed event", "outcome": result.outcome}, 400
     for notice in result.notices:
         member = db.session.get(Member, notice.member_id)
         if member is not None and member.user is not None:

@@ -3,7 +3,7 @@ exactly (and over how many answers), so later rounds are checked against every
 earlier one, and what each noisy release spent.
 
 Revision ID: e7a1c9d3f5b2
-Revises: d5e8f3b0a724
+Revises: 684047247ed8
 Create Date: 2026-12-07 06:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = 'e7a1c9d3f5b2'
-down_revision = 'd5e8f3b0a724'
+down_revision = '684047247ed8'
 branch_labels = None
 depends_on = None
 

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -110,8 +111,16 @@ class LiveUnion:
         assert isinstance(mailer, MemoryMailer)
         return mailer.outbox
 
-    def last_mail_to(self, address: str) -> Message:
-        found = [message for message in self.outbox if message.to == address]
+    def last_mail_to(self, address: str, *, wait_seconds: float = 15) -> Message:
+        """The newest email to `address`, waiting for it: joining and password
+        resets send after the page has answered, so on a busy machine the email
+        can land a moment after the browser shows "check your email"."""
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            found = [message for message in self.outbox if message.to == address]
+            if found or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         assert found, f"no email to {address}"
         return found[-1]
 

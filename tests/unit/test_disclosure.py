@@ -462,10 +462,10 @@ def test_the_same_group_twice_is_not_a_difference():
 
 
 def test_a_group_that_changed_by_a_few_since_last_round_is_withheld():
-    assert protect_overlaps([figure("a", range(11))], {"a": 12}) == {"a"}
-    assert protect_overlaps([figure("a", range(22))], {"a": 12}) == set()
-    assert protect_overlaps([figure("a", range(12))], {"a": 12}) == set()
-    assert protect_overlaps([figure("a", range(11))], {"b": 12}) == set()
+    assert protect_overlaps([figure("a", range(11))], {"a": [12]}) == {"a"}
+    assert protect_overlaps([figure("a", range(22))], {"a": [12]}) == set()
+    assert protect_overlaps([figure("a", range(12))], {"a": [12]}) == set()
+    assert protect_overlaps([figure("a", range(11))], {"b": [12]}) == set()
 
 
 def test_a_withheld_figure_does_not_block_another():
@@ -475,7 +475,7 @@ def test_a_withheld_figure_does_not_block_another():
         figure("c", range(13), priority=2),
     ]
     assert protect_overlaps(figures, {}) == {"b", "c"}
-    assert protect_overlaps(figures, {"a": 14}) == {"a", "c"}
+    assert protect_overlaps(figures, {"a": [14]}) == {"a", "c"}
 
 
 figure_sets = st.lists(
@@ -531,7 +531,7 @@ def test_weighted_cells_decide_as_the_people_in_them_would(raw, weights, previou
         )
         for figure in by_cells
     ]
-    sizes = {("figure", n): size for n, size in previous.items()}
+    sizes = {("figure", n): [size] for n, size in previous.items()}
     assert protect_overlaps(by_cells, sizes, weights=weights) == protect_overlaps(
         by_people, sizes
     )

@@ -589,14 +589,15 @@ class Figure:
 
 def protect_overlaps(
     figures: Sequence[Figure],
-    previous_sizes: Mapping[Key, int],
+    earlier_sizes: Mapping[Key, Collection[int]],
     rules: Rules = DEFAULT_RULES,
     weights: Sequence[int] | None = None,
 ) -> set[Key]:
     """Keys of figures that must NOT be published.
 
-    Across rounds, a figure published last round with p members is withheld when its
-    size now differs from p by 1..min_group_difference-1. Within the round, figures
+    Across rounds, a figure is withheld when its size differs by
+    1..min_group_difference-1 from any size in `earlier_sizes[key]`: every earlier
+    publication of the same figure over a related group, in any round. Within the round, figures
     are taken in (priority, repr(key)) order and each is withheld when its members
     differ from an already published figure's by 1..min_group_difference-1 people
     (symmetric difference); identical groups do not conflict.
@@ -623,8 +624,7 @@ def protect_overlaps(
     by_member: dict[int, list[int]] = {}
     for figure in sorted(figures, key=lambda f: (f.priority, repr(f.key))):
         size = size_of(figure.members)
-        previous = previous_sizes.get(figure.key)
-        if previous is not None and 1 <= abs(size - previous) < reach:
+        if any(1 <= abs(size - p) < reach for p in earlier_sizes.get(figure.key, ())):
             withheld.add(figure.key)
             continue
         shared: Counter[int] = Counter()

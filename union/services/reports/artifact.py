@@ -91,9 +91,11 @@ class CategoryCell(Cell, total=False):
     category: Required[str]
 
 
-class Distribution(TypedDict):
-    question: str
-    rows: list[CategoryCell]
+class Distribution(TypedDict, total=False):
+    question: Required[str]
+    rows: Required[list[CategoryCell]]
+    #: Why the whole table is withheld, when it is.
+    s: CellStatus
 
 
 class NoisyRow(TypedDict):

@@ -45,13 +45,21 @@ from union.models import (
 )
 from union.rules import disclosure
 from union.rules.disclosure import Rules, Status
-from union.services.reports import catalogue, counting, medians, noisy, records
+from union.services.reports import (
+    catalogue,
+    counting,
+    medians,
+    noisy,
+    records,
+    registry,
+)
 from union.services.reports.artifact import (
     CATALOGUE_VERSION,
     UNION_WIDE,
     Body,
     BreakdownRow,
     Cell,
+    CellStatus,
     DensityRow,
     Distribution,
     Funding,
@@ -63,7 +71,12 @@ from union.services.reports.artifact import (
     cell,
 )
 from union.services.reports.catalogue import Report
-from union.services.reports.counting import COUNT_LEVELS, CountSystem, Tallies
+from union.services.reports.counting import (
+    COUNT_LEVELS,
+    CountSystem,
+    Question,
+    Tallies,
+)
 
 
 @dataclass(slots=True)
@@ -120,19 +133,25 @@ class RoundFigures:
         if place.level not in COUNT_LEVELS:
             return []
         return [
-            {
-                "question": question.key,
-                "rows": [
-                    {
-                        "category": category,
-                        **self.cell((question.key, *place.plain, category)),
-                    }
-                    for category in question.categories
-                ],
-            }
+            self._distribution(question, place)
             for question in report.questions
             if not question.sensitive
         ]
+
+    def _distribution(self, question: Question, place: Place) -> Distribution:
+        distribution: Distribution = {
+            "question": question.key,
+            "rows": [
+                {
+                    "category": category,
+                    **self.cell((question.key, *place.plain, category)),
+                }
+                for category in question.categories
+            ],
+        }
+        if (question.key, place) in self.counts.too_close:
+            distribution["s"] = CellStatus.TOO_CLOSE_TO_EARLIER
+        return distribution
 
     def breakdown(self, place: Place) -> list[BreakdownRow]:
         names = self.workplace_names
@@ -204,10 +223,22 @@ def _figures(
     tallies.sum_groups(sector_of)
     places = counting.every_place(workplaces)
     closed_on = survey_round.closed_on or clock.today(now)
+    every_sector_of = _every_sector_of()
+    earlier = registry.load(survey_round, reach=rules.min_group_difference)
 
     say(_("Protecting small counts"))
     children = counting.children_of(workplaces)
-    system = counting.survey_counts(tallies, places, children, rules)
+    density = records.density_rows(workplaces)
+    system = counting.survey_counts(
+        tallies,
+        places,
+        children,
+        rules,
+        members=_members_by_place(density),
+        too_close=lambda question, place, size: earlier.clashes(
+            registry.question_figure(question.key), place, size, every_sector_of
+        ),
+    )
     statuses = disclosure.protect_counts(
         system.counts,
         system.equations,
@@ -219,8 +250,15 @@ def _figures(
     )
 
     say(_("Working out medians"))
-    published = _medians(survey_round, sector_of, rules)
+    published = _medians(survey_round, sector_of, every_sector_of, earlier, rules)
     wages = published.get(catalogue.HOURLY_WAGE.number, {})
+    registry.record(
+        survey_round.id,
+        [
+            *_published_tables(tallies, system, statuses),
+            *_published_medians(published),
+        ],
+    )
 
     say(_("Adding noise to the sensitive answers"))
     releases = noisy.release(
@@ -249,7 +287,7 @@ def _figures(
         jobs_shown=medians.jobs_shown(workplaces, wages),
         grievances=records.grievance_table(closed_on, rules),
         funding=records.funding_by_place(closed_on),
-        density=records.density_rows(workplaces),
+        density=density,
         releases=releases,
     )
 
@@ -270,26 +308,75 @@ def _workplaces(*, answered_at: Collection[int]) -> list[Workplace]:
     )
 
 
-def _medians(
-    survey_round: SurveyRound, sector_of: dict[int, str], rules: Rules
-) -> dict[int, medians.Published]:
-    columns = catalogue.median_columns()
-    every_sector_of = {
+def _members_by_place(density: list[DensityRow]) -> dict[Place, int]:
+    """The members the density report publishes, added up by sector and union."""
+    members: dict[Place, int] = defaultdict(int)
+    for row in density:
+        for place in (
+            Place(Level.WORKPLACE, str(row["workplace_id"])),
+            Place(Level.SECTOR, row["sector"]),
+            UNION_WIDE,
+        ):
+            members[place] += row["members"]
+    return dict(members)
+
+
+def _every_sector_of() -> dict[int, str]:
+    """Every workplace's sector, those of earlier rounds included."""
+    return {
         workplace_id: sector.value
         for workplace_id, sector in db.session.execute(
             sa.select(Workplace.id, Workplace.sector)
         )
     }
-    previous = medians.previous_sizes(
-        survey_round, columns, catalogue.reports_with_medians(), every_sector_of
-    )
+
+
+def _medians(
+    survey_round: SurveyRound,
+    sector_of: dict[int, str],
+    every_sector_of: dict[int, str],
+    earlier: registry.Earlier,
+    rules: Rules,
+) -> dict[int, medians.Published]:
+    columns = catalogue.median_columns()
     cells = medians.median_cells(survey_round.id, list(columns.values()))
     return {
         number: medians.published_medians(
-            cells[number], sector_of, spec, previous=previous, rules=rules
+            cells[number],
+            sector_of,
+            spec,
+            earlier=earlier,
+            every_sector_of=every_sector_of,
+            rules=rules,
         )
         for number, spec in columns.items()
     }
+
+
+def _published_tables(
+    tallies: Tallies, system: CountSystem, statuses: dict[Any, Status]
+) -> Iterator[tuple[str, Place, int]]:
+    """The question tables published with at least one exact count, with the
+    number of answers behind each."""
+    sizes = tallies.sizes()
+    for question in tallies.questions:
+        for place, size in sizes.items():
+            keys = [(question.key, *place.plain, c) for c in question.categories]
+            if question.sensitive or keys[0] not in system.counts:
+                continue
+            if any(
+                statuses[key] is Status.SHOWN and key not in system.withheld
+                for key in keys
+            ):
+                yield registry.question_figure(question.key), place, size
+
+
+def _published_medians(
+    published: dict[int, medians.Published],
+) -> Iterator[tuple[str, Place, int]]:
+    for number, figures in published.items():
+        for (_number, level, scope, job), (size, _quantiles) in figures.items():
+            yield registry.median_figure(number, job), Place(Level(level), scope), size
 
 
 ARTIFACT_COLUMNS = (

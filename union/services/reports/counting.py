@@ -9,7 +9,7 @@ sums for each sector and the union are made here from those.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,32 +189,60 @@ class CountSystem:
     withheld: set[Any] = field(default_factory=set)
     #: Those groups.
     withheld_groups: set[Place] = field(default_factory=set)
+    #: Question tables whose group is 1 to 9 people away from an earlier
+    #: publication of the same question (registry.py).
+    too_close: set[tuple[str, Place]] = field(default_factory=set)
+    #: Places whose number of answers, beside their published number of members,
+    #: would tell that nobody, or everyone but a few, answered.
+    participation: set[Place] = field(default_factory=set)
 
     def add_sum(self, total: Any, parts: Iterable[Any]) -> None:
         self.equations.append(Equation(total, tuple(parts)))
 
 
 def survey_counts(
-    tallies: Tallies, places_in_order: Sequence[Place], made_of: Children, rules: Rules
+    tallies: Tallies,
+    places_in_order: Sequence[Place],
+    made_of: Children,
+    rules: Rules,
+    *,
+    members: Mapping[Place, int] | None = None,
+    too_close: Callable[[Question, Place, int], bool] = lambda *_: False,
 ) -> CountSystem:
-    """Every survey count of the round and what adds up to what. Groups nobody
-    from answered are left out: their zeros are shown as such and add nothing."""
+    """Every survey count of the round and what adds up to what.
+
+    Groups nobody answered from and with no members are left out: their zeros
+    say nothing and add nothing. Where the density report publishes a number of
+    members, the number who answered is hidden (and kept from being worked out)
+    when it is 0 or within min_count of all of them: beside the member count it
+    would say that nobody, or everyone, answered. A question's table is withheld
+    at a place where `too_close` says its group is too near an earlier
+    publication of the same question."""
     sizes = tallies.sizes()
+    members = members or {}
     answered = [place for place in places_in_order if sizes.get(place)]
     present = set(answered)
+    counted = [p for p in places_in_order if sizes.get(p) or members.get(p)]
+    in_system = set(counted)
 
     def answered_children(place: Place) -> list[Place]:
         return [child for child in made_of.get(place, ()) if child in present]
 
     system = CountSystem(withheld_groups=_groups_too_small(sizes, rules))
-    for place in answered:
-        system.counts[("respondents", *place.plain)] = sizes[place]
-        children = answered_children(place)
+    for place in counted:
+        key = ("respondents", *place.plain)
+        system.counts[key] = sizes.get(place, 0)
+        children = [c for c in made_of.get(place, ()) if c in in_system]
         if children:
-            system.add_sum(
-                ("respondents", *place.plain),
-                (("respondents", *c.plain) for c in children),
-            )
+            system.add_sum(key, (("respondents", *c.plain) for c in children))
+        answers, people = sizes.get(place, 0), members.get(place, 0)
+        if (
+            place.level is not Level.UNION
+            and people
+            and (answers == 0 or people - answers < rules.min_count)
+        ):
+            system.participation.add(place)
+            system.forced.add(key)
     for question in tallies.questions:
         if question.sensitive:
             continue
@@ -222,6 +250,12 @@ def survey_counts(
             if place.level in COUNT_LEVELS:
                 _count_question(system, tallies, question, place, rules)
                 _add_child_sums(system, question, place, answered_children(place))
+                if too_close(question, place, sizes[place]):
+                    system.too_close.add((question.key, place))
+                    system.withheld.update(
+                        (question.key, *place.plain, category)
+                        for category in question.categories
+                    )
     return system
 
 

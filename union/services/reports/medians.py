@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -22,15 +22,13 @@ from sqlalchemy.dialects import postgresql
 from union.db import db
 from union.models import (
     JobClassification,
-    ReportArtifact,
-    RoundStatus,
     SurveyAnswer,
-    SurveyRound,
     Workplace,
     workplace_classifications,
 )
 from union.rules import disclosure
 from union.rules.disclosure import Figure, Quantiles, Rules
+from union.services.reports import registry
 from union.services.reports.artifact import (
     CellStatus,
     FigureKey,
@@ -38,7 +36,6 @@ from union.services.reports.artifact import (
     MedianRow,
     Place,
     SpreadRow,
-    read,
 )
 from union.services.reports.counting import places
 
@@ -175,62 +172,6 @@ def _mostly_one_figure(ordered: Sequence[int], rules: Rules) -> bool:
     return disclosure.homogeneous(runs, rules)
 
 
-def previous_sizes(
-    survey_round: SurveyRound,
-    columns: Mapping[int, MedianColumn],
-    reports: Collection[str],
-    sector_of: dict[int, str],
-) -> dict[FigureKey, int]:
-    """Group sizes of the medians the round before published, recomputed from its
-    answers and its stored artifacts (sizes are never stored, only bands)."""
-    previous = db.session.scalar(
-        sa.select(SurveyRound)
-        .where(
-            SurveyRound.status == RoundStatus.CLOSED,
-            SurveyRound.id != survey_round.id,
-            SurveyRound.closed_on <= survey_round.closed_on,
-        )
-        .order_by(SurveyRound.closed_on.desc(), SurveyRound.id.desc())
-        .limit(1)
-    )
-    if previous is None:
-        return {}
-    published: set[FigureKey] = {
-        (figure[0], figure[1], figure[2], figure[3])
-        for text in db.session.scalars(
-            sa.select(ReportArtifact.body).where(
-                ReportArtifact.round_id == previous.id,
-                ReportArtifact.report.in_(reports),
-            )
-        )
-        for figure in read(text)["published_figures"]
-    }
-    if not published:
-        return {}
-    wanted = sorted({figure[0] for figure in published})
-    counted = db.session.execute(
-        sa.select(
-            SurveyAnswer.workplace_id,
-            SurveyAnswer.classification_id,
-            *(sa.func.count(columns[number].column) for number in wanted),
-        )
-        .where(SurveyAnswer.round_id == previous.id)
-        .group_by(SurveyAnswer.workplace_id, SurveyAnswer.classification_id)
-    ).all()
-    sizes: dict[FigureKey, int] = defaultdict(int)
-    for workplace_id, classification_id, *counts in counted:
-        for number, count in zip(wanted, counts, strict=True):
-            for place in places(workplace_id, sector_of):
-                level, scope = place.plain
-                for key in (
-                    (number, level, scope, None),
-                    (number, level, scope, classification_id),
-                ):
-                    if key in published:
-                        sizes[key] += count
-    return dict(sizes)
-
-
 class _GroupValues:
     """The sorted values of a group, merged from the groups it is made of: a
     sector's from its jobs, the union's from its sectors. Merging a few sorted
@@ -286,10 +227,19 @@ def published_medians(
     sector_of: dict[int, str],
     spec: MedianColumn,
     *,
-    previous: dict[FigureKey, int],
+    earlier: registry.Earlier,
+    every_sector_of: dict[int, str],
     rules: Rules,
 ) -> Published:
     candidates = _candidates(cells, sector_of, spec, rules)
+    earlier_sizes = {
+        key: earlier.related_sizes(
+            registry.median_figure(spec.number, key[3]),
+            Place(Level(key[1]), key[2]),
+            every_sector_of,
+        )
+        for key in candidates
+    }
     # The overlap rule compares groups cell by cell, each cell weighing its answers.
     number = {cell: position for position, cell in enumerate(cells)}
     weights = [len(values) for values in cells.values()]
@@ -301,7 +251,7 @@ def published_medians(
         )
         for key, members in candidates.items()
     ]
-    withheld = disclosure.protect_overlaps(figures, previous, rules, weights)
+    withheld = disclosure.protect_overlaps(figures, earlier_sizes, rules, weights)
     values_of = _GroupValues(cells, sector_of)
     published: Published = {}
     for key, members in candidates.items():

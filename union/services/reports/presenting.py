@@ -197,6 +197,17 @@ def distributions(body: Body, page: Page) -> None:
         asked = page.questions[distribution["question"]]
         question = str(asked.title)
         rows = distribution["rows"]
+        if distribution.get("s") == CellStatus.TOO_CLOSE_TO_EARLIER:
+            page.notes.append(
+                _(
+                    "%(question)s: not shown this round. Almost the same people "
+                    "answered here as for an earlier report of it (fewer than 10 "
+                    "more or fewer), so comparing the two would show what those "
+                    "few said.",
+                    question=question,
+                )
+            )
+            continue
         page.tables.append(
             Table(
                 title=question,

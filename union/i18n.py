@@ -6,6 +6,7 @@ import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from decimal import Decimal
 
 from babel import Locale, dates, numbers
 from flask_babel import (
@@ -48,8 +49,9 @@ def format_money(cents: int, *, whole_dollars: bool = False) -> str:
     return _formatted_money(cents, money.currency(), _reader_locale(), whole_dollars)
 
 
-def format_number(value: int) -> str:
-    """A count the way the reader's language writes it: "1,200" or "1 200"."""
+def format_number(value: int | Decimal) -> str:
+    """A number the way the reader's language writes it: "1,200", "1 200", "22.5"
+    or "22,5"."""
     return _formatted_number(value, _reader_locale())
 
 
@@ -67,7 +69,7 @@ def _formatted_day(value: date, style: str, locale: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _formatted_number(value: int, locale: str) -> str:
+def _formatted_number(value: int | Decimal, locale: str) -> str:
     return str(numbers.format_decimal(value, locale=locale))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -238,3 +239,73 @@ def test_a_report_page_reads_out_what_it_shows(client, world):
     assert "What this shows" in page
     assert "funded positions depend on grants" in page
     assert "fingerprint" in page
+
+
+NUMBER = re.compile(r"-?\d[\d,\u00a0\u202f ]*(?:\.\d+)?")
+
+
+def figures_in(texts):
+    """Every number in some cells, read as the English page and the CSV write
+    them ("$1,200.50", "22.5", "45%", "1200.50")."""
+    found = []
+    for text in texts:
+        if re.fullmatch(r"\d+-\d+|\d+\+", text.strip()):
+            continue  # a band of group sizes, the same text in both
+        for match in NUMBER.findall(text):
+            cleaned = re.sub(r"[,\u00a0\u202f ]", "", match)
+            found.append(Decimal(cleaned).normalize())
+    return sorted(found)
+
+
+def test_every_report_page_and_its_csv_show_the_same_figures(client, world, make):
+    organizer = world.accounts["organizer"]
+    survey_round = survey.open_round("Figures", actor=organizer, now=make.now)
+    job = make.classification("Peer worker")
+    for index in range(24):
+        db.session.add(
+            SurveyAnswer(
+                round_id=survey_round.id,
+                workplace_id=world.here.id,
+                classification_id=job.id,
+                hourly_wage_cents=2000 + 25 * index,
+                months_since_raise=(22, 23)[index % 2],
+                health_benefits=index % 3 == 0,
+                weekly_hours=20 + index,
+            )
+        )
+    db.session.flush()
+    survey.close_round(survey_round, actor=organizer, now=make.now)
+    client.sign_in(organizer.email)
+    compared = 0
+    for report in catalogue.CATALOGUE:
+        for level in report.levels:
+            scope = {
+                Level.UNION: "",
+                Level.SECTOR: world.here.sector.value,
+                Level.WORKPLACE: str(world.here.id),
+            }[level]
+            place = f"{report.name}/{level}/{scope}"
+            url = f"/reports/rounds/{survey_round.id}/{place}"
+            page = client.get(url).get_data(as_text=True)
+            tables = re.findall(r"<tbody>(.*?)</tbody>", page, re.S)
+            # Each row's first cell names the row; the figures are the others.
+            cells = [
+                re.sub(r"<[^>]+>", "", cell).strip()
+                for table in tables
+                for cell in re.findall(r"<td[^>]*>(.*?)</td>", table, re.S)
+            ]
+            csv_url = f"{url}{'/' if scope else ''}csv"
+            text = client.get(csv_url).get_data(as_text=True)
+            rows = list(csv.reader(io.StringIO(text)))
+            # A preamble (artifact, digest, names), a blank line, the page's
+            # title; then each table: its title, its columns, its rows, a blank.
+            rest = rows[rows.index([]) + 2 :]
+            data = []
+            while rest:
+                _title, _columns, *rest = rest
+                end = rest.index([]) if [] in rest else len(rest)
+                data += [cell for row in rest[:end] for cell in row[1:]]
+                rest = rest[end + 1 :]
+            assert figures_in(cells) == figures_in(data), url
+            compared += 1
+    assert compared == sum(len(report.levels) for report in catalogue.CATALOGUE)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
@@ -352,7 +353,11 @@ QUANTILES = ("median", "lower_quartile", "upper_quartile")
 
 
 def _median_table(
-    rows: Sequence[MedianRow], title: str, unit: str, shown: Callable[[int], str]
+    rows: Sequence[MedianRow],
+    title: str,
+    unit: str,
+    shown: Callable[[int], str],
+    raw: Callable[[int], Any] = cents_to_decimal,
 ) -> Table:
     text_rows: list[list[Any]] = []
     raw_rows: list[list[Any]] = []
@@ -370,7 +375,7 @@ def _median_table(
             [
                 name,
                 row["group"],
-                *("" if v is None else cents_to_decimal(v) for v in values),
+                *("" if v is None else raw(v) for v in values),
             ]
         )
     return Table(
@@ -415,15 +420,23 @@ def wage_medians(body: Body, page: Page) -> None:
     _medians_note(page)
 
 
+def months(hundredths: int) -> Decimal | int:
+    """Months stored in hundredths (rounded to a quarter month, as wages are to a
+    quarter dollar), as the page and the CSV both show them: 22.5, or 22."""
+    if hundredths % 100 == 0:
+        return hundredths // 100
+    return (Decimal(hundredths) / 100).normalize()
+
+
 def raise_medians(body: Body, page: Page) -> None:
-    """Months are stored in hundredths, as wages are in cents."""
     rows = body.get("medians", [])
     page.tables.append(
         _median_table(
             rows,
             _("Months since the last raise"),
             _("months"),
-            lambda hundredths: format_number(hundredths // 100),
+            lambda hundredths: format_number(months(hundredths)),
+            raw=months,
         )
     )
     everyone = rows[0] if rows else None
@@ -431,7 +444,7 @@ def raise_medians(body: Body, page: Page) -> None:
         page.readings.append(
             _(
                 "Half of those who answered had their last raise more than %(months)s months ago.",
-                months=everyone["median"] // 100,
+                months=format_number(months(everyone["median"])),
             )
         )
     _medians_note(page)

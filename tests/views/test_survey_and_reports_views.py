@@ -309,3 +309,15 @@ def test_every_report_page_and_its_csv_show_the_same_figures(client, world, make
             assert figures_in(cells) == figures_in(data), url
             compared += 1
     assert compared == sum(len(report.levels) for report in catalogue.CATALOGUE)
+
+
+def test_the_reports_page_says_who_the_reports_hold_against_and_the_budget(
+    client, world
+):
+    client.sign_in("organizer@example.org")
+    page = client.get("/reports/").get_data(as_text=True)
+    assert "How these reports protect members" in page
+    assert "Someone who knows how everyone else answered" in page
+    assert "at most 2.7 times likelier" in page
+    # The world's closed round released both sensitive questions at epsilon 1.
+    assert "2.0 of 4.0 used over the last 365 days" in page

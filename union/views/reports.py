@@ -18,6 +18,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from union import clock
 from union.clock import utcnow
 from union.db import db
 from union.forms.base import ActionForm
@@ -25,6 +26,7 @@ from union.forms.survey import RoundForm
 from union.i18n import _
 from union.models import Role, Sector, SurveyRound
 from union.services import reports, survey
+from union.services.reports import noisy
 from union.services.reports.catalogue import CATALOGUE
 from union.services.reports.presenting import LEVEL_NAMES, Page, present, sector_name
 from union.views.helpers import (
@@ -62,12 +64,14 @@ def _refuse_filters(allowed: set[str] = ALLOWED_QUERY) -> None:
 
 
 def _index(form: RoundForm) -> str:
+    rules = disclosure_rules()
     return render_template(
         "reports/index.html",
         rounds=survey.rounds(),
         current=survey.current_round(),
         form=form,
         action=ActionForm(),
+        budget=noisy.budget_status(clock.today(utcnow()), rules),
     )
 
 

@@ -32,6 +32,7 @@ its report says so.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -80,6 +81,37 @@ def renews_on(closed_on: date) -> date | None:
         )
     )
     return oldest + YEAR if oldest is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetStatus:
+    """What the noisy releases have spent over the 365 days up to a day."""
+
+    spent_thousandths: int
+    cap_thousandths: int
+    renews_on: date | None
+    #: e^epsilon: how much likelier one release, and a year of them, can make any
+    #: answer one way than the other.
+    release_factor: float
+    year_factor: float
+
+    @property
+    def spent(self) -> float:
+        return self.spent_thousandths / 1000
+
+    @property
+    def cap(self) -> float:
+        return self.cap_thousandths / 1000
+
+
+def budget_status(today: date, rules: Rules) -> BudgetStatus:
+    return BudgetStatus(
+        spent_thousandths=spent_before(today),
+        cap_thousandths=thousandths(rules.epsilon_per_year),
+        renews_on=renews_on(today),
+        release_factor=math.exp(rules.epsilon_per_release),
+        year_factor=math.exp(rules.epsilon_per_year),
+    )
 
 
 @dataclass(slots=True)

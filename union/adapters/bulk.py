@@ -47,6 +47,18 @@ class BulkWriter:
         self._next_id[table.name] = first + count
         return range(first, first + count)
 
+    def write_numbered(
+        self, table: sa.Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> int:
+        """Writes rows with new primary keys: `columns` starts with "id", and each
+        row holds the values of the other columns."""
+        ids = self.ids(table, len(rows))
+        return self.write(
+            table,
+            columns,
+            [(row_id, *row) for row_id, row in zip(ids, rows, strict=True)],
+        )
+
     def write(
         self, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
     ) -> int:

@@ -114,45 +114,32 @@ class EventFields:
 
     def count(self, key: str) -> int | None:
         """Cents, or another whole number that cannot be negative."""
-        value = self._data.get(key)
-        if value is None:
-            return None
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int)
-            or not 0 <= value <= MAX_COUNT
-        ):
-            raise MalformedEvent(self._at(key))
-        return value
+        return self._whole(key, 0, MAX_COUNT)
 
     def required_count(self, key: str) -> int:
         return self._present(key, self.count(key))
 
     def integer(self, key: str) -> int | None:
         """Cents that may be negative (an invoice line crediting the customer)."""
-        value = self._data.get(key)
-        if value is None:
-            return None
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int)
-            or not -MAX_COUNT <= value <= MAX_COUNT
-        ):
-            raise MalformedEvent(self._at(key))
-        return value
+        return self._whole(key, -MAX_COUNT, MAX_COUNT)
 
     def timestamp(self, key: str) -> datetime | None:
         """A moment, sent as whole seconds since 1970 (UTC)."""
+        seconds = self._whole(key, 0, MAX_TIMESTAMP)
+        return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+    def _whole(self, key: str, lowest: int, highest: int) -> int | None:
+        """A whole number from `lowest` to `highest`, or None when absent."""
         value = self._data.get(key)
         if value is None:
             return None
         if (
             isinstance(value, bool)
             or not isinstance(value, int)
-            or not 0 <= value <= MAX_TIMESTAMP
+            or not lowest <= value <= highest
         ):
             raise MalformedEvent(self._at(key))
-        return datetime.fromtimestamp(value, UTC)
+        return value
 
     def required_timestamp(self, key: str) -> datetime:
         return self._present(key, self.timestamp(key))

@@ -329,7 +329,7 @@ def _write(context: Context, rows: _Rows) -> None:
     )
     writer.write(grievance_grievants, ("grievance_id", "member_id"), rows.grievants)
     steps = table(StepRecord)
-    writer.write(
+    writer.write_numbered(
         steps,
         (
             "id",
@@ -340,32 +340,17 @@ def _write(context: Context, rows: _Rows) -> None:
             "deadline_on",
             "entered_by_id",
         ),
-        [
-            (row_id, *row)
-            for row_id, row in zip(
-                writer.ids(steps, len(rows.steps)), rows.steps, strict=True
-            )
-        ],
+        rows.steps,
     )
     events = table(GrievanceEvent)
-    writer.write(
+    writer.write_numbered(
         events,
         ("id", "grievance_id", "at", "actor_id", "kind", "step"),
-        [
-            (row_id, *row)
-            for row_id, row in zip(
-                writer.ids(events, len(rows.events)), rows.events, strict=True
-            )
-        ],
+        rows.events,
     )
     notes = table(GrievanceNote)
-    writer.write(
+    writer.write_numbered(
         notes,
         ("id", "grievance_id", "author_id", "body", "created_at"),
-        [
-            (row_id, *row)
-            for row_id, row in zip(
-                writer.ids(notes, len(rows.notes)), rows.notes, strict=True
-            )
-        ],
+        rows.notes,
     )

@@ -386,17 +386,10 @@ def dues_history(context: Context) -> None:
         )
         writer.write(table(DuesPayment), PAYMENT_COLUMNS, batch.payments)
         coverage = table(DuesCoverage)
-        writer.write(
+        writer.write_numbered(
             coverage,
             ("id", "member_id", "month", "payment_id", "waiver_id"),
-            [
-                (row_id, *row)
-                for row_id, row in zip(
-                    writer.ids(coverage, len(batch.coverage)),
-                    batch.coverage,
-                    strict=True,
-                )
-            ],
+            batch.coverage,
         )
         writer.update(
             table(Member),
@@ -404,7 +397,7 @@ def dues_history(context: Context) -> None:
             batch.summaries,
         )
         subscriptions = table(DuesSubscription)
-        writer.write(
+        writer.write_numbered(
             subscriptions,
             (
                 "id",
@@ -416,14 +409,7 @@ def dues_history(context: Context) -> None:
                 "last_event_created",
                 "updated_at",
             ),
-            [
-                (row_id, *row)
-                for row_id, row in zip(
-                    writer.ids(subscriptions, len(batch.subscriptions)),
-                    batch.subscriptions,
-                    strict=True,
-                )
-            ],
+            batch.subscriptions,
         )
         context.progress("dues", min(start + BATCH, len(plans)), len(plans))
     _remittances(context, dues)
@@ -454,7 +440,7 @@ def _remittances(context: Context, dues: _Dues) -> None:
             )
         )
     confirmed_months = table(Remittance)
-    context.writer.write(
+    context.writer.write_numbered(
         confirmed_months,
         (
             "id",
@@ -467,10 +453,5 @@ def _remittances(context: Context, dues: _Dues) -> None:
             "confirmed_at",
             "confirmed_by_id",
         ),
-        [
-            (row_id, *row)
-            for row_id, row in zip(
-                context.writer.ids(confirmed_months, len(rows)), rows, strict=True
-            )
-        ],
+        rows,
     )

@@ -201,7 +201,9 @@ def start_card_subscription(
         now=now,
     )
     customer_id = _customer_id(member, stripe)
-    link: CheckoutLink = _calling_stripe(
+    return _checkout_started(
+        member,
+        attempt,
         lambda: stripe.subscription_checkout(
             customer_id=customer_id,
             member_ref=member.public_id,
@@ -210,8 +212,20 @@ def start_card_subscription(
             success_url=success_url,
             cancel_url=cancel_url,
             idempotency_key=f"checkout-{attempt.public_id}",
-        )
+        ),
+        now=now,
     )
+
+
+def _checkout_started(
+    member: Member,
+    attempt: CheckoutAttempt,
+    open_checkout: Callable[[], CheckoutLink],
+    *,
+    now: datetime,
+) -> CheckoutLink:
+    """Opens Checkout for an attempt already recorded, and remembers its session."""
+    link: CheckoutLink = _calling_stripe(open_checkout)
     attempt.stripe_session_id = link.session_id
     audit.record(
         "dues.card_checkout_started", actor=member.user, now=now, subject=member
@@ -248,7 +262,9 @@ def start_card_payment(
         member, kind="one_off", level_id=None, months=months, quote=quote, now=now
     )
     customer_id = _customer_id(member, stripe)
-    link: CheckoutLink = _calling_stripe(
+    return _checkout_started(
+        member,
+        attempt,
         lambda: stripe.one_off_checkout(
             customer_id=customer_id,
             member_ref=member.public_id,
@@ -257,14 +273,9 @@ def start_card_payment(
             success_url=success_url,
             cancel_url=cancel_url,
             idempotency_key=f"checkout-{attempt.public_id}",
-        )
+        ),
+        now=now,
     )
-    attempt.stripe_session_id = link.session_id
-    audit.record(
-        "dues.card_checkout_started", actor=member.user, now=now, subject=member
-    )
-    db.session.flush()
-    return link
 
 
 def portal_url(

@@ -7,7 +7,7 @@ audit row.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -44,24 +44,29 @@ class month_number(GenericFunction[int]):  # noqa: N801 -- SQL function names ar
     inherit_cache = True
 
 
-@compiles(month_number, "sqlite")
-def _month_number_sqlite(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
-    (column,) = list(element.clauses)
-    value = compiler.process(column, **kw)
-    return (
-        f"(CAST(strftime('%Y', {value}) AS INTEGER) * 12 "
-        f"+ CAST(strftime('%m', {value}) AS INTEGER) - 1)"
-    )
+#: The year and the month of a date, as each database reads them.
+_YEAR_AND_MONTH = {
+    "sqlite": ("strftime('%Y', {0})", "strftime('%m', {0})"),
+    "postgresql": ("EXTRACT(YEAR FROM {0})", "EXTRACT(MONTH FROM {0})"),
+}
 
 
-@compiles(month_number, "postgresql")
-def _month_number_postgresql(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
-    (column,) = list(element.clauses)
-    value = compiler.process(column, **kw)
-    return (
-        f"(CAST(EXTRACT(YEAR FROM {value}) AS INTEGER) * 12 "
-        f"+ CAST(EXTRACT(MONTH FROM {value}) AS INTEGER) - 1)"
-    )
+def _month_number_in(dialect: str) -> Callable[..., str]:
+    year, month = _YEAR_AND_MONTH[dialect]
+
+    def compile_month_number(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
+        (column,) = list(element.clauses)
+        value = compiler.process(column, **kw)
+        return (
+            f"(CAST({year.format(value)} AS INTEGER) * 12 "
+            f"+ CAST({month.format(value)} AS INTEGER) - 1)"
+        )
+
+    return compile_month_number
+
+
+for _dialect in _YEAR_AND_MONTH:
+    compiles(month_number, _dialect)(_month_number_in(_dialect))
 
 
 #: Stripe is still retrying the member's card payment.

@@ -4,6 +4,7 @@ organizers' counts, and the stewards' calendar feeds."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import (
@@ -29,7 +30,7 @@ from union.adapters.ical import AllDayEvent, calendar
 from union.clock import utcnow
 from union.db import db
 from union.errors import ValidationFailed, flat
-from union.forms.base import ActionForm, SelectChoice
+from union.forms.base import ActionForm, BaseForm, SelectChoice
 from union.forms.grievances import (
     STATE_CLOSED,
     STATE_OPEN,
@@ -336,19 +337,33 @@ def document(public_id: str, document_id: int) -> ResponseReturnValue:
 @blueprint.post("/<public_id>/steward")
 @roles(*CASE_ROLES)
 def reassign(public_id: str) -> ResponseReturnValue:
+    return _pick_for_case(
+        public_id,
+        StewardChoiceForm(),
+        "steward",
+        grievances.reassign_steward,
+        success=_("The case has a new steward."),
+        missing=_("Choose a steward."),
+    )
+
+
+def _pick_for_case(
+    public_id: str,
+    form: BaseForm,
+    field: str,
+    act: Callable[..., object],
+    *,
+    success: str,
+    missing: str,
+) -> ResponseReturnValue:
+    """A choice from the case's people page: one person, picked from a list."""
     user = actor()
     grievance = grievances.grievance_for(user, public_id)
-    form = StewardChoiceForm()
-    steward_id = optional_id(form.steward.data)
-    if form.validate_on_submit() and steward_id is not None:
-        done(
-            lambda: grievances.reassign_steward(
-                grievance, steward_id, actor=user, now=utcnow()
-            ),
-            success=_("The case has a new steward."),
-        )
+    picked = optional_id(form[field].data)
+    if form.validate_on_submit() and picked is not None:
+        done(lambda: act(grievance, picked, actor=user, now=utcnow()), success=success)
     else:
-        flash(_("Choose a steward."), "error")
+        flash(missing, "error")
     return to_case(public_id)
 
 
@@ -375,20 +390,14 @@ def people(public_id: str) -> ResponseReturnValue:
 @blueprint.post("/<public_id>/grievants")
 @roles(*CASE_ROLES)
 def add_grievant(public_id: str) -> ResponseReturnValue:
-    user = actor()
-    grievance = grievances.grievance_for(user, public_id)
-    form = GrievantForm()
-    member_id = optional_id(form.member.data)
-    if form.validate_on_submit() and member_id is not None:
-        done(
-            lambda: grievances.add_grievant(
-                grievance, member_id, actor=user, now=utcnow()
-            ),
-            success=_("Grievant added."),
-        )
-    else:
-        flash(_("Choose a member."), "error")
-    return to_case(public_id)
+    return _pick_for_case(
+        public_id,
+        GrievantForm(),
+        "member",
+        grievances.add_grievant,
+        success=_("Grievant added."),
+        missing=_("Choose a member."),
+    )
 
 
 @blueprint.route("/deadlines/<int:workplace_id>", methods=["GET", "POST"])

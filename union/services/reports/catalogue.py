@@ -147,6 +147,18 @@ def _density(figures: RoundFigures, place: Place) -> Sections:
     }
 
 
+def _dangerous(name: ReportName, title: LazyString, question: Question) -> Report:
+    """A report of one answer that could cost a member their job: released only
+    with differential privacy (noisy.py), union-wide and by sector."""
+    return Report(
+        name,
+        title,
+        (Level.UNION, Level.SECTOR),
+        questions=(question,),
+        sections=(presenting.noisy_distributions,),
+    )
+
+
 CATALOGUE: tuple[Report, ...] = (
     Report(
         ReportName.RESPONDENTS,
@@ -267,33 +279,25 @@ CATALOGUE: tuple[Report, ...] = (
         build=_funding,
         sections=(presenting.distributions, presenting.funding),
     ),
-    Report(
+    _dangerous(
         ReportName.SOCIAL_ASSISTANCE,
         _l("Relying on social assistance for benefits"),
-        (Level.UNION, Level.SECTOR),
-        questions=(
-            Question(
-                "relies_on_social_assistance",
-                _l("Relies on social assistance for benefits"),
-                yes_no(SurveyAnswer.relies_on_social_assistance),
-                sensitive=True,
-            ),
+        Question(
+            "relies_on_social_assistance",
+            _l("Relies on social assistance for benefits"),
+            yes_no(SurveyAnswer.relies_on_social_assistance),
+            sensitive=True,
         ),
-        sections=(presenting.noisy_distributions,),
     ),
-    Report(
+    _dangerous(
         ReportName.DISCRIMINATION,
         _l("Discrimination for lived experience"),
-        (Level.UNION, Level.SECTOR),
-        questions=(
-            Question(
-                "discrimination_lived_experience",
-                _l("Treated worse at work for lived experience"),
-                yes_no(SurveyAnswer.discrimination_lived_experience),
-                sensitive=True,
-            ),
+        Question(
+            "discrimination_lived_experience",
+            _l("Treated worse at work for lived experience"),
+            yes_no(SurveyAnswer.discrimination_lived_experience),
+            sensitive=True,
         ),
-        sections=(presenting.noisy_distributions,),
     ),
     Report(
         ReportName.GRIEVANCES,

@@ -219,16 +219,40 @@ def survey_counts(
     at a place where `too_close` says its group is too near an earlier
     publication of the same question."""
     sizes = tallies.sizes()
-    members = members or {}
     answered = [place for place in places_in_order if sizes.get(place)]
     present = set(answered)
+    system = CountSystem(withheld_groups=_groups_too_small(sizes, rules))
+    _count_respondents(system, sizes, places_in_order, made_of, members or {}, rules)
+    for question in tallies.questions:
+        if question.sensitive:
+            continue
+        for place in answered:
+            if place.level not in COUNT_LEVELS:
+                continue
+            children = [c for c in made_of.get(place, ()) if c in present]
+            _count_question(system, tallies, question, place, rules)
+            _add_child_sums(system, question, place, children)
+            if too_close(question, place, sizes[place]):
+                system.too_close.add((question.key, place))
+                system.withheld.update(
+                    (question.key, *place.plain, category)
+                    for category in question.categories
+                )
+    return system
+
+
+def _count_respondents(
+    system: CountSystem,
+    sizes: Mapping[Place, int],
+    places_in_order: Sequence[Place],
+    made_of: Children,
+    members: Mapping[Place, int],
+    rules: Rules,
+) -> None:
+    """How many answered at every place with answers or members, what adds up
+    to what, and which of them would tell who answered (see survey_counts)."""
     counted = [p for p in places_in_order if sizes.get(p) or members.get(p)]
     in_system = set(counted)
-
-    def answered_children(place: Place) -> list[Place]:
-        return [child for child in made_of.get(place, ()) if child in present]
-
-    system = CountSystem(withheld_groups=_groups_too_small(sizes, rules))
     for place in counted:
         key = ("respondents", *place.plain)
         system.counts[key] = sizes.get(place, 0)
@@ -243,20 +267,6 @@ def survey_counts(
         ):
             system.participation.add(place)
             system.forced.add(key)
-    for question in tallies.questions:
-        if question.sensitive:
-            continue
-        for place in answered:
-            if place.level in COUNT_LEVELS:
-                _count_question(system, tallies, question, place, rules)
-                _add_child_sums(system, question, place, answered_children(place))
-                if too_close(question, place, sizes[place]):
-                    system.too_close.add((question.key, place))
-                    system.withheld.update(
-                        (question.key, *place.plain, category)
-                        for category in question.categories
-                    )
-    return system
 
 
 def _count_question(

@@ -237,18 +237,23 @@ def distributions(body: Body, page: Page) -> None:
                 )
             )
     if shares:
-        page.chart = charts.stacked_bars(
-            [name for name, _share in shares],
-            [
-                charts.Series(_("Yes"), [value for _name, value in shares]),
-                charts.Series(_("No"), [100 - value for _name, value in shares]),
-            ],
-            title=_("Share answering yes, among those who answered"),
-            description=_(
-                "One bar per question, out of 100%; the tables have the counts."
-            ),
-            format_value=lambda value: f"{value}%",
+        page.chart = _yes_chart(
+            shares, _("Share answering yes, among those who answered")
         )
+
+
+def _yes_chart(shares: Sequence[tuple[str, int]], title: str) -> Markup:
+    """One bar per question: the percent answering yes, and the rest."""
+    return charts.stacked_bars(
+        [name for name, _share in shares],
+        [
+            charts.Series(_("Yes"), [value for _name, value in shares]),
+            charts.Series(_("No"), [100 - value for _name, value in shares]),
+        ],
+        title=title,
+        description=_("One bar per question, out of 100%; the tables have the counts."),
+        format_value=lambda value: f"{value}%",
+    )
 
 
 def noisy_distributions(body: Body, page: Page) -> None:
@@ -323,17 +328,8 @@ def noisy_distributions(body: Body, page: Page) -> None:
                 )
             )
     if shares:
-        page.chart = charts.stacked_bars(
-            [name for name, _share in shares],
-            [
-                charts.Series(_("Yes"), [value for _name, value in shares]),
-                charts.Series(_("No"), [100 - value for _name, value in shares]),
-            ],
-            title=_("Share answering yes, among those who answered (approximate)"),
-            description=_(
-                "One bar per question, out of 100%; the tables have the counts."
-            ),
-            format_value=lambda value: f"{value}%",
+        page.chart = _yes_chart(
+            shares, _("Share answering yes, among those who answered (approximate)")
         )
     if any("rows" in d for d in body.get("noisy", ())):
         page.notes.append(

@@ -413,3 +413,27 @@ def test_rounds_closed_before_the_registry_are_counted_again_from_their_answers(
         body(second.id, "benefits", "sector", "shelter"), "health_benefits"
     )
     assert d["s"] == "too_close_to_earlier"
+
+
+def test_a_median_does_not_tell_that_nearly_everyone_at_a_small_workplace_answered(
+    seed, make
+):
+    """A median says at least 10 answered; beside 12 members, that nearly all
+    did. It is published for everyone at a workplace of 15 members or more."""
+    small = make.workplace("Twelve members", sector=Sector.DROP_IN)
+    large = make.workplace("Twenty members", sector=Sector.DROP_IN)
+    job = make.classification()
+    for workplace, people in ((small, 12), (large, 20)):
+        for _ in range(people):
+            make.member(workplace)
+    survey_round = seed.round()
+    for workplace in (small, large):
+        for offset in range(11):
+            seed.answer(
+                survey_round, workplace, job, hourly_wage_cents=2000 + 53 * offset
+            )
+    seed.close(survey_round)
+    small_wages = body(survey_round.id, "wages", "workplace", str(small.id))
+    large_wages = body(survey_round.id, "wages", "workplace", str(large.id))
+    assert "median" not in small_wages["medians"][0]
+    assert "median" in large_wages["medians"][0]

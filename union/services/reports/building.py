@@ -115,6 +115,11 @@ class RoundFigures:
 
     def cell(self, key: Any) -> Cell:
         if key not in self.counts.counts:
+            if key[0] == "respondents" and Place(Level(key[1]), key[2]) in (
+                self.counts.participation
+            ):
+                # Nobody answered, beside a published number of members.
+                return {"s": CellStatus.HIDDEN}
             return {"n": 0}  # nobody in the group answered
         return cell(self.counts.counts[key], self.statuses[key])
 
@@ -229,12 +234,13 @@ def _figures(
     say(_("Protecting small counts"))
     children = counting.children_of(workplaces)
     density = records.density_rows(workplaces)
+    members = _members_by_place(density)
     system = counting.survey_counts(
         tallies,
         places,
         children,
         rules,
-        members=_members_by_place(density),
+        members=members,
         too_close=lambda question, place, size: earlier.clashes(
             registry.question_figure(question.key), place, size, every_sector_of
         ),
@@ -250,7 +256,9 @@ def _figures(
     )
 
     say(_("Working out medians"))
-    published = _medians(survey_round, sector_of, every_sector_of, earlier, rules)
+    published = _medians(
+        survey_round, sector_of, every_sector_of, earlier, rules, members
+    )
     wages = published.get(catalogue.HOURLY_WAGE.number, {})
     registry.record(
         survey_round.id,
@@ -337,6 +345,7 @@ def _medians(
     every_sector_of: dict[int, str],
     earlier: registry.Earlier,
     rules: Rules,
+    members: dict[Place, int],
 ) -> dict[int, medians.Published]:
     columns = catalogue.median_columns()
     cells = medians.median_cells(survey_round.id, list(columns.values()))
@@ -348,6 +357,7 @@ def _medians(
             earlier=earlier,
             every_sector_of=every_sector_of,
             rules=rules,
+            member_counts=members,
         )
         for number, spec in columns.items()
     }

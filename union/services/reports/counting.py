@@ -249,16 +249,22 @@ def _count_respondents(
     members: Mapping[Place, int],
     rules: Rules,
 ) -> None:
-    """How many answered at every place with answers or members, what adds up
-    to what, and which of them would tell who answered (see survey_counts)."""
-    counted = [p for p in places_in_order if sizes.get(p) or members.get(p)]
-    in_system = set(counted)
-    for place in counted:
+    """How many answered at every place anyone answered from, and what adds up to
+    what. A workplace or sector whose number of answers would tell, beside its
+    published number of members, that nobody or nearly everybody answered has
+    that number withheld (a sector: its answers too); so that the others at its
+    level cannot be subtracted down to it, the smallest place shown beside it is
+    withheld with it while the withheld ones add up to fewer than
+    min_median_group answers."""
+    answered = [place for place in places_in_order if sizes.get(place)]
+    present = set(answered)
+    for place in answered:
         key = ("respondents", *place.plain)
-        system.counts[key] = sizes.get(place, 0)
-        children = [c for c in made_of.get(place, ()) if c in in_system]
+        system.counts[key] = sizes[place]
+        children = [c for c in made_of.get(place, ()) if c in present]
         if children:
             system.add_sum(key, (("respondents", *c.plain) for c in children))
+    for place in places_in_order:
         answers, people = sizes.get(place, 0), members.get(place, 0)
         if (
             place.level is not Level.UNION
@@ -266,7 +272,21 @@ def _count_respondents(
             and (answers == 0 or people - answers < rules.min_count)
         ):
             system.participation.add(place)
-            system.forced.add(key)
+    for children in made_of.values():
+        risky = [c for c in children if c in system.participation]
+        if not risky:
+            continue
+        hidden = set(risky)
+        shown = sorted(
+            (sizes[c], c) for c in children if c in present and c not in hidden
+        )
+        while sum(sizes.get(c, 0) for c in hidden) < rules.min_median_group and shown:
+            hidden.add(shown.pop(0)[1])
+        for place in hidden:
+            if place.level is Level.SECTOR:
+                system.withheld_groups.add(place)
+            if place in present:
+                system.withheld.add(("respondents", *place.plain))
 
 
 def _count_question(

@@ -230,8 +230,22 @@ def published_medians(
     earlier: registry.Earlier,
     every_sector_of: dict[int, str],
     rules: Rules,
+    member_counts: Mapping[Place, int] | None = None,
 ) -> Published:
+    """The medians of a column that may be published, with their group sizes.
+
+    A median says at least min_median_group people answered; at a workplace
+    whose published number of members is within min_count of that, it would say
+    that nearly everybody there answered, so none is published there."""
     candidates = _candidates(cells, sector_of, spec, rules)
+    if member_counts:
+        too_few = rules.min_median_group + rules.min_count
+        candidates = {
+            key: found
+            for key, found in candidates.items()
+            if key[1] != Level.WORKPLACE
+            or not 0 < member_counts.get(Place(Level.WORKPLACE, key[2]), 0) < too_few
+        }
     earlier_sizes = {
         key: earlier.related_sizes(
             registry.median_figure(spec.number, key[3]),

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from union.db import db
-from union.models import AuditEvent, SurveyAnswer, SurveyReceipt
+from union.models import AuditEvent, SurveyAnswer, SurveyReceipt, sealed_answers
 from union.services import survey
 from union.services.reports import catalogue
 from union.services.reports.artifact import Level
@@ -19,6 +19,12 @@ from union.services.reports.artifact import Level
 @pytest.fixture
 def open_round(world, make):
     return survey.open_round("Autumn", actor=world.accounts["organizer"], now=make.now)
+
+
+def sealed_count(survey_round):
+    return db.session.scalar(
+        sa.select(sa.func.count()).where(sealed_answers.c.round_id == survey_round.id)
+    )
 
 
 def survey_form(world, job_id, **values):
@@ -35,9 +41,7 @@ def test_the_member_is_told_what_is_stored_before_answering(client, world, open_
     assert 'name="hourly_wage"' in page
 
 
-def test_answering_stores_an_anonymous_row_and_a_receipt(
-    client, world, open_round, make
-):
+def test_answering_stores_a_sealed_box_and_a_receipt(client, world, open_round, make):
     job = make.classification()
     client.sign_in("member@example.org")
     client.get("/survey/")
@@ -54,15 +58,22 @@ def test_answering_stores_an_anonymous_row_and_a_receipt(
         ),
     )
     assert response.status_code == 302
+    # Sealed until the round closes: no answer row yet, one box.
+    assert sealed_count(open_round) == 1
+    in_the_clear = sa.select(sa.func.count(SurveyAnswer.id)).where(
+        SurveyAnswer.round_id == open_round.id
+    )
+    assert db.session.scalar(in_the_clear) == 0
+    assert db.session.get(SurveyReceipt, (open_round.id, world.member.id))
+    # Answering leaves no trace in the audit log (its time would date the answer).
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == audit_rows
+    survey.close_round(open_round, actor=None, now=make.now)
     answer = db.session.scalar(
         sa.select(SurveyAnswer).where(SurveyAnswer.round_id == open_round.id)
     )
     assert answer.hourly_wage_cents == 2450
     assert answer.dental_benefits is False and answer.never_had_raise is True
     assert answer.health_benefits is None
-    assert db.session.get(SurveyReceipt, (open_round.id, world.member.id))
-    # Answering leaves no trace in the audit log (its time would date the answer).
-    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == audit_rows
 
 
 def test_a_second_answer_is_refused_kindly(client, world, open_round, make):
@@ -72,12 +83,7 @@ def test_a_second_answer_is_refused_kindly(client, world, open_round, make):
     again = client.get("/survey/")
     assert again.status_code == 200
     assert "You have already answered this round" in again.get_data(as_text=True)
-    count = db.session.scalar(
-        sa.select(sa.func.count(SurveyAnswer.id)).where(
-            SurveyAnswer.round_id == open_round.id
-        )
-    )
-    assert count == 1
+    assert sealed_count(open_round) == 1
 
 
 @pytest.mark.parametrize(

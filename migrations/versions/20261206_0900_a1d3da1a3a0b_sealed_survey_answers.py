@@ -1,7 +1,8 @@
 """While a round is open its answers are sealed boxes, not rows: a key pair per
 round (the private key encrypted with ENCRYPTION_KEYS), the boxes in a table of
 their own, both partitioned by round on PostgreSQL and dropped whole when the
-round closes (services.survey says why).
+round closes (services.survey says why). An open round's number of answers is
+shown as a band counted at most once a day, kept on the round.
 
 The two partition functions are replaced (the first now makes the round's three
 partitions; the second also takes the answers opened at closing from the
@@ -373,6 +374,10 @@ def _open_sealed_round(round_id, fernet):
 
 def upgrade():
     postgresql = _postgresql()
+    with op.batch_alter_table('survey_rounds', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('answers_band_low', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('answers_band_high', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('answers_counted_on', sa.Date(), nullable=True))
     _create_tables(postgresql)
     if postgresql:
         schema = _schema()
@@ -401,3 +406,7 @@ def downgrade():
         op.execute(OLD_REORDER.replace("{schema}", schema))
     op.drop_table('survey_sealed_answers')
     op.drop_table('survey_round_keys')
+    with op.batch_alter_table('survey_rounds', schema=None) as batch_op:
+        batch_op.drop_column('answers_counted_on')
+        batch_op.drop_column('answers_band_high')
+        batch_op.drop_column('answers_band_low')

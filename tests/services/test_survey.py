@@ -21,6 +21,7 @@ from flask import current_app
 
 from tests.conftest import TEST_ENCRYPTION_KEY
 from union.adapters import crypto, sealing
+from union.clock import today
 from union.db import db
 from union.errors import InvalidTransition, ValidationFailed
 from union.models import (
@@ -36,6 +37,7 @@ from union.models import (
     YesNoUnsure,
     sealed_answers,
 )
+from union.rules.disclosure import Rules
 from union.services import keys, privacy, survey
 from union.services.reports import catalogue
 from union.services.reports.artifact import Level
@@ -597,3 +599,54 @@ def test_an_answer_after_the_round_closed_elsewhere_is_refused(open_round, make)
             now=make.now,
         )
     assert boxes() == []
+
+
+# The open round's count --------------------------------------------------------
+
+
+def test_an_open_rounds_count_is_a_band_counted_at_most_once_a_day(
+    open_round, organizer, make
+):
+    workplace, job = make.workplace(), make.classification()
+
+    def answer(count):
+        for _ in range(count):
+            survey.answer(
+                make.member(workplace),
+                open_round,
+                answers_for(workplace, job),
+                now=make.now,
+            )
+
+    def shown(moment):
+        [row] = survey.rounds(now=moment)
+        assert row.respondents is None
+        return row.band, row.counted_on
+
+    day = make.now
+    assert shown(day) == ((0, 0), today(day))
+    answer(3)
+    assert shown(day + timedelta(hours=1)) == ((0, 0), today(day))
+    assert shown(day + timedelta(days=1)) == ((1, 4), today(day + timedelta(days=1)))
+    answer(4)
+    later = day + timedelta(days=1, hours=2)
+    assert shown(later) == ((1, 4), today(later))
+    next_day = day + timedelta(days=2)
+    assert shown(next_day) == ((5, 9), today(next_day))
+    # Closed, it shows how many answered.
+    survey.close_round(open_round, actor=organizer, now=next_day)
+    [row] = survey.rounds(now=next_day)
+    assert (row.respondents, row.band) == (7, None)
+
+
+def test_the_band_follows_the_disclosure_rules(open_round, make):
+    workplace, job = make.workplace(), make.classification()
+    for _ in range(7):
+        survey.answer(
+            make.member(workplace),
+            open_round,
+            answers_for(workplace, job),
+            now=make.now,
+        )
+    [row] = survey.rounds(now=make.now, rules=Rules(min_count=10))
+    assert row.band == (1, 9)

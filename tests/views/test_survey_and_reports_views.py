@@ -244,3 +244,46 @@ def test_a_report_page_reads_out_what_it_shows(client, world):
     assert "What this shows" in page
     assert "funded positions depend on grants" in page
     assert "fingerprint" in page
+
+
+def answers_cell(page):
+    """The open round's row's figure on the reports page."""
+    match = re.search(r'data-label="Answers">(.*?)</td>', page, re.S)
+    assert match is not None
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(1))).strip()
+
+
+def test_the_reports_page_shows_an_open_round_in_bands_counted_once_a_day(
+    client, world, make, now
+):
+    from datetime import timedelta
+
+    from union import clock
+
+    job = make.classification()
+    survey_round = survey.open_round("Winter", actor=None, now=make.now)
+
+    def answer(count):
+        for _ in range(count):
+            survey.answer(
+                make.member(world.here),
+                survey_round,
+                survey.Answers(workplace_id=world.here.id, classification_id=job.id),
+                now=make.now,
+            )
+        db.session.flush()
+
+    client.sign_in("organizer@example.org")
+    answer(7)
+    page = client.get("/reports/").get_data(as_text=True)
+    assert answers_cell(page).startswith("5 to 9 counted ")
+    assert "at most once a day" in page
+    answer(5)
+    # Later the same day: the same band, though 12 have answered now.
+    with clock.pinned(now + timedelta(hours=3)):
+        page = client.get("/reports/").get_data(as_text=True)
+    assert answers_cell(page).startswith("5 to 9 counted ")
+    with clock.pinned(now + timedelta(days=1)):
+        page = client.get("/reports/").get_data(as_text=True)
+    assert answers_cell(page).startswith("10 to 19 counted ")
+    assert ">12<" not in page and ">7<" not in page

@@ -72,6 +72,12 @@ class SurveyRound(Model):
     )
     #: Filled when the round closes: how many answers it has.
     respondents: Mapped[int | None]
+    #: While it is open, the band of its number of answers as last shown and the
+    #: day it was counted: it is shown as a band, counted again at most once a day,
+    #: so that it does not move when one person answers.
+    answers_band_low: Mapped[int | None]
+    answers_band_high: Mapped[int | None]
+    answers_counted_on: Mapped[date | None]
 
     @property
     def is_open(self) -> bool:

@@ -39,7 +39,7 @@ import base64
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -68,7 +68,7 @@ from union.models import (
     sealed_answers,
 )
 from union.models.survey import random_answer_id
-from union.rules.disclosure import DEFAULT_RULES, Rules
+from union.rules.disclosure import DEFAULT_RULES, Rules, count_band
 from union.services import audit
 
 #: Members who may answer: those in the union now, paid up or not.
@@ -285,32 +285,60 @@ def get_round(round_id: int) -> SurveyRound:
 @dataclass(frozen=True, slots=True)
 class RoundRow:
     survey_round: SurveyRound
-    #: Receipts so far for an open round; the stored count for a closed one.
-    respondents: int
+    #: How many answered, once the round is closed.
+    respondents: int | None
+    #: While it is open: the band (lowest, highest) its number of answers was in
+    #: when last counted, and the day it was counted.
+    band: tuple[int, int] | None = None
+    counted_on: date | None = None
 
 
-def rounds() -> list[RoundRow]:
-    """Every round, newest first, with how many answered: two queries."""
-    receipts = dict(
-        db.session.execute(
-            sa.select(SurveyReceipt.round_id, sa.func.count()).group_by(
-                SurveyReceipt.round_id
-            )
-        ).all()
+def _answer_band(
+    survey_round: SurveyRound, *, today: date, rules: Rules
+) -> tuple[int, int]:
+    """An open round's number of answers as a band, counted again at most once a
+    day: an exact live count would move by one when a given person answers, in
+    front of whoever is watching the page."""
+    low, high = survey_round.answers_band_low, survey_round.answers_band_high
+    if (
+        survey_round.answers_counted_on == today
+        and low is not None
+        and high is not None
+    ):
+        return (low, high)
+    answered = db.session.scalar(
+        sa.select(sa.func.count()).where(SurveyReceipt.round_id == survey_round.id)
     )
-    return [
-        RoundRow(
-            survey_round=r,
-            respondents=r.respondents
-            if r.respondents is not None
-            else int(receipts.get(r.id, 0)),
+    low, high = count_band(int(answered or 0), rules)
+    survey_round.answers_band_low, survey_round.answers_band_high = low, high
+    survey_round.answers_counted_on = today
+    db.session.flush()
+    return (low, high)
+
+
+def rounds(*, now: datetime, rules: Rules = DEFAULT_RULES) -> list[RoundRow]:
+    """Every round, newest first: how many answered a closed one, and for the
+    open one a band counted at most once a day (the caller commits, so the count
+    stands for the rest of the day)."""
+    rows: list[RoundRow] = []
+    today = clock.today(now)
+    for survey_round in db.session.scalars(
+        sa.select(SurveyRound).order_by(
+            SurveyRound.opened_on.desc(), SurveyRound.id.desc()
         )
-        for r in db.session.scalars(
-            sa.select(SurveyRound).order_by(
-                SurveyRound.opened_on.desc(), SurveyRound.id.desc()
+    ):
+        if survey_round.is_open:
+            rows.append(
+                RoundRow(
+                    survey_round,
+                    respondents=None,
+                    band=_answer_band(survey_round, today=today, rules=rules),
+                    counted_on=survey_round.answers_counted_on,
+                )
             )
-        )
-    ]
+        else:
+            rows.append(RoundRow(survey_round, respondents=survey_round.respondents))
+    return rows
 
 
 _ANSWER_COLUMNS = ", ".join(column.name for column in SurveyAnswer.__table__.columns)
@@ -533,6 +561,8 @@ def close_round(
     survey_round.status = RoundStatus.CLOSED
     survey_round.closed_on = max(clock.today(now), survey_round.opened_on)
     survey_round.closed_by_id = actor.id if actor else None
+    survey_round.answers_band_low = survey_round.answers_band_high = None
+    survey_round.answers_counted_on = None
     db.session.flush()
     if progress:
         progress(_("Reordering the answers so their order says nothing"))

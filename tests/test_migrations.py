@@ -3,16 +3,19 @@ exactly what the models describe (on SQLite, or PostgreSQL with TEST_DATABASE_UR
 
 from __future__ import annotations
 
+import secrets
+from collections import Counter
 from pathlib import Path
 
 import flask_migrate
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from tests.conftest import config_for_tests
+from tests.conftest import FIXED_NOW, config_for_tests
 from union import create_app
 from union.db import Base, db, made_by_migrations
 
@@ -152,62 +155,78 @@ def test_the_encryption_migration_encrypts_existing_rows_and_sign_in_still_works
             db.engine.dispose()
 
 
-def test_answers_move_into_a_partition_per_round_and_back(fresh_database_url):
-    from datetime import UTC, date, datetime
-
-    from union.models import (
-        BargainingStatus,
-        JobClassification,
-        RoundStatus,
-        Sector,
-        SurveyAnswer,
-        SurveyRound,
-        Workplace,
-        WorkplaceStatus,
+def seed_survey(round_statuses, wages=(2000, 2500, 3000)):
+    """A workplace, a job and rounds with answers in the clear, written in SQL (the
+    models may have moved on from the revision the database is at). Returns the
+    round ids."""
+    at = "2026-11-01 00:00:00"
+    db.session.execute(
+        sa.text(
+            "INSERT INTO workplaces (employer, site, sector, bargaining_status, "
+            "status, listed_on_join, created_at, updated_at) VALUES "
+            "('Invented Agency', '', 'outreach', 'organizing', 'confirmed', "
+            ":yes, :at, :at)"
+        ),
+        {"at": at, "yes": True},
     )
+    db.session.execute(
+        sa.text(
+            "INSERT INTO job_classifications (name, created_at) "
+            "VALUES ('Invented job', :at)"
+        ),
+        {"at": at},
+    )
+    workplace_id = db.session.scalar(sa.text("SELECT max(id) FROM workplaces"))
+    job_id = db.session.scalar(sa.text("SELECT max(id) FROM job_classifications"))
+    round_ids = []
+    for number, status in enumerate(round_statuses):
+        db.session.execute(
+            sa.text(
+                "INSERT INTO survey_rounds (name, status, opened_on, closed_on) "
+                "VALUES (:name, :status, '2026-11-02', :closed_on)"
+            ),
+            {
+                "name": f"Round {number}",
+                "status": status,
+                "closed_on": "2026-11-30" if status == "closed" else None,
+            },
+        )
+        round_id = db.session.scalar(sa.text("SELECT max(id) FROM survey_rounds"))
+        round_ids.append(round_id)
+        for wage in wages:
+            db.session.execute(
+                sa.text(
+                    "INSERT INTO survey_answers (id, round_id, workplace_id, "
+                    "classification_id, hourly_wage_cents, health_benefits, "
+                    "employment_type) VALUES (:id, :round_id, :workplace_id, "
+                    ":job_id, :wage, :health, 'casual')"
+                ),
+                {
+                    "id": secrets.token_hex(16),
+                    "round_id": round_id,
+                    "workplace_id": workplace_id,
+                    "job_id": job_id,
+                    "wage": wage,
+                    "health": wage > 2000,
+                },
+            )
+    db.session.commit()
+    return round_ids
 
+
+def test_answers_move_into_a_partition_per_round_and_back(fresh_database_url):
     app = create_app(config_for_tests(SQLALCHEMY_DATABASE_URI=fresh_database_url))
-    now = datetime(2026, 12, 1, tzinfo=UTC)
     try:
         with app.app_context():
             flask_migrate.upgrade(revision="5e2c8a7b4d19")
-            workplace = Workplace(
-                employer="Invented Agency",
-                site="",
-                sector=Sector.OUTREACH,
-                bargaining_status=BargainingStatus.ORGANIZING,
-                status=WorkplaceStatus.CONFIRMED,
-                listed_on_join=True,
-                created_at=now,
-            )
-            job = JobClassification(name="Invented job", created_at=now)
-            rounds = [
-                SurveyRound(
-                    name=name, status=RoundStatus.OPEN, opened_on=date(2026, 11, 2)
-                )
-                for name in ("First", "Second")
-            ]
-            db.session.add_all([workplace, job, *rounds])
-            db.session.flush()
-            for survey_round in rounds:
-                for wage in (2000, 2500, 3000):
-                    db.session.add(
-                        SurveyAnswer(
-                            round_id=survey_round.id,
-                            workplace_id=workplace.id,
-                            classification_id=job.id,
-                            hourly_wage_cents=wage,
-                        )
-                    )
-            db.session.commit()
+            round_ids = seed_survey(["open", "open"])
             listing = sa.text(
                 "SELECT id, round_id, hourly_wage_cents FROM survey_answers ORDER BY id"
             )
             before = db.session.execute(listing).all()
-            round_ids = [r.id for r in rounds]
             db.session.remove()
 
-            flask_migrate.upgrade()
+            flask_migrate.upgrade(revision="d5e8f3b0a724")
             assert db.session.execute(listing).all() == before
             if db.engine.dialect.name == "postgresql":
                 for round_id in round_ids:
@@ -221,6 +240,102 @@ def test_answers_move_into_a_partition_per_round_and_back(fresh_database_url):
 
             flask_migrate.downgrade(revision="5e2c8a7b4d19")
             assert db.session.execute(listing).all() == before
+            db.session.remove()
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
+ANSWER_VALUES = (
+    "SELECT round_id, workplace_id, classification_id, employment_type, "
+    "hourly_wage_cents, health_benefits FROM survey_answers"
+)
+
+
+def answer_values(round_id=None):
+    """The answers as a multiset, leaving out their ids (closing gives new ones)."""
+    where = "" if round_id is None else f" WHERE round_id = {int(round_id)}"
+    rows = db.session.execute(sa.text(ANSWER_VALUES + where)).all()
+    return Counter((*row[:5], None if row[5] is None else bool(row[5])) for row in rows)
+
+
+def test_an_open_rounds_answers_are_sealed_at_upgrade_and_opened_at_downgrade(
+    fresh_database_url,
+):
+    """A round open when this version is installed has answers in the clear, in
+    the order they came: the upgrade seals them to a new key for the round and
+    drops the clear rows; closing the round opens them all. A closed round's
+    answers stay as they are. Downgrading opens an open round's boxes back into
+    answer rows."""
+    from union.models import SurveyRound
+    from union.services import survey
+
+    app = create_app(config_for_tests(SQLALCHEMY_DATABASE_URI=fresh_database_url))
+    wages = tuple(range(2000, 2600, 25))
+    try:
+        with app.app_context():
+            flask_migrate.upgrade(revision="e7a1c9d3f5b2")
+            closed_id, open_id = seed_survey(["closed", "open"], wages=wages)
+            closed_before, open_before = (
+                answer_values(closed_id),
+                answer_values(open_id),
+            )
+            assert sum(open_before.values()) == len(wages)
+            db.session.remove()
+
+            flask_migrate.upgrade(revision="a1d3da1a3a0b")
+            assert answer_values(closed_id) == closed_before
+            assert answer_values(open_id) == Counter()
+            count = sa.text(
+                "SELECT count(*) FROM survey_sealed_answers WHERE round_id = :id"
+            )
+            assert db.session.scalar(count, {"id": open_id}) == len(wages)
+            assert db.session.scalar(count, {"id": closed_id}) == 0
+            keys = db.session.execute(
+                sa.text("SELECT round_id, public_key FROM survey_round_keys")
+            ).all()
+            assert [k.round_id for k in keys] == [open_id]
+            if db.engine.dialect.name == "postgresql":
+                partition = f"survey_sealed_answers_round_{open_id}"
+                own = sa.text(f"SELECT count(*) FROM {partition}")  # noqa: S608
+                assert db.session.scalar(own) == len(wages)
+            db.session.remove()
+
+            flask_migrate.downgrade(revision="d5e8f3b0a724")
+            assert answer_values(open_id) == open_before
+            assert answer_values(closed_id) == closed_before
+            db.session.remove()
+
+            flask_migrate.upgrade()
+            survey_round = db.session.get(SurveyRound, open_id)
+            survey.close_round(survey_round, actor=None, now=FIXED_NOW)
+            db.session.commit()
+            assert answer_values(open_id) == open_before
+            assert db.session.scalar(count, {"id": open_id}) == 0
+            db.session.remove()
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_sealing_at_upgrade_needs_the_encryption_keys(fresh_database_url, caplog):
+    app = create_app(config_for_tests(SQLALCHEMY_DATABASE_URI=fresh_database_url))
+    try:
+        with app.app_context():
+            flask_migrate.upgrade(revision="e7a1c9d3f5b2")
+            (open_id,) = seed_survey(["open"])
+            db.session.remove()
+            app.config["ENCRYPTION_KEYS"] = []
+            with pytest.raises(SystemExit):
+                flask_migrate.upgrade(revision="a1d3da1a3a0b")
+            assert "run this migration with the app's configuration" in caplog.text
+            db.session.remove()
+            # Nothing changed, and nothing was lost: the answers are still there.
+            version = db.session.scalar(
+                sa.text("SELECT version_num FROM alembic_version")
+            )
+            assert version == "e7a1c9d3f5b2"
+            assert sum(answer_values(open_id).values()) == 3
             db.session.remove()
     finally:
         with app.app_context():

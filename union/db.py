@@ -68,7 +68,8 @@ else:
 
 
 def configure_sqlite(engine: sa.Engine) -> None:
-    """Turns on foreign keys and real transactions (with savepoints) for SQLite.
+    """Turns on foreign keys, secure deletion and real transactions (with
+    savepoints) for SQLite.
 
     Python's sqlite3 module opens transactions lazily and cannot nest savepoints, so
     SQLAlchemy's documented recipe hands transaction control back to SQLAlchemy.
@@ -80,6 +81,11 @@ def configure_sqlite(engine: sa.Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
+        # Deleted and replaced rows are overwritten with zeros rather than left in
+        # free space, where a copy of the file would still show them: the sealed
+        # survey answers and their key when a round closes, what erasing a member
+        # replaces.
+        cursor.execute("PRAGMA secure_delete=ON")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
@@ -105,12 +111,19 @@ def database_integer(text: str | None) -> int | None:
 
 
 #: Tables the app makes while running: on PostgreSQL, each survey round's
-#: partition of the answers (see services.survey).
-RUN_TIME_TABLE_PREFIX = "survey_answers_"
+#: partitions of the answers, the sealed answers and the round's key (see
+#: services.survey).
+RUN_TIME_TABLE_PREFIXES = (
+    "survey_answers_",
+    "survey_sealed_answers_",
+    "survey_round_keys_",
+)
 
 
 def made_by_migrations(name: str | None, type_: str, _parents: Any) -> bool:
     """For Alembic's include_name: the run-time partitions are not stray tables."""
     return not (
-        type_ == "table" and name is not None and name.startswith(RUN_TIME_TABLE_PREFIX)
+        type_ == "table"
+        and name is not None
+        and name.startswith(RUN_TIME_TABLE_PREFIXES)
     )

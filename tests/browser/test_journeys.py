@@ -304,7 +304,7 @@ def test_a_member_answers_the_survey_on_a_phone_and_an_organizer_reads_the_repor
     page.get_by_role("link", name="Survey", exact=True).click()
     member.see("survey")
     expect(
-        page.get_by_text("A random code is all that identifies them")
+        page.get_by_text("they stay locked with a key made for this round")
     ).to_be_visible()
     started = time.monotonic()
     choose(page.get_by_label("Where do you work?"), "Riverside")
@@ -334,6 +334,7 @@ def test_a_member_answers_the_survey_on_a_phone_and_an_organizer_reads_the_repor
     page = organizer.page
     sign_in(organizer, live_union, "organizer@example.org")
     page.get_by_role("link", name="Reports", exact=True).click()
+    expect(page.get_by_text("counted again at most once a day")).to_be_visible()
     organizer.see("reports")
     page.get_by_role("link", name="Reports for Spring 2026").click()
     organizer.see("catalogue")

@@ -32,6 +32,7 @@ from union.models import (
     SurveyReceipt,
     SurveyRound,
     Workplace,
+    sealed_answers,
 )
 from union.rules.passwords import hash_password
 from union.rules.standing import coverage_summary, months_to_cover
@@ -216,21 +217,29 @@ def test_each_members_arrears_summary_matches_their_coverage(generated):
         assert member.last_covered_month == max(covered, default=None)
 
 
-def test_survey_rounds_are_quarterly_with_answers_receipts_and_reports(generated):
+def test_survey_rounds_are_quarterly_with_answers_receipts_and_reports(generated, now):
     summary, _progress = generated
     rounds = db.session.scalars(sa.select(SurveyRound).order_by(SurveyRound.id)).all()
     assert len(rounds) == SMALL.survey_rounds == 8
     assert [r.is_open for r in rounds] == [False] * 7 + [True]
     per_round = SMALL.survey_answers // SMALL.survey_rounds
     for survey_round in rounds:
-        answers = db.session.scalar(
+        in_the_clear = db.session.scalar(
             sa.select(sa.func.count(SurveyAnswer.id)).where(
                 SurveyAnswer.round_id == survey_round.id
+            )
+        )
+        sealed = db.session.scalar(
+            sa.select(sa.func.count()).where(
+                sealed_answers.c.round_id == survey_round.id
             )
         )
         receipts = db.session.scalar(
             sa.select(sa.func.count()).where(SurveyReceipt.round_id == survey_round.id)
         )
+        # The open round's answers are sealed, as the app seals them.
+        answers = sealed if survey_round.is_open else in_the_clear
+        assert (in_the_clear if survey_round.is_open else sealed) == 0
         assert 0 < answers == receipts <= per_round
         stored = db.session.scalar(
             sa.select(sa.func.count(ReportArtifact.id)).where(
@@ -245,6 +254,13 @@ def test_survey_rounds_are_quarterly_with_answers_receipts_and_reports(generated
             sa.select(sa.func.count(SurveyAnswer.id)).group_by(SurveyAnswer.round_id)
         )
     )
+    assert summary.rows["survey_sealed_answers"] == db.session.scalar(
+        sa.select(sa.func.count()).select_from(sealed_answers)
+    )
+    # The open round closes like any other: every sealed answer opens.
+    current = survey.current_round()
+    survey.close_round(current, actor=None, now=now)
+    assert current.respondents == summary.rows["survey_sealed_answers"]
 
 
 def test_every_generated_note_is_on_its_case_timeline(generated):
@@ -284,10 +300,11 @@ def test_the_close_round_benchmark_gets_one_open_round_and_nobody_who_answered(
     survey_round = db.session.scalars(sa.select(SurveyRound)).one()
     assert survey_round.is_open
     assert summary.rows["workplaces"] == 5
-    assert summary.rows["survey_answers"] == 300
+    assert summary.rows["survey_sealed_answers"] == 300
+    assert "survey_answers" not in summary.rows
     assert "members" not in summary.rows
     assert "survey_receipts" not in summary.rows
-    answered_at = set(db.session.scalars(sa.select(SurveyAnswer.workplace_id)))
-    assert answered_at <= set(db.session.scalars(sa.select(Workplace.id)))
     survey.close_round(survey_round, actor=None, now=now)
     assert survey_round.respondents == 300
+    answered_at = set(db.session.scalars(sa.select(SurveyAnswer.workplace_id)))
+    assert answered_at <= set(db.session.scalars(sa.select(Workplace.id)))

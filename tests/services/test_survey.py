@@ -1,26 +1,44 @@
-"""Survey rounds and answering: anonymity of the stored rows, one answer per member,
-plausible values, and the reports stored once when a round closes."""
+"""Survey rounds and answering: anonymity of the stored rows, answers sealed while
+their round is open, one answer per member, plausible values, the open round's
+count in bands, and the reports stored once when a round closes.
+
+tests/test_unlinkable.py tries to link answers to members through the database's
+own bookkeeping, with real commits, copies and dumps."""
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import json
+from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from flask import current_app
 
+from tests.conftest import TEST_ENCRYPTION_KEY
+from union.adapters import crypto, sealing
+from union.clock import today
 from union.db import db
 from union.errors import InvalidTransition, ValidationFailed
 from union.models import (
+    EmploymentType,
     MemberStatus,
     ReportArtifact,
     Role,
     Sector,
     SurveyAnswer,
     SurveyReceipt,
+    SurveyRoundKey,
     WorkplaceStatus,
+    YesNoUnsure,
+    sealed_answers,
 )
-from union.services import privacy, survey
+from union.rules.disclosure import Rules
+from union.services import keys, privacy, survey
 from union.services.reports import catalogue
 from union.services.reports.artifact import Level
 
@@ -41,6 +59,17 @@ def answers_for(workplace, classification, **values):
     )
 
 
+def boxes(survey_round=None):
+    statement = sa.select(sealed_answers.c.sealed)
+    if survey_round is not None:
+        statement = statement.where(sealed_answers.c.round_id == survey_round.id)
+    return db.session.scalars(statement).all()
+
+
+def answer_rows():
+    return db.session.scalar(sa.select(sa.func.count(SurveyAnswer.id)))
+
+
 def test_the_answers_table_can_not_lead_back_to_a_member():
     table = SurveyAnswer.__table__
     referenced = {fk.column.table.name for fk in table.foreign_keys}
@@ -53,18 +82,40 @@ def test_the_answers_table_can_not_lead_back_to_a_member():
     assert table.c.id.type.length == 32  # a random token, not a sequence
     receipt_columns = {column.name for column in SurveyReceipt.__table__.columns}
     assert receipt_columns == {"round_id", "member_id"}
+    # A box is its round and its bytes: no id, no time, no sequence, no key.
+    assert {column.name for column in sealed_answers.columns} == {"round_id", "sealed"}
+    assert not sealed_answers.primary_key.columns
 
 
-def test_answer_ids_are_random_and_the_receipt_is_separate(open_round, make):
+def test_answering_writes_a_receipt_and_a_sealed_box_and_no_answer_row(
+    open_round, make
+):
     workplace, job = make.workplace(), make.classification()
     first, second = make.member(workplace), make.member(workplace)
     for member in (first, second):
+        survey.answer(
+            member,
+            open_round,
+            answers_for(workplace, job, hourly_wage_cents=2375),
+            now=make.now,
+        )
+    assert answer_rows() == 0
+    stored = boxes(open_round)
+    assert len(stored) == 2 and stored[0] != stored[1]
+    assert all(b"2375" not in box and b"[1," not in box for box in stored)
+    receipts = db.session.scalars(sa.select(SurveyReceipt.member_id)).all()
+    assert sorted(receipts) == sorted([first.id, second.id])
+
+
+def test_closing_gives_the_answers_new_random_ids(open_round, organizer, make):
+    workplace, job = make.workplace(), make.classification()
+    for member in (make.member(workplace), make.member(workplace)):
         survey.answer(member, open_round, answers_for(workplace, job), now=make.now)
+    survey.close_round(open_round, actor=organizer, now=make.now)
     ids = db.session.scalars(sa.select(SurveyAnswer.id)).all()
     assert len(ids) == 2 and all(len(i) == 32 for i in ids)
     assert int(ids[0], 16) != int(ids[1], 16) + 1
-    receipts = db.session.scalars(sa.select(SurveyReceipt.member_id)).all()
-    assert sorted(receipts) == sorted([first.id, second.id])
+    assert boxes() == []
 
 
 def test_a_member_answers_once_per_round(open_round, make):
@@ -73,7 +124,7 @@ def test_a_member_answers_once_per_round(open_round, make):
     survey.answer(member, open_round, answers_for(workplace, job), now=make.now)
     with pytest.raises(InvalidTransition, match="already answered"):
         survey.answer(member, open_round, answers_for(workplace, job), now=make.now)
-    assert db.session.scalar(sa.select(sa.func.count(SurveyAnswer.id))) == 1
+    assert len(boxes(open_round)) == 1
 
 
 @pytest.mark.parametrize("status", [MemberStatus.APPLICANT, MemberStatus.RESIGNED])
@@ -107,7 +158,7 @@ def test_implausible_answers_get_a_message_and_store_nothing(
             member, open_round, answers_for(workplace, job, **values), now=make.now
         )
     assert field in refused.value.errors
-    assert db.session.scalar(sa.select(sa.func.count(SurveyAnswer.id))) == 0
+    assert boxes() == [] and answer_rows() == 0
     assert not survey.has_answered(member, open_round)
 
 
@@ -233,21 +284,53 @@ def test_closing_puts_a_new_table_in_the_rounds_partition(
     assert stored_in("survey_answers_default", open_round) == 0
 
 
-def test_a_round_without_its_own_partition_closes_too(
+def move_to_default(table, survey_round):
+    """The round's rows of `table` moved into its default partition, and the
+    round's own partition gone, as for a round made by hand."""
+    name = f"{table}_round_{survey_round.id}"
+    db.session.execute(sa.text(f"ALTER TABLE {table} DETACH PARTITION {name}"))
+    db.session.execute(sa.text(f"INSERT INTO {table} SELECT * FROM {name}"))  # noqa: S608
+    db.session.execute(sa.text(f"DROP TABLE {name}"))
+
+
+def test_a_round_without_its_own_partitions_closes_too(
     postgresql_only, open_round, organizer, make
 ):
-    name = f"survey_answers_round_{open_round.id}"
-    db.session.execute(sa.text(f"ALTER TABLE survey_answers DETACH PARTITION {name}"))
-    db.session.execute(sa.text(f"DROP TABLE {name}"))
+    for table in ("survey_answers", "survey_sealed_answers", "survey_round_keys"):
+        move_to_default(table, open_round)
     answer_twelve(open_round, make)
-    assert stored_in("survey_answers_default", open_round) == 12
+    assert stored_in("survey_sealed_answers_default", open_round) == 12
     survey.close_round(open_round, actor=organizer, now=make.now)
+    name = f"survey_answers_round_{open_round.id}"
     assert stored_in(name, open_round) == 12
-    assert stored_in("survey_answers_default", open_round) == 0
+    for table in ("survey_answers", "survey_sealed_answers", "survey_round_keys"):
+        assert stored_in(f"{table}_default", open_round) == 0, table
     stored = db.session.scalars(
         sa.text(f"SELECT id FROM {name} ORDER BY ctid")  # noqa: S608
     ).all()
     assert stored == sorted(stored)
+
+
+def test_closing_drops_the_boxes_and_the_key_whole(
+    postgresql_only, open_round, organizer, make
+):
+    answer_twelve(open_round, make)
+    names = [
+        f"survey_sealed_answers_round_{open_round.id}",
+        f"survey_round_keys_round_{open_round.id}",
+    ]
+    oids = [
+        db.session.scalar(sa.text("SELECT to_regclass(:name)::oid"), {"name": name})
+        for name in names
+    ]
+    assert None not in oids
+    survey.close_round(open_round, actor=organizer, now=make.now)
+    gone = sa.text("SELECT count(*) FROM pg_class WHERE oid = :oid")
+    assert [db.session.scalar(gone, {"oid": oid}) for oid in oids] == [0, 0]
+    assert boxes() == []
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(SurveyRoundKey)) == 0
+    )
 
 
 DATA_ONLY_ROLE = "union_test_data_rights_only"
@@ -257,7 +340,7 @@ def test_a_role_with_data_rights_only_opens_and_closes_rounds(
     postgresql_only, organizer, make
 ):
     """As the README advises for production: the app's role may read and write
-    rows and run the two partition functions, and owns nothing."""
+    rows and run the three partition functions, and owns nothing."""
     for statement in (
         f"CREATE ROLE {DATA_ONLY_ROLE} NOLOGIN",
         f"GRANT USAGE ON SCHEMA public TO {DATA_ONLY_ROLE}",
@@ -265,7 +348,8 @@ def test_a_role_with_data_rights_only_opens_and_closes_rounds(
         f"TO {DATA_ONLY_ROLE}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {DATA_ONLY_ROLE}",
         "GRANT EXECUTE ON FUNCTION union_make_answer_partition(integer), "
-        f"union_reorder_round_answers(integer) TO {DATA_ONLY_ROLE}",
+        "union_reorder_round_answers(integer), union_drop_sealed_answers(integer) "
+        f"TO {DATA_ONLY_ROLE}",
     ):
         db.session.execute(sa.text(statement))
     workplace, job = make.workplace(), make.classification()
@@ -300,4 +384,269 @@ def test_receipts_are_in_a_members_data_and_go_when_they_are_erased(
     admin = make.user(roles=(Role.ADMIN,))
     privacy.erase_member(member, actor=admin, now=make.now, gateway=None)
     assert not survey.has_answered(member, open_round)
-    assert db.session.scalar(sa.select(sa.func.count(SurveyAnswer.id))) == 1
+    # The answer stays, for the union's figures: sealed until the round closes.
+    assert len(boxes(open_round)) == 1
+    survey.close_round(open_round, actor=organizer, now=make.now)
+    assert answer_rows() == 1
+
+
+# Sealing -----------------------------------------------------------------------
+
+LONGEST: dict[str, Any] = {
+    "employment_type": EmploymentType.PERMANENT_FULL_TIME,
+    "hourly_wage_cents": 20000,
+    "weekly_hours": 80,
+    "health_benefits": False,
+    "dental_benefits": False,
+    "paid_sick_days": 60,
+    "vacation_days": 60,
+    "months_since_raise": 600,
+    "never_had_raise": False,
+    "grant_funded": YesNoUnsure.NOT_SURE,
+    "relies_on_social_assistance": False,
+    "discrimination_lived_experience": False,
+}
+
+
+def test_the_payload_holds_every_answer_in_order():
+    assert [name for name, _kind in survey.PAYLOAD] == [
+        field.name for field in dataclasses.fields(survey.Answers)
+    ]
+
+
+def test_every_box_is_as_long_whichever_questions_were_answered(open_round, make):
+    workplace, job = make.workplace(), make.classification()
+    longest = survey.Answers(
+        workplace_id=2**31 - 1, classification_id=2**31 - 1, **LONGEST
+    )
+    # The longest answer possible leaves room in the padded size.
+    assert len(survey._payload(longest)) < survey.SEALED_SIZE - 64
+    for values in ({}, LONGEST):
+        survey.answer(
+            make.member(workplace),
+            open_round,
+            answers_for(workplace, job, **values),
+            now=make.now,
+        )
+    lengths = {len(box) for box in boxes(open_round)}
+    assert lengths == {sealing.sealed_size(survey.SEALED_SIZE)}
+
+
+def test_answering_writes_two_rows_and_reads_or_changes_nothing_else(
+    open_round, make, count_queries
+):
+    """No time, no sequence, no audit row, no update: whatever answering writes is
+    the receipt and the box."""
+    workplace, job = make.workplace(), make.classification()
+    member = make.member(workplace)
+    db.session.flush()
+    with count_queries() as counter:
+        survey.answer(member, open_round, answers_for(workplace, job), now=make.now)
+    writes = [
+        statement.split("(")[0].split()
+        for statement in counter.statements
+        if not statement.lstrip().upper().startswith("SELECT")
+    ]
+    assert writes == [
+        ["INSERT", "INTO", "survey_receipts"],
+        ["INSERT", "INTO", "survey_sealed_answers"],
+    ]
+    joined = " ".join(counter.statements).lower()
+    assert "nextval" not in joined and "now()" not in joined
+
+
+def test_a_box_does_not_open_with_what_the_database_holds(open_round, make):
+    """The database holds the public key and the private key encrypted with
+    ENCRYPTION_KEYS: neither opens a box without the app's keys."""
+    workplace, job = make.workplace(), make.classification()
+    survey.answer(
+        make.member(workplace), open_round, answers_for(workplace, job), now=make.now
+    )
+    [box] = boxes(open_round)
+    stored = db.session.execute(
+        sa.select(
+            SurveyRoundKey.public_key,
+            sa.type_coerce(SurveyRoundKey.private_key, sa.Text()),
+        )
+    ).one()
+    context = survey.seal_context(open_round.id)
+    candidates = [
+        stored.public_key,
+        stored[1].encode()[:32],
+        base64.urlsafe_b64decode(stored[1])[:32],
+        base64.urlsafe_b64decode(stored[1])[-32:],
+    ]
+    for candidate in candidates:
+        with pytest.raises(sealing.CannotOpen):
+            sealing.Opener(candidate, context=context).open(box)
+    # The private key is a Fernet token: another key does not read it.
+    with pytest.raises(crypto.InvalidToken):
+        Fernet(crypto.new_key()).decrypt(stored[1].encode())
+    # With the app's keys, it opens: what closing does.
+    db.session.expire_all()
+    private = base64.b64decode(
+        db.session.get(SurveyRoundKey, open_round.id).private_key
+    )
+    assert sealing.Opener(private, context=context).open(box).startswith(b"[1,")
+
+
+def varied_answers(workplace, job, count):
+    return [
+        answers_for(
+            workplace,
+            job,
+            hourly_wage_cents=1500 + 25 * number,
+            weekly_hours=None if number % 3 else 20 + number % 40,
+            health_benefits=[None, True, False][number % 3],
+            employment_type=list(EmploymentType)[number % 4] if number % 5 else None,
+            never_had_raise=number % 7 == 0 or None,
+            grant_funded=list(YesNoUnsure)[number % 3],
+        )
+        for number in range(count)
+    ]
+
+
+def stored_answers(survey_round):
+    rows = db.session.scalars(
+        sa.select(SurveyAnswer).where(SurveyAnswer.round_id == survey_round.id)
+    )
+    return Counter(
+        survey.Answers(
+            **{f.name: getattr(row, f.name) for f in dataclasses.fields(survey.Answers)}
+        )
+        for row in rows
+    )
+
+
+def test_closing_opens_every_box_into_the_answers_given(open_round, organizer, make):
+    workplace, job = make.workplace(), make.classification()
+    given = varied_answers(workplace, job, 40)
+    for answers in given:
+        survey.answer(make.member(workplace), open_round, answers, now=make.now)
+    survey.close_round(open_round, actor=organizer, now=make.now)
+    assert stored_answers(open_round) == Counter(given)
+    assert open_round.respondents == 40
+    assert boxes() == []
+    assert db.session.get(SurveyRoundKey, open_round.id) is None
+
+
+def test_a_box_that_does_not_open_stops_the_close_and_changes_nothing(
+    open_round, organizer, make
+):
+    answer_twelve(open_round, make)
+    damaged = bytearray(boxes(open_round)[0])
+    damaged[-1] ^= 1
+    db.session.execute(
+        sa.insert(sealed_answers).values(round_id=open_round.id, sealed=bytes(damaged))
+    )
+    with pytest.raises(InvalidTransition, match="1 sealed answers could not be opened"):
+        survey.close_round(open_round, actor=organizer, now=make.now)
+    db.session.expire_all()
+    assert open_round.is_open
+    assert len(boxes(open_round)) == 13
+    assert db.session.get(SurveyRoundKey, open_round.id) is not None
+    assert answer_rows() == 0
+    assert db.session.scalar(sa.select(sa.func.count(ReportArtifact.id))) == 0
+
+
+def test_a_box_moved_to_another_round_does_not_open_there(organizer, make):
+    workplace, job = make.workplace(), make.classification()
+    first = survey.open_round("First", actor=organizer, now=make.now)
+    survey.answer(
+        make.member(workplace), first, answers_for(workplace, job), now=make.now
+    )
+    [box] = boxes(first)
+    survey.close_round(first, actor=organizer, now=make.now)
+    second = survey.open_round("Second", actor=organizer, now=make.now)
+    db.session.execute(sa.insert(sealed_answers).values(round_id=second.id, sealed=box))
+    with pytest.raises(InvalidTransition, match="could not be opened"):
+        survey.close_round(second, actor=organizer, now=make.now)
+
+
+def test_rotating_the_encryption_keys_keeps_an_open_round_closable(
+    open_round, organizer, make, now
+):
+    answer_twelve(open_round, make)
+    lookup = current_app.config["LOOKUP_HASH_KEY"]
+    new = crypto.new_key()
+    storage = current_app.extensions["union_documents"]
+    try:
+        crypto.configure([new, TEST_ENCRYPTION_KEY], lookup)
+        counts = keys.rotate_keys(storage=storage, now=now)
+        assert counts["survey_round_keys.private_key"] == 1
+        crypto.configure([new], lookup)
+        db.session.expire_all()
+        survey.close_round(open_round, actor=organizer, now=now)
+    finally:
+        crypto.configure([TEST_ENCRYPTION_KEY], lookup)
+    assert open_round.respondents == 12
+
+
+def test_an_answer_after_the_round_closed_elsewhere_is_refused(open_round, make):
+    """The round object in hand may still say open: answering reads the status
+    again under a lock that closing also takes."""
+    workplace, job = make.workplace(), make.classification()
+    db.session.execute(
+        sa.text("UPDATE survey_rounds SET status = 'closed' WHERE id = :id"),
+        {"id": open_round.id},
+    )
+    assert open_round.is_open
+    with pytest.raises(InvalidTransition, match="has closed"):
+        survey.answer(
+            make.member(workplace),
+            open_round,
+            answers_for(workplace, job),
+            now=make.now,
+        )
+    assert boxes() == []
+
+
+# The open round's count --------------------------------------------------------
+
+
+def test_an_open_rounds_count_is_a_band_counted_at_most_once_a_day(
+    open_round, organizer, make
+):
+    workplace, job = make.workplace(), make.classification()
+
+    def answer(count):
+        for _ in range(count):
+            survey.answer(
+                make.member(workplace),
+                open_round,
+                answers_for(workplace, job),
+                now=make.now,
+            )
+
+    def shown(moment):
+        [row] = survey.rounds(now=moment)
+        assert row.respondents is None
+        return row.band, row.counted_on
+
+    day = make.now
+    assert shown(day) == ((0, 0), today(day))
+    answer(3)
+    assert shown(day + timedelta(hours=1)) == ((0, 0), today(day))
+    assert shown(day + timedelta(days=1)) == ((1, 4), today(day + timedelta(days=1)))
+    answer(4)
+    later = day + timedelta(days=1, hours=2)
+    assert shown(later) == ((1, 4), today(later))
+    next_day = day + timedelta(days=2)
+    assert shown(next_day) == ((5, 9), today(next_day))
+    # Closed, it shows how many answered.
+    survey.close_round(open_round, actor=organizer, now=next_day)
+    [row] = survey.rounds(now=next_day)
+    assert (row.respondents, row.band) == (7, None)
+
+
+def test_the_band_follows_the_disclosure_rules(open_round, make):
+    workplace, job = make.workplace(), make.classification()
+    for _ in range(7):
+        survey.answer(
+            make.member(workplace),
+            open_round,
+            answers_for(workplace, job),
+            now=make.now,
+        )
+    [row] = survey.rounds(now=make.now, rules=Rules(min_count=10))
+    assert row.band == (1, 9)

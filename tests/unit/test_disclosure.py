@@ -13,6 +13,7 @@ from union.rules.disclosure import (
     Quantiles,
     Rules,
     Status,
+    count_band,
     homogeneous,
     protect_counts,
     protect_overlaps,
@@ -535,3 +536,41 @@ def test_weighted_cells_decide_as_the_people_in_them_would(raw, weights, previou
     assert protect_overlaps(by_cells, sizes, weights=weights) == protect_overlaps(
         by_people, sizes
     )
+
+
+@pytest.mark.parametrize(
+    ("count", "band"),
+    [
+        (0, (0, 0)),
+        (1, (1, 4)),
+        (4, (1, 4)),
+        (5, (5, 9)),
+        (9, (5, 9)),
+        (10, (10, 19)),
+        (49, (20, 49)),
+        (50, (50, 99)),
+        (1999, (1000, 1999)),
+        (200_000, (200_000, 499_999)),
+    ],
+)
+def test_an_open_rounds_count_is_shown_in_bands(count, band):
+    assert count_band(count) == band
+
+
+def test_the_first_band_follows_the_minimum_count():
+    rules = Rules(min_count=12)
+    assert [count_band(n, rules) for n in (11, 12, 19, 20)] == [
+        (1, 11),
+        (12, 19),
+        (12, 19),
+        (20, 49),
+    ]
+
+
+@given(st.integers(0, 10**7))
+def test_every_count_is_in_its_band_and_bands_follow_each_other(count):
+    low, high = count_band(count)
+    assert low <= count <= high
+    if count:
+        assert count_band(low - 1)[1] == low - 1
+        assert count_band(high + 1)[0] == high + 1

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from union.db import db
-from union.models import AuditEvent, SurveyAnswer, SurveyReceipt
+from union.models import AuditEvent, SurveyAnswer, SurveyReceipt, sealed_answers
 from union.services import survey
 from union.services.reports import catalogue
 from union.services.reports.artifact import Level
@@ -20,6 +20,12 @@ from union.services.reports.artifact import Level
 @pytest.fixture
 def open_round(world, make):
     return survey.open_round("Autumn", actor=world.accounts["organizer"], now=make.now)
+
+
+def sealed_count(survey_round):
+    return db.session.scalar(
+        sa.select(sa.func.count()).where(sealed_answers.c.round_id == survey_round.id)
+    )
 
 
 def survey_form(world, job_id, **values):
@@ -36,9 +42,7 @@ def test_the_member_is_told_what_is_stored_before_answering(client, world, open_
     assert 'name="hourly_wage"' in page
 
 
-def test_answering_stores_an_anonymous_row_and_a_receipt(
-    client, world, open_round, make
-):
+def test_answering_stores_a_sealed_box_and_a_receipt(client, world, open_round, make):
     job = make.classification()
     client.sign_in("member@example.org")
     client.get("/survey/")
@@ -55,15 +59,22 @@ def test_answering_stores_an_anonymous_row_and_a_receipt(
         ),
     )
     assert response.status_code == 302
+    # Sealed until the round closes: no answer row yet, one box.
+    assert sealed_count(open_round) == 1
+    in_the_clear = sa.select(sa.func.count(SurveyAnswer.id)).where(
+        SurveyAnswer.round_id == open_round.id
+    )
+    assert db.session.scalar(in_the_clear) == 0
+    assert db.session.get(SurveyReceipt, (open_round.id, world.member.id))
+    # Answering leaves no trace in the audit log (its time would date the answer).
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == audit_rows
+    survey.close_round(open_round, actor=None, now=make.now)
     answer = db.session.scalar(
         sa.select(SurveyAnswer).where(SurveyAnswer.round_id == open_round.id)
     )
     assert answer.hourly_wage_cents == 2450
     assert answer.dental_benefits is False and answer.never_had_raise is True
     assert answer.health_benefits is None
-    assert db.session.get(SurveyReceipt, (open_round.id, world.member.id))
-    # Answering leaves no trace in the audit log (its time would date the answer).
-    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == audit_rows
 
 
 def test_a_second_answer_is_refused_kindly(client, world, open_round, make):
@@ -73,12 +84,7 @@ def test_a_second_answer_is_refused_kindly(client, world, open_round, make):
     again = client.get("/survey/")
     assert again.status_code == 200
     assert "You have already answered this round" in again.get_data(as_text=True)
-    count = db.session.scalar(
-        sa.select(sa.func.count(SurveyAnswer.id)).where(
-            SurveyAnswer.round_id == open_round.id
-        )
-    )
-    assert count == 1
+    assert sealed_count(open_round) == 1
 
 
 @pytest.mark.parametrize(
@@ -321,3 +327,46 @@ def test_the_reports_page_says_who_the_reports_hold_against_and_the_budget(
     assert "at most 2.7 times likelier" in page
     # The world's closed round released both sensitive questions at epsilon 1.
     assert "2.0 of 4.0 used over the last 365 days" in page
+
+
+def answers_cell(page):
+    """The open round's row's figure on the reports page."""
+    match = re.search(r'data-label="Answers">(.*?)</td>', page, re.S)
+    assert match is not None
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(1))).strip()
+
+
+def test_the_reports_page_shows_an_open_round_in_bands_counted_once_a_day(
+    client, world, make, now
+):
+    from datetime import timedelta
+
+    from union import clock
+
+    job = make.classification()
+    survey_round = survey.open_round("Winter", actor=None, now=make.now)
+
+    def answer(count):
+        for _ in range(count):
+            survey.answer(
+                make.member(world.here),
+                survey_round,
+                survey.Answers(workplace_id=world.here.id, classification_id=job.id),
+                now=make.now,
+            )
+        db.session.flush()
+
+    client.sign_in("organizer@example.org")
+    answer(7)
+    page = client.get("/reports/").get_data(as_text=True)
+    assert answers_cell(page).startswith("5 to 9 counted ")
+    assert "at most once a day" in page
+    answer(5)
+    # Later the same day: the same band, though 12 have answered now.
+    with clock.pinned(now + timedelta(hours=3)):
+        page = client.get("/reports/").get_data(as_text=True)
+    assert answers_cell(page).startswith("5 to 9 counted ")
+    with clock.pinned(now + timedelta(days=1)):
+        page = client.get("/reports/").get_data(as_text=True)
+    assert answers_cell(page).startswith("10 to 19 counted ")
+    assert ">12<" not in page and ">7<" not in page

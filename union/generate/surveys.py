@@ -2,11 +2,17 @@
 anonymous answers and receipts bulk loaded; the closed rounds are then closed by
 the app itself, so their stored reports are exactly what it would have made.
 
+The open round's answers are sealed to its key, as the app seals them when members
+answer (services.survey): the generated database holds them as a real one would.
+The rounds closed afterwards are loaded in the clear, which closing reorders just
+the same; sealing them first would only make generating slower.
+
 open_round is a section of its own for benchmarks/close_round.py: one large open
 round and no members, run instead of the others."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from itertools import accumulate
 
@@ -20,7 +26,9 @@ from union.models import (
     SurveyAnswer,
     SurveyReceipt,
     SurveyRound,
+    SurveyRoundKey,
     YesNoUnsure,
+    sealed_answers,
 )
 from union.services import survey
 
@@ -114,11 +122,11 @@ def rounds(context: Context) -> None:
             ("round_id", "member_id"),
             ((round_id, m.id) for m in chosen),
         )
-        writer.write(
-            table(SurveyAnswer),
-            ANSWER_COLUMNS,
-            (maker.answer(round_id, m.workplace_id) for m in chosen),
-        )
+        answers = (maker.answer(round_id, m.workplace_id) for m in chosen)
+        if number == scale.survey_rounds - 1:
+            _write_sealed(context, round_id, answers)
+        else:
+            writer.write(table(SurveyAnswer), ANSWER_COLUMNS, answers)
         made.append((round_id, month))
         context.progress("survey", number + 1, scale.survey_rounds)
     # The app closes them through the session, which shares the writer's
@@ -205,16 +213,42 @@ def open_round(context: Context) -> None:
     maker = _SkewedAnswers(context)
     round_id = writer.ids(table(SurveyRound), 1)[0]
     _open(context, round_id, context.this_month)
-    writer.write(
-        table(SurveyAnswer),
-        ANSWER_COLUMNS,
+    _write_sealed(
+        context,
+        round_id,
         (maker.answer(round_id) for _ in range(scale.survey_answers)),
     )
     context.progress("survey", 1, 1)
 
 
+def _write_sealed(
+    context: Context, round_id: int, answers: Iterable[tuple[object, ...]]
+) -> None:
+    """An open round's key, and its answers (in ANSWER_COLUMNS order, their ids
+    unused) sealed to it as survey.answer seals them."""
+    key = survey.new_round_key(round_id)
+    context.writer.write(
+        table(SurveyRoundKey),
+        ("round_id", "public_key", "private_key"),
+        [(round_id, key.public_key, key.private_key)],
+    )
+    names = ANSWER_COLUMNS[2:]
+    boxes = (
+        (
+            round_id,
+            survey.seal(
+                survey.Answers(**dict(zip(names, answer[2:], strict=True))),  # type: ignore[arg-type]
+                key.public_key,
+                round_id,
+            ),
+        )
+        for answer in answers
+    )
+    context.writer.write(sealed_answers, ("round_id", "sealed"), boxes)
+
+
 def _open(context: Context, round_id: int, month: int) -> None:
-    """The round's row, named for its season, and its partition of the answers."""
+    """The round's row, named for its season, and its partitions."""
     opened_on = month_start(month)
     season = ("Winter", "Spring", "Summer", "Autumn")[(opened_on.month - 1) // 3]
     context.writer.write(

@@ -57,7 +57,9 @@ from union.models.survey import (
     SurveyAnswer,
     SurveyReceipt,
     SurveyRound,
+    SurveyRoundKey,
     YesNoUnsure,
+    sealed_answers,
 )
 from union.models.users import (
     GRANTABLE_ROLES,
@@ -143,6 +145,7 @@ __all__ = [
     "SurveyAnswer",
     "SurveyReceipt",
     "SurveyRound",
+    "SurveyRoundKey",
     "TokenPurpose",
     "User",
     "WaiverReason",
@@ -153,5 +156,6 @@ __all__ = [
     "email_digest",
     "grievance_grievants",
     "normalise_email",
+    "sealed_answers",
     "workplace_classifications",
 ]

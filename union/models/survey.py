@@ -4,6 +4,14 @@ reports computed when a round closes.
 An answer row holds no member, no time finer than its round and a random id, so no
 one (an organizer, an admin, whoever holds a copy of the database) can tell whose it
 is. A receipt records only that a member answered a round, so they answer once.
+
+While a round is open, its answers are not answer rows at all but sealed boxes
+(`survey_sealed_answers`), each written in the same transaction as its receipt:
+the database's own bookkeeping (PostgreSQL's xmin, the order rows were written
+in, SQLite's rowid) ties a box to a receipt, but a box is opaque without the
+round's private key (`survey_round_keys`, itself encrypted with ENCRYPTION_KEYS).
+Closing opens every box, writes the answer rows in random order in one go, and
+destroys the boxes and the key (see services.survey).
 """
 
 from __future__ import annotations
@@ -16,7 +24,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from union.db import Model
+from union.adapters.crypto import EncryptedText
+from union.db import Base, Model
 from union.models.types import enum_type
 
 
@@ -61,8 +70,14 @@ class SurveyRound(Model):
     closed_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
-    #: Filled when the round closes, from the receipts: how many answered.
+    #: Filled when the round closes: how many answers it has.
     respondents: Mapped[int | None]
+    #: While it is open, the band of its number of answers as last shown and the
+    #: day it was counted: it is shown as a band, counted again at most once a day,
+    #: so that it does not move when one person answers.
+    answers_band_low: Mapped[int | None]
+    answers_band_high: Mapped[int | None]
+    answers_counted_on: Mapped[date | None]
 
     @property
     def is_open(self) -> bool:
@@ -126,6 +141,42 @@ class SurveyAnswer(Model):
     grant_funded: Mapped[YesNoUnsure | None] = mapped_column(enum_type(YesNoUnsure))
     relies_on_social_assistance: Mapped[bool | None]
     discrimination_lived_experience: Mapped[bool | None]
+
+
+class SurveyRoundKey(Model):
+    """The key pair an open round's answers are sealed to. Answering needs only the
+    public key; the private key, encrypted with ENCRYPTION_KEYS (so `union
+    rotate-keys` covers it and a copy of the database alone cannot use it), is read
+    once, when the round closes, and the row goes with the sealed answers."""
+
+    __tablename__ = "survey_round_keys"
+    # On PostgreSQL a round's key has a partition of its own, dropped whole at
+    # closing, so no old version of the row stays behind in the table's file.
+    __table_args__ = ({"postgresql_partition_by": "LIST (round_id)"},)
+
+    round_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey_rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    public_key: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
+    private_key: Mapped[str] = mapped_column(EncryptedText())
+
+
+#: One member's answers while their round is open, sealed to the round's public
+#: key: the round and the box, nothing else. No id, no time, no sequence: every
+#: box of a round is the same length and opaque. There is no primary key: nothing
+#: ever looks one box up, and a key would be one more thing in answering order.
+#: On PostgreSQL each round's boxes are a partition, dropped whole at closing.
+sealed_answers = sa.Table(
+    "survey_sealed_answers",
+    Base.metadata,
+    sa.Column(
+        "round_id",
+        sa.ForeignKey("survey_rounds.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("sealed", sa.LargeBinary(), nullable=False),
+    postgresql_partition_by="LIST (round_id)",
+)
 
 
 class SurveyReceipt(Model):

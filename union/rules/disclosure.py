@@ -524,6 +524,28 @@ def homogeneous(category_counts: Sequence[int], rules: Rules = DEFAULT_RULES) ->
     return max(category_counts) * 100 >= rules.homogeneity_percent * total
 
 
+def count_band(count: int, rules: Rules = DEFAULT_RULES) -> tuple[int, int]:
+    """The band (lowest, highest) a count that is still moving is shown as: 0 on
+    its own, then 1 to min_count - 1 (read "fewer than 5"), then from min_count to
+    the next of 10, 20, 50, 100, 200, 500 ... and so on. One more answer moves an
+    open round's figure only when it crosses one of those lines."""
+    if count < 0:
+        raise ValueError("a count is never negative")
+    if count == 0:
+        return (0, 0)
+    if count < rules.min_count:
+        return (1, rules.min_count - 1)
+    low, scale = rules.min_count, 1
+    while True:
+        for step in (1, 2, 5):
+            edge = step * scale
+            if edge > low:
+                if count < edge:
+                    return (low, edge - 1)
+                low = edge
+        scale *= 10
+
+
 @dataclass(frozen=True, slots=True)
 class Quantiles:
     respondents: int

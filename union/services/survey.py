@@ -1,27 +1,53 @@
 """Survey rounds: opening and closing them, and members answering.
 
-Answering writes two rows that nothing joins: the anonymous answer and the receipt
-that stops a second answer. Closing a round rewrites its answers in the order of
-their random ids, so the order rows were written in (which a copy of the database
-would show, next to the receipts' order) no longer says who answered what.
+Nothing may tie an answer to the member who gave it, from the moment they answer:
+not in the live database, not in its write-ahead log, not in any backup. Whatever
+is written when a member answers goes in one transaction with their receipt, so
+the database itself pairs the two (PostgreSQL's `xmin`, the order rows are written
+in, SQLite's rowid), and a dump or WAL archive taken while the round is open keeps
+that pairing for good. So what is written then is not the answer but a sealed box:
 
-On PostgreSQL each round's answers have a partition of their own, made when the
-round opens. Closing writes the reordered copy into a new table and puts it in the
-partition's place; the original table is dropped whole, so no row version in the
-order of answering stays behind (as deleted rows would, until vacuumed). Both are
-database functions owned by the tables' owner (see make_answer_partition).
+- Opening a round makes a key pair for it (survey_round_keys). The public key
+  seals; the private key is stored encrypted with ENCRYPTION_KEYS, never used
+  while the round is open.
+- Answering writes the receipt and the answers sealed to the round's public key
+  (HPKE, see adapters.sealing), padded to one fixed size: a box that holds only
+  the round's id, no id of its own, no time, every box as long as every other.
+  The pairing the database keeps is with an opaque box.
+- Closing opens every box with the private key, writes the answers in random
+  order in one go (each with a new random id, all with the closing transaction's
+  xmin), then destroys the boxes and the key. From then on nothing, the live
+  database included, can open a box that an older copy still holds.
+
+On PostgreSQL each round has a partition of its own in each of the three tables
+(made when the round opens): closing drops the boxes' and the key's whole, and
+puts the answers, written into a new table in random-id order, in place of the
+answers' (empty until then), so no row version in answering order stays behind as
+deleted rows would until vacuumed. The table work is done by database functions
+owned by the tables' owner (see make_answer_partition). SQLite deletes the rows,
+overwriting them (secure_delete, see union.db).
+
+What remains, in the README's words: whoever holds both a copy of the database
+(a dump, a WAL archive, a disk) from while a round was open and the app's
+ENCRYPTION_KEYS can open that copy's boxes and pair them with its receipts.
+Either one alone links nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, fields
-from datetime import datetime
+import base64
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from union import clock
+from union.adapters import sealing
+from union.adapters.bulk import BulkWriter
 from union.db import db
 from union.errors import InvalidTransition, NotFound, ValidationFailed
 from union.i18n import _
@@ -34,12 +60,15 @@ from union.models import (
     SurveyAnswer,
     SurveyReceipt,
     SurveyRound,
+    SurveyRoundKey,
     User,
     Workplace,
     WorkplaceStatus,
     YesNoUnsure,
+    sealed_answers,
 )
-from union.rules.disclosure import DEFAULT_RULES, Rules
+from union.models.survey import random_answer_id
+from union.rules.disclosure import DEFAULT_RULES, Rules, count_band
 from union.services import audit
 
 #: Members who may answer: those in the union now, paid up or not.
@@ -75,18 +104,9 @@ def _outside(value: int | None, bounds: tuple[int, int]) -> bool:
     return value is not None and not bounds[0] <= value <= bounds[1]
 
 
-def _check(answers: Answers) -> None:
+def _range_errors(answers: Answers) -> dict[str, str]:
+    """What is implausible in the answers on their own, without the database."""
     errors: dict[str, str] = {}
-    if answers.workplace_id is None:
-        errors["workplace_id"] = _("Choose the workplace you work at.")
-    else:
-        workplace = db.session.get(Workplace, answers.workplace_id)
-        if workplace is None or workplace.status is not WorkplaceStatus.CONFIRMED:
-            errors["workplace_id"] = _("Choose a workplace from the list.")
-    if answers.classification_id is None:
-        errors["classification_id"] = _("Choose the job closest to yours.")
-    elif db.session.get(JobClassification, answers.classification_id) is None:
-        errors["classification_id"] = _("Choose a job from the list.")
     if _outside(answers.hourly_wage_cents, WAGE_RANGE_CENTS):
         errors["hourly_wage"] = _(
             "Enter an hourly wage between $5.00 and $200.00, or leave it empty."
@@ -105,8 +125,116 @@ def _check(answers: Answers) -> None:
         errors["months_since_raise"] = _(
             "Leave the months empty if you have never had a raise there."
         )
+    return errors
+
+
+def _check(answers: Answers) -> None:
+    errors: dict[str, str] = {}
+    if answers.workplace_id is None:
+        errors["workplace_id"] = _("Choose the workplace you work at.")
+    else:
+        workplace = db.session.get(Workplace, answers.workplace_id)
+        if workplace is None or workplace.status is not WorkplaceStatus.CONFIRMED:
+            errors["workplace_id"] = _("Choose a workplace from the list.")
+    if answers.classification_id is None:
+        errors["classification_id"] = _("Choose the job closest to yours.")
+    elif db.session.get(JobClassification, answers.classification_id) is None:
+        errors["classification_id"] = _("Choose a job from the list.")
+    errors.update(_range_errors(answers))
     if errors:
         raise ValidationFailed(errors)
+
+
+# Sealing ---------------------------------------------------------------------
+
+#: Every answer is padded to this many bytes before it is sealed, so every box is
+#: as long as every other whichever questions were skipped (the longest possible
+#: answer takes about 130; a test checks it fits). Room is left for questions a
+#: later version may add.
+SEALED_SIZE = 256
+#: What a box holds: this version number, then the answers in PAYLOAD's order,
+#: as a JSON array. A new question means a new version, and opening keeps
+#: reading the old one (migration a1d3da1a3a0b seals answers in version 1 too).
+PAYLOAD_VERSION = 1
+#: Answers' fields in payload order, with the kind of value each holds.
+PAYLOAD: tuple[tuple[str, type[object]], ...] = (
+    ("workplace_id", int),
+    ("classification_id", int),
+    ("employment_type", EmploymentType),
+    ("hourly_wage_cents", int),
+    ("weekly_hours", int),
+    ("health_benefits", bool),
+    ("dental_benefits", bool),
+    ("paid_sick_days", int),
+    ("vacation_days", int),
+    ("months_since_raise", int),
+    ("never_had_raise", bool),
+    ("grant_funded", YesNoUnsure),
+    ("relies_on_social_assistance", bool),
+    ("discrimination_lived_experience", bool),
+)
+_KINDS = tuple(kind for _name, kind in PAYLOAD)
+
+
+def seal_context(round_id: int) -> bytes:
+    """HPKE's info for a round's boxes: a box does not open as another round's."""
+    return b"union survey answers, round %d" % round_id
+
+
+def _payload(answers: Answers) -> bytes:
+    values = [PAYLOAD_VERSION, *(getattr(answers, name) for name, _kind in PAYLOAD)]
+    return json.dumps(values, separators=(",", ":")).encode("ascii")
+
+
+def _answers_in(payload: bytes) -> Answers | None:
+    """The answers an opened box holds, or None when they are not plausible ones.
+    Run once per answer when a round closes, hence the plain loop."""
+    try:
+        values = json.loads(payload.decode("ascii"))
+    except ValueError:
+        return None
+    if (
+        type(values) is not list
+        or len(values) != len(PAYLOAD) + 1
+        or values[0] != PAYLOAD_VERSION
+    ):
+        return None
+    typed: list[object] = []
+    for kind, value in zip(_KINDS, values[1:], strict=True):
+        # type() rather than isinstance(): True is an int to isinstance.
+        if value is None or type(value) is kind:
+            typed.append(value)
+        elif kind in (int, bool) or type(value) is not str:
+            return None
+        else:
+            try:
+                typed.append(kind(value))  # type: ignore[call-arg]
+            except ValueError:
+                return None
+    answers = Answers(*typed)  # type: ignore[arg-type]
+    if answers.workplace_id is None or answers.classification_id is None:
+        return None
+    return None if _range_errors(answers) else answers
+
+
+def seal(answers: Answers, public_key: bytes, round_id: int) -> bytes:
+    """One member's answers as the box written while the round is open."""
+    return sealing.seal(
+        _payload(answers),
+        public_key,
+        size=SEALED_SIZE,
+        context=seal_context(round_id),
+    )
+
+
+def new_round_key(round_id: int) -> SurveyRoundKey:
+    """A fresh key pair for a round (not added to the session)."""
+    public, private = sealing.new_key_pair()
+    return SurveyRoundKey(
+        round_id=round_id,
+        public_key=public,
+        private_key=base64.b64encode(private).decode("ascii"),
+    )
 
 
 # Rounds ----------------------------------------------------------------------
@@ -132,6 +260,8 @@ def open_round(name: str, *, actor: User | None, now: datetime) -> SurveyRound:
     db.session.add(survey_round)
     db.session.flush()
     make_answer_partition(survey_round.id)
+    db.session.add(new_round_key(survey_round.id))
+    db.session.flush()
     audit.record("survey.round_opened", actor=actor, now=now, subject=survey_round)
     return survey_round
 
@@ -155,35 +285,70 @@ def get_round(round_id: int) -> SurveyRound:
 @dataclass(frozen=True, slots=True)
 class RoundRow:
     survey_round: SurveyRound
-    #: Receipts so far for an open round; the stored count for a closed one.
-    respondents: int
+    #: How many answered, once the round is closed.
+    respondents: int | None
+    #: While it is open: the band (lowest, highest) its number of answers was in
+    #: when last counted, and the day it was counted.
+    band: tuple[int, int] | None = None
+    counted_on: date | None = None
 
 
-def rounds() -> list[RoundRow]:
-    """Every round, newest first, with how many answered: two queries."""
-    receipts = dict(
-        db.session.execute(
-            sa.select(SurveyReceipt.round_id, sa.func.count()).group_by(
-                SurveyReceipt.round_id
-            )
-        ).all()
+def _answer_band(
+    survey_round: SurveyRound, *, today: date, rules: Rules
+) -> tuple[int, int]:
+    """An open round's number of answers as a band, counted again at most once a
+    day: an exact live count would move by one when a given person answers, in
+    front of whoever is watching the page."""
+    low, high = survey_round.answers_band_low, survey_round.answers_band_high
+    if (
+        survey_round.answers_counted_on == today
+        and low is not None
+        and high is not None
+    ):
+        return (low, high)
+    answered = db.session.scalar(
+        sa.select(sa.func.count()).where(SurveyReceipt.round_id == survey_round.id)
     )
-    return [
-        RoundRow(
-            survey_round=r,
-            respondents=r.respondents
-            if r.respondents is not None
-            else int(receipts.get(r.id, 0)),
+    low, high = count_band(int(answered or 0), rules)
+    survey_round.answers_band_low, survey_round.answers_band_high = low, high
+    survey_round.answers_counted_on = today
+    db.session.flush()
+    return (low, high)
+
+
+def rounds(*, now: datetime, rules: Rules = DEFAULT_RULES) -> list[RoundRow]:
+    """Every round, newest first: how many answered a closed one, and for the
+    open one a band counted at most once a day (the caller commits, so the count
+    stands for the rest of the day)."""
+    rows: list[RoundRow] = []
+    today = clock.today(now)
+    for survey_round in db.session.scalars(
+        sa.select(SurveyRound).order_by(
+            SurveyRound.opened_on.desc(), SurveyRound.id.desc()
         )
-        for r in db.session.scalars(
-            sa.select(SurveyRound).order_by(
-                SurveyRound.opened_on.desc(), SurveyRound.id.desc()
+    ):
+        if survey_round.is_open:
+            rows.append(
+                RoundRow(
+                    survey_round,
+                    respondents=None,
+                    band=_answer_band(survey_round, today=today, rules=rules),
+                    counted_on=survey_round.answers_counted_on,
+                )
             )
-        )
-    ]
+        else:
+            rows.append(RoundRow(survey_round, respondents=survey_round.respondents))
+    return rows
 
 
 _ANSWER_COLUMNS = ", ".join(column.name for column in SurveyAnswer.__table__.columns)
+#: SurveyAnswer's columns after its id and round: all of them Answers fields.
+_ANSWER_FIELD_COLUMNS = [column.name for column in SurveyAnswer.__table__.columns][2:]
+_WORKPLACE_AT = 2 + _ANSWER_FIELD_COLUMNS.index("workplace_id")
+_JOB_AT = 2 + _ANSWER_FIELD_COLUMNS.index("classification_id")
+#: The answers opened at closing wait here, in this session only, until they are
+#: written into the round's table in random order.
+OPENED_TABLE = "survey_opened_answers"
 
 
 def _on_postgresql() -> bool:
@@ -191,9 +356,9 @@ def _on_postgresql() -> bool:
 
 
 def make_answer_partition(round_id: int) -> None:
-    """Gives a new round its own partition of the answers, on PostgreSQL (see the
-    module docstring). Rounds without one keep their answers in the default
-    partition, and closing them still works."""
+    """Gives a new round its own partitions of the answers, the sealed answers and
+    the keys, on PostgreSQL (see the module docstring). Rounds without them keep
+    their rows in the default partitions, and closing them still works."""
     if _on_postgresql():
         db.session.execute(
             sa.text("SELECT union_make_answer_partition(:round_id)"),
@@ -202,11 +367,16 @@ def make_answer_partition(round_id: int) -> None:
 
 
 def _reorder_partition(round_id: int) -> None:
-    """PostgreSQL: a new table filled in random-id order replaces the round's
-    partition, checked once as a whole when attached (keys, foreign keys) instead
-    of row by row as re-inserting would be. The work is in a database function
-    (migration d5e8f3b0a724) that runs with the tables' owner's rights, so the
-    app's own role needs no right to create or drop tables."""
+    """PostgreSQL: a new table filled in random-id order, from the round's answer
+    rows (if any were written in the clear, as before sealing) and the opened
+    answers, replaces the round's partition, checked once as a whole when attached
+    (keys, foreign keys) instead of row by row as inserting would be. The work is
+    in a database function (migrations d5e8f3b0a724 and a1d3da1a3a0b) that runs
+    with the tables' owner's rights, so the app's own role needs no right to
+    create or drop tables; it reads the opened answers from this session's
+    temporary table, which is why that table is granted to PUBLIC (no other
+    session can read another's temporary tables whatever the grants)."""
+    db.session.execute(sa.text(f"GRANT SELECT ON {OPENED_TABLE} TO PUBLIC"))
     db.session.execute(
         sa.text("SELECT union_reorder_round_answers(:round_id)"),
         {"round_id": round_id},
@@ -214,32 +384,157 @@ def _reorder_partition(round_id: int) -> None:
 
 
 def _reorder_rows(round_id: int) -> None:
-    """Elsewhere (SQLite): the answers are copied aside in random-id order,
-    deleted and written back."""
+    """Elsewhere (SQLite): the round's answers and the opened ones are copied aside
+    in random-id order, the round's deleted and all written back."""
     copy = (
         "CREATE TEMPORARY TABLE shuffled_answers AS "  # noqa: S608
-        f"SELECT {_ANSWER_COLUMNS} FROM survey_answers"
+        f"SELECT {_ANSWER_COLUMNS} FROM ("
+        f"SELECT {_ANSWER_COLUMNS} FROM survey_answers WHERE round_id = :round_id "
+        f"UNION ALL SELECT {_ANSWER_COLUMNS} FROM {OPENED_TABLE} "
+        "WHERE round_id = :round_id)"
     )
     back = (
         f"INSERT INTO survey_answers ({_ANSWER_COLUMNS}) "  # noqa: S608
         f"SELECT {_ANSWER_COLUMNS} FROM shuffled_answers"
     )
-    db.session.execute(
-        sa.text(f"{copy} WHERE round_id = :round_id ORDER BY id"),
-        {"round_id": round_id},
-    )
+    db.session.execute(sa.text(f"{copy} ORDER BY id"), {"round_id": round_id})
     db.session.execute(sa.delete(SurveyAnswer).where(SurveyAnswer.round_id == round_id))
     db.session.execute(sa.text(f"{back} ORDER BY id"))
     db.session.execute(sa.text("DROP TABLE shuffled_answers"))
 
 
-def _shuffle_answers(round_id: int) -> None:
-    """Rewrites the round's answers ordered by their random ids (see the module
-    docstring). Done in SQL, so it costs one pass whatever the number of answers."""
+def _shuffle_answers(round_id: int, opened: Sequence[Sequence[Any]]) -> None:
+    """Writes the round's answers, those just opened and any already in the clear,
+    ordered by their random ids (see the module docstring). The opened ones go in
+    through a temporary table in that order too: it is not written to the WAL on
+    PostgreSQL and goes at the end of the transaction."""
+    db.session.execute(
+        sa.text(
+            f"CREATE TEMPORARY TABLE {OPENED_TABLE} AS "  # noqa: S608
+            "SELECT * FROM survey_answers WHERE 1 = 0"
+        )
+    )
+    staging = sa.Table(
+        OPENED_TABLE,
+        sa.MetaData(),
+        *(sa.Column(c.name, c.type) for c in SurveyAnswer.__table__.columns),
+    )
+    columns = [c.name for c in SurveyAnswer.__table__.columns]
+    BulkWriter(db.session.connection()).write(staging, columns, opened)
     if _on_postgresql():
         _reorder_partition(round_id)
     else:
         _reorder_rows(round_id)
+    db.session.execute(sa.text(f"DROP TABLE {OPENED_TABLE}"))
+
+
+def _lock_round(survey_round: SurveyRound, *, closing: bool) -> RoundStatus:
+    """The round's status, read under a lock that makes answering and closing
+    wait for each other (on PostgreSQL; SQLite has one writer at a time anyway).
+    Answers take a shared lock, so they do not wait for one another; closing takes
+    the exclusive one, so it waits for answers already under way, which it then
+    opens with the rest, and answers that come after it find the round closed,
+    rather than writing a box after the boxes were opened."""
+    statement = sa.select(SurveyRound.status).where(SurveyRound.id == survey_round.id)
+    if closing:
+        statement = statement.with_for_update()
+    else:
+        statement = statement.with_for_update(read=True, key_share=True)
+    status = db.session.scalar(statement)
+    if status is None:
+        raise NotFound
+    return status
+
+
+def _open_sealed_answers(round_id: int) -> list[tuple[Any, ...]]:
+    """Every box of the round, opened and checked, as answer rows (in
+    SurveyAnswer's column order) with new random ids, sorted by them. Nothing is
+    ever dropped: if any box does not open into plausible answers at existing
+    workplaces and jobs, closing stops here and everything stays as it was."""
+    key = db.session.get(SurveyRoundKey, round_id)
+    boxes = db.session.scalars(
+        sa.select(sealed_answers.c.sealed).where(sealed_answers.c.round_id == round_id),
+        execution_options={"yield_per": 5000},
+    )
+    if key is None:
+        # Rounds opened before answers were sealed have no key, and no boxes.
+        unopened = sum(1 for _box in boxes)
+        if unopened:
+            raise _cannot_open(unopened)
+        return []
+    opener = sealing.Opener(
+        base64.b64decode(key.private_key), context=seal_context(round_id)
+    )
+    rows: list[tuple[Any, ...]] = []
+    unopened = 0
+    for payload in opener.open_all(boxes):
+        answers = None if payload is None else _answers_in(payload)
+        if answers is None:
+            unopened += 1
+        else:
+            rows.append(
+                (
+                    random_answer_id(),
+                    round_id,
+                    *(getattr(answers, column) for column in _ANSWER_FIELD_COLUMNS),
+                )
+            )
+    unopened += _at_unknown_places(rows)
+    if unopened:
+        raise _cannot_open(unopened)
+    rows.sort(key=lambda row: row[0])
+    return rows
+
+
+def _at_unknown_places(rows: Sequence[Sequence[Any]]) -> int:
+    """How many answer rows name a workplace or job that no longer exists."""
+    place, job = _WORKPLACE_AT, _JOB_AT
+    places = {row[place] for row in rows}
+    jobs = {row[job] for row in rows}
+    known_places = set(
+        db.session.scalars(sa.select(Workplace.id).where(Workplace.id.in_(places)))
+    )
+    known_jobs = set(
+        db.session.scalars(
+            sa.select(JobClassification.id).where(JobClassification.id.in_(jobs))
+        )
+    )
+    return sum(
+        1
+        for row in rows
+        if row[place] not in known_places or row[job] not in known_jobs
+    )
+
+
+def _cannot_open(count: int) -> InvalidTransition:
+    return InvalidTransition(
+        _(
+            "%(count)s sealed answers could not be opened, so the round stays open "
+            "and nothing has changed. Ask whoever runs the app to look into it.",
+            count=count,
+        )
+    )
+
+
+def _destroy_sealed_answers(round_id: int) -> None:
+    """The round's boxes and its key go, in the closing transaction: on
+    PostgreSQL their partitions are dropped whole (by a function with the owner's
+    rights, as above); SQLite overwrites the deleted rows (secure_delete)."""
+    key = db.session.get(SurveyRoundKey, round_id)
+    if key is not None:
+        db.session.expunge(key)
+    if _on_postgresql():
+        db.session.execute(
+            sa.text("SELECT union_drop_sealed_answers(:round_id)"),
+            {"round_id": round_id},
+        )
+        return
+    db.session.execute(
+        sa.delete(sealed_answers).where(sealed_answers.c.round_id == round_id)
+    )
+    db.session.execute(
+        sa.delete(SurveyRoundKey).where(SurveyRoundKey.round_id == round_id)
+    )
 
 
 def close_round(
@@ -250,17 +545,31 @@ def close_round(
     rules: Rules = DEFAULT_RULES,
     progress: Callable[[str], None] | None = None,
 ) -> SurveyRound:
-    """Closes an open round and computes its whole report catalogue, stored for good.
+    """Closes an open round: opens its sealed answers, writes them in random
+    order, destroys the boxes and the round's key, and computes its whole report
+    catalogue, stored for good.
 
     `progress` hears each step, for the command line. The caller commits once, so
-    a failure leaves the round open with no reports."""
+    a failure leaves the round open, its boxes and key in place and no reports."""
     from union.services.reports import building
 
-    if not survey_round.is_open:
+    if _lock_round(survey_round, closing=True) is not RoundStatus.OPEN:
         raise InvalidTransition(_("This round is already closed."))
+    if progress:
+        progress(_("Opening the sealed answers"))
+    opened = _open_sealed_answers(survey_round.id)
     survey_round.status = RoundStatus.CLOSED
     survey_round.closed_on = max(clock.today(now), survey_round.opened_on)
     survey_round.closed_by_id = actor.id if actor else None
+    survey_round.answers_band_low = survey_round.answers_band_high = None
+    survey_round.answers_counted_on = None
+    db.session.flush()
+    if progress:
+        progress(_("Reordering the answers so their order says nothing"))
+    _shuffle_answers(survey_round.id, opened)
+    # Some 60 MB for 200,000 answers, in the database now: not kept through the build.
+    del opened
+    _destroy_sealed_answers(survey_round.id)
     survey_round.respondents = (
         db.session.scalar(
             sa.select(sa.func.count()).where(SurveyAnswer.round_id == survey_round.id)
@@ -268,9 +577,6 @@ def close_round(
         or 0
     )
     db.session.flush()
-    if progress:
-        progress(_("Reordering the answers so their order says nothing"))
-    _shuffle_answers(survey_round.id)
     building.build_round(survey_round, now=now, rules=rules, progress=progress)
     audit.record("survey.round_closed", actor=actor, now=now, subject=survey_round)
     db.session.flush()
@@ -291,10 +597,11 @@ def has_answered(member: Member, survey_round: SurveyRound) -> bool:
 def answer(
     member: Member, survey_round: SurveyRound, answers: Answers, *, now: datetime
 ) -> None:
-    """Stores one member's answers and their receipt. No audit row: its time
-    would say when this member answered, next to answers in the order they came."""
+    """Stores one member's receipt and their answers sealed to the round's key
+    (see the module docstring). No audit row: its time would say when this member
+    answered."""
     del now  # kept for the service signature; nothing here may record a time
-    if not survey_round.is_open:
+    if _lock_round(survey_round, closing=False) is not RoundStatus.OPEN:
         raise InvalidTransition(_("This survey round has closed."))
     if not may_answer(member):
         raise InvalidTransition(
@@ -303,7 +610,12 @@ def answer(
     if has_answered(member, survey_round):
         raise InvalidTransition(_("You have already answered this round. Thank you!"))
     _check(answers)
-    values = {field.name: getattr(answers, field.name) for field in fields(answers)}
+    key = db.session.get(SurveyRoundKey, survey_round.id)
+    if key is None:
+        raise InvalidTransition(
+            _("This survey round cannot take answers. Please tell an organizer.")
+        )
+    box = seal(answers, key.public_key, survey_round.id)
     db.session.add(SurveyReceipt(round_id=survey_round.id, member_id=member.id))
     try:
         db.session.flush()
@@ -312,8 +624,9 @@ def answer(
         raise InvalidTransition(
             _("You have already answered this round. Thank you!")
         ) from None
-    db.session.add(SurveyAnswer(round_id=survey_round.id, **values))
-    db.session.flush()
+    db.session.execute(
+        sa.insert(sealed_answers).values(round_id=survey_round.id, sealed=box)
+    )
 
 
 def receipts_of(member: Member) -> list[SurveyRound]:

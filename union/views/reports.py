@@ -58,6 +58,18 @@ def protected_count(count: int | None) -> str:
     return str(number(count or 0))
 
 
+@blueprint.app_template_filter("answer_band")
+def answer_band(band: tuple[int, int]) -> str:
+    """An open round's number of answers as a band: none, "fewer than 5", or
+    "10 to 19"."""
+    low, high = band
+    if high == 0:
+        return str(_("none yet"))
+    if low == 1:
+        return str(_("fewer than %(count)s", count=high + 1))
+    return str(_("%(low)s to %(high)s", low=number(low), high=number(high)))
+
+
 def _refuse_filters(allowed: set[str] = ALLOWED_QUERY) -> None:
     if set(request.args) - allowed:
         abort(400)
@@ -67,7 +79,7 @@ def _index(form: RoundForm) -> str:
     rules = disclosure_rules()
     return render_template(
         "reports/index.html",
-        rounds=survey.rounds(),
+        rounds=survey.rounds(now=utcnow(), rules=disclosure_rules()),
         current=survey.current_round(),
         form=form,
         action=ActionForm(),
@@ -79,7 +91,9 @@ def _index(form: RoundForm) -> str:
 @roles(*READERS)
 def index() -> ResponseReturnValue:
     _refuse_filters()
-    return _index(RoundForm())
+    page = _index(RoundForm())
+    db.session.commit()  # an open round's count, if counted for the first time today
+    return page
 
 
 @blueprint.post("/rounds")

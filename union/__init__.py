@@ -25,6 +25,7 @@ from union.extensions import babel, csrf, migrate
 from union.i18n import LANGUAGE_COOKIE, locale_for
 from union.rules import passwords
 from union.web import access, auth, notifications
+from union.web.when_sent import RunsWorkWhenSent
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,6 +102,7 @@ def register_extensions(app: Flask) -> None:
     app.extensions["union_mailer"] = mailer_from_config(app.config)
     app.extensions["union_payments"] = gateway_from_config(app.config)
     app.extensions["union_throttle"] = throttle_from_config(app.config)
+    app.wsgi_app = RunsWorkWhenSent(app.wsgi_app)  # type: ignore[method-assign]
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy the peer is the proxy; the client address, which
         # sign-in throttling counts by, is in X-Forwarded-For.

@@ -201,3 +201,31 @@ def test_a_mail_outage_keeps_the_application_and_logs_no_address(
     assert count(Member) == 1
     assert "could not send the join_link email" in caplog.text
     assert "robin@example.org" not in caplog.text
+
+
+def _served_without_close(client, form):
+    """Posts the form and reads the answer as a server writes it, then drops the
+    connection without closing the response, as Werkzeug's development server does
+    when the browser resets it right after a redirect."""
+    response = client.submit("/join", form, buffered=False)
+    assert response.status_code == 302
+    for _chunk in response.response:
+        pass
+
+
+def test_a_join_is_recorded_and_emailed_even_when_the_server_never_closes_the_answer(
+    client, form, outbox
+):
+    _served_without_close(client, form)
+    assert [message.to for message in outbox] == ["robin@example.org"]
+    assert count(Member) == 1
+
+
+def test_without_the_wrapper_such_a_server_loses_the_join(
+    app, client, form, outbox, monkeypatch
+):
+    # The control: the server's behaviour is real, and the wrapper is what saves it.
+    monkeypatch.setattr(app, "wsgi_app", app.wsgi_app.app)
+    _served_without_close(client, form)
+    assert outbox == []
+    assert count(Member) == 0

@@ -29,6 +29,7 @@ from union.forms.base import BaseForm
 from union.logs import log_exception
 from union.models import User
 from union.rules.disclosure import Rules
+from union.web.when_sent import when_sent
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ def after_response(work: Callable[[], None]) -> None:
 
     @after_this_request
     def schedule(response: Response) -> Response:
-        response.call_on_close(guarded)
+        when_sent(response, guarded)
         return response
 
 

@@ -20,6 +20,7 @@ from union.labels import label
 from union.models import User
 from union.services.grievances import DeadlineReminder
 from union.web.links import public_url
+from union.web.when_sent import when_sent
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def _send(
 
         @after_this_request
         def deliver_after_response(response: Response) -> Response:
-            response.call_on_close(lambda: _deliver(sender, message, template))
+            when_sent(response, lambda: _deliver(sender, message, template))
             return response
 
         return True

@@ -25,6 +25,7 @@ from union.models import (
     Role,
     Sector,
     SurveyAnswer,
+    SurveyReceipt,
 )
 from union.rules.disclosure import DEFAULT_RULES, Rules
 from union.services import survey
@@ -116,6 +117,124 @@ def test_a_joiner_between_rounds_cannot_be_read_off(seed, make):
         body(second.id, "benefits", "sector", "outreach"), "health_benefits"
     )
     assert exact(same, "yes") == 15
+
+
+def three_rounds_with_a_joiner_then_a_leaver(seed, make):
+    """Round one; a yes-sayer joins the shelter before round two; a no-sayer
+    leaves it before round three, so rounds one and three are groups of the same
+    size. Who joined and who left is what the reader knows; their answers are
+    what the rounds must not give away."""
+    shelter = make.workplace("Shelter E", sector=Sector.SHELTER)
+    outreach = make.workplace("Outreach F", sector=Sector.OUTREACH)
+    job = make.classification()
+    sayers = {
+        True: [make.member(shelter, classification=job) for _ in range(13)],
+        False: [make.member(shelter, classification=job) for _ in range(8)],
+    }
+    others = [make.member(outreach, classification=job) for _ in range(30)]
+    for workplace in (shelter, outreach):  # who never answer
+        for _ in range(10):
+            make.member(workplace, classification=job)
+    joiner, leaver = sayers[True][-1], sayers[False][-1]
+    rounds = []
+    for number in range(3):
+        survey_round = seed.round()
+        for benefits, people in sayers.items():
+            answering = [
+                person
+                for person in people
+                if not (person is joiner and number == 0)
+                and not (person is leaver and number == 2)
+            ]
+            seed.answer(
+                survey_round, shelter, job, len(answering), health_benefits=benefits
+            )
+            for person in answering:
+                db.session.add(
+                    SurveyReceipt(round_id=survey_round.id, member_id=person.id)
+                )
+        staff_answers(seed, survey_round, outreach, job, yes=15, no=15)
+        for person in others:
+            db.session.add(SurveyReceipt(round_id=survey_round.id, member_id=person.id))
+        seed.close(survey_round)
+        rounds.append(
+            distribution(
+                body(survey_round.id, "benefits", "sector", "shelter"),
+                "health_benefits",
+            )
+        )
+    return rounds
+
+
+def test_the_joiner_and_the_leaver_read_off_a_reporter_without_memory(
+    seed, make, monkeypatch
+):
+    monkeypatch.setattr(registry, "earlier_rounds", lambda _round: [])
+    first, second, third = three_rounds_with_a_joiner_then_a_leaver(seed, make)
+    joined = (
+        exact(second, "yes") - exact(first, "yes"),
+        exact(second, "no") - exact(first, "no"),
+    )
+    left = (
+        exact(second, "yes") - exact(third, "yes"),
+        exact(second, "no") - exact(third, "no"),
+    )
+    assert (joined, left) == ((1, 0), (0, 1))
+
+
+def test_a_reporter_comparing_sizes_only_lets_a_join_and_a_leave_through(
+    seed, make, monkeypatch
+):
+    monkeypatch.setattr(registry.Earlier, "people_changed", lambda *_args: False)
+    first, second, third = three_rounds_with_a_joiner_then_a_leaver(seed, make)
+    assert second["s"] == "too_close_to_earlier"
+    # Rounds one and three are groups of 21: by size alone nothing changed, but
+    # their difference is the joiner's answer less the leaver's.
+    assert (
+        exact(third, "yes") - exact(first, "yes"),
+        exact(third, "no") - exact(first, "no"),
+    ) == (1, -1)
+
+
+def test_neither_the_joiner_nor_the_leaver_can_be_read_off_three_rounds(seed, make):
+    first, second, third = three_rounds_with_a_joiner_then_a_leaver(seed, make)
+    assert exact(first, "yes") == 12
+    for later in (second, third):
+        assert later["s"] == "too_close_to_earlier"
+        assert all("n" not in row for row in later["rows"])
+
+
+def wage_median_after_a_swap(seed, make):
+    """Fifteen answer with their wage; then one leaves the drop-in and one
+    joins it, so the next round's group has the same size and other people."""
+    workplace = make.workplace("Drop-in G", sector=Sector.DROP_IN)
+    job = make.classification("Harm reduction worker")
+    people = [make.member(workplace, classification=job) for _ in range(16)]
+    for _ in range(10):  # who never answer
+        make.member(workplace, classification=job)
+    published = []
+    for answering in (people[:15], people[1:]):
+        survey_round = seed.round()
+        for offset, person in enumerate(answering):
+            seed.answer(
+                survey_round, workplace, job, hourly_wage_cents=2200 + 53 * offset
+            )
+            db.session.add(SurveyReceipt(round_id=survey_round.id, member_id=person.id))
+        seed.close(survey_round)
+        wages = body(survey_round.id, "wages", "workplace", str(workplace.id))
+        published.append("median" in wages["medians"][0])
+    return published
+
+
+def test_a_reporter_comparing_sizes_only_publishes_a_median_after_a_swap(
+    seed, make, monkeypatch
+):
+    monkeypatch.setattr(registry.Earlier, "people_changed", lambda *_args: False)
+    assert wage_median_after_a_swap(seed, make) == [True, True]
+
+
+def test_a_median_over_a_swapped_group_is_withheld(seed, make):
+    assert wage_median_after_a_swap(seed, make) == [True, False]
 
 
 def test_a_figure_withheld_once_is_compared_with_every_earlier_round(seed, make):

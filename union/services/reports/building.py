@@ -228,7 +228,7 @@ def _figures(
     tallies.sum_groups(sector_of)
     places = counting.every_place(workplaces)
     closed_on = survey_round.closed_on or clock.today(now)
-    every_sector_of = _every_sector_of()
+    every_sector_of = registry.every_sector_of()
     earlier = registry.load(survey_round, reach=rules.min_group_difference)
 
     say(_("Protecting small counts"))
@@ -327,16 +327,6 @@ def _members_by_place(density: list[DensityRow]) -> dict[Place, int]:
         ):
             members[place] += row["members"]
     return dict(members)
-
-
-def _every_sector_of() -> dict[int, str]:
-    """Every workplace's sector, those of earlier rounds included."""
-    return {
-        workplace_id: sector.value
-        for workplace_id, sector in db.session.execute(
-            sa.select(Workplace.id, Workplace.sector)
-        )
-    }
 
 
 def _medians(

@@ -266,6 +266,16 @@ def published_medians(
         for key, members in candidates.items()
     ]
     withheld = disclosure.protect_overlaps(figures, earlier_sizes, rules, weights)
+    withheld |= {
+        key
+        for key, members in candidates.items()
+        if earlier.people_changed(
+            registry.median_figure(spec.number, key[3]),
+            Place(Level(key[1]), key[2]),
+            sum(weights[number[cell]] for cell in members),
+            key[3],
+        )
+    }
     values_of = _GroupValues(cells, sector_of)
     published: Published = {}
     for key, members in candidates.items():

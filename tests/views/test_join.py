@@ -229,3 +229,13 @@ def test_without_the_wrapper_such_a_server_loses_the_join(
     _served_without_close(client, form)
     assert outbox == []
     assert count(Member) == 0
+
+
+def test_a_server_that_closes_the_answer_unread_runs_its_work_once(
+    client, form, outbox
+):
+    response = client.submit("/join", form, buffered=False)
+    response.close()
+    response.close()
+    assert [message.to for message in outbox] == ["robin@example.org"]
+    assert count(Member) == 1

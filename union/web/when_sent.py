@@ -48,8 +48,12 @@ class RunsWorkWhenSent:
 
 
 def _closed_once_sent(body: Iterable[bytes]) -> Iterator[bytes]:
+    # A plain loop, not `yield from`: closing a generator suspended in `yield
+    # from` closes the inner body too, and the finally below would close it again
+    # (its work would run twice).
     try:
-        yield from body
+        for chunk in body:  # noqa: UP028 -- see above
+            yield chunk
     finally:
         close = getattr(body, "close", None)
         if close is not None:

@@ -1,5 +1,5 @@
-"""While a round is open its answers are sealed boxes, not rows: a key pair per
-round (the private key encrypted with ENCRYPTION_KEYS), the boxes in a table of
+"""While a round is open its answers are sealed boxes, not rows: a secret key per
+round (AES-256-GCM, stored encrypted with ENCRYPTION_KEYS), the boxes in a table of
 their own, both partitioned by round on PostgreSQL and dropped whole when the
 round closes (services.survey says why). An open round's number of answers is
 shown as a band counted at most once a day, kept on the round.
@@ -25,13 +25,13 @@ Create Date: 2026-12-07 07:00:00
 """
 import base64
 import json
+import os
 import secrets
 
 from alembic import op
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, MultiFernet
-from cryptography.hazmat.primitives.asymmetric import x25519
-from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 
 
@@ -40,10 +40,12 @@ down_revision = 'e7a1c9d3f5b2'
 branch_labels = None
 depends_on = None
 
-# The sealing as services.survey does it, version 1, written out here so that
-# this migration keeps doing what it did whatever the app's code becomes.
-SUITE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_128_GCM)
+# The sealing as services.survey and adapters.sealing do it, version 1, written
+# out here so that this migration keeps doing what it did whatever the app's code
+# becomes: AES-256-GCM, a box is a random 12-byte nonce then the ciphertext and
+# tag, the round's context as associated data, messages padded to SEALED_SIZE.
 SEALED_SIZE = 256
+NONCE_BYTES = 12
 PAYLOAD_FIELDS = (
     "workplace_id",
     "classification_id",
@@ -266,8 +268,7 @@ def _create_tables(postgresql):
     partitioned = {"postgresql_partition_by": "LIST (round_id)"} if postgresql else {}
     op.create_table('survey_round_keys',
     sa.Column('round_id', sa.Integer(), nullable=False),
-    sa.Column('public_key', sa.LargeBinary(length=32), nullable=False),
-    sa.Column('private_key', sa.Text(), nullable=False),
+    sa.Column('sealing_key', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['round_id'], ['survey_rounds.id'], name=op.f('fk_survey_round_keys_round_id_survey_rounds'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('round_id', name=op.f('pk_survey_round_keys')),
     **partitioned
@@ -293,21 +294,18 @@ def _seal_open_round(round_id, fernet, postgresql):
                 f"CREATE TABLE {table}_round_{round_id} "
                 f"PARTITION OF {table} FOR VALUES IN ({round_id})"
             )
-    private = x25519.X25519PrivateKey.generate()
-    public = private.public_key()
+    key = os.urandom(32)
     bind.execute(
         sa.text(
-            "INSERT INTO survey_round_keys (round_id, public_key, private_key) "
-            "VALUES (:round_id, :public_key, :private_key)"
+            "INSERT INTO survey_round_keys (round_id, sealing_key) "
+            "VALUES (:round_id, :sealing_key)"
         ),
         {
             "round_id": round_id,
-            "public_key": public.public_bytes_raw(),
-            "private_key": fernet.encrypt(
-                base64.b64encode(private.private_bytes_raw())
-            ).decode("ascii"),
+            "sealing_key": fernet.encrypt(base64.b64encode(key)).decode("ascii"),
         },
     )
+    cipher = AESGCM(key)
     fields = ", ".join(PAYLOAD_FIELDS)
     rows = bind.execute(
         sa.text(f"SELECT {fields} FROM survey_answers WHERE round_id = :round_id"),  # noqa: S608
@@ -319,7 +317,8 @@ def _seal_open_round(round_id, fernet, postgresql):
         for name, value in zip(PAYLOAD_FIELDS, row, strict=True):
             values.append(bool(value) if name in BOOLEANS and value is not None else value)
         message = json.dumps(values, separators=(",", ":")).encode("ascii")
-        boxes.append(SUITE.encrypt(_pad(message), public, info=_context(round_id)))
+        nonce = os.urandom(NONCE_BYTES)
+        boxes.append(nonce + cipher.encrypt(nonce, _pad(message), _context(round_id)))
     secrets.SystemRandom().shuffle(boxes)
     if boxes:
         bind.execute(
@@ -344,7 +343,7 @@ def _open_sealed_round(round_id, fernet):
     """Writes an open round's boxes back as answer rows, in random-id order."""
     bind = op.get_bind()
     key = bind.execute(
-        sa.text("SELECT private_key FROM survey_round_keys WHERE round_id = :round_id"),
+        sa.text("SELECT sealing_key FROM survey_round_keys WHERE round_id = :round_id"),
         {"round_id": round_id},
     ).one_or_none()
     boxes = bind.scalars(
@@ -355,12 +354,13 @@ def _open_sealed_round(round_id, fernet):
         return
     if key is None:
         raise RuntimeError(f"survey round {round_id} has sealed answers and no key")
-    private = x25519.X25519PrivateKey.from_private_bytes(
-        base64.b64decode(fernet.decrypt(key.private_key.encode("ascii")))
-    )
+    cipher = AESGCM(base64.b64decode(fernet.decrypt(key.sealing_key.encode("ascii"))))
     rows = []
     for box in boxes:
-        values = json.loads(_unpad(SUITE.decrypt(bytes(box), private, info=_context(round_id))))
+        box = bytes(box)
+        values = json.loads(
+            _unpad(cipher.decrypt(box[:NONCE_BYTES], box[NONCE_BYTES:], _context(round_id)))
+        )
         if values[0] != 1:
             raise RuntimeError(f"survey round {round_id} has a box of an unknown version")
         rows.append(

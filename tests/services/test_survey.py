@@ -456,38 +456,37 @@ def test_answering_writes_two_rows_and_reads_or_changes_nothing_else(
 
 
 def test_a_box_does_not_open_with_what_the_database_holds(open_round, make):
-    """The database holds the public key and the private key encrypted with
-    ENCRYPTION_KEYS: neither opens a box without the app's keys."""
+    """The database holds the round's key encrypted with ENCRYPTION_KEYS: it does
+    not open a box without the app's keys."""
     workplace, job = make.workplace(), make.classification()
     survey.answer(
         make.member(workplace), open_round, answers_for(workplace, job), now=make.now
     )
     [box] = boxes(open_round)
-    stored = db.session.execute(
-        sa.select(
-            SurveyRoundKey.public_key,
-            sa.type_coerce(SurveyRoundKey.private_key, sa.Text()),
-        )
-    ).one()
+    stored = db.session.scalar(
+        sa.select(sa.type_coerce(SurveyRoundKey.sealing_key, sa.Text()))
+    )
     context = survey.seal_context(open_round.id)
     candidates = [
-        stored.public_key,
-        stored[1].encode()[:32],
-        base64.urlsafe_b64decode(stored[1])[:32],
-        base64.urlsafe_b64decode(stored[1])[-32:],
+        stored.encode()[:32],
+        stored.encode()[-32:],
+        base64.urlsafe_b64decode(stored)[:32],
+        base64.urlsafe_b64decode(stored)[-32:],
     ]
     for candidate in candidates:
         with pytest.raises(sealing.CannotOpen):
             sealing.Opener(candidate, context=context).open(box)
-    # The private key is a Fernet token: another key does not read it.
+    # The round's key is a Fernet token: another key does not read it.
     with pytest.raises(crypto.InvalidToken):
-        Fernet(crypto.new_key()).decrypt(stored[1].encode())
+        Fernet(crypto.new_key()).decrypt(stored.encode())
     # With the app's keys, it opens: what closing does.
     db.session.expire_all()
-    private = base64.b64decode(
-        db.session.get(SurveyRoundKey, open_round.id).private_key
-    )
-    assert sealing.Opener(private, context=context).open(box).startswith(b"[1,")
+    key = survey.round_key(db.session.get(SurveyRoundKey, open_round.id))
+    assert len(key) == 32
+    assert sealing.Opener(key, context=context).open(box).startswith(b"[1,")
+    # In this round only.
+    with pytest.raises(sealing.CannotOpen):
+        sealing.Opener(key, context=survey.seal_context(open_round.id + 1)).open(box)
 
 
 def varied_answers(workplace, job, count):
@@ -573,7 +572,7 @@ def test_rotating_the_encryption_keys_keeps_an_open_round_closable(
     try:
         crypto.configure([new, TEST_ENCRYPTION_KEY], lookup)
         counts = keys.rotate_keys(storage=storage, now=now)
-        assert counts["survey_round_keys.private_key"] == 1
+        assert counts["survey_round_keys.sealing_key"] == 1
         crypto.configure([new], lookup)
         db.session.expire_all()
         survey.close_round(open_round, actor=organizer, now=now)

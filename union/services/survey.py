@@ -7,14 +7,14 @@ the database itself pairs the two (PostgreSQL's `xmin`, the order rows are writt
 in, SQLite's rowid), and a dump or WAL archive taken while the round is open keeps
 that pairing for good. So what is written then is not the answer but a sealed box:
 
-- Opening a round makes a key pair for it (survey_round_keys). The public key
-  seals; the private key is stored encrypted with ENCRYPTION_KEYS, never used
-  while the round is open.
-- Answering writes the receipt and the answers sealed to the round's public key
-  (HPKE, see adapters.sealing), padded to one fixed size: a box that holds only
-  the round's id, no id of its own, no time, every box as long as every other.
-  The pairing the database keeps is with an opaque box.
-- Closing opens every box with the private key, writes the answers in random
+- Opening a round makes a secret key for it (survey_round_keys), stored
+  encrypted with ENCRYPTION_KEYS.
+- Answering writes the receipt and the answers sealed with the round's key
+  (AES-256-GCM with a random nonce per box and the round as associated data, see
+  adapters.sealing), padded to one fixed size: a box that holds only the round's
+  id, no id of its own, no time, every box as long as every other. The pairing
+  the database keeps is with an opaque box.
+- Closing opens every box with the key, writes the answers in random
   order in one go (each with a new random id, all with the closing transaction's
   xmin), then destroys the boxes and the key. From then on nothing, the live
   database included, can open a box that an older copy still holds.
@@ -177,7 +177,8 @@ _KINDS = tuple(kind for _name, kind in PAYLOAD)
 
 
 def seal_context(round_id: int) -> bytes:
-    """HPKE's info for a round's boxes: a box does not open as another round's."""
+    """The associated data of a round's boxes: a box does not open as another
+    round's."""
     return b"union survey answers, round %d" % round_id
 
 
@@ -217,24 +218,27 @@ def _answers_in(payload: bytes) -> Answers | None:
     return None if _range_errors(answers) else answers
 
 
-def seal(answers: Answers, public_key: bytes, round_id: int) -> bytes:
+def seal(answers: Answers, key: bytes, round_id: int) -> bytes:
     """One member's answers as the box written while the round is open."""
     return sealing.seal(
         _payload(answers),
-        public_key,
+        key,
         size=SEALED_SIZE,
         context=seal_context(round_id),
     )
 
 
 def new_round_key(round_id: int) -> SurveyRoundKey:
-    """A fresh key pair for a round (not added to the session)."""
-    public, private = sealing.new_key_pair()
+    """A fresh key for a round (not added to the session)."""
     return SurveyRoundKey(
         round_id=round_id,
-        public_key=public,
-        private_key=base64.b64encode(private).decode("ascii"),
+        sealing_key=base64.b64encode(sealing.new_key()).decode("ascii"),
     )
+
+
+def round_key(key: SurveyRoundKey) -> bytes:
+    """The raw key a round's boxes are sealed with (decrypted on loading)."""
+    return base64.b64decode(key.sealing_key)
 
 
 # Rounds ----------------------------------------------------------------------
@@ -462,9 +466,7 @@ def _open_sealed_answers(round_id: int) -> list[tuple[Any, ...]]:
         if unopened:
             raise _cannot_open(unopened)
         return []
-    opener = sealing.Opener(
-        base64.b64decode(key.private_key), context=seal_context(round_id)
-    )
+    opener = sealing.Opener(round_key(key), context=seal_context(round_id))
     rows: list[tuple[Any, ...]] = []
     unopened = 0
     for payload in opener.open_all(boxes):
@@ -597,7 +599,7 @@ def has_answered(member: Member, survey_round: SurveyRound) -> bool:
 def answer(
     member: Member, survey_round: SurveyRound, answers: Answers, *, now: datetime
 ) -> None:
-    """Stores one member's receipt and their answers sealed to the round's key
+    """Stores one member's receipt and their answers sealed with the round's key
     (see the module docstring). No audit row: its time would say when this member
     answered."""
     del now  # kept for the service signature; nothing here may record a time
@@ -615,7 +617,7 @@ def answer(
         raise InvalidTransition(
             _("This survey round cannot take answers. Please tell an organizer.")
         )
-    box = seal(answers, key.public_key, survey_round.id)
+    box = seal(answers, round_key(key), survey_round.id)
     db.session.add(SurveyReceipt(round_id=survey_round.id, member_id=member.id))
     try:
         db.session.flush()

@@ -95,6 +95,10 @@ $$
 # the app writes them, already in random-id order, into a temporary table of its
 # session (temporary tables are not written to the WAL) and grants it to PUBLIC so
 # that this function, running as the owner, may read it; no other session can.
+# They are copied in the order they were written there, after any answers the
+# round already had in the clear (in their random-id order): both orders owe
+# nothing to the order of answering, and sorting 200,000 rows again cost more
+# than anything else here.
 # And the old partition is dropped where it is rather than detached first: a
 # detached table's foreign keys are its own, and dropping it then locks the
 # tables they refer to (rounds, workplaces, jobs) against every reader until the
@@ -110,19 +114,16 @@ BEGIN
         'CREATE TABLE %I (LIKE survey_answers INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
         fresh
     );
-    IF to_regclass('pg_temp.survey_opened_answers') IS NULL THEN
+    EXECUTE format(
+        'INSERT INTO %I SELECT * FROM survey_answers WHERE round_id = %s '
+        'ORDER BY round_id, id',
+        fresh, for_round
+    );
+    IF to_regclass('pg_temp.survey_opened_answers') IS NOT NULL THEN
         EXECUTE format(
-            'INSERT INTO %I SELECT * FROM survey_answers WHERE round_id = %s '
-            'ORDER BY round_id, id',
+            'INSERT INTO %I SELECT * FROM pg_temp.survey_opened_answers '
+            'WHERE round_id = %s',
             fresh, for_round
-        );
-    ELSE
-        EXECUTE format(
-            'INSERT INTO %I SELECT * FROM ('
-            'SELECT * FROM survey_answers WHERE round_id = %s '
-            'UNION ALL SELECT * FROM pg_temp.survey_opened_answers WHERE round_id = %s'
-            ') AS answers ORDER BY round_id, id',
-            fresh, for_round, for_round
         );
     END IF;
     EXECUTE format(

@@ -432,6 +432,73 @@ def test_every_box_is_as_long_whichever_questions_were_answered(open_round, make
     assert lengths == {sealing.sealed_size(survey.SEALED_SIZE)}
 
 
+def _payloads_of_every_kind() -> list[bytes]:
+    """Payloads as answering writes them, every question blank and answered."""
+    answered = survey.Answers(workplace_id=7, classification_id=3, **LONGEST)
+    blank = survey.Answers(workplace_id=8, classification_id=4)
+    never = dataclasses.replace(
+        blank, never_had_raise=True, employment_type=EmploymentType.CASUAL
+    )
+    low = dataclasses.replace(
+        blank,
+        hourly_wage_cents=500,
+        weekly_hours=1,
+        paid_sick_days=0,
+        vacation_days=0,
+        months_since_raise=0,
+        health_benefits=True,
+        grant_funded=YesNoUnsure.YES,
+    )
+    return [survey._payload(a) for a in (answered, blank, never, low)]
+
+
+def test_opening_all_at_once_reads_what_one_by_one_reads():
+    """Closing checks every opened payload column by column, in one go; it must
+    accept exactly what the answer-by-answer check accepts, and give the same
+    values, enums as the answers table stores them."""
+    payloads = _payloads_of_every_kind() * 3
+    at_once = survey._columns_in(payloads)
+    one_by_one, unplausible = survey._columns_one_by_one(payloads)
+    assert unplausible == 0
+    assert at_once is not None
+    assert {name: list(values) for name, values in at_once.items()} == {
+        name: list(values) for name, values in one_by_one.items()
+    }
+    assert at_once["employment_type"][0] == "permanent_full_time"
+    assert type(at_once["employment_type"][0]) is str
+    assert survey._columns_in([]) == {name: () for name, _kind in survey.PAYLOAD}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"",
+        b"not json",
+        b"[2," + b"null," * 13 + b"null]",  # an unknown version
+        b"[true,7,3" + b",null" * 12 + b"]",  # a version that is a boolean
+        b"[1,7,3" + b",null" * 11 + b"]",  # one value short
+        b"[1,7,3" + b",null" * 13 + b"]",  # one value too many
+        b"[1,null,3" + b",null" * 12 + b"]",  # no workplace
+        b"[1,7,true" + b",null" * 12 + b"]",  # a job that is a boolean
+        b'[1,7,3,"boss"' + b",null" * 11 + b"]",  # no such employment type
+        b"[1,7,3,null,499" + b",null" * 10 + b"]",  # a wage below the range
+        b"[1,7,3,null,2000.5" + b",null" * 10 + b"]",  # a wage that is a float
+        b"[1,7,3,null,null,null,1" + b",null" * 8 + b"]",  # benefits that are 1
+        b"[1,7,3" + b",null" * 6 + b",12,true,null,null,null]",  # months and never
+        b"[1,7,3" + b",null" * 11 + b',"x]',  # a string running into the next
+        b"[1,7,3" + b",null" * 12 + b"],[1,7,3" + b",null" * 12 + b"]",  # two in one
+        b"{}",
+    ],
+)
+def test_one_implausible_payload_among_many_is_found_and_counted(bad):
+    good = _payloads_of_every_kind()
+    payloads = [*good, bad, *good]
+    assert survey._columns_in(payloads) is None
+    columns, unplausible = survey._columns_one_by_one(payloads)
+    assert unplausible == 1
+    assert len(columns["workplace_id"]) == 2 * len(good)
+
+
 def test_answering_writes_two_rows_and_reads_or_changes_nothing_else(
     open_round, make, count_queries
 ):

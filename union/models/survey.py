@@ -51,6 +51,13 @@ def random_answer_id() -> str:
     return secrets.token_hex(16)
 
 
+def random_answer_ids(count: int) -> list[str]:
+    """`count` ids as random_answer_id makes them, from one read of the system's
+    random source (closing a round needs one per answer)."""
+    digits = secrets.token_hex(16 * count)
+    return [digits[start : start + 32] for start in range(0, 32 * count, 32)]
+
+
 class SurveyRound(Model):
     __tablename__ = "survey_rounds"
     __table_args__ = (

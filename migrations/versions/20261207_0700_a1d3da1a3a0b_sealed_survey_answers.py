@@ -5,8 +5,9 @@ round closes (services.survey says why). An open round's number of answers is
 shown as a band counted at most once a day, kept on the round.
 
 The two partition functions are replaced (the first now makes the round's three
-partitions; the second also takes the answers opened at closing from the
-session's temporary table) and a third drops a round's boxes and key.
+partitions; the second also takes the table a new one, union_begin_round_answers,
+began and the app filled with the answers opened at closing) and a fourth drops
+a round's boxes and key.
 
 A round open at upgrade time has its answers in the clear, written as members
 answered. They are sealed here to a new key for the round, in random order, all in
@@ -91,14 +92,39 @@ END
 $$
 """
 
-# As in d5e8f3b0a724, with two changes. The answers opened at closing are added:
-# the app writes them, already in random-id order, into a temporary table of its
-# session (temporary tables are not written to the WAL) and grants it to PUBLIC so
-# that this function, running as the owner, may read it; no other session can.
-# They are copied in the order they were written there, after any answers the
-# round already had in the clear (in their random-id order): both orders owe
-# nothing to the order of answering, and sorting 200,000 rows again cost more
-# than anything else here.
+# Closing a round on PostgreSQL: union_begin_round_answers makes the table that
+# will replace the round's partition, with any answers the round already had in
+# the clear, in random-id order, and lets the app COPY the answers it has just
+# opened into it (already in random-id order, after those). The grant is to
+# PUBLIC, like the temporary table's it replaces, because the app may be running
+# under SET ROLE: no other session can see the table before the closing commits,
+# and union_reorder_round_answers takes the grant back before attaching it.
+BEGIN = """
+CREATE FUNCTION union_begin_round_answers(for_round integer) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+DECLARE
+    fresh text := 'survey_answers_round_' || for_round || '_reordered';
+BEGIN
+    EXECUTE format(
+        'CREATE TABLE %I (LIKE survey_answers INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+        fresh
+    );
+    EXECUTE format(
+        'INSERT INTO %I SELECT * FROM survey_answers WHERE round_id = %s '
+        'ORDER BY round_id, id',
+        fresh, for_round
+    );
+    EXECUTE format('GRANT INSERT ON %I TO PUBLIC', fresh);
+END
+$$
+"""
+
+# As in d5e8f3b0a724, with two changes. The new table may have been begun by
+# union_begin_round_answers and filled by the app (the answers opened at
+# closing): it is then taken as it is, in the order its rows were written (the
+# round's answers in random-id order, then the opened ones in theirs), without
+# sorting them again, and PUBLIC loses its grant on it. Otherwise it is made here
+# from the round's answers, as before.
 # And the old partition is dropped where it is rather than detached first: a
 # detached table's foreign keys are its own, and dropping it then locks the
 # tables they refer to (rounds, workplaces, jobs) against every reader until the
@@ -110,21 +136,18 @@ DECLARE
     own_partition text := 'survey_answers_round_' || for_round;
     fresh text := own_partition || '_reordered';
 BEGIN
-    EXECUTE format(
-        'CREATE TABLE %I (LIKE survey_answers INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
-        fresh
-    );
-    EXECUTE format(
-        'INSERT INTO %I SELECT * FROM survey_answers WHERE round_id = %s '
-        'ORDER BY round_id, id',
-        fresh, for_round
-    );
-    IF to_regclass('pg_temp.survey_opened_answers') IS NOT NULL THEN
+    IF to_regclass(fresh) IS NULL THEN
         EXECUTE format(
-            'INSERT INTO %I SELECT * FROM pg_temp.survey_opened_answers '
-            'WHERE round_id = %s',
+            'CREATE TABLE %I (LIKE survey_answers INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+            fresh
+        );
+        EXECUTE format(
+            'INSERT INTO %I SELECT * FROM survey_answers WHERE round_id = %s '
+            'ORDER BY round_id, id',
             fresh, for_round
         );
+    ELSE
+        EXECUTE format('REVOKE INSERT ON %I FROM PUBLIC', fresh);
     END IF;
     EXECUTE format(
         'ALTER TABLE %I ADD CONSTRAINT %I PRIMARY KEY (round_id, id)',
@@ -383,9 +406,11 @@ def upgrade():
     if postgresql:
         schema = _schema()
         op.execute(MAKE.replace("{schema}", schema))
+        op.execute(BEGIN.replace("{schema}", schema))
         op.execute(REORDER.replace("{schema}", schema))
         op.execute(DROP_SEALED.replace("{schema}", schema))
-        op.execute("REVOKE ALL ON FUNCTION union_drop_sealed_answers(integer) FROM PUBLIC")
+        for function in ("union_begin_round_answers", "union_drop_sealed_answers"):
+            op.execute(f"REVOKE ALL ON FUNCTION {function}(integer) FROM PUBLIC")
     open_rounds = _open_rounds()
     if open_rounds:
         fernet = _fernet()
@@ -403,6 +428,7 @@ def downgrade():
     if postgresql:
         schema = _schema()
         op.execute("DROP FUNCTION union_drop_sealed_answers(integer)")
+        op.execute("DROP FUNCTION union_begin_round_answers(integer)")
         op.execute(OLD_MAKE.replace("{schema}", schema))
         op.execute(OLD_REORDER.replace("{schema}", schema))
     op.drop_table('survey_sealed_answers')

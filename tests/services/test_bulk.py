@@ -4,6 +4,8 @@ included."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 
@@ -27,7 +29,7 @@ def test_columns_come_back_as_written_in_order(database):
         sa.Column("s", sa.String(40)),
         sa.Column("z", sa.Integer()),
     )
-    columns = {
+    columns: dict[str, list[Any]] = {
         "n": [3, None, -7, 2**31 - 1, 0],
         "b": [True, False, None, True, False],
         "s": ["plain", "tab\there", "back\\slash", None, "line\nbreak\r"],

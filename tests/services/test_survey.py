@@ -340,7 +340,7 @@ def test_a_role_with_data_rights_only_opens_and_closes_rounds(
     postgresql_only, organizer, make
 ):
     """As the README advises for production: the app's role may read and write
-    rows and run the three partition functions, and owns nothing."""
+    rows and run the four partition functions, and owns nothing."""
     for statement in (
         f"CREATE ROLE {DATA_ONLY_ROLE} NOLOGIN",
         f"GRANT USAGE ON SCHEMA public TO {DATA_ONLY_ROLE}",
@@ -348,7 +348,8 @@ def test_a_role_with_data_rights_only_opens_and_closes_rounds(
         f"TO {DATA_ONLY_ROLE}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {DATA_ONLY_ROLE}",
         "GRANT EXECUTE ON FUNCTION union_make_answer_partition(integer), "
-        "union_reorder_round_answers(integer), union_drop_sealed_answers(integer) "
+        "union_begin_round_answers(integer), union_reorder_round_answers(integer), "
+        "union_drop_sealed_answers(integer) "
         f"TO {DATA_ONLY_ROLE}",
     ):
         db.session.execute(sa.text(statement))
@@ -367,6 +368,14 @@ def test_a_role_with_data_rights_only_opens_and_closes_rounds(
         db.session.execute(sa.text("RESET ROLE"))
     assert stored_in(f"survey_answers_round_{survey_round.id}", survey_round) == 12
     assert survey_round.respondents == 12
+    # The app wrote the opened answers into the new partition under a grant to
+    # PUBLIC, taken back before it was attached.
+    public_grants = sa.text(
+        "SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a "
+        "WHERE c.relname = :name AND a.grantee = 0"
+    )
+    partition = f"survey_answers_round_{survey_round.id}"
+    assert db.session.scalar(public_grants, {"name": partition}) == 0
 
 
 def test_receipts_are_in_a_members_data_and_go_when_they_are_erased(

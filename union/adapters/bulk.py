@@ -17,6 +17,8 @@ import sqlalchemy as sa
 
 #: Rows per executemany call on SQLite.
 SQLITE_BATCH = 5000
+#: Rows per piece of COPY text that write_columns makes at a time.
+COPY_BATCH = 20000
 #: COPY's text format for None and the booleans.
 _NULL = "\\N"
 _BOOLEANS = {True: "t", False: "f"}
@@ -165,10 +167,11 @@ class BulkWriter:
             rows = zip(*(columns[name] for name in names), strict=True)
             return self.write(table, names, rows, stored_values=True)
         texts = [_copy_text(columns[name]) for name in names]
+        if len(set(map(len, texts))) > 1:
+            raise ValueError("columns of different lengths")
         count = len(texts[0]) if texts else 0
         if not count:
             return 0
-        data = "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
         quote = self.dialect.identifier_preparer.quote
         sql = (
             f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
@@ -178,7 +181,11 @@ class BulkWriter:
         if raw is None:
             raise RuntimeError("the connection is closed")
         with raw.cursor() as cursor, cursor.copy(sql) as copy:
-            copy.write(data)
+            # In batches, so that the whole text is never in memory at once.
+            for start in range(0, count, COPY_BATCH):
+                pieces = [text[start : start + COPY_BATCH] for text in texts]
+                rows = zip(*pieces, strict=True)
+                copy.write("\n".join(map("\t".join, rows)) + "\n")
         self.written[table.name] += count
         return count
 

@@ -10,7 +10,7 @@
    workplaces over the sectors, the jobs each lists, their funding), then
    surveys.open_round, the anonymous answers of one open round (log-normal answers
    per workplace, some at jobs a workplace does not list, blanks in every
-   question), sealed to the round's key as the app seals a member's answers. Not
+   question), sealed with the round's key as the app seals a member's answers. Not
    timed. The boxes and the key are copied aside, to put the round back as it was
    before each close.
 2. Times `survey.close_round` and the commit, step by step through its progress

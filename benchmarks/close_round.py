@@ -10,12 +10,12 @@
    workplaces over the sectors, the jobs each lists, their funding), then
    surveys.open_round, the anonymous answers of one open round (log-normal answers
    per workplace, some at jobs a workplace does not list, blanks in every
-   question), sealed to the round's key as the app seals a member's answers. Not
+   question), sealed with the round's key as the app seals a member's answers. Not
    timed. The boxes and the key are copied aside, to put the round back as it was
    before each close.
 2. Times `survey.close_round` and the commit, step by step through its progress
    callback (opening the sealed answers, shuffle, counting, protecting counts,
-   medians, other records, writing).
+   medians, noise, other records, writing).
 3. Times the baseline: the same aggregates with no disclosure control, as a
    competent engineer would write them on PostgreSQL in three statements (counts
    of respondents and of every answer category with GROUPING SETS; wage quartiles
@@ -56,7 +56,13 @@ from union import create_app, generate
 from union.adapters.bulk import table
 from union.db import db
 from union.generate import organisation, surveys
-from union.models import ReportArtifact, RoundStatus, SurveyRound
+from union.models import (
+    PrivacySpend,
+    PublishedFigure,
+    ReportArtifact,
+    RoundStatus,
+    SurveyRound,
+)
 from union.services import survey
 
 DEFAULT_DATABASE = "union_close_bench"
@@ -77,6 +83,7 @@ STEPS = (
     "count",
     "protect counts",
     "medians",
+    "noise",
     "other records",
     "write",
 )
@@ -170,14 +177,16 @@ def populate(answers: int, workplaces: int, seed: int) -> dict[str, int]:
 
 
 def reset_round(round_id: int) -> None:
-    """The round open again as it was before closing, in SQL: no reports, no
-    answers in the clear, its boxes and key back in partitions of their own (closing
-    dropped them), and the tables vacuumed."""
+    """The round open again as it was before closing, in SQL: no reports (nor the
+    published figures and privacy spends they recorded), no answers in the clear,
+    its boxes and key back in partitions of their own (closing dropped them), and
+    the tables vacuumed."""
     db.session.remove()
     with db.engine.begin() as connection:
-        connection.execute(
-            sa.delete(table(ReportArtifact)).where(ReportArtifact.round_id == round_id)
-        )
+        for model in (ReportArtifact, PublishedFigure, PrivacySpend):
+            connection.execute(
+                sa.delete(table(model)).where(table(model).c.round_id == round_id)
+            )
         connection.execute(sa.text(f"TRUNCATE survey_answers_round_{round_id}"))
         for copy, parent in (
             (SEALED_COPY, "survey_sealed_answers"),
@@ -205,7 +214,12 @@ def reset_round(round_id: int) -> None:
             )
         )
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        for name in ("survey_answers", "survey_sealed_answers", "report_artifacts"):
+        for name in (
+            "survey_answers",
+            "survey_sealed_answers",
+            "report_artifacts",
+            "published_figures",
+        ):
             c.execute(sa.text(f"VACUUM ANALYZE {name}"))
 
 

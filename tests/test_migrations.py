@@ -292,7 +292,7 @@ def test_an_open_rounds_answers_are_sealed_at_upgrade_and_opened_at_downgrade(
             assert db.session.scalar(count, {"id": open_id}) == len(wages)
             assert db.session.scalar(count, {"id": closed_id}) == 0
             keys = db.session.execute(
-                sa.text("SELECT round_id, public_key FROM survey_round_keys")
+                sa.text("SELECT round_id, sealing_key FROM survey_round_keys")
             ).all()
             assert [k.round_id for k in keys] == [open_id]
             if db.engine.dialect.name == "postgresql":

@@ -256,8 +256,8 @@ class Copy:
     receipts: list[int]
     wages: list[int]
     boxes: list[bytes]
-    #: (public key, private key as stored) per round key.
-    keys: list[tuple[bytes, str]]
+    #: Each round key as stored (encrypted with ENCRYPTION_KEYS).
+    keys: list[str]
     raw: bytes
 
 
@@ -303,14 +303,7 @@ def pg_dump(world: World) -> Copy:
         assert value.startswith("\\\\x")
         return bytes.fromhex(value[3:])
 
-    keys = [
-        (bytea(public), private)
-        for public, private in zip(
-            column("survey_round_keys", "public_key"),
-            column("survey_round_keys", "private_key"),
-            strict=True,
-        )
-    ]
+    keys = column("survey_round_keys", "sealing_key")
     return Copy(
         receipts=[int(v) for v in column("survey_receipts", "member_id")],
         wages=[int(v) for v in column("survey_answers", "hourly_wage_cents")],
@@ -336,11 +329,7 @@ def sqlite_backup(world: World, folder: Path) -> Copy:
             receipts=column("SELECT member_id FROM survey_receipts ORDER BY rowid"),
             wages=column("SELECT hourly_wage_cents FROM survey_answers ORDER BY rowid"),
             boxes=column("SELECT sealed FROM survey_sealed_answers ORDER BY rowid"),
-            keys=list(
-                connection.execute(
-                    "SELECT public_key, private_key FROM survey_round_keys"
-                )
-            ),
+            keys=column("SELECT sealing_key FROM survey_round_keys"),
             raw=path.read_bytes(),
         )
     finally:
@@ -357,12 +346,12 @@ def take_copy(world: World, folder: Path) -> Copy:
 
 
 def openers_from(copy: Copy, world: World) -> list[sealing.Opener]:
-    """Every way to use what the copy holds in the clear as a private key."""
+    """Every way to use what the copy holds in the clear as the round's key."""
     context = survey.seal_context(world.round_id)
     candidates: list[bytes] = []
-    for public, private in copy.keys:
-        token = private.encode()
-        candidates += [public, token[:32], token[-32:]]
+    for stored in copy.keys:
+        token = stored.encode()
+        candidates += [token[:32], token[-32:]]
         candidates += [base64.urlsafe_b64decode(token)[i : i + 32] for i in (0, 9, 25)]
     return [sealing.Opener(c, context=context) for c in candidates if len(c) == 32]
 
@@ -442,9 +431,9 @@ def test_the_residual_a_mid_round_copy_together_with_the_encryption_keys_links(
     everyone_answers(world, the_apps_write)
     copy = take_copy(world, tmp_path)
     close(world)
-    [(_public, stored_private)] = copy.keys
-    private = base64.b64decode(Fernet(TEST_ENCRYPTION_KEY).decrypt(stored_private))
-    opener = sealing.Opener(private, context=survey.seal_context(world.round_id))
+    [stored_key] = copy.keys
+    key = base64.b64decode(Fernet(TEST_ENCRYPTION_KEY).decrypt(stored_key))
+    opener = sealing.Opener(key, context=survey.seal_context(world.round_id))
     wages = []
     for payload in opener.open_all(copy.boxes):
         assert payload is not None

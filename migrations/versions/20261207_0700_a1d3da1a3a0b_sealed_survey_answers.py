@@ -1,12 +1,13 @@
-"""While a round is open its answers are sealed boxes, not rows: a key pair per
-round (the private key encrypted with ENCRYPTION_KEYS), the boxes in a table of
+"""While a round is open its answers are sealed boxes, not rows: a secret key per
+round (AES-256-GCM, stored encrypted with ENCRYPTION_KEYS), the boxes in a table of
 their own, both partitioned by round on PostgreSQL and dropped whole when the
 round closes (services.survey says why). An open round's number of answers is
 shown as a band counted at most once a day, kept on the round.
 
 The two partition functions are replaced (the first now makes the round's three
-partitions; the second also takes the answers opened at closing from the
-session's temporary table) and a third drops a round's boxes and key.
+partitions; the second also takes the table a new one, union_begin_round_answers,
+began and the app filled with the answers opened at closing) and a fourth drops
+a round's boxes and key.
 
 A round open at upgrade time has its answers in the clear, written as members
 answered. They are sealed here to a new key for the round, in random order, all in
@@ -25,13 +26,13 @@ Create Date: 2026-12-07 07:00:00
 """
 import base64
 import json
+import os
 import secrets
 
 from alembic import op
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, MultiFernet
-from cryptography.hazmat.primitives.asymmetric import x25519
-from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 
 
@@ -40,10 +41,12 @@ down_revision = 'e7a1c9d3f5b2'
 branch_labels = None
 depends_on = None
 
-# The sealing as services.survey does it, version 1, written out here so that
-# this migration keeps doing what it did whatever the app's code becomes.
-SUITE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_128_GCM)
+# The sealing as services.survey and adapters.sealing do it, version 1, written
+# out here so that this migration keeps doing what it did whatever the app's code
+# becomes: AES-256-GCM, a box is a random 12-byte nonce then the ciphertext and
+# tag, the round's context as associated data, messages padded to SEALED_SIZE.
 SEALED_SIZE = 256
+NONCE_BYTES = 12
 PAYLOAD_FIELDS = (
     "workplace_id",
     "classification_id",
@@ -89,10 +92,39 @@ END
 $$
 """
 
-# As in d5e8f3b0a724, with two changes. The answers opened at closing are added:
-# the app writes them, already in random-id order, into a temporary table of its
-# session (temporary tables are not written to the WAL) and grants it to PUBLIC so
-# that this function, running as the owner, may read it; no other session can.
+# Closing a round on PostgreSQL: union_begin_round_answers makes the table that
+# will replace the round's partition, with any answers the round already had in
+# the clear, in random-id order, and lets the app COPY the answers it has just
+# opened into it (already in random-id order, after those). The grant is to
+# PUBLIC, like the temporary table's it replaces, because the app may be running
+# under SET ROLE: no other session can see the table before the closing commits,
+# and union_reorder_round_answers takes the grant back before attaching it.
+BEGIN = """
+CREATE FUNCTION union_begin_round_answers(for_round integer) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+DECLARE
+    fresh text := 'survey_answers_round_' || for_round || '_reordered';
+BEGIN
+    EXECUTE format(
+        'CREATE TABLE %I (LIKE survey_answers INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+        fresh
+    );
+    EXECUTE format(
+        'INSERT INTO %I SELECT * FROM survey_answers WHERE round_id = %s '
+        'ORDER BY round_id, id',
+        fresh, for_round
+    );
+    EXECUTE format('GRANT INSERT ON %I TO PUBLIC', fresh);
+END
+$$
+"""
+
+# As in d5e8f3b0a724, with two changes. The new table may have been begun by
+# union_begin_round_answers and filled by the app (the answers opened at
+# closing): it is then taken as it is, in the order its rows were written (the
+# round's answers in random-id order, then the opened ones in theirs), without
+# sorting them again, and PUBLIC loses its grant on it. Otherwise it is made here
+# from the round's answers, as before.
 # And the old partition is dropped where it is rather than detached first: a
 # detached table's foreign keys are its own, and dropping it then locks the
 # tables they refer to (rounds, workplaces, jobs) against every reader until the
@@ -104,24 +136,18 @@ DECLARE
     own_partition text := 'survey_answers_round_' || for_round;
     fresh text := own_partition || '_reordered';
 BEGIN
-    EXECUTE format(
-        'CREATE TABLE %I (LIKE survey_answers INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
-        fresh
-    );
-    IF to_regclass('pg_temp.survey_opened_answers') IS NULL THEN
+    IF to_regclass(fresh) IS NULL THEN
+        EXECUTE format(
+            'CREATE TABLE %I (LIKE survey_answers INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+            fresh
+        );
         EXECUTE format(
             'INSERT INTO %I SELECT * FROM survey_answers WHERE round_id = %s '
             'ORDER BY round_id, id',
             fresh, for_round
         );
     ELSE
-        EXECUTE format(
-            'INSERT INTO %I SELECT * FROM ('
-            'SELECT * FROM survey_answers WHERE round_id = %s '
-            'UNION ALL SELECT * FROM pg_temp.survey_opened_answers WHERE round_id = %s'
-            ') AS answers ORDER BY round_id, id',
-            fresh, for_round, for_round
-        );
+        EXECUTE format('REVOKE INSERT ON %I FROM PUBLIC', fresh);
     END IF;
     EXECUTE format(
         'ALTER TABLE %I ADD CONSTRAINT %I PRIMARY KEY (round_id, id)',
@@ -266,8 +292,7 @@ def _create_tables(postgresql):
     partitioned = {"postgresql_partition_by": "LIST (round_id)"} if postgresql else {}
     op.create_table('survey_round_keys',
     sa.Column('round_id', sa.Integer(), nullable=False),
-    sa.Column('public_key', sa.LargeBinary(length=32), nullable=False),
-    sa.Column('private_key', sa.Text(), nullable=False),
+    sa.Column('sealing_key', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['round_id'], ['survey_rounds.id'], name=op.f('fk_survey_round_keys_round_id_survey_rounds'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('round_id', name=op.f('pk_survey_round_keys')),
     **partitioned
@@ -293,21 +318,18 @@ def _seal_open_round(round_id, fernet, postgresql):
                 f"CREATE TABLE {table}_round_{round_id} "
                 f"PARTITION OF {table} FOR VALUES IN ({round_id})"
             )
-    private = x25519.X25519PrivateKey.generate()
-    public = private.public_key()
+    key = os.urandom(32)
     bind.execute(
         sa.text(
-            "INSERT INTO survey_round_keys (round_id, public_key, private_key) "
-            "VALUES (:round_id, :public_key, :private_key)"
+            "INSERT INTO survey_round_keys (round_id, sealing_key) "
+            "VALUES (:round_id, :sealing_key)"
         ),
         {
             "round_id": round_id,
-            "public_key": public.public_bytes_raw(),
-            "private_key": fernet.encrypt(
-                base64.b64encode(private.private_bytes_raw())
-            ).decode("ascii"),
+            "sealing_key": fernet.encrypt(base64.b64encode(key)).decode("ascii"),
         },
     )
+    cipher = AESGCM(key)
     fields = ", ".join(PAYLOAD_FIELDS)
     rows = bind.execute(
         sa.text(f"SELECT {fields} FROM survey_answers WHERE round_id = :round_id"),  # noqa: S608
@@ -319,7 +341,8 @@ def _seal_open_round(round_id, fernet, postgresql):
         for name, value in zip(PAYLOAD_FIELDS, row, strict=True):
             values.append(bool(value) if name in BOOLEANS and value is not None else value)
         message = json.dumps(values, separators=(",", ":")).encode("ascii")
-        boxes.append(SUITE.encrypt(_pad(message), public, info=_context(round_id)))
+        nonce = os.urandom(NONCE_BYTES)
+        boxes.append(nonce + cipher.encrypt(nonce, _pad(message), _context(round_id)))
     secrets.SystemRandom().shuffle(boxes)
     if boxes:
         bind.execute(
@@ -344,7 +367,7 @@ def _open_sealed_round(round_id, fernet):
     """Writes an open round's boxes back as answer rows, in random-id order."""
     bind = op.get_bind()
     key = bind.execute(
-        sa.text("SELECT private_key FROM survey_round_keys WHERE round_id = :round_id"),
+        sa.text("SELECT sealing_key FROM survey_round_keys WHERE round_id = :round_id"),
         {"round_id": round_id},
     ).one_or_none()
     boxes = bind.scalars(
@@ -355,12 +378,13 @@ def _open_sealed_round(round_id, fernet):
         return
     if key is None:
         raise RuntimeError(f"survey round {round_id} has sealed answers and no key")
-    private = x25519.X25519PrivateKey.from_private_bytes(
-        base64.b64decode(fernet.decrypt(key.private_key.encode("ascii")))
-    )
+    cipher = AESGCM(base64.b64decode(fernet.decrypt(key.sealing_key.encode("ascii"))))
     rows = []
     for box in boxes:
-        values = json.loads(_unpad(SUITE.decrypt(bytes(box), private, info=_context(round_id))))
+        box = bytes(box)
+        values = json.loads(
+            _unpad(cipher.decrypt(box[:NONCE_BYTES], box[NONCE_BYTES:], _context(round_id)))
+        )
         if values[0] != 1:
             raise RuntimeError(f"survey round {round_id} has a box of an unknown version")
         rows.append(
@@ -382,9 +406,11 @@ def upgrade():
     if postgresql:
         schema = _schema()
         op.execute(MAKE.replace("{schema}", schema))
+        op.execute(BEGIN.replace("{schema}", schema))
         op.execute(REORDER.replace("{schema}", schema))
         op.execute(DROP_SEALED.replace("{schema}", schema))
-        op.execute("REVOKE ALL ON FUNCTION union_drop_sealed_answers(integer) FROM PUBLIC")
+        for function in ("union_begin_round_answers", "union_drop_sealed_answers"):
+            op.execute(f"REVOKE ALL ON FUNCTION {function}(integer) FROM PUBLIC")
     open_rounds = _open_rounds()
     if open_rounds:
         fernet = _fernet()
@@ -402,6 +428,7 @@ def downgrade():
     if postgresql:
         schema = _schema()
         op.execute("DROP FUNCTION union_drop_sealed_answers(integer)")
+        op.execute("DROP FUNCTION union_begin_round_answers(integer)")
         op.execute(OLD_MAKE.replace("{schema}", schema))
         op.execute(OLD_REORDER.replace("{schema}", schema))
     op.drop_table('survey_sealed_answers')

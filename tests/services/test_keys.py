@@ -31,7 +31,7 @@ def test_the_encrypted_columns_are_the_sensitive_ones():
         "breaches.description",
         "breaches.data_affected",
         "breaches.measures",
-        "survey_round_keys.private_key",
+        "survey_round_keys.sealing_key",
     }
 
 

@@ -340,7 +340,7 @@ def test_a_role_with_data_rights_only_opens_and_closes_rounds(
     postgresql_only, organizer, make
 ):
     """As the README advises for production: the app's role may read and write
-    rows and run the three partition functions, and owns nothing."""
+    rows and run the four partition functions, and owns nothing."""
     for statement in (
         f"CREATE ROLE {DATA_ONLY_ROLE} NOLOGIN",
         f"GRANT USAGE ON SCHEMA public TO {DATA_ONLY_ROLE}",
@@ -348,7 +348,8 @@ def test_a_role_with_data_rights_only_opens_and_closes_rounds(
         f"TO {DATA_ONLY_ROLE}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {DATA_ONLY_ROLE}",
         "GRANT EXECUTE ON FUNCTION union_make_answer_partition(integer), "
-        "union_reorder_round_answers(integer), union_drop_sealed_answers(integer) "
+        "union_begin_round_answers(integer), union_reorder_round_answers(integer), "
+        "union_drop_sealed_answers(integer) "
         f"TO {DATA_ONLY_ROLE}",
     ):
         db.session.execute(sa.text(statement))
@@ -367,6 +368,14 @@ def test_a_role_with_data_rights_only_opens_and_closes_rounds(
         db.session.execute(sa.text("RESET ROLE"))
     assert stored_in(f"survey_answers_round_{survey_round.id}", survey_round) == 12
     assert survey_round.respondents == 12
+    # The app wrote the opened answers into the new partition under a grant to
+    # PUBLIC, taken back before it was attached.
+    public_grants = sa.text(
+        "SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a "
+        "WHERE c.relname = :name AND a.grantee = 0"
+    )
+    partition = f"survey_answers_round_{survey_round.id}"
+    assert db.session.scalar(public_grants, {"name": partition}) == 0
 
 
 def test_receipts_are_in_a_members_data_and_go_when_they_are_erased(
@@ -432,6 +441,73 @@ def test_every_box_is_as_long_whichever_questions_were_answered(open_round, make
     assert lengths == {sealing.sealed_size(survey.SEALED_SIZE)}
 
 
+def _payloads_of_every_kind() -> list[bytes]:
+    """Payloads as answering writes them, every question blank and answered."""
+    answered = survey.Answers(workplace_id=7, classification_id=3, **LONGEST)
+    blank = survey.Answers(workplace_id=8, classification_id=4)
+    never = dataclasses.replace(
+        blank, never_had_raise=True, employment_type=EmploymentType.CASUAL
+    )
+    low = dataclasses.replace(
+        blank,
+        hourly_wage_cents=500,
+        weekly_hours=1,
+        paid_sick_days=0,
+        vacation_days=0,
+        months_since_raise=0,
+        health_benefits=True,
+        grant_funded=YesNoUnsure.YES,
+    )
+    return [survey._payload(a) for a in (answered, blank, never, low)]
+
+
+def test_opening_all_at_once_reads_what_one_by_one_reads():
+    """Closing checks every opened payload column by column, in one go; it must
+    accept exactly what the answer-by-answer check accepts, and give the same
+    values, enums as the answers table stores them."""
+    payloads = _payloads_of_every_kind() * 3
+    at_once = survey._columns_in(payloads)
+    one_by_one, unplausible = survey._columns_one_by_one(payloads)
+    assert unplausible == 0
+    assert at_once is not None
+    assert {name: list(values) for name, values in at_once.items()} == {
+        name: list(values) for name, values in one_by_one.items()
+    }
+    assert at_once["employment_type"][0] == "permanent_full_time"
+    assert type(at_once["employment_type"][0]) is str
+    assert survey._columns_in([]) == {name: () for name, _kind in survey.PAYLOAD}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"",
+        b"not json",
+        b"[2," + b"null," * 13 + b"null]",  # an unknown version
+        b"[true,7,3" + b",null" * 12 + b"]",  # a version that is a boolean
+        b"[1,7,3" + b",null" * 11 + b"]",  # one value short
+        b"[1,7,3" + b",null" * 13 + b"]",  # one value too many
+        b"[1,null,3" + b",null" * 12 + b"]",  # no workplace
+        b"[1,7,true" + b",null" * 12 + b"]",  # a job that is a boolean
+        b'[1,7,3,"boss"' + b",null" * 11 + b"]",  # no such employment type
+        b"[1,7,3,null,499" + b",null" * 10 + b"]",  # a wage below the range
+        b"[1,7,3,null,2000.5" + b",null" * 10 + b"]",  # a wage that is a float
+        b"[1,7,3,null,null,null,1" + b",null" * 8 + b"]",  # benefits that are 1
+        b"[1,7,3" + b",null" * 6 + b",12,true,null,null,null]",  # months and never
+        b"[1,7,3" + b",null" * 11 + b',"x]',  # a string running into the next
+        b"[1,7,3" + b",null" * 12 + b"],[1,7,3" + b",null" * 12 + b"]",  # two in one
+        b"{}",
+    ],
+)
+def test_one_implausible_payload_among_many_is_found_and_counted(bad):
+    good = _payloads_of_every_kind()
+    payloads = [*good, bad, *good]
+    assert survey._columns_in(payloads) is None
+    columns, unplausible = survey._columns_one_by_one(payloads)
+    assert unplausible == 1
+    assert len(columns["workplace_id"]) == 2 * len(good)
+
+
 def test_answering_writes_two_rows_and_reads_or_changes_nothing_else(
     open_round, make, count_queries
 ):
@@ -456,38 +532,37 @@ def test_answering_writes_two_rows_and_reads_or_changes_nothing_else(
 
 
 def test_a_box_does_not_open_with_what_the_database_holds(open_round, make):
-    """The database holds the public key and the private key encrypted with
-    ENCRYPTION_KEYS: neither opens a box without the app's keys."""
+    """The database holds the round's key encrypted with ENCRYPTION_KEYS: it does
+    not open a box without the app's keys."""
     workplace, job = make.workplace(), make.classification()
     survey.answer(
         make.member(workplace), open_round, answers_for(workplace, job), now=make.now
     )
     [box] = boxes(open_round)
-    stored = db.session.execute(
-        sa.select(
-            SurveyRoundKey.public_key,
-            sa.type_coerce(SurveyRoundKey.private_key, sa.Text()),
-        )
-    ).one()
+    stored = db.session.scalar(
+        sa.select(sa.type_coerce(SurveyRoundKey.sealing_key, sa.Text()))
+    )
     context = survey.seal_context(open_round.id)
     candidates = [
-        stored.public_key,
-        stored[1].encode()[:32],
-        base64.urlsafe_b64decode(stored[1])[:32],
-        base64.urlsafe_b64decode(stored[1])[-32:],
+        stored.encode()[:32],
+        stored.encode()[-32:],
+        base64.urlsafe_b64decode(stored)[:32],
+        base64.urlsafe_b64decode(stored)[-32:],
     ]
     for candidate in candidates:
         with pytest.raises(sealing.CannotOpen):
             sealing.Opener(candidate, context=context).open(box)
-    # The private key is a Fernet token: another key does not read it.
+    # The round's key is a Fernet token: another key does not read it.
     with pytest.raises(crypto.InvalidToken):
-        Fernet(crypto.new_key()).decrypt(stored[1].encode())
+        Fernet(crypto.new_key()).decrypt(stored.encode())
     # With the app's keys, it opens: what closing does.
     db.session.expire_all()
-    private = base64.b64decode(
-        db.session.get(SurveyRoundKey, open_round.id).private_key
-    )
-    assert sealing.Opener(private, context=context).open(box).startswith(b"[1,")
+    key = survey.round_key(db.session.get(SurveyRoundKey, open_round.id))
+    assert len(key) == 32
+    assert sealing.Opener(key, context=context).open(box).startswith(b"[1,")
+    # In this round only.
+    with pytest.raises(sealing.CannotOpen):
+        sealing.Opener(key, context=survey.seal_context(open_round.id + 1)).open(box)
 
 
 def varied_answers(workplace, job, count):
@@ -573,7 +648,7 @@ def test_rotating_the_encryption_keys_keeps_an_open_round_closable(
     try:
         crypto.configure([new, TEST_ENCRYPTION_KEY], lookup)
         counts = keys.rotate_keys(storage=storage, now=now)
-        assert counts["survey_round_keys.private_key"] == 1
+        assert counts["survey_round_keys.sealing_key"] == 1
         crypto.configure([new], lookup)
         db.session.expire_all()
         survey.close_round(open_round, actor=organizer, now=now)

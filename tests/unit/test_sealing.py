@@ -1,5 +1,5 @@
-"""Sealed boxes (union.adapters.sealing): only the private key opens them, in
-their own context, and every box of one size is as long as every other."""
+"""Sealed boxes (union.adapters.sealing): only their key opens them, in their own
+context, and every box of one size is as long as every other."""
 
 from __future__ import annotations
 
@@ -11,47 +11,60 @@ SIZE = 64
 
 
 @pytest.fixture
-def keys():
-    return sealing.new_key_pair()
+def key():
+    return sealing.new_key()
 
 
-def test_a_box_opens_with_its_private_key_only(keys):
-    public, private = keys
-    box = sealing.seal(b"wage 2450", public, size=SIZE, context=b"round 1")
-    assert sealing.Opener(private, context=b"round 1").open(box) == b"wage 2450"
-    _other_public, other_private = sealing.new_key_pair()
+def test_a_box_opens_with_its_key_only_in_its_context(key):
+    box = sealing.seal(b"wage 2450", key, size=SIZE, context=b"round 1")
+    assert sealing.Opener(key, context=b"round 1").open(box) == b"wage 2450"
+    other = sealing.new_key()
+    assert other != key
     for opener in (
-        sealing.Opener(other_private, context=b"round 1"),
-        sealing.Opener(private, context=b"round 2"),
-        # Whoever has only what is stored in the clear has the public key.
-        sealing.Opener(public, context=b"round 1"),
+        sealing.Opener(other, context=b"round 1"),
+        # A box from one round does not open as another round's.
+        sealing.Opener(key, context=b"round 2"),
     ):
         with pytest.raises(sealing.CannotOpen):
             opener.open(box)
 
 
-def test_boxes_are_all_one_length_and_never_repeat(keys):
-    public, _private = keys
+def test_keys_are_32_random_bytes_and_nothing_else_is_one(key):
+    assert len(key) == sealing.KEY_BYTES == 32
+    for wrong in (key[:16], key + b"\0"):
+        with pytest.raises(ValueError, match="32 bytes"):
+            sealing.seal(b"x", wrong, size=SIZE, context=b"c")
+        with pytest.raises(ValueError, match="32 bytes"):
+            sealing.Opener(wrong, context=b"c")
+
+
+def test_boxes_are_all_one_length_and_never_repeat(key):
     boxes = [
-        sealing.seal(message, public, size=SIZE, context=b"c")
-        for message in (b"", b"x", b"x" * (SIZE - 2), b"x")
+        sealing.seal(message, key, size=SIZE, context=b"c")
+        for message in (b"", b"x", b"x" * (SIZE - 2), b"x", b"x")
     ]
     assert {len(box) for box in boxes} == {sealing.sealed_size(SIZE)}
+    assert sealing.sealed_size(SIZE) == SIZE + 12 + 16
+    # A fresh nonce each time: the same message seals to unrelated bytes.
     assert len(set(boxes)) == len(boxes)
+    assert len({box[: sealing.NONCE_BYTES] for box in boxes}) == len(boxes)
     assert all(b"x" * 8 not in box for box in boxes)
 
 
-def test_a_message_too_long_for_the_size_is_refused(keys):
-    public, _private = keys
+def test_a_message_too_long_for_the_size_is_refused(key):
     with pytest.raises(ValueError, match="does not fit"):
-        sealing.seal(b"x" * (SIZE - 1), public, size=SIZE, context=b"c")
+        sealing.seal(b"x" * (SIZE - 1), key, size=SIZE, context=b"c")
 
 
-def test_a_changed_box_does_not_open_and_open_all_says_which(keys):
-    public, private = keys
-    good = sealing.seal(b"kept", public, size=SIZE, context=b"c")
-    changed = bytes([good[0] ^ 1]) + good[1:]
+def test_a_changed_box_does_not_open_and_open_all_says_which(key):
+    good = sealing.seal(b"kept", key, size=SIZE, context=b"c")
+    changed_nonce = bytes([good[0] ^ 1]) + good[1:]
+    changed_body = good[:20] + bytes([good[20] ^ 1]) + good[21:]
     flipped_tag = good[:-1] + bytes([good[-1] ^ 1])
-    opener = sealing.Opener(private, context=b"c")
-    opened = list(opener.open_all([good, changed, flipped_tag, b"", good[:40]]))
-    assert opened == [b"kept", None, None, None, None]
+    opener = sealing.Opener(key, context=b"c")
+    opened = list(
+        opener.open_all(
+            [good, changed_nonce, changed_body, flipped_tag, b"", good[:20], good[:40]]
+        )
+    )
+    assert opened == [b"kept", None, None, None, None, None, None]

@@ -10,13 +10,50 @@ that child rows can name their parents without a round trip.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 #: Rows per executemany call on SQLite.
 SQLITE_BATCH = 5000
+#: Rows per piece of COPY text that write_columns makes at a time.
+COPY_BATCH = 20000
+#: COPY's text format for None and the booleans.
+_NULL = "\\N"
+_BOOLEANS = {True: "t", False: "f"}
+#: What COPY's text format escapes in a string, and how.
+_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+
+
+def _one_copy_text(value: Any) -> str:
+    if value is None:
+        return _NULL
+    if type(value) is bool:
+        return _BOOLEANS[value]
+    if type(value) is int:
+        return str(value)
+    if type(value) is str:
+        text: str = value
+        for special, escaped in _ESCAPES:
+            text = text.replace(special, escaped)
+        return text
+    raise TypeError(f"no COPY text for a {type(value).__name__}")
+
+
+def _copy_text(values: Sequence[Any]) -> list[str]:
+    """One column's values in COPY's text format. Only None, ints, booleans and
+    strings: anything else is refused rather than guessed at. Each distinct value
+    is written out once (a column of answers holds few), then looked up."""
+    kinds = set(map(type, values))
+    if len(kinds - {type(None)}) > 1:
+        raise TypeError(f"a column of {sorted(kind.__name__ for kind in kinds)}")
+    if kinds == {str} and not any(
+        special in "".join(values) for special, _escaped in _ESCAPES
+    ):
+        return list(values)
+    texts = {value: _one_copy_text(value) for value in set(values)}
+    return list(map(texts.__getitem__, values))
 
 
 def table(model: type[Any]) -> sa.Table:
@@ -60,18 +97,33 @@ class BulkWriter:
         )
 
     def write(
-        self, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+        self,
+        table: sa.Table,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        stored_values: bool = False,
     ) -> int:
-        """Writes rows (values in `columns` order) in the connection's transaction."""
+        """Writes rows (values in `columns` order) in the connection's transaction.
+
+        With `stored_values` the rows already hold what the database stores (plain
+        ints, booleans, strings and None: no enum members, no encrypted or
+        datetime columns) and go in as they are, skipping the per-value
+        conversion."""
         processors: list[Callable[[Any], Any] | None] = [
             table.c[name].type.bind_processor(self.dialect) for name in columns
         ]
 
-        def stored(row: Sequence[Any]) -> list[Any]:
+        def converted(row: Sequence[Any]) -> Sequence[Any]:
             return [
                 value if process is None or value is None else process(value)
                 for process, value in zip(processors, row, strict=True)
             ]
+
+        def as_is(row: Sequence[Any]) -> Sequence[Any]:
+            return row
+
+        stored = as_is if stored_values else converted
 
         quote = self.dialect.identifier_preparer.quote
         names = ", ".join(quote(name) for name in columns)
@@ -89,7 +141,7 @@ class BulkWriter:
             marks = ", ".join("?" for _ in columns)
             sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608 -- names come from the models
             cursor = raw.cursor()
-            batch: list[list[Any]] = []
+            batch: list[Sequence[Any]] = []
             for row in rows:
                 batch.append(stored(row))
                 if len(batch) == SQLITE_BATCH:
@@ -100,6 +152,40 @@ class BulkWriter:
                 cursor.executemany(sql, batch)
                 count += len(batch)
             cursor.close()
+        self.written[table.name] += count
+        return count
+
+    def write_columns(
+        self, table: sa.Table, columns: Mapping[str, Sequence[Any]]
+    ) -> int:
+        """Writes rows given as columns of stored values (as `write` with
+        `stored_values`: ints, booleans, strings, None), in their order. On
+        PostgreSQL the COPY text is made a column at a time, mostly in C, rather
+        than row by row: some five times faster for a few hundred thousand rows."""
+        names = list(columns)
+        if not self.postgresql:
+            rows = zip(*(columns[name] for name in names), strict=True)
+            return self.write(table, names, rows, stored_values=True)
+        texts = [_copy_text(columns[name]) for name in names]
+        if len(set(map(len, texts))) > 1:
+            raise ValueError("columns of different lengths")
+        count = len(texts[0]) if texts else 0
+        if not count:
+            return 0
+        quote = self.dialect.identifier_preparer.quote
+        sql = (
+            f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+            "FROM STDIN"
+        )
+        raw = self.connection.connection.driver_connection
+        if raw is None:
+            raise RuntimeError("the connection is closed")
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:
+            # In batches, so that the whole text is never in memory at once.
+            for start in range(0, count, COPY_BATCH):
+                pieces = [text[start : start + COPY_BATCH] for text in texts]
+                rows = zip(*pieces, strict=True)
+                copy.write("\n".join(map("\t".join, rows)) + "\n")
         self.written[table.name] += count
         return count
 

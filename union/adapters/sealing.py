@@ -1,41 +1,54 @@
-"""Sealed boxes: a message anyone can seal to a public key and only the private
-key's holder can open.
+"""Sealed boxes: messages sealed with one secret key, of fixed size, that only
+that key opens.
 
-The construction is HPKE (RFC 9180) in base mode, single shot, as the
-`cryptography` package implements it: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256 and
-AES-128-GCM. Every seal makes a fresh ephemeral key, so sealing the same message
-twice gives unrelated bytes, and nothing in a sealed box says which public key
-(let alone whose message) it is. `context` is HPKE's `info`: a box sealed for one
-context does not open in another.
+The construction is AES-256-GCM (the `cryptography` package's AESGCM): a box is
+a fresh random 12-byte nonce, then the padded message encrypted, then GCM's
+16-byte tag. A 96-bit random nonce per box keeps the chance of two boxes of one
+key sharing a nonce negligible for the few hundred thousand boxes a key ever
+seals (NIST SP 800-38D allows 2**32 random nonces per key). So sealing the same
+message twice gives unrelated bytes, and nothing in a box says which key it was
+sealed with, let alone whose message it is. `context` is GCM's associated data:
+a box sealed in one context (a survey round) does not open in another.
 
 Messages are padded to a fixed size before sealing, so every box of one size is
 exactly as long as every other: the length of a box says nothing about how much
 was in it.
+
+This is a symmetric key: whoever can seal can also open. It replaced sealing to
+a public key (HPKE, X25519) because opening a box then cost one X25519 key
+agreement, some 70 microseconds, which made opening a large round's boxes the
+bulk of closing it, and the public key bought nothing here: the private key was
+stored next to the boxes, encrypted with the app's ENCRYPTION_KEYS, which the
+web process that seals also holds. Protection is the same as it was: without
+ENCRYPTION_KEYS, a copy of the database (or a dump of it) opens nothing; with
+them, it opens everything, then as now.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.asymmetric import x25519
-from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-SUITE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_128_GCM)
-#: The ephemeral public key HPKE puts first, and the AEAD tag it puts last.
-OVERHEAD = 32 + 16
+#: Bytes of key: AES-256.
+KEY_BYTES = 32
+#: Bytes of the random nonce each box starts with.
+NONCE_BYTES = 12
+#: The nonce in front, and GCM's tag at the end.
+OVERHEAD = NONCE_BYTES + 16
 #: The padded message starts with its true length, in two bytes.
 _LENGTH_BYTES = 2
 
 
 class CannotOpen(ValueError):
-    """The box was not sealed to this key and context, or it was changed."""
+    """The box was not sealed with this key and context, or it was changed."""
 
 
-def new_key_pair() -> tuple[bytes, bytes]:
-    """(public key, private key), 32 raw bytes each."""
-    private = x25519.X25519PrivateKey.generate()
-    return private.public_key().public_bytes_raw(), private.private_bytes_raw()
+def new_key() -> bytes:
+    """A fresh random key, 32 raw bytes."""
+    return os.urandom(KEY_BYTES)
 
 
 def sealed_size(size: int) -> int:
@@ -57,40 +70,61 @@ def _unpad(padded: bytes) -> bytes:
     return padded[_LENGTH_BYTES : _LENGTH_BYTES + length]
 
 
-def seal(message: bytes, public_key: bytes, *, size: int, context: bytes) -> bytes:
-    """`message` padded to `size` bytes and sealed to `public_key`."""
-    recipient = x25519.X25519PublicKey.from_public_bytes(public_key)
-    return SUITE.encrypt(_pad(message, size), recipient, info=context)
+def _cipher(key: bytes) -> AESGCM:
+    if len(key) != KEY_BYTES:
+        raise ValueError(f"a sealing key is {KEY_BYTES} bytes, not {len(key)}")
+    return AESGCM(key)
+
+
+def seal(message: bytes, key: bytes, *, size: int, context: bytes) -> bytes:
+    """`message` padded to `size` bytes and sealed with `key`, in `context`."""
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + _cipher(key).encrypt(nonce, _pad(message, size), context)
 
 
 class Opener:
-    """Opens boxes sealed to one key pair, in one context."""
+    """Opens boxes sealed with one key, in one context."""
 
-    def __init__(self, private_key: bytes, *, context: bytes) -> None:
-        self._key = x25519.X25519PrivateKey.from_private_bytes(private_key)
+    def __init__(self, key: bytes, *, context: bytes) -> None:
+        self._cipher = _cipher(key)
         self._context = context
 
     def open(self, box: bytes) -> bytes:
+        if len(box) < OVERHEAD:
+            raise CannotOpen("this box is too short to be one")
         try:
-            return _unpad(SUITE.decrypt(box, self._key, info=self._context))
+            return _unpad(
+                self._cipher.decrypt(
+                    box[:NONCE_BYTES], box[NONCE_BYTES:], self._context
+                )
+            )
         except (InvalidTag, ValueError) as error:
             raise CannotOpen("this box does not open with this key") from error
 
     def open_all(self, boxes: Iterable[bytes]) -> Iterator[bytes | None]:
         """Each box's message, or None for a box that does not open: the caller
-        decides what a damaged box means, after seeing them all."""
+        decides what a damaged box means, after seeing them all. What `open` does,
+        written out: closing a round runs it for every answer."""
+        decrypt, context = self._cipher.decrypt, self._context
         for box in boxes:
             try:
-                yield self.open(box)
-            except CannotOpen:
+                padded = decrypt(box[:NONCE_BYTES], box[NONCE_BYTES:], context)
+            except (InvalidTag, ValueError):
                 yield None
+                continue
+            length = int.from_bytes(padded[:_LENGTH_BYTES], "big")
+            if length > len(padded) - _LENGTH_BYTES:
+                yield None
+            else:
+                yield padded[_LENGTH_BYTES : _LENGTH_BYTES + length]
 
 
 __all__ = [
+    "KEY_BYTES",
     "OVERHEAD",
     "CannotOpen",
     "Opener",
-    "new_key_pair",
+    "new_key",
     "seal",
     "sealed_size",
 ]

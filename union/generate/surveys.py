@@ -2,7 +2,7 @@
 anonymous answers and receipts bulk loaded; the closed rounds are then closed by
 the app itself, so their stored reports are exactly what it would have made.
 
-The open round's answers are sealed to its key, as the app seals them when members
+The open round's answers are sealed with its key, as the app seals them when members
 answer (services.survey): the generated database holds them as a real one would.
 The rounds closed afterwards are loaded in the clear, which closing reorders just
 the same; sealing them first would only make generating slower.
@@ -225,20 +225,21 @@ def _write_sealed(
     context: Context, round_id: int, answers: Iterable[tuple[object, ...]]
 ) -> None:
     """An open round's key, and its answers (in ANSWER_COLUMNS order, their ids
-    unused) sealed to it as survey.answer seals them."""
+    unused) sealed with it as survey.answer seals them."""
     key = survey.new_round_key(round_id)
     context.writer.write(
         table(SurveyRoundKey),
-        ("round_id", "public_key", "private_key"),
-        [(round_id, key.public_key, key.private_key)],
+        ("round_id", "sealing_key"),
+        [(round_id, key.sealing_key)],
     )
+    raw_key = survey.round_key(key)
     names = ANSWER_COLUMNS[2:]
     boxes = (
         (
             round_id,
             survey.seal(
                 survey.Answers(**dict(zip(names, answer[2:], strict=True))),  # type: ignore[arg-type]
-                key.public_key,
+                raw_key,
                 round_id,
             ),
         )

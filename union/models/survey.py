@@ -9,7 +9,7 @@ While a round is open, its answers are not answer rows at all but sealed boxes
 (`survey_sealed_answers`), each written in the same transaction as its receipt:
 the database's own bookkeeping (PostgreSQL's xmin, the order rows were written
 in, SQLite's rowid) ties a box to a receipt, but a box is opaque without the
-round's private key (`survey_round_keys`, itself encrypted with ENCRYPTION_KEYS).
+round's key (`survey_round_keys`, itself encrypted with ENCRYPTION_KEYS).
 Closing opens every box, writes the answer rows in random order in one go, and
 destroys the boxes and the key (see services.survey).
 """
@@ -49,6 +49,13 @@ class YesNoUnsure(enum.StrEnum):
 
 def random_answer_id() -> str:
     return secrets.token_hex(16)
+
+
+def random_answer_ids(count: int) -> list[str]:
+    """`count` ids as random_answer_id makes them, from one read of the system's
+    random source (closing a round needs one per answer)."""
+    digits = secrets.token_hex(16 * count)
+    return [digits[start : start + 32] for start in range(0, 32 * count, 32)]
 
 
 class SurveyRound(Model):
@@ -144,10 +151,11 @@ class SurveyAnswer(Model):
 
 
 class SurveyRoundKey(Model):
-    """The key pair an open round's answers are sealed to. Answering needs only the
-    public key; the private key, encrypted with ENCRYPTION_KEYS (so `union
-    rotate-keys` covers it and a copy of the database alone cannot use it), is read
-    once, when the round closes, and the row goes with the sealed answers."""
+    """The secret key an open round's answers are sealed with (AES-256-GCM, see
+    adapters.sealing), stored encrypted with ENCRYPTION_KEYS (so `union
+    rotate-keys` covers it and a copy of the database alone cannot use it).
+    Answering seals with it and closing opens with it; the row goes with the
+    sealed answers when the round closes."""
 
     __tablename__ = "survey_round_keys"
     # On PostgreSQL a round's key has a partition of its own, dropped whole at
@@ -157,11 +165,11 @@ class SurveyRoundKey(Model):
     round_id: Mapped[int] = mapped_column(
         sa.ForeignKey("survey_rounds.id", ondelete="CASCADE"), primary_key=True
     )
-    public_key: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
-    private_key: Mapped[str] = mapped_column(EncryptedText())
+    #: The 32-byte key, base64-encoded, then encrypted with ENCRYPTION_KEYS.
+    sealing_key: Mapped[str] = mapped_column(EncryptedText())
 
 
-#: One member's answers while their round is open, sealed to the round's public
+#: One member's answers while their round is open, sealed with the round's
 #: key: the round and the box, nothing else. No id, no time, no sequence: every
 #: box of a round is the same length and opaque. There is no primary key: nothing
 #: ever looks one box up, and a key would be one more thing in answering order.

@@ -67,6 +67,17 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, last_day))
 
 
+def quarter_start(day: date) -> date:
+    """The first day of the calendar quarter `day` is in (January, April, July,
+    October)."""
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def quarter_end(day: date) -> date:
+    """The last day of the calendar quarter `day` is in."""
+    return add_months(quarter_start(day), 3) - timedelta(days=1)
+
+
 _union_zone = ZoneInfo("America/Toronto")
 
 

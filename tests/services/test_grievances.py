@@ -435,49 +435,6 @@ def test_a_member_sees_a_summary_of_their_own_cases_only(make, site, now):
     assert found[0].step_since == date(2026, 11, 22)
 
 
-def test_counts_hold_numbers_only(make, site, now):
-    _workplace, steward = site
-    organizer = make.user(roles=(Role.ORGANIZER,))
-    won = opened(site, now)
-    grievances.close_grievance(
-        won, Closing(GrievanceOutcome.WON, 50_000, "Back pay."), actor=steward, now=now
-    )
-    opened(site, now, details=GrievanceDetails(GrievanceCategory.SCHEDULING, "t", "w"))
-    found = grievances.counts(actor=organizer, now=now)
-    assert found.total == 2 and found.open_cases == 1
-    assert found.by_category[GrievanceCategory.WAGE_DISCREPANCY] == 1
-    assert found.by_category[GrievanceCategory.SCHEDULING] == 1
-    assert found.by_outcome[GrievanceOutcome.WON] == 1
-    assert found.by_step[GrievanceStep.RESOLVED] == 1
-    # One case's money would be one grievant's back pay: not shown, anywhere.
-    assert found.money_recovered_cents is None
-    assert found.money_by_category[GrievanceCategory.WAGE_DISCREPANCY] is None
-    [row] = found.by_workplace.items
-    assert (row.open_cases, row.closed_cases) == (1, 1)
-    assert not hasattr(row, "money_recovered_cents")
-    pulled = db.session.scalar(
-        sa.select(AuditEvent).where(AuditEvent.action == "grievance.counts_viewed")
-    )
-    assert pulled.actor_id == organizer.id
-
-
-def test_counts_show_money_rounded_only_over_ten_cases(make, site, now):
-    _workplace, steward = site
-    organizer = make.user(roles=(Role.ORGANIZER,))
-    for cents in range(100_00, 111_00, 100):  # eleven cases, $100 to $110
-        case = opened(site, now)
-        grievances.close_grievance(
-            case,
-            Closing(GrievanceOutcome.WON, cents, "Back pay."),
-            actor=steward,
-            now=now,
-        )
-    found = grievances.counts(actor=organizer, now=now)
-    # $1,155 recovered in all, shown to the nearest $100.
-    assert found.money_by_category[GrievanceCategory.WAGE_DISCREPANCY] == 1_200_00
-    assert found.money_recovered_cents == 1_200_00
-
-
 def at(day: date, hour: int = 14) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 

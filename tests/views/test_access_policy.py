@@ -117,6 +117,7 @@ POLICY: dict[str, str | frozenset[Role]] = {
     "grievances.deadlines": CASES,
     "grievances.mine": MEMBER,
     "grievances.counts": GRIEVANCE_COUNTS,
+    "grievances.counts_csv": GRIEVANCE_COUNTS,
     "grievances.calendar_settings": STEWARD,
     "grievances.new_calendar_feed": STEWARD,
     "grievances.revoke_calendar_feed": STEWARD,

@@ -48,7 +48,7 @@ from union.models.members import (
     MemberStatus,
 )
 from union.models.privacy import Breach, CorrectionRequest, CorrectionStatus
-from union.models.reports import PrivacySpend, PublishedFigure
+from union.models.reports import GrievanceRelease, PrivacySpend, PublishedFigure
 from union.models.settings import Setting
 from union.models.survey import (
     EmploymentType,
@@ -119,6 +119,7 @@ __all__ = [
     "GrievanceEventKind",
     "GrievanceNote",
     "GrievanceOutcome",
+    "GrievanceRelease",
     "GrievanceStep",
     "JobClassification",
     "LoginSession",

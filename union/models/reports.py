@@ -1,10 +1,11 @@
 """What the reports have published, kept so that later reports can be checked
-against it: the group behind every exactly published figure, and the privacy
-budget every noisy release has spent. Neither is ever shown."""
+against it: the group behind every exactly published figure, the privacy budget
+every noisy release has spent, and each quarter's grievance figures. The sizes
+are never shown."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -62,3 +63,29 @@ class PrivacySpend(Model):
 
     def __repr__(self) -> str:
         return f"<PrivacySpend {self.id}>"
+
+
+class GrievanceRelease(Model):
+    """The grievance figures of one closed calendar quarter, as of its last day:
+    computed once, the first time anyone needs them after the quarter ended, and
+    never changed. The organizers' grievance page and every survey round's
+    grievance report publish these, so neither can be subtracted from the other.
+
+    The body is canonical JSON, like a report artifact's. `sizes` is the group
+    behind each exactly published figure, so later quarters are checked against
+    it (union.services.grievance_releases); it is never shown."""
+
+    __tablename__ = "grievance_releases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The quarter's first and last days, in the union's time zone.
+    quarter_start: Mapped[date] = mapped_column(unique=True)
+    quarter_end: Mapped[date]
+    body: Mapped[str] = mapped_column(sa.Text)
+    digest: Mapped[str] = mapped_column(sa.String(64))
+    #: JSON list of [figure, level, scope, size]; never shown.
+    sizes: Mapped[str] = mapped_column(sa.Text)
+    computed_at: Mapped[datetime]
+
+    def __repr__(self) -> str:
+        return f"<GrievanceRelease {self.quarter_start}>"

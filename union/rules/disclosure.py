@@ -694,15 +694,24 @@ def round_money(cents: int) -> int:
     return (cents + step // 2) // step * step
 
 
-def protect_money(amounts: Mapping[Key, tuple[int, int]]) -> ProtectedMoney:
+def protect_money(
+    amounts: Mapping[Key, tuple[int, int]],
+    *,
+    withheld: Collection[Key] = (),
+    total_withheld: bool = False,
+) -> ProtectedMoney:
     """Amounts of money by group, each given as (cases that recovered money,
     cents). A group's amount is shown, rounded, only over MONEY_MIN_CASES cases;
     the total only when the hidden groups are none, or two or more that together
-    have MONEY_MIN_CASES cases (or the total would be one hidden group's amount)."""
+    have MONEY_MIN_CASES cases (or the total would be one hidden group's amount).
+
+    `withheld` groups are hidden whatever their number of cases (their amount is
+    too close to one published before); with any of them, or `total_withheld`,
+    the total is hidden too, so that it cannot be subtracted down to them."""
     by_key: dict[Key, int | None] = {}
     hidden_cases = hidden_groups = 0
     for key, (cases, cents) in amounts.items():
-        if cases >= MONEY_MIN_CASES:
+        if cases >= MONEY_MIN_CASES and key not in withheld:
             by_key[key] = round_money(cents)
         else:
             by_key[key] = None
@@ -711,6 +720,8 @@ def protect_money(amounts: Mapping[Key, tuple[int, int]]) -> ProtectedMoney:
                 hidden_groups += 1
     all_cases = sum(cases for cases, _cents in amounts.values())
     total: int | None = None
+    if total_withheld or any(key in withheld for key in amounts):
+        return ProtectedMoney(by_key, None)
     if all_cases >= MONEY_MIN_CASES and (
         hidden_groups == 0 or (hidden_groups >= 2 and hidden_cases >= MONEY_MIN_CASES)
     ):

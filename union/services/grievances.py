@@ -1,11 +1,12 @@
 """Grievances: opening cases, moving them through their steps, notes, documents,
-outcomes, who sees which case, the steward dashboard, reminders, calendar feeds
-and the organizers' counts.
+outcomes, who sees which case, the steward dashboard, reminders and calendar
+feeds. (The organizers' grievance numbers are quarterly releases:
+union.services.grievance_releases.)
 
 Scope: admins see every case, a steward the cases of the workplaces they cover,
 and nobody else any case page. A member sees only a summary of the cases that name
-them, and organizers only counts. The timeline, step records and notes are only
-ever added to; nothing here edits or deletes them.
+them, and organizers only the protected quarterly figures. The timeline, step
+records and notes are only ever added to; nothing here edits or deletes them.
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ from union.models import (
     Workplace,
     grievance_grievants,
 )
-from union.rules import disclosure
 from union.rules.grievance_steps import (
     CLOSING_STEP,
     MAX_STEP_DAYS,
@@ -908,139 +908,6 @@ def own_grievances(actor: User, *, today: date) -> list[OwnGrievance]:
         )
         for g, step_since in rows
     ]
-
-
-# Organizers' counts ------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class WorkplaceCounts:
-    """A workplace's open and closed cases. No money: at one workplace it would
-    often be one grievant's back pay."""
-
-    workplace_id: int
-    workplace_name: str
-    open_cases: int
-    closed_cases: int
-
-
-@dataclass(frozen=True, slots=True)
-class GrievanceCounts:
-    """Counts and sums only: no names, titles or narratives."""
-
-    total: int
-    open_cases: int
-    by_category: dict[GrievanceCategory, int]
-    by_step: dict[GrievanceStep, int]
-    by_outcome: dict[GrievanceOutcome, int]
-    #: Workplaces with cases, by name, a page at a time.
-    by_workplace: Page[WorkplaceCounts]
-    #: Rounded, and None where too few cases recovered money to show it without
-    #: showing one person's (union.rules.disclosure.protect_money).
-    money_recovered_cents: int | None
-    money_by_category: dict[GrievanceCategory, int | None]
-
-
-def counts(
-    *, actor: User, now: datetime, page: int = 1, per_page: int = 50
-) -> GrievanceCounts:
-    """Union-wide grievance counts for organizers, and the pull recorded in the
-    audit log. Three queries whatever the number of cases (four past the last
-    page): the totals come from one grouping by category, step and outcome (a few
-    hundred groups at most), read from an index; the workplaces a page at a time."""
-    money = sa.func.coalesce(sa.func.sum(Grievance.money_recovered_cents), 0)
-    with_money = sa.func.count(sa.case((Grievance.money_recovered_cents > 0, 1)))
-    by_category = dict.fromkeys(GrievanceCategory, 0)
-    money_by_category = {category: [0, 0] for category in GrievanceCategory}
-    by_step = dict.fromkeys(GrievanceStep, 0)
-    by_outcome = dict.fromkeys(GrievanceOutcome, 0)
-    grouped = db.session.execute(
-        sa.select(
-            Grievance.category,
-            Grievance.step,
-            Grievance.outcome,
-            sa.func.count(),
-            with_money,
-            money,
-        ).group_by(Grievance.category, Grievance.step, Grievance.outcome)
-    )
-    for category, step, outcome, count, cases_with_money, recovered in grouped:
-        by_category[category] += count
-        money_by_category[category][0] += int(cases_with_money or 0)
-        money_by_category[category][1] += int(recovered or 0)
-        by_step[step] += count
-        if outcome is not None:
-            by_outcome[outcome] += count
-
-    # The page's workplaces first (those with a case, by name), then their cases
-    # counted from the (workplace, closed_on) index: fifty workplaces' counts,
-    # not every case grouped, and the number of such workplaces alongside.
-    of_workplace = Grievance.workplace_id == Workplace.id
-    page = max(page, 1)
-    workplace_rows = db.session.execute(
-        sa.select(
-            Workplace.id,
-            Workplace.employer,
-            Workplace.site,
-            sa.select(sa.func.count())
-            .where(of_workplace, Grievance.closed_on.is_(None))
-            .correlate(Workplace)
-            .scalar_subquery(),
-            sa.select(sa.func.count())
-            .where(of_workplace, Grievance.closed_on.is_not(None))
-            .correlate(Workplace)
-            .scalar_subquery(),
-            sa.func.count().over(),
-        )
-        .where(sa.exists().where(of_workplace))
-        .order_by(Workplace.employer, Workplace.site, Workplace.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    workplaces_with_cases = (
-        workplace_rows[0][-1]
-        if workplace_rows
-        else db.session.scalar(
-            sa.select(sa.func.count()).where(sa.exists().where(of_workplace))
-        )
-        or 0
-    )
-    by_workplace = [
-        WorkplaceCounts(
-            workplace_id=workplace_id,
-            workplace_name=f"{employer} \u2013 {site}" if site else employer,
-            open_cases=int(open_count),
-            closed_cases=int(closed_count),
-        )
-        for workplace_id, employer, site, open_count, closed_count, _total in (
-            workplace_rows
-        )
-    ]
-    protected = disclosure.protect_money(
-        {
-            category: (cases, cents)
-            for category, (cases, cents) in money_by_category.items()
-        }
-    )
-    audit.record("grievance.counts_viewed", actor=actor, now=now)
-    db.session.flush()
-    return GrievanceCounts(
-        total=sum(by_category.values()),
-        open_cases=sum(by_step[step] for step in OPEN_STEPS),
-        by_category=by_category,
-        by_step=by_step,
-        by_outcome=by_outcome,
-        by_workplace=Page(
-            items=by_workplace,
-            total=workplaces_with_cases,
-            number=page,
-            per_page=per_page,
-        ),
-        money_recovered_cents=protected.total,
-        money_by_category={
-            category: protected.by_key[category] for category in GrievanceCategory
-        },
-    )
 
 
 # Reminders -------------------------------------------------------------------

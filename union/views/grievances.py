@@ -1,5 +1,6 @@
 """Grievances: the steward dashboard and case pages, the member's own cases, the
-organizers' counts, and the stewards' calendar feeds."""
+organizers' quarterly grievance numbers (and their CSV), and the stewards'
+calendar feeds."""
 
 from __future__ import annotations
 
@@ -50,9 +51,19 @@ from union.i18n import _
 from union.labels import label
 from union.models import Grievance, GrievanceStep, Role
 from union.rules.grievance_steps import next_open_steps, outcomes_allowed, urgency
-from union.services import grievances
+from union.services import grievance_releases, grievances
 from union.services.grievances import NewGrievance
-from union.views.helpers import actor, done, enum_value, optional_id, page_number, saved
+from union.services.reports import presenting
+from union.views.helpers import (
+    actor,
+    csv_download,
+    disclosure_rules,
+    done,
+    enum_value,
+    optional_id,
+    page_number,
+    saved,
+)
 from union.web.access import public, roles
 from union.web.links import public_url
 
@@ -426,20 +437,50 @@ def mine() -> ResponseReturnValue:
     )
 
 
+def _release_page(
+    *, exported: bool
+) -> tuple[grievance_releases.Pulled, presenting.Page]:
+    rules = disclosure_rules()
+    pulled = grievance_releases.pull(
+        actor=actor(), now=utcnow(), rules=rules, exported=exported
+    )
+    page = presenting.Page(
+        title=_("Grievance numbers"),
+        scope_name=presenting.quarter_name(pulled.body),
+        rules=rules,
+    )
+    presenting.grievance_tables(pulled.body, page)
+    db.session.commit()  # the release, the first time, and the audit row of this pull
+    return pulled, page
+
+
 @blueprint.get("/counts")
 @roles(Role.ORGANIZER, Role.ADMIN)
 def counts() -> ResponseReturnValue:
-    page = render_template(
+    """The grievance release of the latest closed quarter: the same figures as
+    the survey reports', never live ones."""
+    pulled, page = _release_page(exported=False)
+    return render_template(
         "grievances/counts.html",
-        counts=grievances.counts(
-            actor=actor(),
-            now=utcnow(),
-            page=page_number(),
-            per_page=current_app.config["ROSTER_PAGE_SIZE"],
-        ),
+        page=page,
+        release=pulled.release,
+        page_number=page_number(),
+        per_page=current_app.config["ROSTER_PAGE_SIZE"],
     )
-    db.session.commit()  # the audit row of this pull
-    return page
+
+
+@blueprint.get("/counts.csv")
+@roles(Role.ORGANIZER, Role.ADMIN)
+def counts_csv() -> ResponseReturnValue:
+    """The page's figures, table by table, as they are on the page."""
+    pulled, page = _release_page(exported=True)
+    rows: list[list[object]] = []
+    for table in page.tables:
+        rows.extend([[table.title], list(table.columns), *table.raw_rows, []])
+    return csv_download(
+        list(grievance_releases.csv_of(pulled, rows)),
+        f"grievance-numbers-{pulled.release.quarter_start.isoformat()}",
+    )
 
 
 @blueprint.get("/calendar")

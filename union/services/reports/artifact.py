@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from union.services.reports.catalogue import ReportName
 
 #: Stored in every body; bumped when the body's shape changes. Version 2: the
-#: sensitive questions are noisy releases, never exact distributions.
-CATALOGUE_VERSION = 2
+#: sensitive questions are noisy releases, never exact distributions. Version 3:
+#: the grievance table is the grievance release of the latest closed quarter.
+CATALOGUE_VERSION = 3
 
 
 class Level(enum.StrEnum):
@@ -168,11 +169,35 @@ class MoneyRow(MoneyCell, total=False):
     category: Required[str]
 
 
-class GrievanceTable(TypedDict):
-    states: list[str]
-    rows: list[GrievanceRow]
-    money: list[MoneyRow]
-    total_money: MoneyCell | None
+class QuarterInfo(TypedDict):
+    start: str
+    end: str
+
+
+class StepCell(Cell, total=False):
+    step: Required[str]
+
+
+class SectorCases(TypedDict):
+    sector: str
+    open: Cell
+    closed: Cell
+
+
+class GrievanceTable(TypedDict, total=False):
+    """Grievances by kind and where they stand, and money recovered. From catalogue
+    version 3 on, a quarter's grievance release (union.services.grievance_releases)
+    as stored, which also has its quarter, the open cases by step and the cases
+    by sector."""
+
+    states: Required[list[str]]
+    rows: Required[list[GrievanceRow]]
+    money: Required[list[MoneyRow]]
+    total_money: Required[MoneyCell | None]
+    version: int
+    quarter: QuarterInfo
+    steps: list[StepCell]
+    sectors: list[SectorCases]
 
 
 class DensityRow(TypedDict):

@@ -45,6 +45,7 @@ from union.models import (
 )
 from union.rules import disclosure
 from union.rules.disclosure import Rules, Status
+from union.services import grievance_releases
 from union.services.reports import (
     catalogue,
     counting,
@@ -294,7 +295,7 @@ def _figures(
         statuses=statuses,
         median_figures=published,
         jobs_shown=medians.jobs_shown(workplaces, wages),
-        grievances=records.grievance_table(closed_on, rules),
+        grievances=grievance_releases.for_report(closed_on, rules=rules, now=now),
         funding=records.funding_by_place(closed_on),
         density=density,
         releases=releases,

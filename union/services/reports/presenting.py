@@ -19,7 +19,7 @@ from markupsafe import Markup
 from union.adapters import charts
 from union.i18n import _, _l, format_day, format_money, format_number
 from union.labels import label
-from union.models import GrievanceCategory, GrievanceOutcome, Sector
+from union.models import GrievanceCategory, GrievanceOutcome, GrievanceStep, Sector
 from union.money import cents_to_decimal
 from union.rules.disclosure import Rules
 from union.services.reports.artifact import (
@@ -27,6 +27,7 @@ from union.services.reports.artifact import (
     CategoryCell,
     Cell,
     CellStatus,
+    GrievanceTable,
     Level,
     MedianRow,
     MoneyRow,
@@ -81,6 +82,8 @@ class Page:
             return str(_("hidden"))
         if status == CellStatus.TOO_FEW_CASES:
             return str(_("too few cases"))
+        if status == CellStatus.TOO_CLOSE_TO_EARLIER:
+            return str(_("changed too little to show"))
         return str(_("not published"))
 
     def cell_raw(self, cell: Cell) -> Any:
@@ -108,6 +111,13 @@ def grievance_name(value: str) -> str:
         except ValueError:
             continue
     return value
+
+
+def step_name(value: str) -> str:
+    try:
+        return label(GrievanceStep(value))
+    except ValueError:
+        return value
 
 
 def dollars(cents: int | None) -> str:
@@ -520,8 +530,40 @@ def funding(body: Body, page: Page) -> None:
 
 def grievances(body: Body, page: Page) -> None:
     table = body.get("grievances")
-    if table is None:
-        return
+    if table is not None:
+        grievance_tables(table, page)
+
+
+def quarter_name(table: GrievanceTable) -> str:
+    """The quarter a grievance release covers, in words ("Jul 1, 2026 to Sep 30,
+    2026"), or "" for a table stored before releases."""
+    quarter = table.get("quarter")
+    if quarter is None:
+        return ""
+    return str(
+        _(
+            "%(start)s to %(end)s",
+            start=format_day(date.fromisoformat(quarter["start"])),
+            end=format_day(date.fromisoformat(quarter["end"])),
+        )
+    )
+
+
+def grievance_tables(table: GrievanceTable, page: Page) -> None:
+    """Grievance figures as tables: the organizers' grievance page, its CSV and
+    the survey reports' grievance report all show a release through this, so
+    they say the same thing figure for figure."""
+    quarter = quarter_name(table)
+    if quarter:
+        page.readings.append(
+            _(
+                "These are the grievance figures as they stood at the end of the "
+                "quarter from %(quarter)s. They are worked out once, after the "
+                "quarter ends, and stay the same until the next quarter ends: a "
+                "case that opens or closes now shows only then.",
+                quarter=quarter,
+            )
+        )
     states = [*table["states"], "all"]
     page.tables.append(
         Table(
@@ -540,38 +582,101 @@ def grievances(body: Body, page: Page) -> None:
             ],
         )
     )
-    if not table["money"]:
-        return
-    total: MoneyRow = {"category": "all", **(table["total_money"] or {})}
-    money_rows = [*table["money"], total]
-    page.tables.append(
-        Table(
-            title=_("Money recovered, rounded to $100"),
-            columns=[_("Kind"), _("Money recovered")],
-            rows=[
-                [
-                    grievance_name(r["category"]),
-                    dollars(r["money"]) if "money" in r else page.withheld(r.get("s")),
-                ]
-                for r in money_rows
-            ],
-            raw_rows=[
-                [
-                    grievance_name(r["category"]),
-                    cents_to_decimal(r["money"])
-                    if "money" in r
-                    else page.withheld(r.get("s")),
-                ]
-                for r in money_rows
-            ],
+    steps = table.get("steps")
+    if steps is not None:
+        page.tables.append(
+            Table(
+                title=_("Open cases by step"),
+                columns=[_("Step"), _("Cases")],
+                rows=[[step_name(r["step"]), page.cell_text(r)] for r in steps],
+                raw_rows=[[step_name(r["step"]), page.cell_raw(r)] for r in steps],
+            )
         )
-    )
-    page.notes.append(
-        _(
-            "Money is shown only for kinds of grievance with at least 10 cases "
-            "that recovered money."
+    sectors = table.get("sectors")
+    if sectors is not None:
+        page.tables.append(
+            Table(
+                title=_("Cases by sector"),
+                columns=[_("Sector"), _("Open"), _("Closed")],
+                rows=[
+                    [
+                        sector_name(r["sector"]),
+                        page.cell_text(r["open"]),
+                        page.cell_text(r["closed"]),
+                    ]
+                    for r in sectors
+                ],
+                raw_rows=[
+                    [
+                        sector_name(r["sector"]),
+                        page.cell_raw(r["open"]),
+                        page.cell_raw(r["closed"]),
+                    ]
+                    for r in sectors
+                ],
+            )
         )
-    )
+    if table["money"]:
+        total: MoneyRow = {"category": "all", **(table["total_money"] or {})}
+        money_rows = [*table["money"], total]
+        page.tables.append(
+            Table(
+                title=_("Money recovered, rounded to $100"),
+                columns=[_("Kind"), _("Money recovered")],
+                rows=[
+                    [
+                        grievance_name(r["category"]),
+                        dollars(r["money"])
+                        if "money" in r
+                        else page.withheld(r.get("s")),
+                    ]
+                    for r in money_rows
+                ],
+                raw_rows=[
+                    [
+                        grievance_name(r["category"]),
+                        cents_to_decimal(r["money"])
+                        if "money" in r
+                        else page.withheld(r.get("s")),
+                    ]
+                    for r in money_rows
+                ],
+            )
+        )
+    if quarter:
+        page.notes.extend(
+            [
+                _(
+                    "“Fewer than %(count)s”: a count from 1 to %(most)s, which could "
+                    "point at the people who filed.",
+                    count=page.rules.min_count,
+                    most=page.rules.min_count - 1,
+                ),
+                _(
+                    "“Hidden”: a count that would let a smaller one be worked out "
+                    "from the totals."
+                ),
+                _(
+                    "“Changed too little to show”: a figure that differs by 1 to "
+                    "%(most)s cases from an earlier quarter's figure, so comparing "
+                    "the two would tell how those few cases went.",
+                    most=page.rules.min_group_difference - 1,
+                ),
+                _(
+                    "Money recovered counts closed cases only. It is shown, rounded "
+                    "to $100, only for groups of at least 10 closed cases that "
+                    "recovered money, and never by workplace, so no one's back pay "
+                    "can be read off."
+                ),
+            ]
+        )
+    elif table["money"]:
+        page.notes.append(
+            _(
+                "Money is shown only for kinds of grievance with at least 10 cases "
+                "that recovered money."
+            )
+        )
 
 
 def density(body: Body, page: Page) -> None:

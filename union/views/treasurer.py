@@ -245,7 +245,7 @@ def remittance_list() -> ResponseReturnValue:
     return render_template(
         "treasurer/remittances.html",
         month=month,
-        lines=remittances.month_overview(month),
+        overview=remittances.month_overview(month, today=clock.today(utcnow())),
         percent=settings.current_settings().parent_union_share_percent,
         action_form=ActionForm(),
     )
@@ -270,7 +270,9 @@ def confirm_remittance(delegate_id: int, month: str) -> ResponseReturnValue:
 @roles(*TREASURY)
 def remittance_detail(delegate_id: int, month: str) -> ResponseReturnValue:
     when = path_month(month)
-    report = remittances.delegate_month(accounts.user_by_id(delegate_id), when)
+    report = remittances.delegate_month(
+        accounts.user_by_id(delegate_id), when, today=clock.today(utcnow())
+    )
     return render_template(
         "dues/remittance.html", report=report, month=when, treasurer_view=True
     )

@@ -120,7 +120,7 @@ def test_the_treasurer_confirms_a_remittance(client, world, december):
     page = client.get("/treasurer/remittances?month=2026-11").get_data(as_text=True)
     assert "Confirm received" in page
     steward = world.accounts["steward"].id
-    client.submit(
+    client.submit_and_confirm(
         f"/treasurer/remittances/{steward}/2026-11",
         page="/treasurer/remittances?month=2026-11",
     )
@@ -138,7 +138,9 @@ def test_a_receipt_after_the_confirmation_is_flagged_and_confirmed_on_its_own(
     client.sign_in("treasurer@example.org")
     steward = world.accounts["steward"]
     month_page = "/treasurer/remittances?month=2026-11"
-    client.submit(f"/treasurer/remittances/{steward.id}/2026-11", page=month_page)
+    client.submit_and_confirm(
+        f"/treasurer/remittances/{steward.id}/2026-11", page=month_page
+    )
     assert "Confirmed" in client.get(month_page).get_data(as_text=True)
     late = make.member(world.member.employments[0].workplace)
     ledger.record_hand_payment(
@@ -160,7 +162,9 @@ def test_a_receipt_after_the_confirmation_is_flagged_and_confirmed_on_its_own(
     text = detail.get_data(as_text=True)
     assert "Confirmed by the treasurer on" in text and ".." not in text
     assert "written after the month was confirmed" in text
-    client.submit(f"/treasurer/remittances/{steward.id}/2026-11", page=month_page)
+    client.submit_and_confirm(
+        f"/treasurer/remittances/{steward.id}/2026-11", page=month_page
+    )
     parts = db.session.scalars(sa.select(Remittance).order_by(Remittance.id)).all()
     assert [part.total_cents for part in parts] == [2200, 2200]
 
@@ -175,6 +179,7 @@ def test_the_month_still_running_has_no_confirm_button(client, world):
     steward = world.accounts["steward"].id
     client.submit(
         f"/treasurer/remittances/{steward}/{this_month}",
+        {"confirmed": "yes"},
         page=f"/treasurer/remittances?month={this_month}",
     )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Remittance)) == 0

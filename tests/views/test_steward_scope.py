@@ -75,7 +75,9 @@ class Attempt:
     by: str = "steward"
 
     def data(self, token: str) -> dict[str, Any]:
-        data = {**self.form, "csrf_token": token}
+        # Past the page that asks first, for the actions that have one: the
+        # lookup that refuses another steward's object comes before the asking.
+        data = {**self.form, "csrf_token": token, "confirmed": "yes"}
         for name, (content, filename) in self.files.items():
             data[name] = (io.BytesIO(content), filename)
         return data

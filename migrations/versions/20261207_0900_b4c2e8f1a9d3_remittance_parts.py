@@ -6,7 +6,7 @@ Existing confirmations take the month's payments recorded up to the moment they
 were confirmed; later ones are left unconfirmed, as they really are.
 
 Revision ID: b4c2e8f1a9d3
-Revises: a1d3da1a3a0b
+Revises: f3b6a2c8d9e1
 Create Date: 2026-12-07 09:00:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = 'b4c2e8f1a9d3'
-down_revision = 'a1d3da1a3a0b'
+down_revision = 'f3b6a2c8d9e1'
 branch_labels = None
 depends_on = None
 

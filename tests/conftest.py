@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import html
 import os
 import re
 import uuid
@@ -221,6 +222,22 @@ class UnionClient(FlaskClient):
         fields["csrf_token"] = self.csrf_token(page or url)
         return self.post(url, data=fields, **kwargs)
 
+    def submit_and_confirm(
+        self,
+        url: str,
+        data: dict[str, Any] | None = None,
+        *,
+        page: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """POSTs a destructive action's form, then the form of the page that asks
+        first (with the fields it carries), as a browser would."""
+        asking = self.submit(url, data, page=page)
+        assert asking.status_code == 200, asking.status_code
+        return self.post(
+            url, data=hidden_fields(asking.get_data(as_text=True)), **kwargs
+        )
+
     def sign_in(self, email: str, password: str = factories.PASSWORD) -> Any:
         response = self.submit("/login", {"email": email, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)
@@ -228,6 +245,21 @@ class UnionClient(FlaskClient):
 
     def sign_out(self) -> Any:
         return self.submit("/logout", page="/account")
+
+
+_HIDDEN_INPUT = re.compile(r"<input[^>]*type=\"hidden\"[^>]*>")
+_ATTRIBUTE = re.compile(r'(name|value)="([^"]*)"')
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    """The hidden fields of a page's forms, unescaped, as a browser sends them."""
+    fields = {}
+    for tag in _HIDDEN_INPUT.findall(page):
+        attributes = dict(_ATTRIBUTE.findall(tag))
+        if "name" in attributes:
+            fields[attributes["name"]] = html.unescape(attributes.get("value", ""))
+    assert fields.get("confirmed") == "yes", "not the page that asks first"
+    return fields
 
 
 class QueryCounter:

@@ -349,41 +349,121 @@ def test_remittance_split_always_adds_up():
             assert parent + branch == total and parent >= 0 and branch >= 0
 
 
+DEC_7 = datetime(2026, 12, 7, 20, 44, tzinfo=UTC)
+
+
+def hand_payment(make, delegate, months=1, *, day=5, now=NOW):
+    """A new member's cash for `months` months and the initiation fee."""
+    member = make.member(level="minimum")
+    return ledger.record_hand_payment(
+        member,
+        method=PaymentMethod.CASH,
+        months=months,
+        amount_cents=dues.quote(member, months).total_cents,
+        paid_on=date(2026, 11, day),
+        reference=None,
+        actor=delegate,
+        now=now,
+    )
+
+
 def test_a_delegate_month_lists_receipts_and_the_treasurer_confirms_it(make):
     delegate = make.user(roles=(Role.STEWARD,))
-    for name in ("A", "B"):
-        member = make.member(name=name, level="minimum")
-        ledger.record_hand_payment(
-            member,
-            method=PaymentMethod.CASH,
-            months=1,
-            amount_cents=2200,
-            paid_on=date(2026, 11, 5),
-            reference=None,
-            actor=delegate,
-            now=NOW,
-        )
-    report = remittances.delegate_month(delegate, NOV)
+    for _ in range(2):
+        hand_payment(make, delegate)
+    report = remittances.delegate_month(delegate, NOV, today=DEC_7.date())
     assert (
         len(report.payments),
         report.total_cents,
         report.parent_cents,
         report.branch_cents,
     ) == (2, 4400, 2200, 2200)
-    [line] = remittances.month_overview(NOV)
-    assert (line.receipts, line.total_cents, line.confirmed) == (2, 4400, None)
+    [line] = remittances.month_overview(NOV, today=DEC_7.date()).lines
+    assert (line.receipts, line.total_cents, line.confirmed) == (2, 4400, False)
     treasurer = make.user(roles=(Role.TREASURER,))
     settings.update_settings(
         {"parent_union_share_percent": 40}, actor=treasurer, now=NOW
     )
-    confirmed = remittances.confirm_remittance(delegate, NOV, actor=treasurer, now=NOW)
+    confirmed = remittances.confirm_remittance(
+        delegate, NOV, actor=treasurer, now=DEC_7
+    )
     assert (confirmed.parent_cents, confirmed.branch_cents) == (1760, 2640)
     settings.update_settings(
         {"parent_union_share_percent": 70}, actor=treasurer, now=NOW
     )
-    assert remittances.delegate_month(delegate, NOV).parent_cents == 1760
+    after = remittances.delegate_month(delegate, NOV, today=DEC_7.date())
+    assert (after.parent_cents, after.waiting) == (1760, None)
     with pytest.raises(ValidationFailed):
+        remittances.confirm_remittance(delegate, NOV, actor=treasurer, now=DEC_7)
+
+
+def test_receipts_after_a_confirmation_are_a_new_part_and_the_shares_add_up(make):
+    """The reported bug: a confirmed $392 month became $404 while both shares
+    stayed at $196 and it still read "confirmed"."""
+    delegate = make.user(roles=(Role.STEWARD,))
+    treasurer = make.user(roles=(Role.TREASURER,))
+    for months in (1, 3):
+        hand_payment(make, delegate, months)
+    first = remittances.confirm_remittance(delegate, NOV, actor=treasurer, now=DEC_7)
+    late = hand_payment(make, delegate, 2, day=28, now=DEC_7)
+
+    report = remittances.delegate_month(delegate, NOV, today=DEC_7.date())
+    confirmed, waiting = report.parts
+    assert confirmed.confirmed == first and len(confirmed.payments) == 2
+    assert (confirmed.total_cents, confirmed.parent_cents) == (6600, 3300)
+    assert waiting.confirmed is None and waiting.payments == [late]
+    assert report.total_cents == 9900
+    assert report.parent_cents + report.branch_cents == report.total_cents
+
+    [line] = remittances.month_overview(NOV, today=DEC_7.date()).lines
+    assert (line.total_cents, line.confirmed, line.late_receipts) == (
+        9900,
+        False,
+        True,
+    )
+    assert (line.waiting_receipts, line.waiting_cents) == (1, 3300)
+    assert line.parent_cents + line.branch_cents == line.total_cents
+
+    second = remittances.confirm_remittance(delegate, NOV, actor=treasurer, now=DEC_7)
+    assert (second.total_cents, second.receipts) == (3300, 1)
+    assert first.total_cents == 6600  # the first part is as it was confirmed
+    [line] = remittances.month_overview(NOV, today=DEC_7.date()).lines
+    assert (line.total_cents, line.confirmed, line.confirmations) == (9900, True, 2)
+
+
+def test_a_month_still_running_cannot_be_confirmed(make):
+    delegate = make.user(roles=(Role.STEWARD,))
+    treasurer = make.user(roles=(Role.TREASURER,))
+    hand_payment(make, delegate)
+    with pytest.raises(ValidationFailed) as refused:
         remittances.confirm_remittance(delegate, NOV, actor=treasurer, now=NOW)
+    assert "still running" in refused.value.messages[0]
+    assert remittances.month_overview(NOV, today=NOW.date()).ended is False
+    last_day = datetime(2026, 11, 30, 23, 0, tzinfo=UTC)
+    with pytest.raises(ValidationFailed):
+        remittances.confirm_remittance(delegate, NOV, actor=treasurer, now=last_day)
+    remittances.confirm_remittance(delegate, NOV, actor=treasurer, now=DEC_7)
+
+
+def test_shares_add_up_however_receipts_and_confirmations_interleave(make):
+    delegate = make.user(roles=(Role.STEWARD,))
+    treasurer = make.user(roles=(Role.TREASURER,))
+    for percent, months in ((33, (1, 2)), (51, (5,)), (67, (1, 7, 3))):
+        settings.update_settings(
+            {"parent_union_share_percent": percent}, actor=treasurer, now=NOW
+        )
+        for count in months:
+            hand_payment(make, delegate, count)
+        remittances.confirm_remittance(delegate, NOV, actor=treasurer, now=DEC_7)
+        report = remittances.delegate_month(delegate, NOV, today=DEC_7.date())
+        [line] = remittances.month_overview(NOV, today=DEC_7.date()).lines
+        for figures in (report, line):
+            assert figures.parent_cents + figures.branch_cents == figures.total_cents
+        assert report.total_cents == sum(p.amount_cents for p in report.payments)
+        assert (line.total_cents, line.parent_cents) == (
+            report.total_cents,
+            report.parent_cents,
+        )
 
 
 def test_the_arrears_list_agrees_with_each_members_standing(make):

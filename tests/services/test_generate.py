@@ -25,6 +25,7 @@ from union.models import (
     GrievanceNote,
     Member,
     MemberStatus,
+    Remittance,
     ReportArtifact,
     Role,
     StepRecord,
@@ -124,6 +125,28 @@ def test_every_payment_covers_its_months_and_refunds_cover_none(generated):
     for payment in sorted(payments, key=lambda p: p.id):
         first.setdefault(payment.member_id, payment)
     assert all(p.initiation_cents > 0 for p in first.values())
+
+
+def test_each_confirmed_remittance_took_in_exactly_its_months_receipts(generated):
+    remittances = db.session.scalars(sa.select(Remittance)).all()
+    assert remittances
+    taken: dict[int, list[DuesPayment]] = {}
+    for payment in db.session.scalars(
+        sa.select(DuesPayment).where(DuesPayment.remittance_id.is_not(None))
+    ):
+        taken.setdefault(payment.remittance_id, []).append(payment)
+    for remittance in remittances:
+        payments = taken.get(remittance.id, [])
+        assert sum(p.amount_cents for p in payments) == remittance.total_cents
+        assert len(payments) == remittance.receipts
+        assert all(
+            p.recorded_by_id == remittance.delegate_id
+            and p.paid_on.replace(day=1) == remittance.month
+            for p in payments
+        )
+        assert remittance.parent_cents + remittance.branch_cents == (
+            remittance.total_cents
+        )
 
 
 def test_standing_in_sql_and_in_python_agree_for_every_member(generated, now):

@@ -1,10 +1,13 @@
 import csv
 import io
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
+import pytest
 import sqlalchemy as sa
 
+from union import clock
+from union.clock import utcnow
 from union.db import db
 from union.models import (
     DuesNotice,
@@ -15,7 +18,7 @@ from union.models import (
     Role,
     WaiverStatus,
 )
-from union.services import dues
+from union.services import dues, ledger
 
 
 def test_without_stripe_the_dues_page_offers_cash_only(client, world):
@@ -101,15 +104,23 @@ def test_the_delegate_remittance_shows_receipts_and_the_split(client, world):
     page = client.get("/dues/remittance?month=2026-11").get_data(as_text=True)
     assert f">{world.receipt.receipt_number}</a>" in page
     assert "$22.00" in page and "$11.00" in page
-    assert "Not yet confirmed by the treasurer." in page
+    assert "Not yet confirmed by the treasurer<" in page
 
 
-def test_the_treasurer_confirms_a_remittance(client, world):
+@pytest.fixture
+def december():
+    """The pages read in December, once November (every test's receipts' month)
+    has ended."""
+    with clock.pinned(datetime(2026, 12, 7, 20, 44, tzinfo=UTC)):
+        yield
+
+
+def test_the_treasurer_confirms_a_remittance(client, world, december):
     client.sign_in("treasurer@example.org")
     page = client.get("/treasurer/remittances?month=2026-11").get_data(as_text=True)
     assert "Confirm received" in page
     steward = world.accounts["steward"].id
-    client.submit(
+    client.submit_and_confirm(
         f"/treasurer/remittances/{steward}/2026-11",
         page="/treasurer/remittances?month=2026-11",
     )
@@ -119,6 +130,59 @@ def test_the_treasurer_confirms_a_remittance(client, world):
         remittance.parent_cents,
         remittance.branch_cents,
     ) == (2200, 1100, 1100)
+
+
+def test_a_receipt_after_the_confirmation_is_flagged_and_confirmed_on_its_own(
+    client, world, make, december
+):
+    client.sign_in("treasurer@example.org")
+    steward = world.accounts["steward"]
+    month_page = "/treasurer/remittances?month=2026-11"
+    client.submit_and_confirm(
+        f"/treasurer/remittances/{steward.id}/2026-11", page=month_page
+    )
+    assert "Confirmed" in client.get(month_page).get_data(as_text=True)
+    late = make.member(world.member.employments[0].workplace)
+    ledger.record_hand_payment(
+        late,
+        method=PaymentMethod.CASH,
+        months=1,
+        amount_cents=dues.quote(late, 1).total_cents,
+        paid_on=make.now.date(),
+        reference=None,
+        actor=steward,
+        now=make.now,
+    )
+    db.session.commit()
+    page = client.get(month_page).get_data(as_text=True)
+    assert "1 receipt ($22.00) written after this month was confirmed" in page
+    assert "Confirm the late receipts" in page
+    assert "$44.00" in page  # the total, with shares that add up to it
+    detail = client.get(f"/treasurer/remittances/{steward.id}/2026-11")
+    text = detail.get_data(as_text=True)
+    assert "Confirmed by the treasurer on" in text and ".." not in text
+    assert "written after the month was confirmed" in text
+    client.submit_and_confirm(
+        f"/treasurer/remittances/{steward.id}/2026-11", page=month_page
+    )
+    parts = db.session.scalars(sa.select(Remittance).order_by(Remittance.id)).all()
+    assert [part.total_cents for part in parts] == [2200, 2200]
+
+
+def test_the_month_still_running_has_no_confirm_button(client, world):
+    client.sign_in("treasurer@example.org")
+    this_month = utcnow().strftime("%Y-%m")  # the pinned clock's November
+    page = client.get(f"/treasurer/remittances?month={this_month}")
+    text = page.get_data(as_text=True)
+    assert "This month is still running" in text
+    assert "Confirm received" not in text
+    steward = world.accounts["steward"].id
+    client.submit(
+        f"/treasurer/remittances/{steward}/{this_month}",
+        {"confirmed": "yes"},
+        page=f"/treasurer/remittances?month={this_month}",
+    )
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Remittance)) == 0
 
 
 def test_a_remittance_month_the_treasurer_did_not_name_is_no_such_page(client, world):

@@ -112,7 +112,7 @@ def test_a_steward_accepts_an_applicant_at_their_workplace(client, make, world):
 def test_declining_removes_the_application(client, make, world):
     applicant = make.member(world.here, status=MemberStatus.APPLICANT)
     client.sign_in("steward@example.org")
-    client.submit(
+    client.submit_and_confirm(
         f"/members/{applicant.public_id}/decline",
         page=f"/members/{applicant.public_id}",
     )

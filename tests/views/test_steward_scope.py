@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pytest
@@ -34,11 +35,12 @@ from union.models import (
     CorrectionStatus,
     Member,
     MemberStatus,
+    PaymentMethod,
     Role,
     StewardAssignment,
     WorkplaceStatus,
 )
-from union.services import accounts, dues, members, survey
+from union.services import accounts, dues, ledger, members, survey
 
 #: Methods that change things.
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -73,7 +75,9 @@ class Attempt:
     by: str = "steward"
 
     def data(self, token: str) -> dict[str, Any]:
-        data = {**self.form, "csrf_token": token}
+        # Past the page that asks first, for the actions that have one: the
+        # lookup that refuses another steward's object comes before the asking.
+        data = {**self.form, "csrf_token": token, "confirmed": "yes"}
         for name, (content, filename) in self.files.items():
             data[name] = (io.BytesIO(content), filename)
         return data
@@ -408,9 +412,19 @@ def retire_level(world: Any, make: Any) -> Attempt:
 
 
 def confirm_remittance(world: Any, make: Any) -> Attempt:
-    delegate = world.accounts["steward"].id
-    month = world.receipt.paid_on.strftime("%Y-%m")
-    return Attempt(f"/treasurer/remittances/{delegate}/{month}", by="treasurer")
+    """A month that has ended: October, when the steward took one more payment."""
+    delegate = world.accounts["steward"]
+    ledger.record_hand_payment(
+        world.member,
+        method=PaymentMethod.CASH,
+        months=1,
+        amount_cents=dues.quote(world.member, 1).total_cents,
+        paid_on=date(2026, 10, 20),
+        reference=None,
+        actor=delegate,
+        now=make.now,
+    )
+    return Attempt(f"/treasurer/remittances/{delegate.id}/2026-10", by="treasurer")
 
 
 def decide_waiver(world: Any, make: Any) -> Attempt:

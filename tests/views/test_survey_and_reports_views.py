@@ -227,7 +227,7 @@ def test_organizers_open_and_close_rounds_from_the_page(client, world):
     assert response.status_code == 302
     current = survey.current_round()
     assert current is not None and current.name == "Winter 2027"
-    response = client.submit(
+    response = client.submit_and_confirm(
         f"/reports/rounds/{current.id}/close", {}, page="/reports/"
     )
     assert response.status_code == 302

@@ -112,7 +112,7 @@ def test_merging_a_pending_workplace_into_the_real_one(client, make, world):
     typed = make.workplace("here agncy", status=WorkplaceStatus.PENDING)
     member = make.member(typed)
     client.sign_in("organizer@example.org")
-    response = client.submit(
+    response = client.submit_and_confirm(
         f"/workplaces/{typed.id}/merge",
         {"into": str(world.here.id)},
         page=f"/workplaces/{typed.id}",

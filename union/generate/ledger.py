@@ -13,6 +13,8 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+import sqlalchemy as sa
+
 from union.adapters.bulk import table
 from union.clock import month_start
 from union.generate import Context, MemberPlan
@@ -454,4 +456,23 @@ def _remittances(context: Context, dues: _Dues) -> None:
             "confirmed_by_id",
         ),
         rows,
+    )
+    # Each confirmed month took in every receipt its delegate wrote that month.
+    payments = table(DuesPayment)
+    confirmed_month = (
+        sa.select(sa.func.max(confirmed_months.c.id))
+        .where(
+            confirmed_months.c.delegate_id == payments.c.recorded_by_id,
+            confirmed_months.c.month <= payments.c.paid_on,
+        )
+        .scalar_subquery()
+    )
+    context.writer.connection.execute(
+        sa.update(payments)
+        .where(
+            payments.c.method.in_(list(HAND.values())),
+            payments.c.recorded_by_id.is_not(None),
+            payments.c.paid_on < cutoff,
+        )
+        .values(remittance_id=confirmed_month)
     )

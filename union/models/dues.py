@@ -178,6 +178,11 @@ class DuesPayment(Model):
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(
         sa.String(64), unique=True
     )
+    #: The treasurer's confirmation that took this payment's money in; None while
+    #: a cash or e-transfer payment is still with its delegate (and for cards).
+    remittance_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("remittances.id", ondelete="SET NULL"), index=True
+    )
     refunded_cents: Mapped[int] = mapped_column(default=0)
     #: Taken back by the cardholder's bank in a dispute, while the union has not
     #: won it (0 again once Stripe reinstates the funds).
@@ -419,12 +424,14 @@ class DuesNotice(Model):
 
 
 class Remittance(Model):
-    """The treasurer confirming a delegate handed over a month's cash, with the
-    split between the branch and the parent union as it stood then."""
+    """The treasurer confirming a delegate handed over the money of some of a
+    month's receipts (those whose payments point here), with the split between
+    the branch and the parent union as it stood then. Receipts written after a
+    confirmation make a new part of the month, confirmed on its own."""
 
     __tablename__ = "remittances"
     __table_args__ = (
-        sa.UniqueConstraint("delegate_id", "month"),
+        sa.Index("ix_remittances_delegate_month", "delegate_id", "month"),
         sa.CheckConstraint("total_cents >= 0", name="total_nonnegative"),
     )
 

@@ -303,6 +303,6 @@ def remittance() -> ResponseReturnValue:
     month = month_value(request.args.get("month"))
     return render_template(
         "dues/remittance.html",
-        report=remittances.delegate_month(actor(), month),
+        report=remittances.delegate_month(actor(), month, today=clock.today(utcnow())),
         month=month,
     )

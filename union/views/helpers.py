@@ -6,6 +6,7 @@ import enum
 import logging
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar, cast
 
@@ -15,9 +16,11 @@ from flask import (
     copy_current_request_context,
     current_app,
     flash,
+    render_template,
     request,
     stream_with_context,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from union import clock
@@ -25,7 +28,7 @@ from union.adapters.payments import StripeGateway
 from union.clock import first_of_month, utcnow
 from union.db import database_integer, db
 from union.errors import InvalidTransition, NotFound, ValidationFailed
-from union.forms.base import BaseForm
+from union.forms.base import ActionForm, BaseForm
 from union.logs import log_exception
 from union.models import User
 from union.rules.disclosure import Rules
@@ -124,6 +127,47 @@ def done(action: Callable[[], object], *, success: str) -> bool:
     db.session.commit()
     flash(success, "success")
     return True
+
+
+#: The field the page that asks first adds, so the second post does the action.
+CONFIRMED = "confirmed"
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """What the page that asks before a destructive action says."""
+
+    #: "Decline Robin's application?"
+    title: str
+    #: What will happen, and whether it can be undone.
+    consequence: str
+    #: The button that does it: "Decline and remove".
+    confirm_label: str
+    #: Where "Cancel" goes: the page the button was on.
+    back_url: str
+
+
+def ask_first(question: Question) -> ResponseReturnValue | None:
+    """None once the person has confirmed; until then, the page that asks them.
+
+    For a POST whose CSRF token has been checked. The page posts the same form
+    again, with every field it was sent, plus `confirmed=yes`: no JavaScript,
+    and nothing is done until that second post. The action itself must be safe
+    to confirm twice (its service refuses what is already done)."""
+    if request.form.get(CONFIRMED) == "yes":
+        return None
+    carried = [
+        (name, value)
+        for name, value in request.form.items(multi=True)
+        if name not in ("csrf_token", CONFIRMED)
+    ]
+    return render_template(
+        "confirm.html",
+        question=question,
+        action=request.path,
+        carried=carried,
+        action_form=ActionForm(),
+    )
 
 
 def after_response(work: Callable[[], None]) -> None:

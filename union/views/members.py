@@ -38,7 +38,9 @@ from union.models import MemberStatus, Role
 from union.services import accounts, dues, members, privacy, roster, workplaces
 from union.services.card_dues import CardPaymentsUnavailable
 from union.views.helpers import (
+    Question,
     actor,
+    ask_first,
     csv_download,
     done,
     enum_value,
@@ -338,7 +340,22 @@ def accept(public_id: str) -> ResponseReturnValue:
 def decline(public_id: str) -> ResponseReturnValue:
     user = actor()
     member = members.member_for(user, public_id)
-    if ActionForm().validate_on_submit() and done(
+    if not ActionForm().validate_on_submit():
+        return to_detail(public_id)
+    asking = ask_first(
+        Question(
+            title=_("Decline %(name)s's application?", name=member.chosen_name),
+            consequence=_(
+                "The application and everything written in it are removed. "
+                "This cannot be undone: they would have to apply again."
+            ),
+            confirm_label=_("Decline and remove"),
+            back_url=url_for(".detail", public_id=public_id),
+        )
+    )
+    if asking is not None:
+        return asking
+    if done(
         lambda: members.decline_application(member, actor=user, now=utcnow()),
         success=_("The application was declined and removed."),
     ):

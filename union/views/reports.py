@@ -30,7 +30,9 @@ from union.services.reports import noisy
 from union.services.reports.catalogue import CATALOGUE
 from union.services.reports.presenting import LEVEL_NAMES, Page, present, sector_name
 from union.views.helpers import (
+    Question,
     actor,
+    ask_first,
     csv_download,
     disclosure_rules,
     done,
@@ -113,6 +115,21 @@ def open_round() -> ResponseReturnValue:
 def close_round(round_id: int) -> ResponseReturnValue:
     if ActionForm().validate_on_submit():
         survey_round = survey.get_round(round_id)
+        asking = ask_first(
+            Question(
+                title=_("Close %(name)s?", name=survey_round.name),
+                consequence=_(
+                    "Closing is final: nobody can answer after it, and the reports "
+                    "are made once from the answers given so far. Where too few "
+                    "have answered, the reports will have little or nothing to "
+                    "show, and that cannot be changed later."
+                ),
+                confirm_label=_("Close the round"),
+                back_url=url_for(".index"),
+            )
+        )
+        if asking is not None:
+            return asking
         done(
             lambda: survey.close_round(
                 survey_round, actor=actor(), now=utcnow(), rules=disclosure_rules()

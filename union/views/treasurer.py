@@ -25,12 +25,14 @@ from union.forms.dues import (
     LevelTextForm,
     RateForm,
 )
-from union.i18n import _, format_money
+from union.i18n import _, current_language, format_day, format_money, ngettext
 from union.labels import label
 from union.models import DuesLevel, PaymentMethod, Role, WaiverStatus
 from union.services import accounts, dues, remittances, settings, treasury, waivers
 from union.views.helpers import (
+    Question,
     actor,
+    ask_first,
     csv_download,
     done,
     enum_value,
@@ -193,6 +195,21 @@ def level(level_id: int) -> ResponseReturnValue:
 def retire_level(level_id: int) -> ResponseReturnValue:
     current = _level(level_id)
     if ActionForm().validate_on_submit():
+        asking = ask_first(
+            Question(
+                title=_(
+                    "Retire %(level)s?", level=current.name_for(current_language())
+                ),
+                consequence=_(
+                    "New members will no longer be offered it. Members on it keep "
+                    "it and keep paying it."
+                ),
+                confirm_label=_("Retire this level"),
+                back_url=url_for(".level", level_id=level_id),
+            )
+        )
+        if asking is not None:
+            return asking
         done(
             lambda: dues.retire_level(current, actor=actor(), now=utcnow()),
             success=_("The level is no longer offered. Members on it keep it."),
@@ -245,7 +262,7 @@ def remittance_list() -> ResponseReturnValue:
     return render_template(
         "treasurer/remittances.html",
         month=month,
-        lines=remittances.month_overview(month),
+        overview=remittances.month_overview(month, today=clock.today(utcnow())),
         percent=settings.current_settings().parent_union_share_percent,
         action_form=ActionForm(),
     )
@@ -257,6 +274,34 @@ def confirm_remittance(delegate_id: int, month: str) -> ResponseReturnValue:
     when = path_month(month)
     if ActionForm().validate_on_submit():
         delegate = accounts.user_by_id(delegate_id)
+        report = remittances.delegate_month(delegate, when, today=clock.today(utcnow()))
+        waiting = report.waiting
+        if report.ended and waiting is not None:
+            asking = ask_first(
+                Question(
+                    title=_(
+                        "Confirm you received %(total)s from %(delegate)s?",
+                        total=format_money(waiting.total_cents),
+                        delegate=delegate.display_name,
+                    ),
+                    consequence=ngettext(
+                        "%(num)d receipt of %(month)s. The split is written down "
+                        "as it is now: %(parent)s to the parent union, %(branch)s "
+                        "kept by the branch. A confirmation cannot be undone.",
+                        "%(num)d receipts of %(month)s. The split is written down "
+                        "as it is now: %(parent)s to the parent union, %(branch)s "
+                        "kept by the branch. A confirmation cannot be undone.",
+                        len(waiting.payments),
+                        month=format_day(when, "MMMM y"),
+                        parent=format_money(waiting.parent_cents),
+                        branch=format_money(waiting.branch_cents),
+                    ),
+                    confirm_label=_("Confirm received"),
+                    back_url=url_for(".remittance_list", month=month),
+                )
+            )
+            if asking is not None:
+                return asking
         done(
             lambda: remittances.confirm_remittance(
                 delegate, when, actor=actor(), now=utcnow()
@@ -270,7 +315,9 @@ def confirm_remittance(delegate_id: int, month: str) -> ResponseReturnValue:
 @roles(*TREASURY)
 def remittance_detail(delegate_id: int, month: str) -> ResponseReturnValue:
     when = path_month(month)
-    report = remittances.delegate_month(accounts.user_by_id(delegate_id), when)
+    report = remittances.delegate_month(
+        accounts.user_by_id(delegate_id), when, today=clock.today(utcnow())
+    )
     return render_template(
         "dues/remittance.html", report=report, month=when, treasurer_view=True
     )

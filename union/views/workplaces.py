@@ -19,7 +19,14 @@ from union.i18n import _
 from union.models import BargainingStatus, Role, Sector, WorkplaceStatus
 from union.services import accounts, workplaces
 from union.services.workplaces import FundingDetails, WorkplaceDetails
-from union.views.helpers import actor, done, optional_id, saved
+from union.views.helpers import (
+    Question,
+    actor,
+    ask_first,
+    done,
+    optional_id,
+    saved,
+)
 from union.web.access import roles
 
 blueprint = Blueprint("workplaces", __name__, url_prefix="/workplaces")
@@ -169,6 +176,25 @@ def merge(workplace_id: int) -> ResponseReturnValue:
         flash(_("Choose the workplace it is the same as."), "error")
         return to_detail(workplace_id)
     into = workplaces.workplace_for(user, into_id)
+    asking = ask_first(
+        Question(
+            title=_(
+                "Merge %(pending)s into %(into)s?",
+                pending=workplace.name,
+                into=into.name,
+            ),
+            consequence=_(
+                "Its members move to %(into)s and %(pending)s is removed. This "
+                "cannot be undone.",
+                pending=workplace.name,
+                into=into.name,
+            ),
+            confirm_label=_("Merge them"),
+            back_url=url_for(".detail", workplace_id=workplace_id),
+        )
+    )
+    if asking is not None:
+        return asking
     if done(
         lambda: workplaces.merge_workplace(workplace, into, actor=user, now=utcnow()),
         success=_("Merged. Its members now show under this workplace."),
@@ -224,6 +250,20 @@ def delete_funding(workplace_id: int, funding_id: int) -> ResponseReturnValue:
     workplace = workplaces.workplace_for(actor(), workplace_id)
     funding = workplaces.funding_for(workplace, funding_id)
     if ActionForm().validate_on_submit():
+        asking = ask_first(
+            Question(
+                title=_("Remove the funding from %(funder)s?", funder=funding.funder),
+                consequence=_(
+                    "It is removed from %(workplace)s and from the precarity "
+                    "figures. This cannot be undone.",
+                    workplace=workplace.name,
+                ),
+                confirm_label=_("Remove the funding"),
+                back_url=url_for(".detail", workplace_id=workplace_id),
+            )
+        )
+        if asking is not None:
+            return asking
         done(
             lambda: workplaces.remove_funding(funding, actor=actor(), now=utcnow()),
             success=_("Funding removed."),

@@ -435,3 +435,14 @@ def test_a_short_history_has_no_link_to_more(client, world):
     page = client.get("/dues").get_data(as_text=True)
     assert "/dues/history" not in page
     assert "1 payment." in client.get("/dues/history").get_data(as_text=True)
+
+
+def test_the_ledger_filter_has_no_error_before_anything_is_chosen(client, world):
+    """It said "Not a valid choice." on first load and on page 2."""
+    client.sign_in("treasurer@example.org")
+    for url in ("/treasurer/ledger", "/treasurer/ledger?page=2"):
+        page = client.get(url).get_data(as_text=True)
+        assert "Not a valid choice" not in page, url
+        assert 'class="field-error"' not in page, url
+    chosen = client.get("/treasurer/ledger?method=wire").get_data(as_text=True)
+    assert "Not a valid choice" in chosen

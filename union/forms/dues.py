@@ -219,6 +219,8 @@ class LedgerFilterForm(SearchForm):
     method = SelectField(
         _l("Method"),
         choices=[SelectChoice("", _l("Any method")), *choices(PaymentMethod)],
+        # Not in the query before anything is chosen: that is "any", not an error.
+        default="",
     )
     from_month = MonthField(_l("From month"), validators=[Optional()])
     to_month = MonthField(_l("To month"), validators=[Optional()])

@@ -63,6 +63,8 @@ PHONE = {
 LINK = re.compile(r"https?://\S+")
 #: Two sentences run together ("November 2026.Nothing owed"): a template lost a space.
 GLUED_SENTENCES = re.compile(r"[a-z0-9\u00e0-\u00ff][.!?:][A-Z\u00c0-\u00dd][a-z]")
+#: A sentence ending in a time ("8:44 p.m.") given a full stop of its own.
+DOUBLED_STOPS = re.compile(r"\w(?<!\.)\.\.(?!\.)")
 
 #: One line per journey, printed at the end of the run.
 AXE_SUMMARY: list[str] = []
@@ -253,6 +255,8 @@ class Journey:
         text = self.page.locator("main").inner_text()
         glued = GLUED_SENTENCES.findall(text)
         assert not glued, f"{label} ({path}): sentences run together: {glued}"
+        doubled = DOUBLED_STOPS.findall(text)
+        assert not doubled, f"{label} ({path}): two full stops: {doubled}"
 
     def finish(self) -> None:
         (self.folder / "axe.json").write_text(

@@ -1,6 +1,6 @@
 import io
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -9,6 +9,7 @@ from tests.factories import PDF_BYTES, PNG_BYTES
 from union.db import db
 from union.models import (
     AuditEvent,
+    CalendarFeed,
     Grievance,
     GrievanceDocument,
     GrievanceEvent,
@@ -440,6 +441,22 @@ def test_a_steward_makes_sees_and_revokes_a_calendar_feed(client, world):
     client.submit("/grievances/calendar/revoke", page="/grievances/calendar")
     assert client.get(url.split("union.test", 1)[1]).status_code == 404
     assert client.get("/grievances/calendar/made-up-token.ics").status_code == 404
+
+
+def test_when_a_calendar_app_last_read_the_feed_ends_with_one_full_stop(client, world):
+    client.sign_in("steward@example.org")
+    client.submit("/grievances/calendar/new", page="/grievances/calendar")
+    page = client.get("/grievances/calendar").get_data(as_text=True)
+    url = re.search(r"/grievances/calendar/[^\s\"<]+\.ics", page)
+    assert "No calendar app has read it yet." in page and url is None
+    feed = db.session.scalar(sa.select(CalendarFeed).order_by(CalendarFeed.id.desc()))
+    feed.last_used_at = datetime(2026, 11, 23, 1, 44, tzinfo=UTC)  # 8:44 p.m. there
+    db.session.commit()
+    for language in ("en", "fr"):
+        client.submit("/language", {"language": language}, page="/grievances/calendar")
+        text = client.get("/grievances/calendar").get_data(as_text=True)
+        assert re.search(r"(p\.m\.|20 h 44)", text), language
+        assert not re.search(r"\w\.\.(?!\.)", text), language
 
 
 def test_the_timeline_only_grows(client, world):

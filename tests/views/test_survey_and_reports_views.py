@@ -370,3 +370,15 @@ def test_the_reports_page_shows_an_open_round_in_bands_counted_once_a_day(
         page = client.get("/reports/").get_data(as_text=True)
     assert answers_cell(page).startswith("10 to 19 counted ")
     assert ">12<" not in page and ">7<" not in page
+
+
+def test_how_many_answered_reads_as_a_sentence_in_both_languages(app, client, world):
+    from union.views.reports import members_answered
+
+    with app.test_request_context(headers={"Accept-Language": "en-CA"}):
+        assert members_answered(3) == "Fewer than 5 members answered."
+        assert members_answered(1234) == "1,234 members answered."
+    client.sign_in("organizer@example.org")
+    page = client.get(f"/reports/rounds/{world.survey_round.id}/")
+    text = page.get_data(as_text=True)
+    assert re.search(r"<p>(Fewer than 5|[\d,]+) members answered\. Closed ", text)

@@ -60,6 +60,16 @@ def protected_count(count: int | None) -> str:
     return str(number(count or 0))
 
 
+@blueprint.app_template_filter("members_answered")
+def members_answered(count: int | None) -> str:
+    """How many answered a closed round, as a sentence: a count of 1 to 4 as
+    "Fewer than 5 members answered.", capital and all."""
+    smallest = disclosure_rules().min_count
+    if count is not None and 0 < count < smallest:
+        return str(_("Fewer than %(count)s members answered.", count=smallest))
+    return str(_("%(count)s members answered.", count=number(count or 0)))
+
+
 @blueprint.app_template_filter("answer_band")
 def answer_band(band: tuple[int, int]) -> str:
     """An open round's number of answers as a band: none, "fewer than 5", or

@@ -1,3 +1,6 @@
+import re
+
+
 def test_healthz_answers_when_the_database_is_up(client):
     response = client.get("/healthz")
     assert (response.status_code, response.json) == (200, {"status": "ok"})
@@ -81,3 +84,12 @@ def test_the_floor_can_be_switched_on_from_the_environment(monkeypatch, tmp_path
     assert "BENCHMARK_FLOOR" not in from_environment({}, tmp_path)
     enabled = from_environment({"BENCHMARK_FLOOR": "1"}, tmp_path)
     assert enabled["BENCHMARK_FLOOR"] is True
+
+
+def test_every_page_names_the_unions_icon(client):
+    page = client.get("/join").get_data(as_text=True)
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', page)
+    assert icon is not None
+    served = client.get(icon.group(1))
+    assert served.status_code == 200
+    assert served.content_type.startswith("image/svg+xml")

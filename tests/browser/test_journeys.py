@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import date
 
 import sqlalchemy as sa
 import stripe
@@ -12,7 +13,8 @@ from playwright.sync_api import Locator, expect
 from tests.browser.conftest import DEMO_PASSWORD, Journey, LiveUnion
 from tests.stripe_peer import event
 from union.db import db
-from union.models import CheckoutAttempt, Member, User, email_digest
+from union.models import CheckoutAttempt, Member, PaymentMethod, User, email_digest
+from union.services import dues, ledger
 
 WORKER_EMAIL = "river.worker@example.org"
 WORKER_PASSWORD = "a long enough pass phrase"
@@ -350,3 +352,72 @@ def test_a_member_answers_the_survey_on_a_phone_and_an_organizer_reads_the_repor
     text = download.value.path().read_text(encoding="utf-8")
     assert "digest" in text and "Hourly wage" in text
     assert "@example.org" not in text
+
+
+def test_an_organizer_cancels_closing_a_round_at_the_question(live_union, journey):
+    organizer = journey("organizer", phone=True)
+    page = organizer.page
+    sign_in(organizer, live_union, "organizer@example.org")
+    page.get_by_role("link", name="Reports", exact=True).click()
+    organizer.see("reports")
+    page.get_by_role("button", name="Close this round and make its reports").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Close ")
+    expect(page.get_by_text("Closing is final")).to_be_visible()
+    organizer.see("asked-first")
+    page.get_by_role("link", name="Cancel and go back").click()
+    # Still open: the button is there again and nothing was closed.
+    expect(
+        page.get_by_role("button", name="Close this round and make its reports")
+    ).to_be_visible()
+    organizer.see("still-open")
+
+
+def test_a_treasurer_confirms_a_remittance_and_sees_a_late_receipt_flagged(
+    live_union, journey, now
+):
+    def receipt_from_the_steward() -> None:
+        steward = db.session.scalar(
+            sa.select(User).where(
+                User.email_hash == email_digest("steward@example.org")
+            )
+        )
+        member = db.session.scalar(
+            sa.select(Member).where(Member.user_id.is_not(None)).limit(1)
+        )
+        assert steward is not None and member is not None
+        ledger.record_hand_payment(
+            member,
+            method=PaymentMethod.CASH,
+            months=1,
+            amount_cents=dues.quote(member, 1).total_cents,
+            paid_on=date(2026, 10, 20),
+            reference=None,
+            actor=steward,
+            now=now,
+        )
+
+    live_union.run(receipt_from_the_steward)
+    treasurer = journey("treasurer", phone=True)
+    page = treasurer.page
+    sign_in(treasurer, live_union, "treasurer@example.org")
+    page.get_by_role("link", name="Treasury", exact=True).click()
+    treasurer.see("treasury")
+    page.get_by_role("link", name="Remittances", exact=True).click()
+    treasurer.see("remittances")
+    page.get_by_role("link", name="Previous month").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Remittances for October 2026"
+    )
+    treasurer.see("october")
+    page.get_by_role("button", name="Confirm received").first.click()
+    expect(page.get_by_text("A confirmation cannot be undone")).to_be_visible()
+    treasurer.see("asked-first")
+    page.get_by_role("button", name="Confirm received").click()
+    expect(page.get_by_text("Remittance confirmed.")).to_be_visible()
+    treasurer.see("confirmed")
+
+    live_union.run(receipt_from_the_steward)
+    page.reload()
+    expect(page.get_by_text("written after this month was confirmed")).to_be_visible()
+    expect(page.get_by_role("button", name="Confirm the late receipts")).to_be_visible()
+    treasurer.see("late-receipt")

@@ -13,6 +13,7 @@ from union.models import (
     DuesNotice,
     DuesPayment,
     DuesWaiver,
+    MemberStatus,
     PaymentMethod,
     Remittance,
     Role,
@@ -243,9 +244,12 @@ def test_changing_level_without_stripe_takes_effect_next_month(client, world):
         "/dues/level", {"dues_level": str(regular.id)}, page="/dues"
     )
     assert response.status_code == 302
-    assert "Your new level starts on 2026-12." in client.get("/dues").get_data(
-        as_text=True
-    )
+    page = client.get("/dues").get_data(as_text=True)
+    assert "Your new level starts in December 2026." in page
+    # What it will cost, and from when, beside the level's name.
+    dollars, cents = divmod(regular.monthly_cents_on(date(2026, 12, 1)) or 0, 100)
+    shown = rf"From December 2026</dt><dd>[^<]*: \${dollars}\.{cents:02d} a month"
+    assert re.search(shown, page)
     tampered = client.submit("/dues/level", {"dues_level": "99999"}, page="/dues")
     assert tampered.status_code == 400
 
@@ -446,3 +450,14 @@ def test_the_ledger_filter_has_no_error_before_anything_is_chosen(client, world)
         assert 'class="field-error"' not in page, url
     chosen = client.get("/treasurer/ledger?method=wire").get_data(as_text=True)
     assert "Not a valid choice" in chosen
+
+
+def test_an_applicant_is_told_their_application_waits_not_that_they_are_in_good_standing(
+    client, make, world
+):
+    applicant_user = make.user("applicant@example.org", name=None)
+    make.member(world.here, user=applicant_user, status=MemberStatus.APPLICANT)
+    client.sign_in("applicant@example.org")
+    page = client.get("/dues").get_data(as_text=True)
+    assert "Your application is waiting for a steward to accept it." in page
+    assert "You are in good standing." not in page

@@ -369,8 +369,10 @@ class MemberDues:
     standing: Standing
     level: DuesLevel
     monthly_cents: int
-    #: A level chosen to start next month, if any.
+    #: A level chosen to start in a later month, if any, that month and its amount.
     next_level: DuesLevel | None
+    next_month: date | None
+    next_monthly_cents: int | None
     #: The levels the member may move to this month.
     offers: list[LevelOffer]
     initiation_paid: bool
@@ -458,6 +460,7 @@ def member_dues(
     level = levels[level_id_for_month(member, choices, this_month)]
     upcoming = [c for c in choices if c.effective_month > this_month]
     next_level = levels[upcoming[-1].level_id] if upcoming else None
+    next_month = upcoming[-1].effective_month if upcoming else None
     payments = list(
         db.session.scalars(_payments_newest_first(member.id).limit(RECENT_PAYMENTS))
     )
@@ -476,6 +479,12 @@ def member_dues(
         monthly_cents=level.monthly_cents_on(this_month)
         or level.rates[0].monthly_cents,
         next_level=next_level,
+        next_month=next_month,
+        next_monthly_cents=(
+            next_level.monthly_cents_on(next_month)
+            if next_level is not None and next_month is not None
+            else None
+        ),
         offers=_offers(ordered_levels, today),
         initiation_paid=paid_initiation,
         payments=payments,

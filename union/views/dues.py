@@ -27,7 +27,7 @@ from union.forms.dues import (
     WaiverForm,
     level_choices,
 )
-from union.i18n import _
+from union.i18n import _, format_day
 from union.models import PaymentMethod, Role, WaiverReason
 from union.services import card_dues, dues, ledger, members, remittances, waivers
 from union.services.card_dues import CardPaymentsUnavailable
@@ -199,8 +199,8 @@ def change_level() -> ResponseReturnValue:
             db.session.commit()
             flash(
                 _(
-                    "Your new level starts on %(month)s.",
-                    month=choice.effective_month.strftime("%Y-%m"),
+                    "Your new level starts in %(month)s.",
+                    month=format_day(choice.effective_month, "MMMM y"),
                 ),
                 "success",
             )

@@ -472,3 +472,21 @@ def test_the_cycle_collector_is_paused_for_a_build_and_always_resumes(
         )
     assert paused_during_build == [True]
     assert gc.isenabled()
+
+
+def test_quarters_too_small_to_publish_say_so_on_the_page_and_in_the_csv(app):
+    from union.i18n import format_money
+    from union.services.reports import presenting
+
+    row = {
+        "classification": "",
+        "group": "10 to 19",
+        "median": 2500,
+        "lower_quartile": None,
+        "upper_quartile": None,
+    }
+    with app.test_request_context():
+        table = presenting._median_table([row], "Hourly wage", "per hour", format_money)
+        for shown in (table.rows[0], table.raw_rows[0]):
+            assert shown[3:] == ["not published", "not published"]
+            assert shown[2] not in ("", "not published")

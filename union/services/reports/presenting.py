@@ -374,15 +374,13 @@ def _median_table(
             raw_rows.append([name, "", *[_("not published")] * 3])
             continue
         values: list[int | None] = [row.get(k) for k in QUANTILES]  # type: ignore[misc]
+        # Quarters need twice the group a middle value does: say so, not blank.
+        hidden = _("not published")
         text_rows.append(
-            [name, row["group"], *("" if v is None else shown(v) for v in values)]
+            [name, row["group"], *(hidden if v is None else shown(v) for v in values)]
         )
         raw_rows.append(
-            [
-                name,
-                row["group"],
-                *("" if v is None else raw(v) for v in values),
-            ]
+            [name, row["group"], *(hidden if v is None else raw(v) for v in values)]
         )
     return Table(
         title=title,

@@ -477,8 +477,9 @@ def test_the_cycle_collector_is_paused_for_a_build_and_always_resumes(
 def test_quarters_too_small_to_publish_say_so_on_the_page_and_in_the_csv(app):
     from union.i18n import format_money
     from union.services.reports import presenting
+    from union.services.reports.artifact import MedianRow
 
-    row = {
+    row: MedianRow = {
         "classification": "",
         "group": "10 to 19",
         "median": 2500,

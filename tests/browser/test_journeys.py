@@ -85,7 +85,7 @@ def what_checkout_does(live: LiveUnion, stripe_client: stripe.StripeClient) -> N
     assert live.deliver(completed) == 200
 
 
-def test_a_worker_joins_on_a_phone_pays_by_card_and_is_in_good_standing(
+def test_a_worker_joins_on_a_phone_pays_by_card_and_owes_nothing(
     live_union, journey, stripe_client
 ):
     worker = journey("worker", phone=True)
@@ -143,9 +143,14 @@ def test_a_worker_joins_on_a_phone_pays_by_card_and_is_in_good_standing(
     worker.see("payment-done")
 
     page.get_by_role("link", name="My dues", exact=True).click()
-    expect(page.get_by_text("You are in good standing.")).to_be_visible()
+    # Paid, and still an applicant until a steward accepts them: told both.
+    expect(
+        page.get_by_text("Your application is waiting for a steward to accept it.")
+    ).to_be_visible()
+    expect(page.get_by_text("Nothing owed.")).to_be_visible()
+    expect(page.get_by_text("You can already pay")).to_have_count(0)
     expect(page.get_by_text("You pay by card every month.")).to_be_visible()
-    worker.see("dues-good-standing")
+    worker.see("dues-paid")
 
     def stored_level() -> str:
         user = db.session.scalars(

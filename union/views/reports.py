@@ -55,9 +55,14 @@ def protected_count(count: int | None) -> str:
     """A round's number of answers as the reports show counts: 1 to 4 as "fewer
     than 5"."""
     smallest = disclosure_rules().min_count
-    if count is not None and 0 < count < smallest:
+    if _too_few(count, smallest):
         return str(_("fewer than %(count)s", count=smallest))
     return str(number(count or 0))
+
+
+def _too_few(count: int | None, smallest: int) -> bool:
+    """1 to smallest - 1 answers: shown only as "fewer than"."""
+    return count is not None and 0 < count < smallest
 
 
 @blueprint.app_template_filter("members_answered")
@@ -65,7 +70,7 @@ def members_answered(count: int | None) -> str:
     """How many answered a closed round, as a sentence: a count of 1 to 4 as
     "Fewer than 5 members answered.", capital and all."""
     smallest = disclosure_rules().min_count
-    if count is not None and 0 < count < smallest:
+    if _too_few(count, smallest):
         return str(_("Fewer than %(count)s members answered.", count=smallest))
     return str(_("%(count)s members answered.", count=number(count or 0)))
 

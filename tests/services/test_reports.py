@@ -3,6 +3,7 @@ properties over random unions, answers and rounds."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import itertools
 import json
@@ -24,9 +25,11 @@ from union.models import (
     SurveyAnswer,
     YesNoUnsure,
 )
+from union.rules import disclosure
 from union.rules.disclosure import DEFAULT_RULES
 from union.services import reports, survey
 from union.services.reports import OutsideCatalogue, building, catalogue
+from union.services.reports import medians as median_rules
 from union.services.reports.artifact import Level
 
 
@@ -491,3 +494,31 @@ def test_quarters_too_small_to_publish_say_so_on_the_page_and_in_the_csv(app):
         for shown in (table.rows[0], table.raw_rows[0]):
             assert shown[3:] == ["not published", "not published"]
             assert shown[2] not in ("", "not published")
+
+
+def _one_figure_run_by_run(ordered: list[int], rules) -> bool:
+    """Every figure's run measured, then disclosure.homogeneous: the plain reading
+    that medians._mostly_one_figure must agree with."""
+    step = rules.rounding_cents
+    runs = [
+        len(list(run))
+        for _figure, run in itertools.groupby(
+            ordered, key=lambda value: (value + step // 2) // step
+        )
+    ]
+    return disclosure.homogeneous(runs, rules)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(st.integers(1800, 1830), st.integers(500, 20000)), max_size=60
+    ),
+    percent=st.sampled_from([1, 50, 75, 89, 90]),
+)
+def test_mostly_one_figure_measures_only_the_runs_that_could_be_most(values, percent):
+    rules = dataclasses.replace(DEFAULT_RULES, homogeneity_percent=percent)
+    ordered = sorted(values)
+    assert median_rules._mostly_one_figure(ordered, rules) is _one_figure_run_by_run(
+        ordered, rules
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import enum
 import json
 from collections import Counter
 from datetime import timedelta
@@ -461,48 +462,130 @@ def _payloads_of_every_kind() -> list[bytes]:
     return [survey._payload(a) for a in (answered, blank, never, low)]
 
 
+def _as_copy_reads(line: bytes) -> list[str | None]:
+    """A line's fields as COPY with NULL '' reads them: a blank is no answer."""
+    return [field.decode() or None for field in line.split(b"\t")]
+
+
+def _as_stored(values: list[Any]) -> list[str | None]:
+    """Values as the answers table stores them, in COPY's text."""
+    text = {True: "t", False: "f", None: None}
+    return [text[v] if v is None or type(v) is bool else str(v) for v in values]
+
+
 def test_opening_all_at_once_reads_what_one_by_one_reads():
-    """Closing checks every opened payload column by column, in one go; it must
-    accept exactly what the answer-by-answer check accepts, and give the same
-    values, enums as the answers table stores them."""
+    """Closing checks every opened payload field by field, in one go, and hands
+    the lines to COPY; it must accept exactly what the answer-by-answer reading
+    accepts, and COPY must read from the lines the values that reading gives."""
     payloads = _payloads_of_every_kind() * 3
-    at_once = survey._columns_in(payloads)
+    lines = survey._lines_in(payloads)
     one_by_one, unplausible = survey._columns_one_by_one(payloads)
     assert unplausible == 0
-    assert at_once is not None
-    assert {name: list(values) for name, values in at_once.items()} == {
-        name: list(values) for name, values in one_by_one.items()
-    }
-    assert at_once["employment_type"][0] == "permanent_full_time"
-    assert type(at_once["employment_type"][0]) is str
-    assert survey._columns_in([]) == {name: () for name, _kind in survey.PAYLOAD}
+    assert lines is not None
+    rows = zip(*(one_by_one[name] for name in FIELD_NAMES), strict=True)
+    assert [_as_copy_reads(line) for line in lines] == [
+        _as_stored(list(row)) for row in rows
+    ]
+    assert one_by_one["employment_type"][0] == "permanent_full_time"
+    assert survey._lines_in([]) == []
+
+
+FIELD_NAMES = [name for name, _kind in survey.PAYLOAD]
+
+
+@pytest.mark.parametrize("name", sorted(survey._BOUNDS))
+def test_the_lines_take_exactly_the_numbers_the_answers_may_hold(name):
+    """Every number up to past the top of a question's range, and one more digit:
+    the check of all the lines at once takes those the one-by-one reading takes."""
+    low, high = survey._BOUNDS[name]
+    for number in [*range(0, high + 150), high * 10, 10 ** len(str(high))]:
+        payload = survey._payload(
+            survey.Answers(workplace_id=7, classification_id=3, **{name: number})
+        )
+        in_range = low <= number <= high
+        assert (survey._lines_in([payload]) is not None) is in_range, number
+        assert (survey._answers_in(payload) is not None) is in_range, number
+
+
+def test_months_go_with_a_raise_and_not_with_never_having_had_one():
+    for never, months, plausible in [
+        (None, 5, True),
+        (False, 5, True),
+        (True, 5, False),
+        (True, 0, False),
+        (True, None, True),
+        (False, None, True),
+        (None, None, True),
+    ]:
+        payload = survey._payload(
+            survey.Answers(7, 3, never_had_raise=never, months_since_raise=months)
+        )
+        assert (survey._lines_in([payload]) is not None) is plausible
+        assert (survey._answers_in(payload) is not None) is plausible
+
+
+def test_numbers_written_other_than_answering_writes_them_are_read_one_by_one():
+    """A leading zero is a plausible number the bulk check leaves to the slow way."""
+    payload = survey._payload(survey.Answers(7, 3)).replace(b"2\t7\t", b"2\t07\t")
+    assert survey._lines_in([payload]) is None
+    assert survey._answers_in(payload) == survey.Answers(7, 3)
+
+
+def test_answers_sealed_as_json_before_version_2_still_open():
+    """Boxes sealed in version 1 (a JSON array) by a round open when the app was
+    upgraded are read as they were."""
+    for payload in _payloads_of_every_kind():
+        answers = survey._answers_in(payload)
+        assert answers is not None
+        values = [
+            value.value if isinstance(value, enum.Enum) else value
+            for value in (getattr(answers, name) for name in FIELD_NAMES)
+        ]
+        legacy = json.dumps([1, *values], separators=(",", ":")).encode()
+        assert survey._answers_in(legacy) == answers
+        # Not a line: the one-by-one reading is the way for them.
+        assert survey._lines_in([legacy]) is None
+
+
+BLANKS = b"\t" * 12
 
 
 @pytest.mark.parametrize(
     "bad",
     [
         b"",
-        b"not json",
-        b"[2," + b"null," * 13 + b"null]",  # an unknown version
-        b"[true,7,3" + b",null" * 12 + b"]",  # a version that is a boolean
-        b"[1,7,3" + b",null" * 11 + b"]",  # one value short
-        b"[1,7,3" + b",null" * 13 + b"]",  # one value too many
-        b"[1,null,3" + b",null" * 12 + b"]",  # no workplace
-        b"[1,7,true" + b",null" * 12 + b"]",  # a job that is a boolean
-        b'[1,7,3,"boss"' + b",null" * 11 + b"]",  # no such employment type
-        b"[1,7,3,null,499" + b",null" * 10 + b"]",  # a wage below the range
-        b"[1,7,3,null,2000.5" + b",null" * 10 + b"]",  # a wage that is a float
-        b"[1,7,3,null,null,null,1" + b",null" * 8 + b"]",  # benefits that are 1
-        b"[1,7,3" + b",null" * 6 + b",12,true,null,null,null]",  # months and never
-        b"[1,7,3" + b",null" * 11 + b',"x]',  # a string running into the next
-        b"[1,7,3" + b",null" * 12 + b"],[1,7,3" + b",null" * 12 + b"]",  # two in one
+        b"2",
+        b"not answers",
+        b"3\t7\t3" + BLANKS,  # an unknown version
+        b"2\t7\t3" + b"\t" * 11,  # one field short
+        b"2\t7\t3" + b"\t" * 13,  # one field too many
+        b"2\t\t3" + BLANKS,  # no workplace
+        b"2\t7\t" + BLANKS,  # no job
+        b"2\t7\tt" + BLANKS,  # a job that is a boolean
+        b"2\t+7\t3" + BLANKS,  # a sign
+        b"2\t7\t3\tboss" + b"\t" * 11,  # no such employment type
+        b"2\t7\t3\tCASUAL" + b"\t" * 11,  # an option in capitals
+        b"2\t7\t3\t casual" + b"\t" * 11,  # a space
+        b"2\t7\t3\t\t499" + b"\t" * 10,  # a wage below the range
+        b"2\t7\t3\t\t-500" + b"\t" * 10,  # a negative wage
+        b"2\t7\t3\t\t2000.5" + b"\t" * 10,  # a wage that is not whole
+        b"2\t7\t3\t\t\t\t1" + b"\t" * 8,  # benefits that are 1
+        b"2\t7\t3\t\t\t\ttrue" + b"\t" * 8,  # benefits spelt out
+        b"2\t7\t3" + b"\t" * 7 + b"\t12\tt\t\t\t",  # months and never
+        b"2\t7\t3\t\\N" + b"\t" * 11,  # a backslash
+        b"2\t7\t3" + BLANKS + b"\n2\t7\t3" + BLANKS,  # two in one
+        b"2\t7\t3\r" + BLANKS,  # a carriage return
+        b"2\t7\t3\x00" + BLANKS,  # a zero byte
+        b'[1,7,3,"boss"' + b",null" * 11 + b"]",  # version 1, no such option
+        b"[1,7,3" + b",null" * 6 + b",12,true,null,null,null]",  # v1 months and never
+        b"[2," + b"null," * 13 + b"null]",  # JSON with version 2
         b"{}",
     ],
 )
 def test_one_implausible_payload_among_many_is_found_and_counted(bad):
     good = _payloads_of_every_kind()
     payloads = [*good, bad, *good]
-    assert survey._columns_in(payloads) is None
+    assert survey._lines_in(payloads) is None
     columns, unplausible = survey._columns_one_by_one(payloads)
     assert unplausible == 1
     assert len(columns["workplace_id"]) == 2 * len(good)
@@ -559,7 +642,7 @@ def test_a_box_does_not_open_with_what_the_database_holds(open_round, make):
     db.session.expire_all()
     key = survey.round_key(db.session.get(SurveyRoundKey, open_round.id))
     assert len(key) == 32
-    assert sealing.Opener(key, context=context).open(box).startswith(b"[1,")
+    assert sealing.Opener(key, context=context).open(box).startswith(b"2\t")
     # In this round only.
     with pytest.raises(sealing.CannotOpen):
         sealing.Opener(key, context=survey.seal_context(open_round.id + 1)).open(box)
@@ -622,6 +705,29 @@ def test_a_box_that_does_not_open_stops_the_close_and_changes_nothing(
     assert db.session.get(SurveyRoundKey, open_round.id) is not None
     assert answer_rows() == 0
     assert db.session.scalar(sa.select(sa.func.count(ReportArtifact.id))) == 0
+
+
+def test_an_answer_at_a_job_that_no_longer_exists_stops_the_close(
+    open_round, organizer, make
+):
+    """On PostgreSQL the lines go to COPY and the foreign keys find the job gone
+    as the table is attached; the answers are then read one by one to count."""
+    answer_twelve(open_round, make)
+    workplace = make.workplace()
+    key = survey.round_key(db.session.get(SurveyRoundKey, open_round.id))
+    gone = survey.Answers(workplace_id=workplace.id, classification_id=2**31 - 1)
+    db.session.execute(
+        sa.insert(sealed_answers).values(
+            round_id=open_round.id, sealed=survey.seal(gone, key, open_round.id)
+        )
+    )
+    with pytest.raises(InvalidTransition, match="1 sealed answers could not be opened"):
+        survey.close_round(open_round, actor=organizer, now=make.now)
+    db.session.expire_all()
+    assert open_round.is_open
+    assert len(boxes(open_round)) == 13
+    assert db.session.get(SurveyRoundKey, open_round.id) is not None
+    assert answer_rows() == 0
 
 
 def test_a_box_moved_to_another_round_does_not_open_there(organizer, make):

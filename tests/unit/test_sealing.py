@@ -4,6 +4,7 @@ context, and every box of one size is as long as every other."""
 from __future__ import annotations
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from union.adapters import sealing
 
@@ -68,3 +69,16 @@ def test_a_changed_box_does_not_open_and_open_all_says_which(key):
         )
     )
     assert opened == [b"kept", None, None, None, None, None, None]
+
+
+def test_open_all_reads_many_boxes_at_once_and_still_finds_a_bad_length(key):
+    """Every box opens in one pass; a box whose sealed length says more than it
+    holds (only someone with the key could make one) is still found."""
+    messages = [b"answer %d" % number for number in range(50)]
+    boxes = [sealing.seal(m, key, size=SIZE, context=b"c") for m in messages]
+    opener = sealing.Opener(key, context=b"c")
+    assert list(opener.open_all(boxes)) == messages
+    nonce = bytes(sealing.NONCE_BYTES)
+    too_long = (SIZE).to_bytes(2, "big") + bytes(SIZE - 2)
+    forged = nonce + AESGCM(key).encrypt(nonce, too_long, b"c")
+    assert list(opener.open_all([*boxes[:2], forged])) == [*messages[:2], None]

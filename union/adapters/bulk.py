@@ -189,6 +189,30 @@ class BulkWriter:
         self.written[table.name] += count
         return count
 
+    def copy_lines(
+        self,
+        table: sa.Table,
+        columns: Sequence[str],
+        pieces: Iterable[bytes],
+        *,
+        null: str,
+    ) -> None:
+        """PostgreSQL only: COPY text the caller has made and vouches for (lines
+        of `columns`, tab-separated, `null` for None), piece by piece."""
+        if not self.postgresql:
+            raise RuntimeError("COPY lines are for PostgreSQL")
+        quote = self.dialect.identifier_preparer.quote
+        sql = (
+            f"COPY {quote(table.name)} ({', '.join(quote(n) for n in columns)}) "
+            "FROM STDIN WITH (NULL %s)"
+        )
+        raw = self.connection.connection.driver_connection
+        if raw is None:
+            raise RuntimeError("the connection is closed")
+        with raw.cursor() as cursor, cursor.copy(sql, (null,)) as copy:
+            for piece in pieces:
+                copy.write(piece)
+
     def update(
         self, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
     ) -> None:

@@ -138,38 +138,65 @@ def _plain_rows(statement: sa.Executable) -> Sequence[Any]:
 def _candidates(
     cells: Cells, sector_of: dict[int, str], spec: MedianColumn, rules: Rules
 ) -> dict[FigureKey, list[tuple[int, int]]]:
-    """Every group big enough for a median of the column, as the cells it is made of."""
-    groups: dict[FigureKey, list[tuple[int, int]]] = defaultdict(list)
-    sizes: dict[FigureKey, int] = defaultdict(int)
-    for cell, values in cells.items():
-        workplace_id, classification_id = cell
-        for place in places(workplace_id, sector_of):
-            level, scope = place.plain
-            keys: list[FigureKey] = [(spec.number, level, scope, None)]
-            if spec.by_job:
-                keys.append((spec.number, level, scope, classification_id))
-            for key in keys:
-                groups[key].append(cell)
-                sizes[key] += len(values)
+    """Every group big enough for a median of the column, as the cells it is made
+    of: each workplace, sector and the union, and with spec.by_job each job at
+    each of them (a job at a workplace is one cell)."""
+    number, smallest = spec.number, rules.min_median_group
+    workplace, sector_level, union = (
+        Level.WORKPLACE.value,
+        Level.SECTOR.value,
+        Level.UNION.value,
+    )
+    by_workplace: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    by_sector_job: dict[tuple[str, int], list[tuple[int, int]]] = defaultdict(list)
+    by_union_job: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    sizes = {cell: len(values) for cell, values in cells.items()}
+    groups: dict[FigureKey, list[tuple[int, int]]] = {}
+    for cell in cells:
+        workplace_id, job = cell
+        by_workplace[workplace_id].append(cell)
+        if spec.by_job:
+            by_sector_job[(sector_of[workplace_id], job)].append(cell)
+            by_union_job[job].append(cell)
+            if sizes[cell] >= smallest:
+                groups[(number, workplace, str(workplace_id), job)] = [cell]
+    by_sector: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for workplace_id, members in by_workplace.items():
+        groups[(number, workplace, str(workplace_id), None)] = members
+        by_sector[sector_of[workplace_id]] += members
+    for sector, members in by_sector.items():
+        groups[(number, sector_level, sector, None)] = members
+    for (sector, job), members in by_sector_job.items():
+        groups[(number, sector_level, sector, job)] = members
+    groups[(number, union, "", None)] = list(cells)
+    for job, members in by_union_job.items():
+        groups[(number, union, "", job)] = members
     return {
         key: members
         for key, members in groups.items()
-        if sizes[key] >= rules.min_median_group
+        if sum(map(sizes.__getitem__, members)) >= smallest
     }
 
 
 def _mostly_one_figure(ordered: Sequence[int], rules: Rules) -> bool:
-    """Whether nearly everyone's value rounds to the same figure: the median would
-    then be each person's own. The values are sorted, so each figure is one run."""
-    step = rules.rounding_cents
-    runs = []
-    start = 0
-    while start < len(ordered):
-        figure = (ordered[start] + step // 2) // step
-        end = bisect_left(ordered, (figure + 1) * step - step // 2, start)
-        runs.append(end - start)
-        start = end
-    return disclosure.homogeneous(runs, rules)
+    """Whether nearly everyone's value rounds to the same figure (what
+    disclosure.homogeneous says of the counts of each figure): the median would
+    then be each person's own. The values are sorted, so each figure is one run,
+    and a run of `needed` values or more takes in one of the values every
+    `needed` places: only the runs through those are measured."""
+    if not ordered:
+        return False
+    step, half = rules.rounding_cents, rules.rounding_cents // 2
+    needed = max(1, -(-rules.homogeneity_percent * len(ordered) // 100))
+    for checkpoint in range(needed - 1, len(ordered), needed):
+        figure = (ordered[checkpoint] + half) // step
+        first = bisect_left(ordered, figure * step - half)
+        if (
+            bisect_left(ordered, (figure + 1) * step - half, checkpoint) - first
+            >= needed
+        ):
+            return True
+    return False
 
 
 class _GroupValues:

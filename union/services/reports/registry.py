@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from union.adapters.bulk import BulkWriter, table
 from union.db import db
 from union.models import (
     Employment,
@@ -258,18 +259,17 @@ def load(survey_round: SurveyRound, *, reach: int) -> Earlier:
 
 
 def record(round_id: int, published: Iterable[tuple[str, Place, int]]) -> None:
-    rows = [
-        {
-            "round_id": round_id,
-            "figure": figure,
-            "level": place.level.value,
-            "scope": place.scope,
-            "size": size,
-        }
-        for figure, place, size in published
-    ]
-    if rows:
-        db.session.execute(sa.insert(PublishedFigure), rows)
+    """Keeps what a round published exactly; thousands of rows at a large round's
+    close, so in bulk (COPY on PostgreSQL), in the session's transaction."""
+    BulkWriter(db.session.connection()).write(
+        table(PublishedFigure),
+        ("round_id", "figure", "level", "scope", "size"),
+        (
+            (round_id, figure, place.level.value, place.scope, size)
+            for figure, place, size in published
+        ),
+        stored_values=True,
+    )
 
 
 def _recounted(survey_round: SurveyRound) -> list[tuple[str, Place, int]]:

@@ -20,8 +20,6 @@ def upgrade():
     with op.batch_alter_table('grievances', schema=None) as batch_op:
         batch_op.add_column(sa.Column('is_raised_online', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('contact_preference', sa.Enum('email', 'text', 'phone', 'in_person', name='contactpreference', native_enum=False, create_constraint=False, length=32), nullable=True))
-    with op.batch_alter_table('grievances', schema=None) as batch_op:
-        batch_op.alter_column('is_raised_online', server_default=None)
 
 
 def downgrade():

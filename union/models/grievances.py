@@ -148,7 +148,10 @@ class Grievance(Model):
     )
     closed_on: Mapped[date | None]
     #: Raised online by the member named on it, rather than opened by a steward.
-    is_raised_online: Mapped[bool] = mapped_column(default=False)
+    #: The server default serves the bulk writers, which name only older columns.
+    is_raised_online: Mapped[bool] = mapped_column(
+        default=False, server_default=sa.false()
+    )
     #: How the member who raised it would like to be reached about it.
     contact_preference: Mapped[ContactPreference | None] = mapped_column(
         enum_type(ContactPreference)

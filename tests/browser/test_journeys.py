@@ -426,3 +426,74 @@ def test_a_treasurer_confirms_a_remittance_and_sees_a_late_receipt_flagged(
     expect(page.get_by_text("written after this month was confirmed")).to_be_visible()
     expect(page.get_by_role("button", name="Confirm the late receipts")).to_be_visible()
     treasurer.see("late-receipt")
+
+
+PROBLEM = "My hours were cut after I asked for the sick days in our contract."
+PROBLEME = "On me donne moins de quarts depuis que j'ai demandé mes congés de maladie."
+
+
+def test_a_member_raises_a_problem_on_a_phone_and_their_steward_sees_it_at_intake(
+    live_union, journey
+):
+    member = journey("member", phone=True)
+    page = member.page
+    heading = page.get_by_role("heading", level=1)
+    sign_in(member, live_union, "member@example.org")
+    page.get_by_role("link", name="My membership", exact=True).click()
+    expect(page.get_by_text("Your steward at Riverside")).to_contain_text(
+        "Demo Steward"
+    )
+    member.see("membership")
+    page.get_by_role("link", name="Raise a problem at work").click()
+    expect(heading).to_have_text("Raise a problem at work")
+    expect(page.get_by_text("in confidence to the stewards")).to_be_visible()
+    member.see("raise-form")
+    page.get_by_label("When did it happen? (optional)").fill("2099-01-01")
+    page.get_by_label("In person, through my steward").check()
+    page.get_by_role("button", name="Send to my stewards").click()
+    problems = page.get_by_role("alert")
+    expect(problems).to_contain_text("Tell us what happened.")
+    expect(problems).to_contain_text("The date cannot be in the future.")
+    expect(page.get_by_label("In person, through my steward")).to_be_checked()
+    member.see("raise-problems")
+    page.get_by_label("What happened?").fill(PROBLEM)
+    page.get_by_label("When did it happen? (optional)").fill("2026-11-20")
+    page.get_by_role("button", name="Send to my stewards").click()
+    expect(heading).to_have_text("Your problem has reached the union")
+    expect(page.locator("main")).to_contain_text("Demo Steward")
+    first = page.locator("dl.facts dd").first.inner_text().strip()
+    member.see("raised")
+
+    page.get_by_role("button", name="Français").click()
+    expect(heading).to_have_text("Votre problème est bien arrivé au syndicat")
+    member.see("envoye")
+    page.get_by_role("link", name="Signaler un problème", exact=True).click()
+    expect(heading).to_have_text("Signaler un problème au travail")
+    member.see("formulaire")
+    page.get_by_label(re.compile("Que s.est-il passé")).fill(PROBLEME)
+    page.get_by_role(
+        "button", name="Envoyer aux personnes déléguées syndicales"
+    ).click()
+    expect(heading).to_have_text("Votre problème est bien arrivé au syndicat")
+    second = page.locator("dl.facts dd").first.inner_text().strip()
+    assert second != first
+    member.see("signale")
+    page.get_by_role("link", name="Mon adhésion", exact=True).first.click()
+    expect(
+        page.get_by_text("Reçu. Quelqu'un du syndicat vous contactera.")
+    ).to_have_count(2)
+    member.see("adhesion")
+
+    steward = journey("steward", phone=True)
+    page = steward.page
+    sign_in(steward, live_union, "steward@example.org")
+    page.get_by_role("link", name="Grievances", exact=True).click()
+    for number in (first, second):
+        row = page.get_by_role("row").filter(has_text=number)
+        expect(row).to_contain_text("Raised online by the member")
+        expect(row).to_contain_text("Intake")
+    steward.see("intake")
+    page.get_by_role("link", name=first, exact=True).click()
+    expect(page.get_by_text(PROBLEM)).to_be_visible()
+    expect(page.locator("main")).to_contain_text("In person, through my steward")
+    steward.see("raised-case")

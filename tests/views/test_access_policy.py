@@ -116,6 +116,8 @@ POLICY: dict[str, str | frozenset[Role]] = {
     "grievances.people": CASES,
     "grievances.deadlines": CASES,
     "grievances.mine": MEMBER,
+    "grievances.raise_problem": MEMBER,
+    "grievances.raised": MEMBER,
     "grievances.counts": GRIEVANCE_COUNTS,
     "grievances.counts_csv": GRIEVANCE_COUNTS,
     "grievances.calendar_settings": STEWARD,
@@ -177,6 +179,9 @@ OUT_OF_SCOPE = {
     "grievances.add_grievant": OTHER_STEWARD,
     "grievances.people": OTHER_STEWARD,
     "grievances.deadlines": OTHER_STEWARD,
+    # The world's case names the member but a steward opened it: the page that
+    # confirms a problem was raised shows only problems the member raised online.
+    "grievances.raised": frozenset({"member"}),
 }
 
 PERSONAS = (

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from union import generate
 from union.db import db
 from union.models import (
+    ContactPreference,
     DuesPayment,
     Grievance,
     Member,
@@ -31,6 +32,7 @@ from union.models import (
     Workplace,
 )
 from union.rules.passwords import hash_password
+from union.services import grievances
 
 PASSWORD = "generated password"
 SMALL = generate.Scale.of(members=10, workplaces=2, years=1, grievances=10, seed=5)
@@ -46,7 +48,25 @@ class Union:
     values: dict[str, Any]
 
 
-def _union() -> Union:
+def _raised_problem(member_number: int, now: Any) -> str:
+    """A problem the member raised online, so their pages list one."""
+    member = db.session.execute(
+        sa.select(Member).where(Member.member_number == member_number)
+    ).scalar_one()
+    assert member.user is not None
+    raised = grievances.raise_problem(
+        grievances.Problem(
+            what_happened="Shifts cut without notice.",
+            workplace_id=member.current_employments[0].workplace_id,
+            contact_preference=ContactPreference.EMAIL,
+        ),
+        actor=member.user,
+        now=now,
+    )
+    return raised.public_id
+
+
+def _union(now: Any) -> Union:
     member = db.session.execute(
         sa.select(Member.member_number)
         .join(User, User.id == Member.user_id)
@@ -101,6 +121,7 @@ def _union() -> Union:
             "delegate": delegate,
             "month": month.strftime("%Y-%m"),
             "round": last_round,
+            "raised": _raised_problem(member, now),
         },
     )
 
@@ -111,6 +132,8 @@ PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("member", lambda v: "/dues/history"),
     ("member", lambda v: "/profile"),
     ("member", lambda v: "/grievances/mine"),
+    ("member", lambda v: "/grievances/raise"),
+    ("member", lambda v: f"/grievances/raised/{v['raised']}"),
     ("steward", lambda v: "/grievances/"),
     ("steward", lambda v: "/grievances/cases"),
     ("steward", lambda v: f"/grievances/{v['grievance']}"),
@@ -150,7 +173,7 @@ def _counts(
     generate.generate(
         scale, password_hash=hash_password(PASSWORD), now=now, progress=lambda *_: None
     )
-    union = _union()
+    union = _union(now)
     counts: dict[str, int] = {}
     signed_in = None
     for who, page in PAGES:

@@ -7,6 +7,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from union.db import database_integer
 from union.forms.base import (
     BaseForm,
     MoneyField,
@@ -21,6 +22,7 @@ from union.forms.workplaces import CheckboxListField
 from union.i18n import _l
 from union.labels import label
 from union.models import (
+    ContactPreference,
     GrievanceCategory,
     GrievanceOutcome,
     GrievanceStep,
@@ -29,7 +31,11 @@ from union.models import (
     Workplace,
 )
 from union.rules.grievance_steps import MAX_STEP_DAYS, OPEN_STEPS
-from union.services.grievances import Closing, GrievanceDetails
+from union.services.grievances import (
+    Closing,
+    GrievanceDetails,
+    Problem,
+)
 
 #: Who the grievance is for: named members, or a group or policy grievance.
 NAMED = "named"
@@ -137,6 +143,54 @@ class OpenGrievanceForm(GrievanceDetailsForm):
         if self.who.data == GROUP:
             return ()
         return tuple(self.grievants.data or ())
+
+
+class RaiseProblemForm(BaseForm):
+    """A member raising a problem at work. Only shapes are checked here; the
+    service checks the rest, so every message shows at once."""
+
+    what_happened = TextAreaField(
+        _l("What happened?"),
+        description=_l(
+            "In your own words: what happened, and what you would like to change. "
+            "You do not have to say anything about your health or your past."
+        ),
+        render_kw={"rows": 6},
+    )
+    incident_on = PlainDateField(
+        _l("When did it happen? (optional)"), validators=[Optional()]
+    )
+    workplace = RadioField(_l("Which workplace is it about?"), validate_choice=False)
+    contact_preference = RadioField(
+        _l("How would you like a steward to reach you?"),
+        choices=choices(ContactPreference),
+        validate_choice=False,
+    )
+
+    def offer(
+        self, workplaces: Sequence[Workplace], reach_by: ContactPreference
+    ) -> None:
+        self.workplace.choices = [SelectChoice(str(w.id), w.name) for w in workplaces]
+        if not self.is_submitted():
+            if len(workplaces) == 1:
+                self.workplace.data = str(workplaces[0].id)
+            self.contact_preference.data = reach_by.value
+
+    def problem(self) -> Problem:
+        """What was sent, with anything unreadable left empty for the service to
+        name."""
+        try:
+            reach_by: ContactPreference | None = ContactPreference(
+                self.contact_preference.data
+            )
+        except ValueError:
+            reach_by = None
+        return Problem(
+            what_happened=self.what_happened.data or "",
+            workplace_id=database_integer(self.workplace.data),
+            contact_preference=reach_by,
+            incident_on=self.incident_on.data,
+        )
 
 
 class WorkplaceChoiceForm(SearchForm):

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from union.adapters.crypto import EncryptedText
 from union.clock import utcnow
 from union.db import Base, Model
+from union.models.members import ContactPreference
 from union.models.types import enum_type
 
 if TYPE_CHECKING:
@@ -132,7 +133,8 @@ class Grievance(Model):
     what_happened: Mapped[str] = mapped_column(EncryptedText())
     remedy_sought: Mapped[str] = mapped_column(EncryptedText(), default="")
     incident_on: Mapped[date | None]
-    #: The steward following the case; None only if their account was removed.
+    #: The steward following the case; None if their account was removed, or
+    #: for a problem a member raised where several stewards could take it.
     steward_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
@@ -145,6 +147,15 @@ class Grievance(Model):
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
     closed_on: Mapped[date | None]
+    #: Raised online by the member named on it, rather than opened by a steward.
+    #: The server default serves the bulk writers, which name only older columns.
+    is_raised_online: Mapped[bool] = mapped_column(
+        default=False, server_default=sa.false()
+    )
+    #: How the member who raised it would like to be reached about it.
+    contact_preference: Mapped[ContactPreference | None] = mapped_column(
+        enum_type(ContactPreference)
+    )
     outcome: Mapped[GrievanceOutcome | None] = mapped_column(
         enum_type(GrievanceOutcome)
     )

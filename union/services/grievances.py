@@ -30,6 +30,7 @@ from union.i18n import _
 from union.labels import label
 from union.models import (
     CalendarFeed,
+    ContactPreference,
     Employment,
     Grievance,
     GrievanceCategory,
@@ -399,6 +400,43 @@ def _next_case_number(today: date) -> str:
     return f"{today.year}-{sequence:04d}"
 
 
+def _new_case(
+    workplace: Workplace,
+    details: GrievanceDetails,
+    *,
+    grievants: list[Member],
+    steward_id: int | None,
+    actor: User,
+    now: datetime,
+) -> Grievance:
+    """A new case at intake with its first deadline and the first line of its
+    timeline, flushed; the caller has checked who may open it and records it."""
+    today = clock.today(now)
+    grievance = Grievance(
+        number=_next_case_number(today),
+        workplace=workplace,
+        steward_id=steward_id,
+        opened_on=today,
+        opened_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
+    )
+    _apply_details(grievance, details)
+    grievance.grievants = grievants
+    days = step_days(GrievanceStep.INTAKE, step_day_overrides(workplace.id)) or 0
+    _enter_step(
+        grievance,
+        GrievanceStep.INTAKE,
+        deadline_for(today, days),
+        actor=actor,
+        now=now,
+    )
+    db.session.add(grievance)
+    _record_event(grievance, GrievanceEventKind.OPENED, actor=actor, now=now)
+    db.session.flush()
+    return grievance
+
+
 def open_grievance(new: NewGrievance, *, actor: User, now: datetime) -> Grievance:
     """Opens a case at intake with its first deadline. Grievants must work at the
     workplace now; the steward must cover it."""
@@ -429,28 +467,14 @@ def open_grievance(new: NewGrievance, *, actor: User, now: datetime) -> Grievanc
     if errors:
         raise ValidationFailed(errors)
 
-    grievance = Grievance(
-        number=_next_case_number(today),
-        workplace=workplace,
+    grievance = _new_case(
+        workplace,
+        new.details,
+        grievants=grievants,
         steward_id=steward_id,
-        opened_on=today,
-        opened_by_id=actor.id,
-        created_at=now,
-        updated_at=now,
-    )
-    _apply_details(grievance, new.details)
-    grievance.grievants = grievants
-    days = step_days(GrievanceStep.INTAKE, step_day_overrides(workplace.id)) or 0
-    _enter_step(
-        grievance,
-        GrievanceStep.INTAKE,
-        deadline_for(today, days),
         actor=actor,
         now=now,
     )
-    db.session.add(grievance)
-    _record_event(grievance, GrievanceEventKind.OPENED, actor=actor, now=now)
-    db.session.flush()
     audit.record(
         "grievance.opened",
         actor=actor,
@@ -733,6 +757,129 @@ def add_grievant(
     db.session.flush()
 
 
+# Problems members raise online -------------------------------------------------
+
+#: Problems one member may raise online in a day: room for a bad week at work, not
+#: for burying their stewards.
+RAISED_PER_DAY = 3
+RAISING_WINDOW = timedelta(days=1)
+PROBLEM_TEXT_LIMIT = 5000
+#: A member can be reached by text or call only if the union has their number.
+NEEDS_PHONE = frozenset({ContactPreference.TEXT, ContactPreference.PHONE})
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A problem at work as a member tells it: what happened and when, where,
+    and how they would like to be reached."""
+
+    what_happened: str
+    workplace_id: int | None
+    contact_preference: ContactPreference | None
+    incident_on: date | None = None
+
+
+def own_workplaces(member: Member) -> list[Workplace]:
+    """Where the member works now, by name: the only places they may raise a
+    problem about."""
+    places = {job.workplace.id: job.workplace for job in member.current_employments}
+    return sorted(places.values(), key=lambda workplace: workplace.name.lower())
+
+
+def problem_errors(problem: Problem, *, member: Member, today: date) -> dict[str, str]:
+    """Everything wrong with a problem as typed, by field, all at once."""
+    errors: dict[str, str] = {}
+    text = problem.what_happened.strip()
+    if not text:
+        errors["what_happened"] = _("Tell us what happened.")
+    elif len(text) > PROBLEM_TEXT_LIMIT:
+        errors["what_happened"] = _(
+            "Keep this under %(limit)d characters.", limit=PROBLEM_TEXT_LIMIT
+        )
+    if problem.incident_on is not None and problem.incident_on > today:
+        errors["incident_on"] = _("The date cannot be in the future.")
+    if problem.workplace_id not in {w.id for w in own_workplaces(member)}:
+        errors["workplace"] = _("Choose one of the workplaces where you work.")
+    if problem.contact_preference is None:
+        errors["contact_preference"] = _("Choose how you would like to be reached.")
+    elif problem.contact_preference in NEEDS_PHONE and not member.phone:
+        errors["contact_preference"] = _(
+            "We have no phone number for you. Add one to your details, "
+            "or choose another way."
+        )
+    return errors
+
+
+def _raised_lately_by(actor: User, now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
+    return (
+        Grievance.is_raised_online.is_(True),
+        Grievance.opened_by_id == actor.id,
+        Grievance.created_at > now - RAISING_WINDOW,
+    )
+
+
+def may_raise_more(actor: User, *, now: datetime) -> bool:
+    """Whether the member has raised fewer than RAISED_PER_DAY problems in the
+    last day."""
+    counted = sa.select(sa.func.count()).where(*_raised_lately_by(actor, now))
+    return (db.session.scalar(counted) or 0) < RAISED_PER_DAY
+
+
+def raise_problem(problem: Problem, *, actor: User, now: datetime) -> Grievance:
+    """Opens a case at intake for a problem a member raises about their own work,
+    naming them as grievant. It goes to the stewards covering that workplace (the
+    one steward there follows it; with several, whoever takes it) and admins.
+
+    The same problem sent again within a day (a double tap, a reload) opens
+    nothing new and returns the first case."""
+    member = actor.member
+    if member is None:
+        raise NotFound
+    errors = problem_errors(problem, member=member, today=clock.today(now))
+    if errors:
+        raise ValidationFailed(errors)
+    text = problem.what_happened.strip()
+    lately = db.session.scalars(
+        sa.select(Grievance).where(*_raised_lately_by(actor, now))
+    ).all()
+    for case in lately:
+        if case.workplace_id == problem.workplace_id and case.what_happened == text:
+            return case
+    if len(lately) >= RAISED_PER_DAY:
+        raise ValidationFailed(
+            {
+                "": _(
+                    "You have raised %(count)d problems in the last day, as many "
+                    "as can be sent online. Your stewards will read them. For "
+                    "anything more, talk to a steward in person.",
+                    count=RAISED_PER_DAY,
+                )
+            }
+        )
+    workplace = db.session.get_one(Workplace, problem.workplace_id)
+    stewards = covering_stewards(workplace.id)
+    grievance = _new_case(
+        workplace,
+        GrievanceDetails(
+            category=GrievanceCategory.OTHER,
+            # Stewards retitle it once they know what it is about; the member's
+            # own words stay out of the title, which co-grievants would see.
+            title=_("Problem raised online"),
+            what_happened=text,
+            incident_on=problem.incident_on,
+        ),
+        grievants=[member],
+        steward_id=stewards[0].id if len(stewards) == 1 else None,
+        actor=actor,
+        now=now,
+    )
+    grievance.is_raised_online = True
+    grievance.contact_preference = problem.contact_preference
+    audit.record("grievance.raised", actor=actor, now=now, subject=grievance)
+    db.session.flush()
+    return grievance
+
+
 # Pages -----------------------------------------------------------------------
 
 
@@ -908,6 +1055,91 @@ def own_grievances(actor: User, *, today: date) -> list[OwnGrievance]:
         )
         for g, step_since in rows
     ]
+
+
+#: How many of the problems a member raised their membership page lists.
+RAISED_SHOWN = 10
+
+
+@dataclass(frozen=True, slots=True)
+class RaisedProblem:
+    """What the member who raised a problem sees of it on their own pages: where
+    it stands, never what stewards wrote or who else is named."""
+
+    public_id: str
+    number: str
+    workplace_id: int
+    workplace_name: str
+    raised_on: date
+    step: GrievanceStep
+    closed_on: date | None
+    outcome: GrievanceOutcome | None
+    contact_preference: ContactPreference | None
+
+
+def _raised_by_member(actor: User) -> sa.Select[Grievance]:
+    """Problems the actor raised online and is still named on."""
+    if actor.member is None:
+        return sa.select(Grievance).where(sa.false())
+    named = sa.select(grievance_grievants.c.grievance_id).where(
+        grievance_grievants.c.member_id == actor.member.id
+    )
+    return (
+        sa.select(Grievance)
+        .where(
+            Grievance.is_raised_online.is_(True),
+            Grievance.opened_by_id == actor.id,
+            Grievance.id.in_(named),
+        )
+        # Only where it stands: nothing encrypted is read for these.
+        .options(
+            load_only(
+                Grievance.public_id,
+                Grievance.number,
+                Grievance.workplace_id,
+                Grievance.opened_on,
+                Grievance.step,
+                Grievance.closed_on,
+                Grievance.outcome,
+                Grievance.contact_preference,
+            ),
+            joinedload(Grievance.workplace),
+        )
+    )
+
+
+def _as_raised(grievance: Grievance) -> RaisedProblem:
+    return RaisedProblem(
+        public_id=grievance.public_id,
+        number=grievance.number,
+        workplace_id=grievance.workplace_id,
+        workplace_name=grievance.workplace.name,
+        raised_on=grievance.opened_on,
+        step=grievance.step,
+        closed_on=grievance.closed_on,
+        outcome=grievance.outcome,
+        contact_preference=grievance.contact_preference,
+    )
+
+
+def raised_problems(actor: User, *, limit: int = RAISED_SHOWN) -> list[RaisedProblem]:
+    """The latest problems the actor raised online, newest first."""
+    found = db.session.scalars(
+        _raised_by_member(actor)
+        .order_by(Grievance.created_at.desc(), Grievance.id.desc())
+        .limit(limit)
+    )
+    return [_as_raised(grievance) for grievance in found]
+
+
+def raised_problem_for(actor: User, public_id: str) -> RaisedProblem:
+    """One problem the actor raised online, or NotFound for any other case."""
+    grievance = db.session.scalar(
+        _raised_by_member(actor).where(Grievance.public_id == public_id)
+    )
+    if grievance is None:
+        raise NotFound
+    return _as_raised(grievance)
 
 
 # Reminders -------------------------------------------------------------------

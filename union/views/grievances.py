@@ -1,6 +1,6 @@
-"""Grievances: the steward dashboard and case pages, the member's own cases, the
-organizers' quarterly grievance numbers (and their CSV), and the stewards'
-calendar feeds."""
+"""Grievances: the steward dashboard and case pages, the member's own cases and
+the problems they raise online, the organizers' quarterly grievance numbers (and
+their CSV), and the stewards' calendar feeds."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ from union.forms.grievances import (
     MoveForm,
     NoteForm,
     OpenGrievanceForm,
+    RaiseProblemForm,
     StepDaysForm,
     StewardChoiceForm,
     WorkplaceChoiceForm,
@@ -51,7 +52,7 @@ from union.i18n import _
 from union.labels import label
 from union.models import Grievance, GrievanceStep, Role
 from union.rules.grievance_steps import next_open_steps, outcomes_allowed, urgency
-from union.services import grievance_releases, grievances
+from union.services import grievance_releases, grievances, members, representatives
 from union.services.grievances import NewGrievance
 from union.services.reports import presenting
 from union.views.helpers import (
@@ -434,6 +435,58 @@ def mine() -> ResponseReturnValue:
     return render_template(
         "grievances/mine.html",
         cases=grievances.own_grievances(actor(), today=clock.today(utcnow())),
+    )
+
+
+@blueprint.route("/raise", methods=["GET", "POST"])
+@roles(Role.MEMBER)
+def raise_problem() -> ResponseReturnValue:
+    """A member tells the stewards of their workplace about a problem at work."""
+    user = actor()
+    now = utcnow()
+    member = members.own_member(user)
+    places = grievances.own_workplaces(member)
+    form = RaiseProblemForm()
+    form.offer(places, member.contact_preference)
+    raised: list[Grievance] = []
+    if form.is_submitted():
+        form.validate()  # the date's shape; the CSRF token was checked already
+        problem = form.problem()
+        # The service's rules are checked too, whatever the form found, so that
+        # every message shows at once.
+        errors = grievances.problem_errors(
+            problem, member=member, today=clock.today(now)
+        )
+        if errors:
+            form.apply_errors(ValidationFailed(errors))
+        if not form.errors and saved(
+            form,
+            lambda: raised.append(
+                grievances.raise_problem(problem, actor=user, now=now)
+            ),
+        ):
+            return redirect(url_for(".raised", public_id=raised[0].public_id))
+    status = 400 if form.errors else 200
+    return render_template(
+        "grievances/raise.html",
+        form=form,
+        stewards=representatives.steward_names(w.id for w in places),
+        may_raise_more=grievances.may_raise_more(user, now=now),
+        limit=grievances.RAISED_PER_DAY,
+    ), status
+
+
+@blueprint.get("/raised/<public_id>")
+@roles(Role.MEMBER)
+def raised(public_id: str) -> ResponseReturnValue:
+    """The confirmation that a problem reached the union, and where it stands."""
+    problem = grievances.raised_problem_for(actor(), public_id)
+    return render_template(
+        "grievances/raised.html",
+        problem=problem,
+        stewards=representatives.steward_names([problem.workplace_id]).get(
+            problem.workplace_id, ()
+        ),
     )
 
 

@@ -35,7 +35,16 @@ from union.forms.privacy import CorrectionForm, EraseMemberForm, LeaveForm
 from union.i18n import _
 from union.logs import log_exception
 from union.models import MemberStatus, Role
-from union.services import accounts, dues, members, privacy, roster, workplaces
+from union.services import (
+    accounts,
+    dues,
+    grievances,
+    members,
+    privacy,
+    representatives,
+    roster,
+    workplaces,
+)
 from union.services.card_dues import CardPaymentsUnavailable
 from union.views.helpers import (
     Question,
@@ -70,8 +79,14 @@ def welcome() -> ResponseReturnValue:
 @blueprint.get("/profile")
 @roles(Role.MEMBER)
 def profile() -> ResponseReturnValue:
-    member = members.own_member(actor())
-    return render_template("members/profile.html", member=member)
+    user = actor()
+    member = members.own_member(user)
+    return render_template(
+        "members/profile.html",
+        member=member,
+        representatives=representatives.representatives_of(member),
+        raised=grievances.raised_problems(user),
+    )
 
 
 @blueprint.route("/profile/edit", methods=["GET", "POST"])

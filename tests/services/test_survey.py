@@ -730,6 +730,35 @@ def test_an_answer_at_a_job_that_no_longer_exists_stops_the_close(
     assert answer_rows() == 0
 
 
+def test_a_round_with_boxes_sealed_before_version_2_still_closes(
+    open_round, organizer, make
+):
+    """Boxes sealed as JSON by the app before the upgrade, in a round still open
+    after it: on PostgreSQL the first batch is not lines, the COPY is called off
+    and every box is read one by one; the answers are all kept."""
+    workplace, job = make.workplace(), make.classification()
+    given = varied_answers(workplace, job, 12)
+    for answers in given:
+        survey.answer(make.member(workplace), open_round, answers, now=make.now)
+    key = survey.round_key(db.session.get(SurveyRoundKey, open_round.id))
+    legacy = answers_for(workplace, job, hourly_wage_cents=2500, never_had_raise=True)
+    values = [legacy.workplace_id, legacy.classification_id, None, 2500]
+    values += [None] * 6 + [True, None, None, None]
+    box = sealing.seal(
+        json.dumps([1, *values]).encode(),
+        key,
+        size=survey.SEALED_SIZE,
+        context=survey.seal_context(open_round.id),
+    )
+    db.session.execute(
+        sa.insert(sealed_answers).values(round_id=open_round.id, sealed=box)
+    )
+    survey.close_round(open_round, actor=organizer, now=make.now)
+    assert stored_answers(open_round) == Counter([*given, legacy])
+    assert open_round.respondents == 13
+    assert boxes() == []
+
+
 def test_a_box_moved_to_another_round_does_not_open_there(organizer, make):
     workplace, job = make.workplace(), make.classification()
     first = survey.open_round("First", actor=organizer, now=make.now)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from psycopg.copy import QueuedLibpqWriter
 
 #: Rows per executemany call on SQLite.
 SQLITE_BATCH = 5000
@@ -198,7 +199,8 @@ class BulkWriter:
         null: str,
     ) -> None:
         """PostgreSQL only: COPY text the caller has made and vouches for (lines
-        of `columns`, tab-separated, `null` for None), piece by piece."""
+        of `columns`, tab-separated, `null` for None), piece by piece. Each piece
+        is sent by a thread of the driver's while the next one is made."""
         if not self.postgresql:
             raise RuntimeError("COPY lines are for PostgreSQL")
         quote = self.dialect.identifier_preparer.quote
@@ -209,7 +211,10 @@ class BulkWriter:
         raw = self.connection.connection.driver_connection
         if raw is None:
             raise RuntimeError("the connection is closed")
-        with raw.cursor() as cursor, cursor.copy(sql, (null,)) as copy:
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(sql, (null,), writer=QueuedLibpqWriter(cursor)) as copy,
+        ):
             for piece in pieces:
                 copy.write(piece)
 

@@ -548,7 +548,7 @@ def _shuffle_answers(round_id: int, opened: Opened) -> None:
     in random-id order (see the module docstring), with one COPY of the opened
     ones on PostgreSQL; elsewhere through a temporary table."""
     writer = BulkWriter(db.session.connection())
-    if isinstance(opened, OpenedLines):
+    if isinstance(opened, SealedInOrder):
         _write_lines(round_id, opened, writer)
         return
     if _on_postgresql():
@@ -575,26 +575,29 @@ def _shuffle_answers(round_id: int, opened: Opened) -> None:
     db.session.execute(sa.text(f"DROP TABLE {OPENED_TABLE}"))
 
 
-def _write_lines(round_id: int, opened: OpenedLines, writer: BulkWriter) -> None:
-    """The lines through COPY. Their workplaces and jobs are checked by the foreign
-    keys as the table is attached: if one no longer exists, nothing is written
-    and the answers are read one by one to say how many cannot be kept."""
+def _write_lines(round_id: int, sealed: SealedInOrder, writer: BulkWriter) -> None:
+    """The boxes opened into lines that go through COPY as they are, in a
+    savepoint. The workplaces and jobs are checked by the foreign keys as the
+    table is attached. If a box does not open into a plausible line, or names a
+    place that is gone, nothing written stays: every box is read again one by
+    one, which either says how many cannot be kept, or (for boxes sealed before
+    version 2) gives the answers to write the slow way."""
     try:
         with db.session.begin_nested():
             _reorder_partition(
                 round_id,
                 lambda fresh: writer.copy_lines(
-                    fresh, _ANSWER_COLUMN_NAMES, opened.copy_text(round_id), null=""
+                    fresh, _ANSWER_COLUMN_NAMES, sealed.copy_text(round_id), null=""
                 ),
             )
-    except IntegrityError:
-        columns, unplausible = _columns_one_by_one(
-            [_LINE_START + line for line in opened.lines]
+    except (_NotAllLines, IntegrityError):
+        opened = sealed.one_by_one(round_id)
+        _reorder_partition(
+            round_id,
+            lambda fresh: writer.write_columns(
+                fresh, {name: opened[name] for name in _ANSWER_COLUMN_NAMES}
+            ),
         )
-        wrong = unplausible + _at_unknown_places(columns)
-        if not wrong:
-            raise
-        raise _cannot_open(wrong) from None
 
 
 def _lock_round(survey_round: SurveyRound, *, closing: bool) -> RoundStatus:
@@ -618,37 +621,49 @@ def _lock_round(survey_round: SurveyRound, *, closing: bool) -> RoundStatus:
 #: The opened answers of a round: every SurveyAnswer column by name, each holding
 #: the values of all the answers, in one order (that of their random ids).
 OpenedAnswers = dict[str, Sequence[Any]]
-#: Lines of opened answers put in COPY text at a time.
+#: Boxes opened, checked and put in COPY text at a time.
 _COPY_BATCH = 20000
 
 
-@dataclass(frozen=True, slots=True)
-class OpenedLines:
-    """The opened answers of a round on PostgreSQL, as the lines their payloads
-    hold (see _lines_in), in the order of their random ids."""
+class _NotAllLines(Exception):
+    """A box did not open into a line _lines_in takes: the slow way says why."""
 
+
+@dataclass(frozen=True, slots=True)
+class SealedInOrder:
+    """A round's boxes on PostgreSQL, in the order of the random ids the answers
+    get, opened batch by batch as they are written (see _write_lines)."""
+
+    opener: sealing.Opener
     ids: list[str]
-    lines: list[bytes]
+    boxes: list[bytes]
 
     def copy_text(self, round_id: int) -> Iterator[bytes]:
-        """COPY text of every SurveyAnswer column, a batch of answers at a time."""
+        """COPY text of every SurveyAnswer column, a batch of answers at a time:
+        the boxes opened and their lines checked (_NotAllLines if one is not
+        plausible), while the batch before is on its way to the database."""
         ids = list(map(str.encode, self.ids))
         round_field = b"\t%d\t" % round_id
         for start in range(0, len(ids), _COPY_BATCH):
             end = start + _COPY_BATCH
+            payloads = list(self.opener.open_all(self.boxes[start:end]))
+            lines = None if None in payloads else _lines_in(payloads)  # type: ignore[arg-type]
+            if lines is None:
+                raise _NotAllLines
             yield b"".join(
                 chain.from_iterable(
-                    zip(
-                        ids[start:end],
-                        repeat(round_field),
-                        self.lines[start:end],
-                        repeat(b"\n"),
-                    )
+                    zip(ids[start:end], repeat(round_field), lines, repeat(b"\n"))
                 )
             )
 
+    def one_by_one(self, round_id: int) -> OpenedAnswers:
+        """Every box opened and read on its own: the answers, or _cannot_open."""
+        return _read_one_by_one(
+            round_id, self.ids, list(self.opener.open_all(self.boxes))
+        )
 
-Opened = OpenedAnswers | OpenedLines
+
+Opened = OpenedAnswers | SealedInOrder
 
 #: Boxes fetched at a time when opening a round's.
 _BOX_BATCH = 20000
@@ -680,10 +695,11 @@ def _boxes(round_id: int) -> Iterator[bytes]:
 
 
 def _open_sealed_answers(round_id: int) -> Opened:
-    """Every box of the round, opened and checked, as answers with new random
-    ids, in the order of those ids. Nothing is ever dropped: if any box does not
-    open into plausible answers at existing workplaces and jobs, closing stops here
-    and everything stays as it was."""
+    """Every box of the round, with a new random id for each, in the order of
+    those ids: on PostgreSQL still sealed, opened as they are written; elsewhere
+    opened and checked now. Nothing is ever dropped: if any box does not open into
+    plausible answers at existing workplaces and jobs, closing stops and
+    everything stays as it was."""
     key = db.session.get(SurveyRoundKey, round_id)
     if key is None:
         # Rounds opened before answers were sealed have no key, and no boxes.
@@ -692,18 +708,22 @@ def _open_sealed_answers(round_id: int) -> Opened:
             raise _cannot_open(unopened)
         return {column: [] for column in _ANSWER_COLUMN_NAMES}
     opener = sealing.Opener(round_key(key), context=seal_context(round_id))
-    payloads = list(opener.open_all(_boxes(round_id)))
+    boxes = list(_boxes(round_id))
     # The boxes come in the order they were written, which is answering order.
     # Each answer gets a random id and they are put in the order of those ids,
     # an order that owes nothing to the boxes'.
-    ids = random_answer_ids(len(payloads))
-    order = sorted(range(len(payloads)), key=ids.__getitem__)
+    ids = random_answer_ids(len(boxes))
+    order = sorted(range(len(boxes)), key=ids.__getitem__)
     ids = list(map(ids.__getitem__, order))
-    payloads = list(map(payloads.__getitem__, order))
-    if _on_postgresql() and None not in payloads:
-        lines = _lines_in(payloads)  # type: ignore[arg-type]
-        if lines is not None:
-            return OpenedLines(ids, lines)
+    boxes = list(map(boxes.__getitem__, order))
+    if _on_postgresql():
+        return SealedInOrder(opener, ids, boxes)
+    return _read_one_by_one(round_id, ids, list(opener.open_all(boxes)))
+
+
+def _read_one_by_one(
+    round_id: int, ids: list[str], payloads: list[bytes | None]
+) -> OpenedAnswers:
     opened = [payload for payload in payloads if payload is not None]
     unopened = len(payloads) - len(opened)
     del payloads

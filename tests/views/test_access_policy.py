@@ -59,6 +59,8 @@ POLICY: dict[str, str | frozenset[Role]] = {
     "members.detail": ROSTER,
     "members.edit": ROSTER,
     "members.accept": ROSTER,
+    "members.applicants": ROSTER,
+    "members.accept_applicants": ROSTER,
     "members.decline": ROSTER,
     "members.change_status": ROSTER,
     "members.add_employment": ROSTER,

@@ -18,6 +18,10 @@ from union.db import db
 
 #: endpoint: (what the asking page says, the attempt that succeeds)
 ASKING = {
+    "members.accept_applicants": (
+        "They become active members today",
+        scope.accept_applicants,
+    ),
     "members.decline": ("Decline ", scope.decline),
     "reports.close_round": ("Closing is final", scope.close_round),
     "treasurer.confirm_remittance": (

@@ -126,6 +126,11 @@ def accept(world: Any, make: Any) -> Attempt:
     return Attempt(member_url(applicant, "/accept"))
 
 
+def accept_applicants(world: Any, make: Any) -> Attempt:
+    applicant = make.member(world.here, status=MemberStatus.APPLICANT)
+    return Attempt("/members/applicants/accept", {"member": applicant.public_id})
+
+
 def decline(world: Any, make: Any) -> Attempt:
     applicant = make.member(world.here, status=MemberStatus.APPLICANT)
     return Attempt(member_url(applicant, "/decline"))
@@ -686,7 +691,22 @@ def new_case_for_a_steward_elsewhere(world: Any, make: Any) -> Stray:
     )
 
 
+def applicant_elsewhere(world: Any, make: Any) -> Stray:
+    mine = make.member(world.here, status=MemberStatus.APPLICANT)
+    theirs = make.member(world.there, status=MemberStatus.APPLICANT)
+    url = "/members/applicants/accept"
+    return Stray(
+        Attempt(url, {"member": theirs.public_id}),
+        Attempt(url, {"member": mine.public_id}),
+        302,
+        "Nobody was accepted",
+    )
+
+
 STRAYS: dict[str, Callable[[Any, Any], Stray]] = {
+    "applicants accepted together, one at a workplace the steward does not cover": (
+        applicant_elsewhere
+    ),
     "a job at a workplace the steward does not cover": job_elsewhere,
     "a member at A and B placed by B's steward where only A's covers": (
         job_at_a_for_a_member_at_both

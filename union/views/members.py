@@ -22,6 +22,7 @@ from flask.typing import ResponseReturnValue
 from union import clock
 from union.clock import utcnow
 from union.db import db
+from union.errors import InvalidTransition
 from union.forms.admin import ImportForm
 from union.forms.base import ActionForm, SelectChoice, choices
 from union.forms.members import (
@@ -32,7 +33,7 @@ from union.forms.members import (
     StatusForm,
 )
 from union.forms.privacy import CorrectionForm, EraseMemberForm, LeaveForm
-from union.i18n import _
+from union.i18n import _, ngettext
 from union.logs import log_exception
 from union.models import MemberStatus, Role
 from union.services import accounts, dues, members, privacy, roster, workplaces
@@ -333,6 +334,107 @@ def accept(public_id: str) -> ResponseReturnValue:
             success=_("%(name)s is now an active member.", name=member.chosen_name),
         )
     return to_detail(public_id)
+
+
+@blueprint.get("/members/applicants")
+@roles(*ROSTER_ROLES)
+def applicants() -> ResponseReturnValue:
+    page = members.applicants_page(
+        actor(),
+        page=page_number(),
+        per_page=current_app.config["ROSTER_PAGE_SIZE"],
+    )
+    return render_template(
+        "members/applicants.html",
+        page=page,
+        today=clock.today(utcnow()),
+        action_form=ActionForm(),
+    )
+
+
+@blueprint.post("/members/applicants/accept")
+@roles(*ROSTER_ROLES)
+def accept_applicants() -> ResponseReturnValue:
+    """Accepts the applicants ticked on the list, each exactly as accepting them one
+    at a time does, after a page that names them."""
+    user = actor()
+    back = redirect(url_for(".applicants"))
+    if not ActionForm().validate_on_submit():
+        return back
+    chosen = set(request.form.getlist("member"))
+    if not chosen:
+        flash(_("Tick the people to accept first."), "error")
+        return back
+    if len(chosen) > members.MOST_ACCEPTED_AT_ONCE:
+        flash(
+            _(
+                "Accept at most %(most)d people at a time.",
+                most=members.MOST_ACCEPTED_AT_ONCE,
+            ),
+            "error",
+        )
+        return back
+    waiting = members.applications_among(user, chosen)
+    if not waiting:
+        flash(
+            _(
+                "Nobody was accepted: the people ticked are not waiting to be "
+                "accepted, or not at a workplace you cover."
+            ),
+            "info",
+        )
+        return back
+    asking = ask_first(
+        Question(
+            title=ngettext(
+                "Accept %(num)d applicant?", "Accept %(num)d applicants?", len(waiting)
+            ),
+            consequence=_(
+                "They become active members today. Each acceptance is recorded "
+                "in your name, as when you accept one person at a time."
+            ),
+            confirm_label=ngettext(
+                "Accept %(num)d applicant", "Accept %(num)d applicants", len(waiting)
+            ),
+            back_url=url_for(".applicants"),
+            listed=tuple(
+                f"{member.chosen_name} (#{member.member_number})" for member in waiting
+            ),
+        )
+    )
+    if asking is not None:
+        return asking
+    now = utcnow()
+    accepted = 0
+    for member in waiting:
+        try:
+            members.accept_application(member, actor=user, now=now)
+        except InvalidTransition:
+            continue  # accepted a moment ago by someone else: nothing changed
+        accepted += 1
+    db.session.commit()
+    if accepted:
+        flash(
+            ngettext(
+                "%(num)d applicant is now an active member.",
+                "%(num)d applicants are now active members.",
+                accepted,
+            ),
+            "success",
+        )
+    left_out = len(chosen) - accepted
+    if left_out:
+        flash(
+            ngettext(
+                "%(num)d person ticked was not accepted: they are not waiting to "
+                "be accepted, or not at a workplace you cover.",
+                "%(num)d people ticked were not accepted: they are not waiting to "
+                "be accepted, or not at a workplace you cover.",
+                left_out,
+            ),
+            "info",
+        )
+    return back
 
 
 @blueprint.post("/members/<public_id>/decline")

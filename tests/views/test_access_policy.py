@@ -56,6 +56,7 @@ POLICY: dict[str, str | frozenset[Role]] = {
     "members.roster_list": ROSTER,
     "members.export": ADMIN,
     "members.import_roster": ADMIN,
+    "members.invite_imported": ADMIN,
     "members.detail": ROSTER,
     "members.edit": ROSTER,
     "members.accept": ROSTER,
@@ -249,6 +250,7 @@ def url_for_rule(rule, world):
         "report": "wages",
         "level": "workplace",
         "scope": str(world.here.id),
+        "import_id": world.roster_import.id,
     }
     if rule.endpoint.startswith("grievances."):
         values["public_id"] = world.grievance.public_id

@@ -23,6 +23,7 @@ ASKING = {
         scope.accept_applicants,
     ),
     "members.decline": ("Decline ", scope.decline),
+    "members.invite_imported": ("Each gets an email", scope.invite_imported),
     "reports.close_round": ("Closing is final", scope.close_round),
     "treasurer.confirm_remittance": (
         "A confirmation cannot be undone",

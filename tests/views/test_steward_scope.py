@@ -40,7 +40,7 @@ from union.models import (
     StewardAssignment,
     WorkplaceStatus,
 )
-from union.services import accounts, dues, ledger, members, survey
+from union.services import accounts, dues, ledger, members, roster, survey
 
 #: Methods that change things.
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -176,6 +176,15 @@ def end_employment_of_member_at_both(world: Any, make: Any) -> Attempt:
         member_url(both, f"/employments/{here_job.id}/end"),
         {"ended_on": "2026-11-01"},
     )
+
+
+def invite_imported(world: Any, make: Any) -> Attempt:
+    result = roster.import_roster(
+        "chosen_name,email,dues_level\nIvy Imported,ivy@example.org,11\n",
+        actor=world.accounts["admin"],
+        now=make.now,
+    )
+    return Attempt(f"/members/imports/{result.import_id}/invite", by="admin")
 
 
 def erase(world: Any, make: Any) -> Attempt:
@@ -450,6 +459,7 @@ VALID: dict[str, dict[str, Builder]] = {
         "job at A of a member at A and B": end_employment_of_member_at_both,
     },
     "members.erase": {"member at A": erase},
+    "members.invite_imported": {"an import with someone to invite": invite_imported},
     "dues.record_payment": {"member at A": record_payment},
     "grievances.edit": {"case at A": edit_case},
     "grievances.move": {"case at A": move_case},

@@ -19,7 +19,7 @@ from union.db import db
 #: endpoint: (what the asking page says, the attempt that succeeds)
 ASKING = {
     "members.accept_applicants": (
-        "They become active members today",
+        "as when you accept one person at a time",
         scope.accept_applicants,
     ),
     "members.decline": ("Decline ", scope.decline),

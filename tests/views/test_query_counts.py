@@ -147,6 +147,7 @@ PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("organizer@example.org", lambda v: f"/workplaces/{v['any_workplace']}"),
     ("admin@example.org", lambda v: "/"),
     ("admin@example.org", lambda v: "/members/applicants"),
+    ("admin@example.org", lambda v: "/members/import"),
     ("admin@example.org", lambda v: "/members/"),
     ("admin@example.org", lambda v: f"/members/{v['member']}"),
     ("admin@example.org", lambda v: "/admin/users"),

@@ -511,9 +511,12 @@ def accept_applicants() -> ResponseReturnValue:
             title=ngettext(
                 "Accept %(num)d applicant?", "Accept %(num)d applicants?", len(waiting)
             ),
-            consequence=_(
-                "They become active members today. Each acceptance is recorded "
-                "in your name, as when you accept one person at a time."
+            consequence=ngettext(
+                "%(num)d person becomes an active member today. The acceptance "
+                "is recorded in your name, as when you accept one person at a time.",
+                "%(num)d people become active members today. Each acceptance is "
+                "recorded in your name, as when you accept one person at a time.",
+                len(waiting),
             ),
             confirm_label=ngettext(
                 "Accept %(num)d applicant", "Accept %(num)d applicants", len(waiting)

@@ -122,7 +122,7 @@ def test_the_home_page_in_french(client, make, world):
 
     page = client.get("/").get_data(as_text=True)
 
-    assert "2 adhésions en attente" in page
+    assert "2 demandes d'adhésion en attente" in page
 
 
 # Applicants -------------------------------------------------------------------

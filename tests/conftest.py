@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
+from werkzeug.datastructures import MultiDict
 
 from tests import factories
 from union import clock, create_app
@@ -251,13 +252,15 @@ _HIDDEN_INPUT = re.compile(r"<input[^>]*type=\"hidden\"[^>]*>")
 _ATTRIBUTE = re.compile(r'(name|value)="([^"]*)"')
 
 
-def hidden_fields(page: str) -> dict[str, str]:
-    """The hidden fields of a page's forms, unescaped, as a browser sends them."""
-    fields = {}
+def hidden_fields(page: str) -> MultiDict[str, str]:
+    """The hidden fields of a page's forms, unescaped, as a browser sends them:
+    a name given several times (the people ticked for a bulk action) keeps every
+    value."""
+    fields: MultiDict[str, str] = MultiDict()
     for tag in _HIDDEN_INPUT.findall(page):
         attributes = dict(_ATTRIBUTE.findall(tag))
         if "name" in attributes:
-            fields[attributes["name"]] = html.unescape(attributes.get("value", ""))
+            fields.add(attributes["name"], html.unescape(attributes.get("value", "")))
     assert fields.get("confirmed") == "yes", "not the page that asks first"
     return fields
 

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import date
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 import stripe
-from playwright.sync_api import Locator, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import DEMO_PASSWORD, Journey, LiveUnion
 from tests.stripe_peer import event
 from union.db import db
-from union.models import CheckoutAttempt, Member, PaymentMethod, User, email_digest
-from union.services import dues, ledger
+from union.models import (
+    CheckoutAttempt,
+    ContactPreference,
+    Employment,
+    Member,
+    MembershipClass,
+    MemberStatus,
+    PaymentMethod,
+    User,
+    email_digest,
+)
+from union.services import dues, ledger, numbers
 
 WORKER_EMAIL = "river.worker@example.org"
 WORKER_PASSWORD = "a long enough pass phrase"
@@ -428,6 +440,7 @@ def test_a_treasurer_confirms_a_remittance_and_sees_a_late_receipt_flagged(
     treasurer.see("late-receipt")
 
 
+<<<<<<< HEAD
 PROBLEM = "My hours were cut after I asked for the sick days in our contract."
 PROBLEME = "On me donne moins de quarts depuis que j'ai demandé mes congés de maladie."
 
@@ -497,3 +510,131 @@ def test_a_member_raises_a_problem_on_a_phone_and_their_steward_sees_it_at_intak
     expect(page.get_by_text(PROBLEM)).to_be_visible()
     expect(page.locator("main")).to_contain_text("In person, through my steward")
     steward.see("raised-case")
+=======
+def applicants_at_the_stewards_workplace(*names: str) -> Callable[[], None]:
+    """Adds applicants who joined a month ago at the first workplace the demo
+    steward covers, beside whatever applicants the demo made."""
+
+    def add() -> None:
+        steward = db.session.scalar(
+            sa.select(User).where(
+                User.email_hash == email_digest("steward@example.org")
+            )
+        )
+        assert steward is not None
+        workplace = steward.steward_assignments[0].workplace
+        for name in names:
+            member = Member(
+                member_number=numbers.next_number("member_number"),
+                chosen_name=name,
+                contact_preference=ContactPreference.IN_PERSON,
+                membership_class=MembershipClass.EMPLOYED,
+                status=MemberStatus.APPLICANT,
+                dues_level_id=dues.offered_levels(date(2026, 10, 22))[0].id,
+                joined_on=date(2026, 10, 22),
+                created_at=datetime(2026, 10, 22, 15, tzinfo=UTC),
+            )
+            member.employments.append(
+                Employment(workplace=workplace, created_at=member.created_at)
+            )
+            db.session.add(member)
+            db.session.flush()
+            dues.record_first_level(member, now=member.created_at)
+
+    return add
+
+
+@dataclass(frozen=True)
+class StewardWords:
+    language: str
+    waiting: re.Pattern[str]
+    accept: str
+    accept_ticked: str
+    question: str
+    confirm: str
+    done: str
+    home: str
+
+
+STEWARD_WORDS = (
+    StewardWords(
+        "en",
+        re.compile(r"^(\d+) applicants? waiting$"),
+        "Accept {name}",
+        "Accept the people ticked",
+        "Accept 1 applicant?",
+        "Accept 1 applicant",
+        "1 applicant is now an active member.",
+        "Home",
+    ),
+    StewardWords(
+        "fr",
+        re.compile(r"^(\d+) demandes? d'adhésion en attente$"),
+        "Accepter {name}",
+        "Accepter les personnes cochées",
+        "Accepter 1 demande d'adhésion\u00a0?",
+        "Accepter 1 demande",
+        "1 adhésion est maintenant active.",
+        "Accueil",
+    ),
+)
+
+
+def no_sideways_scrolling(page: Page) -> None:
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth"
+        " - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
+
+
+def test_a_steward_on_a_phone_sees_applicants_waiting_follows_and_accepts_one(
+    live_union, journey
+):
+    live_union.run(applicants_at_the_stewards_workplace("Jordan Waits", "Noor Waits"))
+    for words, name in zip(STEWARD_WORDS, ("Jordan Waits", "Noor Waits"), strict=True):
+        steward = journey(f"steward-{words.language}", phone=True)
+        page = steward.page
+        sign_in(steward, live_union, "steward@example.org")
+        if words.language == "fr":
+            page.get_by_role("button", name="Français").click()
+            expect(page.locator("html")).to_have_attribute("lang", "fr-CA")
+            steward.see("accueil")
+        waiting = page.get_by_role("link", name=words.waiting)
+        expect(waiting).to_be_visible()
+        found = words.waiting.match(waiting.inner_text().strip())
+        assert found is not None
+        before = int(found.group(1))
+        assert before >= 1
+        no_sideways_scrolling(page)
+
+        waiting.click()
+        steward.see("applicants")
+        no_sideways_scrolling(page)
+        page.get_by_label(words.accept.format(name=name)).check()
+        page.get_by_role("button", name=words.accept_ticked).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(words.question)
+        expect(page.get_by_role("listitem").filter(has_text=name)).to_be_visible()
+        steward.see("asked-first")
+        no_sideways_scrolling(page)
+        page.get_by_role("button", name=words.confirm).click()
+        expect(page.locator(".flash")).to_contain_text(words.done)
+        expect(page.get_by_label(words.accept.format(name=name))).to_have_count(0)
+        steward.see("accepted")
+
+        page.get_by_role("link", name=words.home, exact=True).click()
+        left = page.get_by_role("link", name=words.waiting)
+        if before > 1:
+            expect(left).to_have_text(re.compile(rf"^{before - 1}\D"))
+        else:
+            expect(left).to_have_count(0)
+        steward.see("home-after")
+
+    def status_of(name: str) -> MemberStatus:
+        return db.session.scalar(
+            sa.select(Member.status).where(Member.chosen_name == name)
+        )
+
+    assert live_union.run(lambda: status_of("Jordan Waits")) is MemberStatus.ACTIVE
+    assert live_union.run(lambda: status_of("Noor Waits")) is MemberStatus.ACTIVE
+>>>>>>> glance

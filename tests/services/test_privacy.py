@@ -154,7 +154,10 @@ DOWNLOAD_SHAPE = [
         "generated_at account member employment dues waivers grievances "
         "survey_rounds_answered correction_requests record_of_access third_parties",
     ),
-    ("account", "email email_confirmed_at created_at roles language sign_ins"),
+    (
+        "account",
+        "email email_confirmed_at created_at invited_at roles language sign_ins",
+    ),
     ("account.sign_ins[]", "started_at last_seen_at ended_at"),
     (
         "member",

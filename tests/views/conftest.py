@@ -5,6 +5,7 @@ from datetime import date
 
 import pytest
 
+from union.db import db
 from union.models import (
     Breach,
     CorrectionRequest,
@@ -16,6 +17,7 @@ from union.models import (
     Member,
     PaymentMethod,
     Role,
+    RosterImport,
     SurveyRound,
     User,
     WaiverReason,
@@ -54,6 +56,8 @@ class World:
     breach: Breach
     #: A closed survey round the member answered, with its reports stored.
     survey_round: SurveyRound
+    #: A roster file the admin imported (adding nobody).
+    roster_import: RosterImport
 
 
 @pytest.fixture
@@ -123,6 +127,11 @@ def world(make) -> World:
         now=make.now,
     )
     survey.close_round(survey_round, actor=accounts["organizer"], now=make.now)
+    roster_import = RosterImport(
+        imported_at=make.now, imported_by_id=accounts["admin"].id, members_added=0
+    )
+    db.session.add(roster_import)
+    db.session.flush()
     return World(
         here,
         there,
@@ -138,4 +147,5 @@ def world(make) -> World:
         correction,
         breach,
         survey_round,
+        roster_import,
     )

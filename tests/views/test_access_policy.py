@@ -56,9 +56,12 @@ POLICY: dict[str, str | frozenset[Role]] = {
     "members.roster_list": ROSTER,
     "members.export": ADMIN,
     "members.import_roster": ADMIN,
+    "members.invite_imported": ADMIN,
     "members.detail": ROSTER,
     "members.edit": ROSTER,
     "members.accept": ROSTER,
+    "members.applicants": ROSTER,
+    "members.accept_applicants": ROSTER,
     "members.decline": ROSTER,
     "members.change_status": ROSTER,
     "members.add_employment": ROSTER,
@@ -252,6 +255,7 @@ def url_for_rule(rule, world):
         "report": "wages",
         "level": "workplace",
         "scope": str(world.here.id),
+        "import_id": world.roster_import.id,
     }
     if rule.endpoint.startswith("grievances."):
         values["public_id"] = world.grievance.public_id

@@ -18,7 +18,12 @@ from union.db import db
 
 #: endpoint: (what the asking page says, the attempt that succeeds)
 ASKING = {
+    "members.accept_applicants": (
+        "as when you accept one person at a time",
+        scope.accept_applicants,
+    ),
     "members.decline": ("Decline ", scope.decline),
+    "members.invite_imported": ("Each gets an email", scope.invite_imported),
     "reports.close_round": ("Closing is final", scope.close_round),
     "treasurer.confirm_remittance": (
         "A confirmation cannot be undone",

@@ -40,7 +40,7 @@ from union.models import (
     StewardAssignment,
     WorkplaceStatus,
 )
-from union.services import accounts, dues, ledger, members, survey
+from union.services import accounts, dues, ledger, members, roster, survey
 
 #: Methods that change things.
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -126,6 +126,11 @@ def accept(world: Any, make: Any) -> Attempt:
     return Attempt(member_url(applicant, "/accept"))
 
 
+def accept_applicants(world: Any, make: Any) -> Attempt:
+    applicant = make.member(world.here, status=MemberStatus.APPLICANT)
+    return Attempt("/members/applicants/accept", {"member": applicant.public_id})
+
+
 def decline(world: Any, make: Any) -> Attempt:
     applicant = make.member(world.here, status=MemberStatus.APPLICANT)
     return Attempt(member_url(applicant, "/decline"))
@@ -171,6 +176,15 @@ def end_employment_of_member_at_both(world: Any, make: Any) -> Attempt:
         member_url(both, f"/employments/{here_job.id}/end"),
         {"ended_on": "2026-11-01"},
     )
+
+
+def invite_imported(world: Any, make: Any) -> Attempt:
+    result = roster.import_roster(
+        "chosen_name,email,dues_level\nIvy Imported,ivy@example.org,11\n",
+        actor=world.accounts["admin"],
+        now=make.now,
+    )
+    return Attempt(f"/members/imports/{result.import_id}/invite", by="admin")
 
 
 def erase(world: Any, make: Any) -> Attempt:
@@ -445,6 +459,7 @@ VALID: dict[str, dict[str, Builder]] = {
         "job at A of a member at A and B": end_employment_of_member_at_both,
     },
     "members.erase": {"member at A": erase},
+    "members.invite_imported": {"an import with someone to invite": invite_imported},
     "dues.record_payment": {"member at A": record_payment},
     "grievances.edit": {"case at A": edit_case},
     "grievances.move": {"case at A": move_case},
@@ -686,7 +701,22 @@ def new_case_for_a_steward_elsewhere(world: Any, make: Any) -> Stray:
     )
 
 
+def applicant_elsewhere(world: Any, make: Any) -> Stray:
+    mine = make.member(world.here, status=MemberStatus.APPLICANT)
+    theirs = make.member(world.there, status=MemberStatus.APPLICANT)
+    url = "/members/applicants/accept"
+    return Stray(
+        Attempt(url, {"member": theirs.public_id}),
+        Attempt(url, {"member": mine.public_id}),
+        302,
+        "Nobody was accepted",
+    )
+
+
 STRAYS: dict[str, Callable[[Any, Any], Stray]] = {
+    "applicants accepted together, one at a workplace the steward does not cover": (
+        applicant_elsewhere
+    ),
     "a job at a workplace the steward does not cover": job_elsewhere,
     "a member at A and B placed by B's steward where only A's covers": (
         job_at_a_for_a_member_at_both

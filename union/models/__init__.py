@@ -46,6 +46,7 @@ from union.models.members import (
     Member,
     MembershipClass,
     MemberStatus,
+    RosterImport,
 )
 from union.models.privacy import Breach, CorrectionRequest, CorrectionStatus
 from union.models.reports import GrievanceRelease, PrivacySpend, PublishedFigure
@@ -134,6 +135,7 @@ __all__ = [
     "ReportArtifact",
     "Role",
     "RoleGrant",
+    "RosterImport",
     "RoundStatus",
     "Sector",
     "SentReminder",

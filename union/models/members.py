@@ -132,6 +132,11 @@ class Member(Model):
     last_covered_month: Mapped[date | None]
     #: The member's Stripe customer, created before their first card payment.
     stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    #: The roster file that added the member, if one did: its members are invited
+    #: to set up their accounts together.
+    roster_import_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("roster_imports.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -168,6 +173,20 @@ class Member(Model):
 
     def __repr__(self) -> str:
         return f"<Member {self.member_number}>"
+
+
+class RosterImport(Model):
+    """One roster file imported (from the admin page or the command line)."""
+
+    __tablename__ = "roster_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    imported_at: Mapped[datetime]
+    imported_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    #: How many members the file added.
+    members_added: Mapped[int]
 
 
 class Employment(Model):

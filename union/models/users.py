@@ -59,6 +59,9 @@ class User(Model):
     #: None until the owner chooses a password through an emailed link.
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     email_confirmed_at: Mapped[datetime | None]
+    #: When an admin's invitation to set up the account was emailed (to members
+    #: added from a roster file, who did not join online), so it goes once.
+    invited_at: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]
     locale: Mapped[str | None] = mapped_column(sa.String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -225,14 +226,28 @@ def finish_joining(token: str, password: str, *, now: datetime) -> User:
 
 
 def _accept(member: Member, *, actor: User | None, now: datetime) -> None:
-    member.status = MemberStatus.ACTIVE
-    member.accepted_on = clock.today(now)
-    member.accepted_by_id = actor.id if actor else None
+    # Only while the row still says applicant: two stewards accepting the same
+    # person at the same moment (or one confirming twice) accept them once.
+    accepted = db.session.execute(
+        sa.update(Member)
+        .where(Member.id == member.id, Member.status == MemberStatus.APPLICANT)
+        .values(
+            status=MemberStatus.ACTIVE,
+            accepted_on=clock.today(now),
+            accepted_by_id=actor.id if actor else None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(member, ["status", "accepted_on", "accepted_by_id"])
+    if accepted.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvalidTransition(_("Only applications can be accepted."))
     audit.record("member.accepted", actor=actor, now=now, subject=member)
     db.session.flush()
 
 
 def accept_application(member: Member, *, actor: User, now: datetime) -> None:
+    """Makes an applicant an active member; InvalidTransition for anyone else,
+    including someone accepted a moment ago by another steward."""
     if member.status is not MemberStatus.APPLICANT:
         raise InvalidTransition(_("Only applications can be accepted."))
     _accept(member, actor=actor, now=now)
@@ -384,6 +399,46 @@ def roster_page(
         selectinload(Member.employments).joinedload(Employment.classification),
     ).order_by(Member.chosen_name, Member.member_number)
     return paginate(statement, page=page, per_page=per_page)
+
+
+def _waiting_applications(actor: User) -> sa.Select[Member]:
+    """Applications the actor may accept, the longest waiting first."""
+    return (
+        visible_members(actor)
+        .where(Member.status == MemberStatus.APPLICANT)
+        .order_by(Member.joined_on, Member.created_at, Member.member_number)
+    )
+
+
+def applicants_page(actor: User, *, page: int = 1, per_page: int = 50) -> Page[Member]:
+    """One page of the applications waiting for the actor, oldest first, with
+    where each applicant works."""
+    statement = _waiting_applications(actor).options(
+        *NOT_DECRYPTED,
+        selectinload(Member.employments).joinedload(Employment.workplace),
+        selectinload(Member.employments).joinedload(Employment.classification),
+    )
+    return paginate(statement, page=page, per_page=per_page)
+
+
+#: The most applications accepted together: two pages of the list.
+MOST_ACCEPTED_AT_ONCE = 100
+
+
+def applications_among(actor: User, public_ids: Collection[str]) -> list[Member]:
+    """Of the members with these public ids, the applicants the actor may accept,
+    oldest first. Anyone else (no such member, one the actor may not see, someone
+    accepted or declined meanwhile) is left out, so a list chosen a while ago
+    can still be acted on."""
+    if not public_ids:
+        return []
+    return list(
+        db.session.scalars(
+            _waiting_applications(actor)
+            .where(Member.public_id.in_(list(public_ids)))
+            .options(*NOT_DECRYPTED)
+        )
+    )
 
 
 def add_employment(

@@ -155,6 +155,7 @@ def _account(user: User | None, *, now: datetime) -> dict[str, Any] | None:
         "email": user.email,
         "email_confirmed_at": _moment(user.email_confirmed_at),
         "created_at": _moment(user.created_at),
+        "invited_at": _moment(user.invited_at),
         "roles": sorted(str(role) for role in user.roles),
         "language": user.locale,
         "sign_ins": [

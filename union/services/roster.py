@@ -35,6 +35,7 @@ from union.models import (
     MembershipClass,
     MemberStatus,
     PaymentMethod,
+    RosterImport,
     User,
     Workplace,
 )
@@ -94,6 +95,8 @@ class ImportResult:
     new_workplaces: list[str] = field(default_factory=list)
     #: Something broke on our side; nothing was imported.
     failed: bool = False
+    #: The RosterImport recording what was added, once it is written.
+    import_id: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -578,6 +581,14 @@ def _write(
         numbers.reserve_through("member_number", max(given))
     assigned = iter(numbers.next_numbers("member_number", len(rows) - len(given)))
     today = clock.today(now)
+    roster_import = RosterImport(
+        imported_at=now,
+        imported_by_id=actor.id if actor else None,
+        members_added=len(rows),
+    )
+    db.session.add(roster_import)
+    db.session.flush()
+    result.import_id = roster_import.id
     for start in range(0, len(rows), WRITE_BATCH):
         batch = rows[start : start + WRITE_BATCH]
         user_ids = _insert_users(batch, now=now)
@@ -588,6 +599,7 @@ def _write(
                     row,
                     member_number=row.member_number or next(assigned),
                     user_id=user_ids.get(row.line),
+                    roster_import_id=roster_import.id,
                     now=now,
                     today=today,
                 )
@@ -599,7 +611,11 @@ def _write(
         yield Step(start + len(batch), len(rows), "import")
     result.imported = len(rows)
     audit.record(
-        "roster.imported", actor=actor, now=now, detail=f"rows={result.imported}"
+        "roster.imported",
+        actor=actor,
+        now=now,
+        subject=roster_import,
+        detail=f"rows={result.imported}",
     )
     db.session.flush()
 
@@ -624,7 +640,13 @@ def _new_user(email: str, now: datetime) -> dict[str, object]:
 
 
 def _new_member(
-    row: _Row, *, member_number: int, user_id: int | None, now: datetime, today: date
+    row: _Row,
+    *,
+    member_number: int,
+    user_id: int | None,
+    roster_import_id: int,
+    now: datetime,
+    today: date,
 ) -> dict[str, object]:
     # The opening balance is written in bulk, not through ledger.record_payment, so
     # its arrears summary is set here.
@@ -632,6 +654,7 @@ def _new_member(
     return {
         "member_number": member_number,
         "user_id": user_id,
+        "roster_import_id": roster_import_id,
         "chosen_name": row.chosen_name,
         "legal_name": row.legal_name,
         "pronouns": row.pronouns,

@@ -145,6 +145,8 @@ class Question:
     confirm_label: str
     #: Where "Cancel" goes: the page the button was on.
     back_url: str
+    #: What a bulk action will act on, one line each ("Robin H. (#1042)").
+    listed: tuple[str, ...] = ()
 
 
 def ask_first(question: Question) -> ResponseReturnValue | None:

@@ -7,12 +7,13 @@ from flask import Blueprint, abort, current_app, redirect, render_template, url_
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from union.clock import utcnow
 from union.db import db
 from union.errors import ValidationFailed
 from union.forms.accounts import LanguageForm
 from union.i18n import LANGUAGE_COOKIE
 from union.models import Counter
-from union.services import accounts
+from union.services import accounts, glance
 from union.views.helpers import actor
 from union.web.access import public
 from union.web.auth import safe_next_url
@@ -24,7 +25,9 @@ blueprint = Blueprint("main", __name__)
 @public
 def home() -> ResponseReturnValue:
     if current_user.is_authenticated:
-        return render_template("main/dashboard.html")
+        return render_template(
+            "main/dashboard.html", glance=glance.at_a_glance(actor(), now=utcnow())
+        )
     return render_template("main/welcome.html")
 
 

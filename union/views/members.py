@@ -22,6 +22,7 @@ from flask.typing import ResponseReturnValue
 from union import clock
 from union.clock import utcnow
 from union.db import db
+from union.errors import InvalidTransition
 from union.forms.admin import ImportForm
 from union.forms.base import ActionForm, SelectChoice, choices
 from union.forms.members import (
@@ -32,13 +33,14 @@ from union.forms.members import (
     StatusForm,
 )
 from union.forms.privacy import CorrectionForm, EraseMemberForm, LeaveForm
-from union.i18n import _
+from union.i18n import _, format_number, ngettext
 from union.logs import log_exception
 from union.models import MemberStatus, Role
 from union.services import (
     accounts,
     dues,
     grievances,
+    invitations,
     members,
     privacy,
     representatives,
@@ -60,7 +62,7 @@ from union.views.helpers import (
 )
 from union.web.access import roles
 from union.web.auth import fresh_required, sign_out
-from union.web.notifications import send_membership_ended
+from union.web.notifications import send_invitation, send_membership_ended
 
 log = logging.getLogger(__name__)
 
@@ -249,15 +251,129 @@ def import_roster() -> ResponseReturnValue:
                 "members/import_progress.html",
                 events=events,
                 check_only=form.check_only.data,
+                action_form=ActionForm(),
             )
             return Response(
                 stream_with_context(page),
                 headers={"X-Accel-Buffering": "no", "Cache-Control": "no-store"},
             )
     status = 400 if form.errors else 200
+    latest = invitations.latest_import()
     return render_template(
-        "members/import.html", form=form, columns=roster.COLUMNS
+        "members/import.html",
+        form=form,
+        columns=roster.COLUMNS,
+        latest=latest,
+        waiting=invitations.invitations(latest) if latest else None,
+        action_form=ActionForm(),
     ), status
+
+
+def _not_invited(skipped: invitations.Invitations) -> str:
+    """Why the others were not invited, in one sentence: "3 not invited: 2
+    already use their account, 1 has no email." """
+    reasons = [
+        text
+        for count, text in (
+            (
+                skipped.already_set_up,
+                ngettext(
+                    "%(num)d already uses their account",
+                    "%(num)d already use their account",
+                    skipped.already_set_up,
+                ),
+            ),
+            (
+                skipped.already_invited,
+                ngettext(
+                    "%(num)d was invited before",
+                    "%(num)d were invited before",
+                    skipped.already_invited,
+                ),
+            ),
+            (
+                skipped.no_email,
+                ngettext(
+                    "%(num)d has no email", "%(num)d have no email", skipped.no_email
+                ),
+            ),
+            (
+                skipped.left,
+                ngettext(
+                    "%(num)d has left the union",
+                    "%(num)d have left the union",
+                    skipped.left,
+                ),
+            ),
+        )
+        if count
+    ]
+    sentence: str = _(
+        "%(count)s not invited: %(reasons)s.",
+        count=format_number(skipped.not_invited),
+        reasons=", ".join(reasons),
+    )
+    return sentence
+
+
+@blueprint.post("/members/imports/<int:import_id>/invite")
+@roles(Role.ADMIN)
+def invite_imported(import_id: int) -> ResponseReturnValue:
+    """Emails everyone a roster file added who has an email and no account yet a
+    link to set it up, after a page saying how many will get one and why the
+    others will not."""
+    imported = invitations.roster_import(import_id)
+    back = redirect(url_for(".import_roster"))
+    if not ActionForm().validate_on_submit():
+        return back
+    waiting = invitations.invitations(imported)
+    if not waiting.to_invite:
+        flash(_("Nobody was invited.") + " " + _not_invited(waiting), "info")
+        return back
+    lifetime = current_app.config["ACTIVATION_TOKEN_LIFETIME"]
+    consequence = ngettext(
+        "Each gets an email with a link to choose a password and see their "
+        "membership and dues. The link works once, for %(num)d day.",
+        "Each gets an email with a link to choose a password and see their "
+        "membership and dues. The link works once, for %(num)d days.",
+        lifetime.days,
+    )
+    if waiting.not_invited:
+        consequence += " " + _not_invited(waiting)
+    asking = ask_first(
+        Question(
+            title=ngettext(
+                "Invite %(num)d imported member by email?",
+                "Invite %(num)d imported members by email?",
+                waiting.to_invite,
+            ),
+            consequence=consequence,
+            confirm_label=_("Send the invitations"),
+            back_url=url_for(".import_roster"),
+        )
+    )
+    if asking is not None:
+        return asking
+    outcome = invitations.invite_imported_members(
+        imported, actor=actor(), now=utcnow(), lifetime=lifetime
+    )
+    db.session.commit()
+    for user, token in outcome.sent:
+        send_invitation(user, token, lifetime=lifetime)
+    if outcome.sent:
+        flash(
+            ngettext(
+                "%(num)d member invited by email.",
+                "%(num)d members invited by email.",
+                len(outcome.sent),
+            ),
+            "success",
+        )
+    else:
+        flash(_("Nobody was invited."), "info")
+    if outcome.skipped.not_invited:
+        flash(_not_invited(outcome.skipped), "info")
+    return back
 
 
 def _import_events(
@@ -348,6 +464,110 @@ def accept(public_id: str) -> ResponseReturnValue:
             success=_("%(name)s is now an active member.", name=member.chosen_name),
         )
     return to_detail(public_id)
+
+
+@blueprint.get("/members/applicants")
+@roles(*ROSTER_ROLES)
+def applicants() -> ResponseReturnValue:
+    page = members.applicants_page(
+        actor(),
+        page=page_number(),
+        per_page=current_app.config["ROSTER_PAGE_SIZE"],
+    )
+    return render_template(
+        "members/applicants.html",
+        page=page,
+        today=clock.today(utcnow()),
+        action_form=ActionForm(),
+    )
+
+
+@blueprint.post("/members/applicants/accept")
+@roles(*ROSTER_ROLES)
+def accept_applicants() -> ResponseReturnValue:
+    """Accepts the applicants ticked on the list, each exactly as accepting them one
+    at a time does, after a page that names them."""
+    user = actor()
+    back = redirect(url_for(".applicants"))
+    if not ActionForm().validate_on_submit():
+        return back
+    chosen = set(request.form.getlist("member"))
+    if not chosen:
+        flash(_("Tick the people to accept first."), "error")
+        return back
+    if len(chosen) > members.MOST_ACCEPTED_AT_ONCE:
+        flash(
+            _(
+                "Accept at most %(most)d people at a time.",
+                most=members.MOST_ACCEPTED_AT_ONCE,
+            ),
+            "error",
+        )
+        return back
+    waiting = members.applications_among(user, chosen)
+    if not waiting:
+        flash(
+            _(
+                "Nobody was accepted: the people ticked are not waiting to be "
+                "accepted, or not at a workplace you cover."
+            ),
+            "info",
+        )
+        return back
+    asking = ask_first(
+        Question(
+            title=ngettext(
+                "Accept %(num)d applicant?", "Accept %(num)d applicants?", len(waiting)
+            ),
+            consequence=ngettext(
+                "%(num)d person becomes an active member today. The acceptance "
+                "is recorded in your name, as when you accept one person at a time.",
+                "%(num)d people become active members today. Each acceptance is "
+                "recorded in your name, as when you accept one person at a time.",
+                len(waiting),
+            ),
+            confirm_label=ngettext(
+                "Accept %(num)d applicant", "Accept %(num)d applicants", len(waiting)
+            ),
+            back_url=url_for(".applicants"),
+            listed=tuple(
+                f"{member.chosen_name} (#{member.member_number})" for member in waiting
+            ),
+        )
+    )
+    if asking is not None:
+        return asking
+    now = utcnow()
+    accepted = 0
+    for member in waiting:
+        try:
+            members.accept_application(member, actor=user, now=now)
+        except InvalidTransition:
+            continue  # accepted a moment ago by someone else: nothing changed
+        accepted += 1
+    db.session.commit()
+    if accepted:
+        flash(
+            ngettext(
+                "%(num)d applicant is now an active member.",
+                "%(num)d applicants are now active members.",
+                accepted,
+            ),
+            "success",
+        )
+    left_out = len(chosen) - accepted
+    if left_out:
+        flash(
+            ngettext(
+                "%(num)d person ticked was not accepted: they are not waiting to "
+                "be accepted, or not at a workplace you cover.",
+                "%(num)d people ticked were not accepted: they are not waiting to "
+                "be accepted, or not at a workplace you cover.",
+                left_out,
+            ),
+            "info",
+        )
+    return back
 
 
 @blueprint.post("/members/<public_id>/decline")

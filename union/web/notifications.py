@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from datetime import timedelta
 
 from flask import (
     Response,
@@ -83,6 +84,19 @@ def send_join_link(user: User, token: str) -> bool:
     with speaking(user.locale):
         link = public_url("auth.activate", token=token)
         return _send(user, _("Finish joining the union"), "join_link", link=link)
+
+
+def send_invitation(user: User, token: str, *, lifetime: timedelta) -> bool:
+    """To a member added from a roster file: the link to choose a password."""
+    with speaking(user.locale):
+        link = public_url("auth.activate", token=token)
+        return _send(
+            user,
+            _("Your union membership is now online"),
+            "invitation",
+            link=link,
+            days=lifetime.days,
+        )
 
 
 def send_already_registered(user: User, token: str | None) -> bool:

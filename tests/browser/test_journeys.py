@@ -440,7 +440,6 @@ def test_a_treasurer_confirms_a_remittance_and_sees_a_late_receipt_flagged(
     treasurer.see("late-receipt")
 
 
-<<<<<<< HEAD
 PROBLEM = "My hours were cut after I asked for the sick days in our contract."
 PROBLEME = "On me donne moins de quarts depuis que j'ai demandé mes congés de maladie."
 
@@ -510,7 +509,8 @@ def test_a_member_raises_a_problem_on_a_phone_and_their_steward_sees_it_at_intak
     expect(page.get_by_text(PROBLEM)).to_be_visible()
     expect(page.locator("main")).to_contain_text("In person, through my steward")
     steward.see("raised-case")
-=======
+
+
 def applicants_at_the_stewards_workplace(*names: str) -> Callable[[], None]:
     """Adds applicants who joined a month ago at the first workplace the demo
     steward covers, beside whatever applicants the demo made."""
@@ -637,4 +637,3 @@ def test_a_steward_on_a_phone_sees_applicants_waiting_follows_and_accepts_one(
 
     assert live_union.run(lambda: status_of("Jordan Waits")) is MemberStatus.ACTIVE
     assert live_union.run(lambda: status_of("Noor Waits")) is MemberStatus.ACTIVE
->>>>>>> glance

@@ -135,13 +135,10 @@ PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("member", lambda v: "/dues/history"),
     ("member", lambda v: "/profile"),
     ("member", lambda v: "/grievances/mine"),
-<<<<<<< HEAD
     ("member", lambda v: "/grievances/raise"),
     ("member", lambda v: f"/grievances/raised/{v['raised']}"),
-=======
     ("steward", lambda v: "/"),
     ("steward", lambda v: "/members/applicants"),
->>>>>>> glance
     ("steward", lambda v: "/grievances/"),
     ("steward", lambda v: "/grievances/cases"),
     ("steward", lambda v: f"/grievances/{v['grievance']}"),
@@ -211,12 +208,8 @@ def _counts(
     generate.generate(
         scale, password_hash=hash_password(PASSWORD), now=now, progress=lambda *_: None
     )
-<<<<<<< HEAD
-    union = _union(now)
-=======
     _an_applicant_waits("steward1@example.org")
-    union = _union()
->>>>>>> glance
+    union = _union(now)
     counts: dict[str, int] = {}
     signed_in = None
     for who, page in PAGES:

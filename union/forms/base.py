@@ -11,7 +11,7 @@ from wtforms import DateField, IntegerField, StringField, widgets
 from wtforms.fields.choices import (  # type: ignore[attr-defined]  # 3.3 API; stubs lag
     SelectChoice,
 )
-from wtforms.validators import ValidationError
+from wtforms.validators import StopValidation, ValidationError
 
 from union.errors import ValidationFailed
 from union.i18n import _l
@@ -95,6 +95,12 @@ class WholeNumberField(IntegerField):
             super().process_formdata(valuelist)
         except ValueError as error:
             raise ValueError(_l("Enter a whole number, like 12.")) from error
+
+    def pre_validate(self, form: Any) -> None:
+        # Text that is not a number has no value, which a range check would also
+        # report as out of range: one complaint is enough.
+        if self.process_errors:
+            raise StopValidation
 
 
 class MonthField(StringField):

@@ -15,7 +15,7 @@ from wtforms.validators import StopValidation, ValidationError
 
 from union.errors import ValidationFailed
 from union.i18n import _l
-from union.labels import LABELS
+from union.labels import lazy_label
 from union.money import AmountError, parse_amount
 
 __all__ = [
@@ -129,4 +129,4 @@ class MonthField(StringField):
 
 def choices(enum_class: type[enum.Enum]) -> list[SelectChoice]:
     """Options for a select or radio field, in declaration order."""
-    return [SelectChoice(member.value, LABELS[member]) for member in enum_class]
+    return [SelectChoice(member.value, lazy_label(member)) for member in enum_class]

@@ -17,6 +17,7 @@ from union.models import (
     GrievanceStep,
     MembershipClass,
     MemberStatus,
+    NoticeKind,
     PaymentMethod,
     Role,
     Sector,
@@ -93,6 +94,8 @@ LABELS: dict[enum.Enum, LazyString] = {
     GrievanceEventKind.STEWARD_REASSIGNED: _l("Steward changed"),
     GrievanceEventKind.GRIEVANT_ADDED: _l("Grievant added"),
     GrievanceEventKind.DETAILS_CHANGED: _l("Details changed"),
+    NoticeKind.DUES_REMINDER: _l("Reminder about dues owed"),
+    NoticeKind.PAYMENT_FAILED: _l("A card payment did not go through"),
     Urgency.OVERDUE: _l("Overdue"),
     Urgency.DUE_SOON: _l("Due soon"),
     Urgency.ON_TRACK: _l("On track"),
@@ -123,6 +126,19 @@ OWN_LABELS: dict[type[enum.Enum], dict[enum.Enum, LazyString]] = {
 }
 
 
+#: A card subscription's state, as Stripe names it.
+SUBSCRIPTION_STATUSES: dict[str, LazyString] = {
+    "active": _l("Active"),
+    "trialing": _l("Active"),
+    "past_due": _l("Stripe is trying the card again"),
+    "unpaid": _l("Stopped: the card was refused"),
+    "incomplete": _l("Not finished"),
+    "incomplete_expired": _l("Never finished"),
+    "paused": _l("Paused"),
+    "canceled": _l("Stopped"),
+}
+
+
 def lazy_label(value: enum.Enum) -> LazyString:
     """A value's words, translated when shown (for form choices made at import)."""
     own = OWN_LABELS.get(type(value))
@@ -131,3 +147,10 @@ def lazy_label(value: enum.Enum) -> LazyString:
 
 def label(value: enum.Enum) -> str:
     return str(lazy_label(value))
+
+
+def subscription_status(status: str) -> str:
+    """A card subscription's state in plain words; one Stripe adds later is shown
+    as Stripe names it."""
+    found = SUBSCRIPTION_STATUSES.get(status)
+    return str(found) if found is not None else status

@@ -3,6 +3,7 @@
 import csv
 import io
 import re
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -15,8 +16,11 @@ from union.models import (
     Breach,
     CorrectionRequest,
     CorrectionStatus,
+    DuesNotice,
+    DuesSubscription,
     Member,
     MemberStatus,
+    NoticeKind,
 )
 from union.services import privacy
 
@@ -48,6 +52,88 @@ def test_a_member_reads_and_downloads_everything_held_about_them(client, world):
         .where(AuditEvent.action == "member.data_downloaded")
         .order_by(AuditEvent.id)
     ).all() == ["format=page", "format=json"]
+
+
+def main_text(page):
+    """A page's main content as text, tags dropped."""
+    main = page[page.index("<main") : page.index("</main>")]
+    return " ".join(re.sub(r"<[^>]+>", " ", main).split())
+
+
+#: Codes, cents and UTC times: the machine form, which only the download keeps.
+RAW_FORMS = re.compile(
+    r"card_subscription|wage_discrepancy|dues_reminder|past_due|\bemployed\b"
+    r"|\b(?:dues|account|member|correction)\.[a-z_]+|\(cents\)|_cents"
+    r"|\d{4}-\d\d-\d\dT\d\d|\+00:00|\b2026-1[12]\b"
+)
+
+
+def test_the_data_page_reads_plainly_in_english_and_french(client, world, make):
+    db.session.add_all(
+        [
+            DuesSubscription(
+                member_id=world.member.id,
+                stripe_subscription_id="sub_plain",
+                status="past_due",
+                last_event_created=make.now,
+                current_period_end=make.now,
+            ),
+            DuesNotice(
+                member_id=world.member.id,
+                kind=NoticeKind.DUES_REMINDER,
+                key="2026-11",
+                sent_at=make.now,
+            ),
+        ]
+    )
+    db.session.flush()
+    client.sign_in("member@example.org")
+    english = main_text(client.get("/profile/data").get_data(as_text=True))
+    assert RAW_FORMS.findall(english) == []
+    for plain in (
+        "Member number 1001",
+        "Employment Employed",
+        "$22.00 on Nov 22, 2026",
+        "Cash",
+        "Covers November 2026",
+        "Of which $11.00 is the joining fee",
+        "Stripe is trying the card again",
+        "Reminder about dues owed",
+        "Case 1: December 2026 to January 2027",
+        "Reason: Something else",
+        "Decision: waiting for a decision",
+        "Wage discrepancy",
+        "Waiting for an answer",
+        "Correction asked for",
+    ):
+        assert plain in english, plain
+
+    client.submit("/language", {"language": "fr", "next": "/"}, page="/")
+    french = main_text(client.get("/profile/data").get_data(as_text=True))
+    assert RAW_FORMS.findall(french) == []
+    for plain in (
+        "Tous les renseignements que nous avons sur vous",
+        "22,00\u00a0$ le 22 nov. 2026",
+        "Argent comptant",
+        "novembre 2026",
+        "Écart de salaire",
+        "Autre chose",
+        "Français",
+    ):
+        assert plain in french, plain
+    assert "Who looked" not in french  # every heading is in French too
+
+
+def test_a_long_history_is_collapsed_newest_first(client, world, make):
+    for day in range(1, 8):
+        make.payment(world.member, 1, paid_on=date(2026, 1, day))
+    client.sign_in("member@example.org")
+    page = client.get("/profile/data").get_data(as_text=True)
+    payments = page[page.index('id="dues"') : page.index('id="waivers"')]
+    shown, _, older = payments.partition("<details")
+    assert "Show 7 older" in older
+    assert "Nov 22, 2026" in shown and "Jan 7, 2026" in older  # the newest first
+    assert 'Payments <span class="muted">(8)</span>' in payments
 
 
 def test_the_record_of_access_shows_who_looked(client, world):

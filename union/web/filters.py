@@ -16,7 +16,7 @@ from flask_babel import (
 
 from union import clock
 from union.i18n import current_language, format_day, format_money, format_number
-from union.labels import label
+from union.labels import label, subscription_status
 from union.models import Role
 from union.web import audit_text
 
@@ -85,6 +85,7 @@ def register(app: Flask) -> None:
         percent=percent,
         label=enum_label,
         audit_action=audit_text.action_label,
+        subscription_status=subscription_status,
     )
     app.jinja_env.globals.update(
         audit_detail=audit_text.detail_text,

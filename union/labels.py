@@ -10,12 +10,14 @@ from union.i18n import _l
 from union.models import (
     BargainingStatus,
     ContactPreference,
+    CorrectionStatus,
     GrievanceCategory,
     GrievanceEventKind,
     GrievanceOutcome,
     GrievanceStep,
     MembershipClass,
     MemberStatus,
+    NoticeKind,
     PaymentMethod,
     Role,
     Sector,
@@ -55,22 +57,14 @@ LABELS: dict[enum.Enum, LazyString] = {
     BargainingStatus.RECOGNIZED: _l("Recognized"),
     BargainingStatus.CERTIFIED: _l("Certified"),
     BargainingStatus.UNDER_CONTRACT: _l("Under contract"),
-    WorkplaceStatus.PENDING: _l("Waiting for an organizer to confirm"),
     PaymentMethod.CARD_SUBSCRIPTION: _l("Card, monthly"),
     PaymentMethod.CARD_ONE_OFF: _l("Card, one payment"),
     PaymentMethod.CASH: _l("Cash"),
     PaymentMethod.ETRANSFER: _l("E-transfer"),
     PaymentMethod.OPENING_BALANCE: _l("Paid before this system"),
-    WaiverReason.UNEMPLOYMENT: _l("I lost my job or my contract ended"),
-    WaiverReason.REDUCED_HOURS: _l("My hours or pay were cut"),
-    WaiverReason.ILLNESS_OR_INJURY: _l("Illness or injury"),
-    WaiverReason.FAMILY_OR_CARE: _l("Family or caring for someone"),
-    WaiverReason.HOUSING_CRISIS: _l("Housing crisis"),
-    WaiverReason.OTHER: _l("Something else"),
     WaiverStatus.PENDING: _l("waiting for a decision"),
     WaiverStatus.GRANTED: _l("granted"),
     WaiverStatus.DECLINED: _l("declined"),
-    WorkplaceStatus.CONFIRMED: _l("Confirmed"),
     GrievanceCategory.WAGE_DISCREPANCY: _l("Wage discrepancy"),
     GrievanceCategory.NO_RAISE: _l("No raise"),
     GrievanceCategory.BENEFITS: _l("Benefits"),
@@ -100,11 +94,63 @@ LABELS: dict[enum.Enum, LazyString] = {
     GrievanceEventKind.STEWARD_REASSIGNED: _l("Steward changed"),
     GrievanceEventKind.GRIEVANT_ADDED: _l("Grievant added"),
     GrievanceEventKind.DETAILS_CHANGED: _l("Details changed"),
+    NoticeKind.DUES_REMINDER: _l("Reminder about dues owed"),
+    NoticeKind.PAYMENT_FAILED: _l("A card payment did not go through"),
     Urgency.OVERDUE: _l("Overdue"),
     Urgency.DUE_SOON: _l("Due soon"),
     Urgency.ON_TRACK: _l("On track"),
 }
 
 
+#: Enums with a value another enum has too ("other", "pending", "declined"). A
+#: StrEnum hashes as its text, so in LABELS the later one's words would stand for
+#: both: each of these keeps its words apart.
+OWN_LABELS: dict[type[enum.Enum], dict[enum.Enum, LazyString]] = {
+    WaiverReason: {
+        WaiverReason.UNEMPLOYMENT: _l("I lost my job or my contract ended"),
+        WaiverReason.REDUCED_HOURS: _l("My hours or pay were cut"),
+        WaiverReason.ILLNESS_OR_INJURY: _l("Illness or injury"),
+        WaiverReason.FAMILY_OR_CARE: _l("Family or caring for someone"),
+        WaiverReason.HOUSING_CRISIS: _l("Housing crisis"),
+        WaiverReason.OTHER: _l("Something else"),
+    },
+    WorkplaceStatus: {
+        WorkplaceStatus.PENDING: _l("Waiting for an organizer to confirm"),
+        WorkplaceStatus.CONFIRMED: _l("Confirmed"),
+    },
+    CorrectionStatus: {
+        CorrectionStatus.OPEN: _l("Waiting for an answer"),
+        CorrectionStatus.CORRECTED: _l("Corrected"),
+        CorrectionStatus.DECLINED: _l("Not changed"),
+    },
+}
+
+
+#: A card subscription's state, as Stripe names it.
+SUBSCRIPTION_STATUSES: dict[str, LazyString] = {
+    "active": _l("Active"),
+    "trialing": _l("Active"),
+    "past_due": _l("Stripe is trying the card again"),
+    "unpaid": _l("Stopped: the card was refused"),
+    "incomplete": _l("Not finished"),
+    "incomplete_expired": _l("Never finished"),
+    "paused": _l("Paused"),
+    "canceled": _l("Stopped"),
+}
+
+
+def lazy_label(value: enum.Enum) -> LazyString:
+    """A value's words, translated when shown (for form choices made at import)."""
+    own = OWN_LABELS.get(type(value))
+    return own[value] if own is not None else LABELS[value]
+
+
 def label(value: enum.Enum) -> str:
-    return str(LABELS[value])
+    return str(lazy_label(value))
+
+
+def subscription_status(status: str) -> str:
+    """A card subscription's state in plain words; one Stripe adds later is shown
+    as Stripe names it."""
+    found = SUBSCRIPTION_STATUSES.get(status)
+    return str(found) if found is not None else status

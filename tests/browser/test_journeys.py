@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -637,3 +638,74 @@ def test_a_steward_on_a_phone_sees_applicants_waiting_follows_and_accepts_one(
 
     assert live_union.run(lambda: status_of("Jordan Waits")) is MemberStatus.ACTIVE
     assert live_union.run(lambda: status_of("Noor Waits")) is MemberStatus.ACTIVE
+
+
+#: What the data page must never show: internal codes, money in cents, UTC times.
+RAW_FORMS = re.compile(
+    r"card_subscription|card_one_off|wage_discrepancy|in_person|\bemployed\b"
+    r"|\b(?:dues|account|member|grievance)\.[a-z_]+|\(cents\)|_cents"
+    r"|\d{4}-\d\d-\d\dT\d\d:\d\d|\+00:00"
+)
+
+
+def reads_plainly_at_phone_width(
+    person: Journey, written_date: re.Pattern[str]
+) -> None:
+    """The data page in front of `person`: no raw codes, dates written out, and
+    nothing wider than the phone, even at 320 pixels."""
+    page = person.page
+    text = page.locator("main").inner_text()
+    assert not RAW_FORMS.findall(text), RAW_FORMS.findall(text)
+    assert written_date.search(text), text[:400]
+    for width in (360, 320):
+        page.set_viewport_size({"width": width, "height": 740})
+        assert page.evaluate(
+            "document.documentElement.scrollWidth <= window.innerWidth"
+        ), f"wider than {width} px"
+
+
+def downloads_the_machine_form(page: Page, link_name: str, member_number: str) -> None:
+    with page.expect_download() as download:
+        page.get_by_role("link", name=link_name).click()
+    data = json.loads(download.value.path().read_text(encoding="utf-8"))
+    assert str(data["member"]["member_number"]) == member_number
+    assert data["member"]["status"] == "active"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT.+", data["generated_at"])
+    for payment in data["dues"]["payments"]:
+        assert isinstance(payment["amount_cents"], int)
+        assert payment["method"] in {method.value for method in PaymentMethod}
+
+
+def test_a_member_reads_everything_held_about_them_on_a_phone_in_both_languages(
+    live_union, journey
+):
+    member = journey("member", phone=True)
+    page = member.page
+    sign_in(member, live_union, "member@example.org")
+    page.get_by_role("link", name="My membership", exact=True).click()
+    member.see("membership")
+    page.get_by_role(
+        "link", name="See or download everything we hold about you"
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Everything we hold about you"
+    )
+    member.see("my-data")
+    # It was 6,400 pixels tall with every record spelled out; lists now show
+    # their newest line and keep the rest a tap away.
+    assert page.evaluate("document.documentElement.scrollHeight") < 5000
+    older = page.locator("#dues").locator("xpath=..").locator("details.older").first
+    older.locator("summary").click()
+    expect(older.locator("li").first).to_be_visible()
+    reads_plainly_at_phone_width(member, re.compile(r"[A-Z][a-z]{2} \d{1,2}, \d{4}"))
+    number = page.locator("#you + dl dd").first.inner_text().strip()
+    downloads_the_machine_form(page, "Download it (JSON file)", number)
+
+    page.get_by_role("button", name="Français").click()
+    expect(page.locator("html")).to_have_attribute("lang", "fr-CA")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Tous les renseignements que nous avons sur vous"
+    )
+    member.see("mes-donnees")
+    reads_plainly_at_phone_width(member, re.compile(r"\d{1,2} [a-zéû]+\.? \d{4}"))
+    downloads_the_machine_form(page, "Tout télécharger (fichier JSON)", number)

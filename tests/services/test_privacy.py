@@ -226,6 +226,23 @@ def test_personal_data_keeps_its_sections_and_fields_in_order(full_member, now):
     assert shape(data) == DOWNLOAD_SHAPE
 
 
+def test_the_page_gets_typed_values_and_the_download_their_plain_form(full_member, now):
+    held = privacy.held_about(full_member, now=now)
+    payment = held["dues"]["payments"][0]
+    assert held["member"]["status"] is MemberStatus.ACTIVE
+    assert held["member"]["dues_level"] is full_member.dues_level
+    assert payment["method"] is PaymentMethod.CASH
+    assert payment["months_covered"][0] == clock.first_of_month(now.date())
+    assert held["generated_at"] == now
+    plain = privacy.downloadable(held)
+    assert plain == privacy.personal_data(full_member, now=now)
+    assert plain["member"]["status"] == "active"
+    assert plain["member"]["dues_level"] == full_member.dues_level.name
+    assert plain["dues"]["payments"][0]["months_covered"][0] == now.strftime("%Y-%m")
+    assert plain["waivers"][0]["first_month"] == "2027-01"
+    assert plain["generated_at"] == now.isoformat()
+
+
 def test_personal_data_takes_the_same_queries_for_a_long_history(
     full_member, make, now, count_queries
 ):

@@ -118,6 +118,7 @@ def _union(now: Any) -> Union:
         values={
             "grievance": grievance,
             "member": seen,
+            "member_number": member,
             "workplace": db.session.scalar(covered.limit(1)),
             "any_workplace": db.session.scalar(sa.select(sa.func.min(Workplace.id))),
             "delegate": delegate,
@@ -134,6 +135,7 @@ PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("member", lambda v: "/dues"),
     ("member", lambda v: "/dues/history"),
     ("member", lambda v: "/profile"),
+    ("member", lambda v: "/profile/data"),
     ("member", lambda v: "/grievances/mine"),
     ("member", lambda v: "/grievances/raise"),
     ("member", lambda v: f"/grievances/raised/{v['raised']}"),
@@ -174,6 +176,8 @@ PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("admin@example.org", lambda v: "/members/"),
     ("admin@example.org", lambda v: f"/members/{v['member']}"),
     ("admin@example.org", lambda v: "/admin/users"),
+    ("admin@example.org", lambda v: "/admin/audit"),
+    ("admin@example.org", lambda v: f"/admin/audit?member={v['member_number']}"),
 ]
 
 

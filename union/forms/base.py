@@ -11,11 +11,11 @@ from wtforms import DateField, IntegerField, StringField, widgets
 from wtforms.fields.choices import (  # type: ignore[attr-defined]  # 3.3 API; stubs lag
     SelectChoice,
 )
-from wtforms.validators import ValidationError
+from wtforms.validators import StopValidation, ValidationError
 
 from union.errors import ValidationFailed
 from union.i18n import _l
-from union.labels import LABELS
+from union.labels import lazy_label
 from union.money import AmountError, parse_amount
 
 __all__ = [
@@ -96,6 +96,12 @@ class WholeNumberField(IntegerField):
         except ValueError as error:
             raise ValueError(_l("Enter a whole number, like 12.")) from error
 
+    def pre_validate(self, form: Any) -> None:
+        # Text that is not a number has no value, which a range check would also
+        # report as out of range: one complaint is enough.
+        if self.process_errors:
+            raise StopValidation
+
 
 class MonthField(StringField):
     """A month typed as YYYY-MM (a month picker on phones), kept as its first day."""
@@ -123,4 +129,4 @@ class MonthField(StringField):
 
 def choices(enum_class: type[enum.Enum]) -> list[SelectChoice]:
     """Options for a select or radio field, in declaration order."""
-    return [SelectChoice(member.value, LABELS[member]) for member in enum_class]
+    return [SelectChoice(member.value, lazy_label(member)) for member in enum_class]

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from wtforms import BooleanField, PasswordField, RadioField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from collections.abc import Mapping
+from typing import Any
+
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from union.forms.base import (
     BaseForm,
@@ -13,8 +24,9 @@ from union.forms.base import (
     WholeNumberField,
     strip_filter,
 )
-from union.i18n import _l
+from union.i18n import _, _l
 from union.models import CorrectionStatus
+from union.services.audit import SUBJECT_TYPES
 
 
 class CorrectionForm(BaseForm):
@@ -134,26 +146,67 @@ class BreachForm(BaseForm):
 
 
 class AuditFilterForm(SearchForm):
-    action = StringField(
-        _l("Action"),
-        description=_l("Or its start, e.g. \u201cgrievance.\u201d"),
-        filters=[strip_filter],
-        validators=[Optional(), Length(max=64)],
-    )
-    actor = WholeNumberField(
-        _l("Account number"),
-        validators=[Optional(), NumberRange(min=1, max=2**31 - 1)],
-    )
-    subject_type = StringField(
-        _l("About (kind)"),
-        description=_l("e.g. member, grievance, user"),
-        filters=[strip_filter],
-        validators=[Optional(), Length(max=32)],
-    )
-    subject_id = StringField(
-        _l("About (number)"),
-        filters=[strip_filter],
-        validators=[Optional(), Length(max=64)],
+    """The audit log's filters. Whose lines and what they are about are set by
+    following a link in the log, so they travel as hidden fields. The view gives
+    `action` its choices, which are worded for the reader."""
+
+    action = SelectField(_l("What happened"), validators=[Optional()])
+    member = WholeNumberField(
+        _l("About member number"),
+        validators=[
+            Optional(),
+            NumberRange(
+                min=1,
+                max=2**31 - 1,
+                message=_l("Member numbers are whole numbers, like 1061."),
+            ),
+        ],
     )
     from_day = PlainDateField(_l("From"), validators=[Optional()])
     to_day = PlainDateField(_l("To"), validators=[Optional()])
+    actor = WholeNumberField(
+        widget=HiddenInput(),
+        validators=[Optional(), NumberRange(min=1, max=2**31 - 1)],
+    )
+    subject_type = StringField(
+        widget=HiddenInput(),
+        filters=[strip_filter],
+        validators=[Optional(), AnyOf(SUBJECT_TYPES)],
+    )
+    subject_id = StringField(
+        widget=HiddenInput(),
+        filters=[strip_filter],
+        validators=[Optional(), Length(max=64)],
+    )
+
+    def validate(self, extra_validators: Mapping[str, Any] | None = None) -> bool:
+        valid = bool(super().validate(extra_validators))
+        if self.action.errors:
+            self.action.errors = [_("Choose from the list.")]
+        if (
+            self.from_day.data
+            and self.to_day.data
+            and not self.from_day.errors
+            and not self.to_day.errors
+            and self.to_day.data < self.from_day.data
+        ):
+            self.to_day.errors = [_("This day is before the first day.")]
+            valid = False
+        return valid
+
+    def link_problems(self) -> list[str]:
+        """What was wrong with the hidden filters, in plain words: they come from
+        a link, so there is no field to show the problem beside."""
+        problems = []
+        if self.actor.errors:
+            problems.append(
+                _("The link named no account we know, so everyone's lines are shown.")
+            )
+        if self.subject_type.errors or self.subject_id.errors:
+            problems.append(
+                _(
+                    "The link named nothing the log knows, so lines about "
+                    "everything are shown."
+                )
+            )
+        return problems

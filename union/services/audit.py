@@ -8,18 +8,48 @@ past a configured age, after recording the purge.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased, joinedload
 
 from union import clock
 from union.adapters.csvsafe import csv_lines
 from union.db import db
-from union.models import AuditEvent, AuditPurge, Member, User
+from union.models import (
+    AuditEvent,
+    AuditPurge,
+    DuesLevel,
+    DuesWaiver,
+    Grievance,
+    JobClassification,
+    Member,
+    SurveyRound,
+    User,
+    Workplace,
+)
 from union.services.paging import LIKE_ESCAPE, Page
+
+#: What a row can be about: the lowercased class name of the object `record` is
+#: given, or "report" for a stored report artifact.
+SUBJECT_TYPES = (
+    "member",
+    "user",
+    "grievance",
+    "dueswaiver",
+    "duespayment",
+    "dueslevel",
+    "remittance",
+    "workplace",
+    "jobclassification",
+    "surveyround",
+    "report",
+    "breach",
+    "rosterimport",
+)
 
 
 def record(
@@ -106,6 +136,9 @@ class AuditFilter:
     actor_id: int | None = None
     subject_type: str = ""
     subject_id: str = ""
+    #: A member: lines about their record or their account, and their own sign-ins.
+    member_id: int | None = None
+    member_user_id: int | None = None
     #: Calendar days in the union's zone, both included.
     from_day: date | None = None
     to_day: date | None = None
@@ -145,6 +178,10 @@ def _filtered(filters: AuditFilter) -> AuditSelect:
         )
     if filters.subject_id.strip():
         statement = statement.where(AuditEvent.subject_id == filters.subject_id.strip())
+    if filters.member_id is not None:
+        statement = statement.where(
+            _about_member(filters.member_id, filters.member_user_id)
+        )
     if filters.from_day is not None:
         statement = statement.where(
             AuditEvent.at >= clock.start_of_day(filters.from_day)
@@ -225,34 +262,152 @@ def audit_csv(filters: AuditFilter, *, actor: User, now: datetime) -> Iterator[s
     return csv_lines(AUDIT_COLUMNS, rows())
 
 
-def entries_about(member: Member) -> list[AuditRow]:
-    """Every audit row about a member's record or account, and the account's own
-    sign-ins: who looked at or changed what about them, and when."""
+def _about_member(member_id: int, user_id: int | None) -> sa.ColumnElement[bool]:
+    """Rows about a member's record or account, and the account's own sign-ins."""
     subjects = [
         sa.and_(
             AuditEvent.subject_type == "member",
-            AuditEvent.subject_id == str(member.id),
+            AuditEvent.subject_id == str(member_id),
         )
     ]
-    if member.user_id is not None:
+    if user_id is not None:
         subjects.append(
             sa.and_(
                 AuditEvent.subject_type == "user",
-                AuditEvent.subject_id == str(member.user_id),
+                AuditEvent.subject_id == str(user_id),
             )
         )
         subjects.append(
             sa.and_(
-                AuditEvent.actor_id == member.user_id,
+                AuditEvent.actor_id == user_id,
                 AuditEvent.action.like("account.%"),
             )
         )
+    return sa.or_(*subjects)
+
+
+def entries_about(member: Member) -> list[AuditRow]:
+    """Every audit row about a member's record or account, and the account's own
+    sign-ins: who looked at or changed what about them, and when."""
     rows = db.session.execute(
         _with_actor_names()
-        .where(sa.or_(*subjects))
+        .where(_about_member(member.id, member.user_id))
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     ).all()
     return [_row(*row) for row in rows]
+
+
+# Naming what rows are about -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuditNames:
+    """What the app calls the accounts and things on a page of the log: an account
+    by the name shown for it everywhere, a member by member number, a case by case
+    number, a workplace by its name."""
+
+    #: Accounts by id.
+    users: dict[int, str]
+    #: Everything else by (subject type, subject id).
+    subjects: dict[tuple[str, str], str]
+
+    def user(self, user_id: int | None) -> str | None:
+        return None if user_id is None else self.users.get(user_id)
+
+    def subject(self, subject_type: str | None, subject_id: str | None) -> str | None:
+        if subject_type is None or subject_id is None:
+            return None
+        if subject_type == "user":
+            user_id = row_id(subject_id)
+            return None if user_id is None else self.users.get(user_id)
+        return self.subjects.get((subject_type, subject_id))
+
+
+#: Details that name an account (a steward assigned to a workplace or a case).
+_USER_IN_DETAIL = re.compile(r"\buser=(\d+)\b")
+#: The largest id an integer column holds; a longer "id" names nothing.
+_MAX_ID = 2**31 - 1
+
+
+def _workplace_name() -> sa.ColumnElement[str]:
+    """`Workplace.name`, in SQL."""
+    return sa.case(
+        (Workplace.site == "", Workplace.employer),
+        else_=Workplace.employer + " \u2013 " + Workplace.site,
+    )
+
+
+def _named_subjects() -> dict[
+    str,
+    tuple[
+        InstrumentedAttribute[int], sa.ColumnElement[str] | InstrumentedAttribute[str]
+    ],
+]:
+    """The id and the name of each kind of subject that has a name to show."""
+    return {
+        "member": (Member.id, sa.cast(Member.member_number, sa.String)),
+        "grievance": (Grievance.id, Grievance.number),
+        "dueswaiver": (DuesWaiver.id, sa.cast(DuesWaiver.case_number, sa.String)),
+        "workplace": (Workplace.id, _workplace_name()),
+        "dueslevel": (DuesLevel.id, DuesLevel.name),
+        "jobclassification": (JobClassification.id, JobClassification.name),
+        "surveyround": (SurveyRound.id, SurveyRound.name),
+    }
+
+
+def row_id(text: str | None) -> int | None:
+    """The id a subject id or detail names, if it can name a row at all: plain
+    ASCII digits ("²" and "١٢٣" are digits to Python) within an integer column."""
+    if text is None or not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    number = int(text)
+    return number if number <= _MAX_ID else None
+
+
+def audit_names(
+    rows: Sequence[AuditRow],
+    *,
+    user_ids: Iterable[int | None] = (),
+    subjects: Iterable[tuple[str, str]] = (),
+) -> AuditNames:
+    """Names for the accounts and things `rows` mention, and for `user_ids` and
+    `subjects` besides (those a filter names), in two queries whatever the rows."""
+    wanted_users = {user_id for user_id in user_ids if user_id is not None}
+    wanted_subjects = list(subjects)
+    for row in rows:
+        if row.actor_id is not None:
+            wanted_users.add(row.actor_id)
+        if row.subject_type is not None and row.subject_id is not None:
+            wanted_subjects.append((row.subject_type, row.subject_id))
+        for named in _USER_IN_DETAIL.findall(row.detail or ""):
+            user_id = row_id(named)
+            if user_id is not None:
+                wanted_users.add(user_id)
+    ids_by_kind: dict[str, set[int]] = {}
+    for kind, text in wanted_subjects:
+        subject_id = row_id(text)
+        if subject_id is None:
+            continue
+        if kind == "user":
+            wanted_users.add(subject_id)
+        else:
+            ids_by_kind.setdefault(kind, set()).add(subject_id)
+    users = db.session.scalars(
+        sa.select(User)
+        .where(User.id.in_(sorted(wanted_users)))
+        .options(joinedload(User.member))
+    ).all()
+    named = [
+        sa.select(
+            sa.literal_column(f"'{kind}'", sa.String), id_column, name_column
+        ).where(id_column.in_(sorted(ids_by_kind.get(kind, set()))))
+        for kind, (id_column, name_column) in _named_subjects().items()
+    ]
+    found = db.session.execute(sa.union_all(*named)).all()
+    return AuditNames(
+        users={user.id: user.display_name for user in users},
+        subjects={(kind, str(subject_id)): name for kind, subject_id, name in found},
+    )
 
 
 # Retention ----------------------------------------------------------------------------

@@ -331,6 +331,13 @@ def member_for(actor: User, public_id: str) -> Member:
     return member
 
 
+def member_by_number(actor: User, member_number: int) -> Member | None:
+    """A member by member number among those the actor may see, else None."""
+    return db.session.scalar(
+        visible_members(actor).where(Member.member_number == member_number)
+    )
+
+
 def record_member_viewed(member: Member, *, actor: User, now: datetime) -> None:
     """Audits someone opening a member's record (never what it showed)."""
     audit.record("member.viewed", actor=actor, now=now, subject=member)

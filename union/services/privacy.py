@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import enum
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -30,6 +31,7 @@ from union.models import (
     ContactPreference,
     CorrectionRequest,
     CorrectionStatus,
+    DuesLevel,
     DuesLevelChoice,
     DuesNotice,
     DuesPayment,
@@ -103,12 +105,8 @@ def third_parties(
     return parties
 
 
-def _day(value: date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _moment(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+#: Fields that hold a month (its first day), written "2026-11" in the download.
+_MONTH_FIELDS = frozenset({"from_month", "months_covered", "first_month", "last_month"})
 
 
 def personal_data(
@@ -119,14 +117,62 @@ def personal_data(
     mail_provider: str | None = None,
     host: str | None = None,
 ) -> dict[str, Any]:
-    """Everything the union holds about this member, as plain values, in a bounded
-    number of queries. Grievances show what the member may see of them: never
+    """Everything the union holds about this member, as the download's plain values
+    (see `downloadable`)."""
+    return downloadable(
+        held_about(
+            member,
+            now=now,
+            card_payments=card_payments,
+            mail_provider=mail_provider,
+            host=host,
+        )
+    )
+
+
+def downloadable(held: dict[str, Any]) -> dict[str, Any]:
+    """What `held_about` returns, in plain values for a file to keep or take
+    elsewhere: times and days in ISO 8601, months as "2026-11", each choice by its
+    code, a dues level by its name."""
+    plain: dict[str, Any] = _plain(held)
+    return plain
+
+
+def _plain(value: object, *, month: bool = False) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: _plain(item, month=key in _MONTH_FIELDS) for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_plain(item, month=month) for item in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.strftime("%Y-%m") if month else value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, DuesLevel):
+        return value.name
+    return value
+
+
+def held_about(
+    member: Member,
+    *,
+    now: datetime,
+    card_payments: bool = False,
+    mail_provider: str | None = None,
+    host: str | None = None,
+) -> dict[str, Any]:
+    """Everything the union holds about this member, in a bounded number of
+    queries, as values to show: aware times, days (a month is its first day),
+    enum members, cents. Grievances show what the member may see of them: never
     stewards' notes, documents or the other people named.
 
     One helper a section, in the download's order (tests pin it): a new place that
     holds personal information is one more helper and one more line here."""
     return {
-        "generated_at": now.isoformat(),
+        "generated_at": now,
         "account": _account(member.user, now=now),
         "member": _member(member),
         "employment": _employment(member),
@@ -153,19 +199,17 @@ def _account(user: User | None, *, now: datetime) -> dict[str, Any] | None:
     ).all()
     return {
         "email": user.email,
-        "email_confirmed_at": _moment(user.email_confirmed_at),
-        "created_at": _moment(user.created_at),
-        "invited_at": _moment(user.invited_at),
-        "roles": sorted(str(role) for role in user.roles),
+        "email_confirmed_at": user.email_confirmed_at,
+        "created_at": user.created_at,
+        "invited_at": user.invited_at,
+        "roles": sorted(user.roles),
         "language": user.locale,
         "sign_ins": [
             {
-                "started_at": _moment(login.created_at),
-                "last_seen_at": _moment(login.last_seen_at),
-                "ended_at": _moment(
-                    login.revoked_at
-                    or (login.expires_at if login.expires_at <= now else None)
-                ),
+                "started_at": login.created_at,
+                "last_seen_at": login.last_seen_at,
+                "ended_at": login.revoked_at
+                or (login.expires_at if login.expires_at <= now else None),
             }
             for login in sessions
         ],
@@ -179,13 +223,13 @@ def _member(member: Member) -> dict[str, Any]:
         "legal_name": member.legal_name,
         "pronouns": member.pronouns,
         "phone": member.phone,
-        "contact_preference": str(member.contact_preference),
-        "membership_class": str(member.membership_class),
-        "status": str(member.status),
-        "dues_level": member.dues_level.name,
-        "joined_on": _day(member.joined_on),
-        "accepted_on": _day(member.accepted_on),
-        "left_on": _day(member.left_on),
+        "contact_preference": member.contact_preference,
+        "membership_class": member.membership_class,
+        "status": member.status,
+        "dues_level": member.dues_level,
+        "joined_on": member.joined_on,
+        "accepted_on": member.accepted_on,
+        "left_on": member.left_on,
         "pays_by_card_through_stripe": member.stripe_customer_id is not None,
     }
 
@@ -203,8 +247,8 @@ def _employment(member: Member) -> list[dict[str, Any]]:
         {
             "workplace": job.workplace.name,
             "job": job.classification.name if job.classification else None,
-            "started_on": _day(job.started_on),
-            "ended_on": _day(job.ended_on),
+            "started_on": job.started_on,
+            "ended_on": job.ended_on,
         }
         for job in employments
     ]
@@ -228,9 +272,9 @@ def _dues_levels(member: Member) -> list[dict[str, Any]]:
     ).all()
     return [
         {
-            "level": choice.level.name,
-            "from_month": choice.effective_month.strftime("%Y-%m"),
-            "chosen_at": _moment(choice.chosen_at),
+            "level": choice.level,
+            "from_month": choice.effective_month,
+            "chosen_at": choice.chosen_at,
         }
         for choice in choices
     ]
@@ -245,12 +289,12 @@ def _dues_payments(member: Member) -> list[dict[str, Any]]:
     ).all()
     return [
         {
-            "paid_on": _day(payment.paid_on),
-            "method": str(payment.method),
+            "paid_on": payment.paid_on,
+            "method": payment.method,
             "amount_cents": payment.amount_cents,
             "initiation_cents": payment.initiation_cents,
             "currency": payment.currency,
-            "months_covered": [row.month.strftime("%Y-%m") for row in payment.coverage],
+            "months_covered": [row.month for row in payment.coverage],
             "receipt_number": payment.receipt_number,
             "reference": payment.reference,
             "refunded_cents": payment.refunded_cents,
@@ -268,7 +312,7 @@ def _card_subscriptions(member: Member) -> list[dict[str, Any]]:
         {
             "status": row.status,
             "cancel_at_period_end": row.cancel_at_period_end,
-            "current_period_end": _moment(row.current_period_end),
+            "current_period_end": row.current_period_end,
         }
         for row in subscriptions
     ]
@@ -282,9 +326,9 @@ def _dues_emails(member: Member) -> list[dict[str, Any]]:
     ).all()
     return [
         {
-            "kind": str(notice.kind),
+            "kind": notice.kind,
             "about": notice.key,
-            "sent_at": _moment(notice.sent_at),
+            "sent_at": notice.sent_at,
         }
         for notice in notices
     ]
@@ -299,12 +343,12 @@ def _waivers(member: Member) -> list[dict[str, Any]]:
     return [
         {
             "case_number": waiver.case_number,
-            "reason": str(waiver.reason),
-            "first_month": waiver.first_month.strftime("%Y-%m"),
-            "last_month": waiver.last_month.strftime("%Y-%m"),
-            "status": str(waiver.status),
-            "requested_at": _moment(waiver.requested_at),
-            "decided_at": _moment(waiver.decided_at),
+            "reason": waiver.reason,
+            "first_month": waiver.first_month,
+            "last_month": waiver.last_month,
+            "status": waiver.status,
+            "requested_at": waiver.requested_at,
+            "decided_at": waiver.decided_at,
         }
         for waiver in waivers
     ]
@@ -317,12 +361,12 @@ def _grievances(user: User | None, *, now: datetime) -> list[dict[str, Any]]:
         {
             "number": case.number,
             "title": case.title,
-            "category": str(case.category),
-            "step": str(case.step),
-            "opened_on": _day(case.opened_on),
-            "deadline_on": _day(case.deadline_on),
-            "closed_on": _day(case.closed_on),
-            "outcome": str(case.outcome) if case.outcome else None,
+            "category": case.category,
+            "step": case.step,
+            "opened_on": case.opened_on,
+            "deadline_on": case.deadline_on,
+            "closed_on": case.closed_on,
+            "outcome": case.outcome,
             "money_recovered_cents": case.money_recovered_cents,
             "remedy_obtained": case.remedy_obtained,
         }
@@ -332,7 +376,7 @@ def _grievances(user: User | None, *, now: datetime) -> list[dict[str, Any]]:
 
 def _survey_rounds(member: Member) -> list[dict[str, Any]]:
     return [
-        {"round": answered.name, "opened_on": _day(answered.opened_on)}
+        {"round": answered.name, "opened_on": answered.opened_on}
         for answered in survey.receipts_of(member)
     ]
 
@@ -340,11 +384,11 @@ def _survey_rounds(member: Member) -> list[dict[str, Any]]:
 def _corrections(member: Member) -> list[dict[str, Any]]:
     return [
         {
-            "requested_at": _moment(request.requested_at),
+            "requested_at": request.requested_at,
             "details": request.details,
-            "status": str(request.status),
+            "status": request.status,
             "response": request.response,
-            "resolved_at": _moment(request.resolved_at),
+            "resolved_at": request.resolved_at,
         }
         for request in own_corrections(member)
     ]
@@ -353,7 +397,7 @@ def _corrections(member: Member) -> list[dict[str, Any]]:
 def _record_of_access(member: Member) -> list[dict[str, Any]]:
     return [
         {
-            "at": entry.at.isoformat(),
+            "at": entry.at,
             "by": _who(entry, member),
             "action": entry.action,
             "detail": entry.detail,

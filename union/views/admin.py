@@ -21,7 +21,7 @@ from union.forms.base import ActionForm
 from union.forms.privacy import AuditFilterForm, BreachForm, ResolveCorrectionForm
 from union.i18n import _
 from union.models import Breach, CorrectionStatus, Role
-from union.services import accounts, audit, privacy, settings
+from union.services import accounts, audit, members, privacy, settings
 from union.services.privacy import BreachDetails
 from union.views.helpers import (
     actor,
@@ -31,6 +31,7 @@ from union.views.helpers import (
     page_number,
     saved,
 )
+from union.web import audit_text
 from union.web.access import roles
 from union.web.notifications import send_correction_answered
 
@@ -134,17 +135,31 @@ def union_settings() -> ResponseReturnValue:
 
 
 def _audit_filter(form: AuditFilterForm) -> audit.AuditFilter:
-    """The filters that validated; a malformed one is ignored (and named on the form)."""
+    """The filters that validated; a malformed one is ignored (and named on the
+    form, or above it for the filters a link sets)."""
+    # Choices under None stand outside any group; WTForms' stubs lack that key.
+    form.action.choices = audit_text.action_choices()  # type: ignore[assignment]
     form.validate()
 
     def valid(name: str) -> bool:
         return not form[name].errors
 
+    # Half of what a line is about would match lines about something else.
+    subject_valid = valid("subject_type") and valid("subject_id")
+    about = None
+    if valid("member") and form.member.data is not None:
+        about = members.member_by_number(actor(), form.member.data)
+        if about is None:
+            form.member.errors = [
+                _("No member has number %(number)d.", number=form.member.data)
+            ]
     return audit.AuditFilter(
         action=(form.action.data or "") if valid("action") else "",
         actor_id=form.actor.data if valid("actor") else None,
-        subject_type=(form.subject_type.data or "") if valid("subject_type") else "",
-        subject_id=(form.subject_id.data or "") if valid("subject_id") else "",
+        subject_type=(form.subject_type.data or "") if subject_valid else "",
+        subject_id=(form.subject_id.data or "") if subject_valid else "",
+        member_id=about.id if about is not None else None,
+        member_user_id=about.user_id if about is not None else None,
         from_day=form.from_day.data if valid("from_day") else None,
         to_day=form.to_day.data if valid("to_day") else None,
     )
@@ -154,12 +169,21 @@ def _audit_filter(form: AuditFilterForm) -> audit.AuditFilter:
 @roles(Role.ADMIN)
 def audit_log() -> ResponseReturnValue:
     form = AuditFilterForm(request.args)
+    filters = _audit_filter(form)
     page = audit.audit_page(
-        _audit_filter(form),
+        filters,
         page=page_number(),
         per_page=current_app.config["ROSTER_PAGE_SIZE"],
     )
-    return render_template("admin/audit.html", form=form, page=page)
+    subject = (filters.subject_type, filters.subject_id)
+    names = audit.audit_names(
+        page.items,
+        user_ids=[filters.actor_id],
+        subjects=[subject] if all(subject) else [],
+    )
+    return render_template(
+        "admin/audit.html", form=form, filters=filters, page=page, names=names
+    )
 
 
 @blueprint.get("/audit.csv")

@@ -114,7 +114,7 @@ def _own_data(kind: str) -> dict[str, object]:
     user = actor()
     member = members.own_member(user)
     config = current_app.config
-    data = privacy.personal_data(
+    data = privacy.held_about(
         member,
         now=utcnow(),
         card_payments=payment_gateway() is not None,
@@ -137,7 +137,7 @@ def my_data() -> ResponseReturnValue:
 @roles(Role.MEMBER)
 def my_data_json() -> ResponseReturnValue:
     """The same, as a JSON file to keep or take elsewhere."""
-    response = current_app.json.response(_own_data("json"))
+    response = current_app.json.response(privacy.downloadable(_own_data("json")))
     stamp = clock.today(utcnow()).isoformat()
     response.headers["Content-Disposition"] = (
         f'attachment; filename="my-union-data-{stamp}.json"'

@@ -16,8 +16,9 @@ from flask_babel import (
 
 from union import clock
 from union.i18n import current_language, format_day, format_money, format_number
-from union.labels import label
+from union.labels import label, subscription_status
 from union.models import Role
+from union.web import audit_text
 
 
 def money(cents: int | None) -> str:
@@ -83,8 +84,12 @@ def register(app: Flask) -> None:
         add_months=clock.add_months,
         percent=percent,
         label=enum_label,
+        audit_action=audit_text.action_label,
+        subscription_status=subscription_status,
     )
     app.jinja_env.globals.update(
+        audit_detail=audit_text.detail_text,
+        audit_subject=audit_text.subject_text,
         url_with=url_with,
         Role=Role,
         current_locale=current_locale,

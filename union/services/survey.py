@@ -708,14 +708,12 @@ def _open_sealed_answers(round_id: int) -> Opened:
             raise _cannot_open(unopened)
         return {column: [] for column in _ANSWER_COLUMN_NAMES}
     opener = sealing.Opener(round_key(key), context=seal_context(round_id))
-    boxes = list(_boxes(round_id))
     # The boxes come in the order they were written, which is answering order.
-    # Each answer gets a random id and they are put in the order of those ids,
-    # an order that owes nothing to the boxes'.
-    ids = random_answer_ids(len(boxes))
-    order = sorted(range(len(boxes)), key=ids.__getitem__)
-    ids = list(map(ids.__getitem__, order))
-    boxes = list(map(boxes.__getitem__, order))
+    # Sorted, they are in the order of the random nonces they start with, which
+    # owes nothing to it (and goes with the boxes). Each answer gets a random id
+    # and they are written in the order of those ids.
+    boxes = sorted(_boxes(round_id))
+    ids = sorted(random_answer_ids(len(boxes)))
     if _on_postgresql():
         return SealedInOrder(opener, ids, boxes)
     return _read_one_by_one(round_id, ids, list(opener.open_all(boxes)))

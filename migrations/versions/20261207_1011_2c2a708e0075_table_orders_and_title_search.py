@@ -1,0 +1,69 @@
+"""Searchable grievance titles.
+
+The keyed hashes of grievance title words (union.adapters.blind_index), filled
+here for existing cases with the app's configured keys (ENCRYPTION_KEYS to read
+the titles, LOOKUP_HASH_KEY to hash their words), so run it with the same
+configuration as the app.
+
+Revision ID: 2c2a708e0075
+Revises: b4c2e8f1a9d3
+Create Date: 2026-12-07 10:11:34
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+from union.adapters import crypto
+from union.adapters.blind_index import text_digests
+
+
+revision = '2c2a708e0075'
+down_revision = 'b4c2e8f1a9d3'
+branch_labels = None
+depends_on = None
+
+#: As union.models.grievances.TITLE_WORDS: the hashes must match what the app makes.
+TITLE_WORDS = "grievance title"
+BATCH = 1000
+
+
+def _index_titles():
+    bind = op.get_bind()
+    words = sa.table(
+        "grievance_title_words",
+        sa.column("grievance_id", sa.Integer),
+        sa.column("digest", sa.BigInteger),
+    )
+    titles = bind.execute(
+        sa.text("SELECT id, title FROM grievances WHERE erased_at IS NULL ORDER BY id")
+    )
+    rows = []
+    for grievance_id, title in titles:
+        rows.extend(
+            {"grievance_id": grievance_id, "digest": digest}
+            for digest in sorted(text_digests(TITLE_WORDS, crypto.decrypt(title)))
+        )
+        if len(rows) >= BATCH:
+            bind.execute(words.insert(), rows)
+            rows = []
+    if rows:
+        bind.execute(words.insert(), rows)
+
+
+def upgrade():
+    op.create_table(
+        'grievance_title_words',
+        sa.Column('grievance_id', sa.Integer(), nullable=False),
+        sa.Column('digest', sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(['grievance_id'], ['grievances.id'], name=op.f('fk_grievance_title_words_grievance_id_grievances'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('grievance_id', 'digest', name=op.f('pk_grievance_title_words'))
+    )
+    with op.batch_alter_table('grievance_title_words', schema=None) as batch_op:
+        batch_op.create_index('ix_grievance_title_words_digest', ['digest', 'grievance_id'], unique=False)
+    _index_titles()
+
+
+def downgrade():
+    with op.batch_alter_table('grievance_title_words', schema=None) as batch_op:
+        batch_op.drop_index('ix_grievance_title_words_digest')
+    op.drop_table('grievance_title_words')

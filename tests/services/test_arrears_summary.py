@@ -187,7 +187,9 @@ def _expected_in(order, owing, *, behind):
         expected.append((standing.arrears, member.member_number))
     if order.key == "owed":
         # Most owed first, ties by member number; fewest first is the reverse.
-        expected.sort(key=lambda line: (-line[0], line[1]), reverse=not order.descending)
+        expected.sort(
+            key=lambda line: (-line[0], line[1]), reverse=not order.descending
+        )
     else:
         expected.sort(key=lambda line: line[1], reverse=order.descending)
     return expected

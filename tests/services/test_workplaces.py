@@ -61,9 +61,7 @@ def test_grants_ending_within_six_months_make_their_positions_precarious(make):
     assert sorted(flags) == [False, False, False, True, True]
 
 
-def test_summaries_take_one_query_however_many_workplaces(
-    make, count_queries
-):
+def test_summaries_take_one_query_however_many_workplaces(make, count_queries):
     organizer = make.user(roles=(Role.ORGANIZER,))
     assert organizer.roles == {Role.ORGANIZER}
     for _ in range(3):

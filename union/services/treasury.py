@@ -206,9 +206,9 @@ def _arrears_list(*, today: date, threshold: int, only_behind: bool) -> _Arrears
 def _regular_owing(
     found: _ArrearsList, sort: Sort, *, limit: int | None, today: date
 ) -> Iterator[_Owing]:
-    """The regular part in the sort's order, straight from an index: most owed is
-    the earliest first uncovered month (ix_members_arrears, read backwards for the
-    fewest first); by member number, ix_members_arrears_by_number."""
+    """The regular part in the sort's order: most owed is the earliest first
+    uncovered month, read from ix_members_arrears (backwards for the fewest
+    first); by member number, from the member numbers' own unique index."""
     _arrears, retrying = arrears_columns(today)
     if sort.key == "owed":
         order = [

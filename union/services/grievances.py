@@ -854,21 +854,24 @@ def _found_by(text: str) -> Any:
             )
         )
     number_text = text.lstrip("#")
+    member: Any = sa.func.lower(Member.chosen_name).like(
+        contains_pattern(text), escape=LIKE_ESCAPE
+    )
     if number_text.isdecimal():
         number = database_integer(number_text)
-        member = Member.member_number == number if number is not None else sa.false()
-    else:
-        member = sa.func.lower(Member.chosen_name).like(
-            contains_pattern(text), escape=LIKE_ESCAPE
+        # A number too large for the column is nobody's.
+        member = Member.member_number == number if number is not None else None
+    if member is not None:
+        # Asked of each case in scope, so that a steward's search reads their
+        # cases' grievants rather than every member's name.
+        found.append(
+            sa.exists().where(
+                grievance_grievants.c.grievance_id == Grievance.id,
+                Member.id == grievance_grievants.c.member_id,
+                member,
+            )
         )
-    found.append(
-        Grievance.id.in_(
-            sa.select(grievance_grievants.c.grievance_id)
-            .join(Member, Member.id == grievance_grievants.c.member_id)
-            .where(member)
-        )
-    )
-    return sa.or_(*found)
+    return sa.or_(*found) if found else sa.false()
 
 
 def case_list(

@@ -312,9 +312,13 @@ def member_dues(public_id: str) -> ResponseReturnValue:
     """One member's dues as the treasurer reads them: standing and payments, no
     personal details beyond the name and number the arrears list already shows."""
     user, now = actor(), utcnow()
-    member = treasury.member_for_treasury(public_id)
-    members.record_member_viewed(member, actor=user, now=now)
+    members.record_member_viewed(
+        treasury.member_for_treasury(public_id), actor=user, now=now
+    )
     db.session.commit()
+    # Read again after the commit, which expired it: reloading the expired row
+    # would read (and decrypt) the legal name and phone this page never shows.
+    member = treasury.member_for_treasury(public_id)
     return render_template(
         "treasurer/member.html",
         member=member,

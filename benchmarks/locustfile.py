@@ -146,10 +146,13 @@ def case_search(user: BenchUser) -> None:
 
 
 def ledger(user: BenchUser) -> None:
-    """A page of the ledger in one of its orders, with the totals of the filter."""
+    """A month of the ledger, a page of it in one of its orders, with the month's
+    totals (the whole ledger's totals add up every payment ever made)."""
+    month = random.choice(PLAN["delegate_months"])["month"]
     order = random.choice(("-date", "member", "-amount"))
     user.page(
-        f"/treasurer/ledger?sort={order}&page={random.randint(1, 5)}",
+        f"/treasurer/ledger?from_month={month}&to_month={month}&sort={order}"
+        f"&page={random.randint(1, 5)}",
         "ledger page",
         "in all.",
     )

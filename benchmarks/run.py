@@ -646,7 +646,11 @@ def page_to_profile(name: str, the_plan: dict[str, Any]) -> tuple[str, str]:
         "grievance page": (f"/grievances/{steward['grievances'][0]}", steward["email"]),
         "case search": ("/grievances/cases?q=overnight", steward["email"]),
         "arrears list": ("/treasurer/arrears", "treasurer@example.org"),
-        "ledger page": ("/treasurer/ledger?sort=-amount", "treasurer@example.org"),
+        "ledger page": (
+            f"/treasurer/ledger?from_month={the_plan['delegate_months'][0]['month']}"
+            f"&to_month={the_plan['delegate_months'][0]['month']}&sort=-amount",
+            "treasurer@example.org",
+        ),
         "member dues": (
             f"/treasurer/members/{the_plan['members_behind'][0]}",
             "treasurer@example.org",

@@ -139,6 +139,39 @@ def arrears(user: BenchUser) -> None:
     user.page(f"/treasurer/arrears?page={random.randint(1, 5)}", "arrears list")
 
 
+def case_search(user: BenchUser) -> None:
+    """Cases found by a word of their title or by a grievant's name."""
+    term = random.choice(PLAN["case_search_terms"])
+    user.page(f"/grievances/cases?q={term}", "case search")
+
+
+def ledger(user: BenchUser) -> None:
+    """A month of the ledger, a page of it in one of its orders, with the month's
+    totals (the whole ledger's totals add up every payment ever made)."""
+    month = random.choice(PLAN["delegate_months"])["month"]
+    order = random.choice(("-date", "member", "-amount"))
+    user.page(
+        f"/treasurer/ledger?from_month={month}&to_month={month}&sort={order}"
+        f"&page={random.randint(1, 5)}",
+        "ledger page",
+        "in all.",
+    )
+
+
+def member_dues(user: BenchUser) -> None:
+    """One member's dues as the treasurer reads them, from the arrears list."""
+    member = random.choice(PLAN["members_behind"])
+    user.page(f"/treasurer/members/{member}", "member dues")
+
+
+def arrears_csv(user: BenchUser) -> None:
+    user.page(
+        "/treasurer/arrears.csv?behind=1&sort=member",
+        "arrears csv",
+        "member_number,months_owed",
+    )
+
+
 def organizer_report(user: BenchUser) -> None:
     user.page("/grievances/counts", "organizer report")
 
@@ -227,10 +260,14 @@ ENDPOINTS = {
     "steward dashboard": Endpoint("steward", steward_dashboard, 4),
     "roster search": Endpoint("steward", roster_search, 3),
     "grievance page": Endpoint("steward", grievance, 3),
+    "case search": Endpoint("steward", case_search, 1),
     "arrears list": Endpoint("treasurer", arrears, 1),
+    "ledger page": Endpoint("treasurer", ledger, 1),
+    "member dues": Endpoint("treasurer", member_dues, 1),
     "organizer report": Endpoint("organizer", organizer_report, 1),
     "survey report": Endpoint("organizer", survey_report, 2),
     "csv export": Endpoint("treasurer", csv_export, 1),
+    "arrears csv": Endpoint("treasurer", arrears_csv, 1),
     "webhook": Endpoint("webhook", webhook, 4),
 }
 

@@ -79,6 +79,8 @@ APP_ENV = {
 TARGET_RATIO = 3.0
 EXPORT_TARGET_MB = 150
 SEARCH_TERMS = ("ash", "wren", "kestrel", "lee", "oak", "sky", "haven", "mo")
+#: Words of generated case titles (union/generate/casework.py) and names.
+CASE_SEARCH_TERMS = ("overnight", "sick", "raise", "benefit", "layoff", "ash", "lee")
 
 
 def setting(name: str) -> str:
@@ -204,6 +206,11 @@ def plan() -> dict[str, Any]:
         "WHERE round_id = (SELECT max(id) FROM survey_rounds WHERE status = 'closed') "
         "ORDER BY md5(report || level || scope) LIMIT 50"
     )
+    behind = sql(
+        "SELECT public_id FROM members WHERE status IN ('active', 'lapsed') "
+        "AND first_uncovered_month < date_trunc('month', current_date) "
+        "ORDER BY md5(id::text) LIMIT 50"
+    )
     cards = sql(
         "SELECT m.stripe_customer_id, s.stripe_subscription_id, r.monthly_cents "
         "FROM members m JOIN dues_subscriptions s ON s.member_id = m.id "
@@ -226,6 +233,8 @@ def plan() -> dict[str, Any]:
             "webhook": [{}],
         },
         "search_terms": list(SEARCH_TERMS),
+        "case_search_terms": list(CASE_SEARCH_TERMS),
+        "members_behind": [public_id for (public_id,) in behind],
         "delegate_months": [
             {"delegate": delegate, "month": month}
             for delegate, month in delegate_months
@@ -533,7 +542,7 @@ def report(
         )
         if result.requests == 0:
             verdict = f"**no**: none finished in {setting('BENCH_SECONDS')} s"
-        if name == "csv export":
+        if name in ("csv export", "arrears csv"):
             verdict += " (export)"
         lines.append(
             f"| {name} | {result.rps:.0f} | {ms(result.p50)} | {ms(result.p95)} | "
@@ -614,10 +623,14 @@ ENDPOINT_NAMES = (
     "steward dashboard",
     "roster search",
     "grievance page",
+    "case search",
     "arrears list",
+    "ledger page",
+    "member dues",
     "organizer report",
     "survey report",
     "csv export",
+    "arrears csv",
     "webhook",
 )
 
@@ -631,7 +644,17 @@ def page_to_profile(name: str, the_plan: dict[str, Any]) -> tuple[str, str]:
         "steward dashboard": ("/grievances/", steward["email"]),
         "roster search": ("/members/?q=ash", steward["email"]),
         "grievance page": (f"/grievances/{steward['grievances'][0]}", steward["email"]),
+        "case search": ("/grievances/cases?q=overnight", steward["email"]),
         "arrears list": ("/treasurer/arrears", "treasurer@example.org"),
+        "ledger page": (
+            f"/treasurer/ledger?from_month={the_plan['delegate_months'][0]['month']}"
+            f"&to_month={the_plan['delegate_months'][0]['month']}&sort=-amount",
+            "treasurer@example.org",
+        ),
+        "member dues": (
+            f"/treasurer/members/{the_plan['members_behind'][0]}",
+            "treasurer@example.org",
+        ),
         "organizer report": ("/grievances/counts", "organizer@example.org"),
         "survey report": (the_plan["survey_reports"][0], "organizer@example.org"),
     }
@@ -695,7 +718,11 @@ def main() -> None:
     say("roster export memory")
     export = export_memory()
     survey = close_round()
-    pages = [name for name in single if name not in ("floor", "csv export", "webhook")]
+    pages = [
+        name
+        for name in single
+        if name not in ("floor", "csv export", "arrears csv", "webhook")
+    ]
     slowest = max(
         pages,
         key=lambda name: math.inf if single[name].requests == 0 else single[name].p50,

@@ -340,3 +340,62 @@ def test_sealing_at_upgrade_needs_the_encryption_keys(fresh_database_url, caplog
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def test_existing_case_titles_are_made_searchable_at_upgrade(fresh_database_url):
+    """Cases opened before titles had word hashes get them from the migration,
+    and are found like new ones; erased cases have no title to hash."""
+    from union.adapters import crypto
+    from union.models import Role, RoleGrant, User
+    from union.services import grievances
+
+    app = create_app(config_for_tests(SQLALCHEMY_DATABASE_URI=fresh_database_url))
+    try:
+        with app.app_context():
+            flask_migrate.upgrade(revision="b4c2e8f1a9d3")
+            seed_survey([])
+            workplace_id = db.session.scalar(sa.text("SELECT max(id) FROM workplaces"))
+            for number, (title, erased_at) in enumerate(
+                (
+                    ("Overnight shifts alone", None),
+                    ("Overnight again", "2026-11-30 00:00:00"),
+                )
+            ):
+                db.session.execute(
+                    sa.text(
+                        "INSERT INTO grievances (public_id, number, workplace_id, "
+                        "category, title, what_happened, remedy_sought, step, "
+                        "opened_on, created_at, updated_at, erased_at) VALUES "
+                        "(:public_id, :number, :workplace_id, 'other', :title, "
+                        ":what, :what, 'intake', '2026-11-01', :at, :at, :erased_at)"
+                    ),
+                    {
+                        "public_id": f"case{number}",
+                        "number": f"2026-{number:04d}",
+                        "workplace_id": workplace_id,
+                        "title": crypto.encrypt(title),
+                        "what": crypto.encrypt(""),
+                        "at": "2026-11-01 00:00:00",
+                        "erased_at": erased_at,
+                    },
+                )
+            db.session.commit()
+            flask_migrate.upgrade()
+            admin = User(
+                email="admin@example.org",
+                created_at=FIXED_NOW,
+                role_grants=[RoleGrant(role=Role.ADMIN, granted_at=FIXED_NOW)],
+            )
+            db.session.add(admin)
+            db.session.flush()
+            found = grievances.case_list(admin, query="overn shifts")
+            assert [case.number for case in found.items] == ["2026-0000"]
+            assert grievances.case_list(admin, query="again").total == 0
+            db.session.rollback()
+            db.session.remove()
+            flask_migrate.downgrade(revision="b4c2e8f1a9d3")
+            tables = sa.inspect(db.engine).get_table_names()
+            assert "grievance_title_words" not in tables
+    finally:
+        with app.app_context():
+            db.engine.dispose()

@@ -709,3 +709,80 @@ def test_a_member_reads_everything_held_about_them_on_a_phone_in_both_languages(
     member.see("mes-donnees")
     reads_plainly_at_phone_width(member, re.compile(r"\d{1,2} [a-zéû]+\.? \d{4}"))
     downloads_the_machine_form(page, "Tout télécharger (fichier JSON)", number)
+
+
+def test_a_treasurer_sorts_the_arrears_on_a_phone_and_opens_a_members_dues(
+    live_union, journey
+):
+    treasurer = journey("treasurer-sorts", phone=True)
+    page = treasurer.page
+    sign_in(treasurer, live_union, "treasurer@example.org")
+    page.goto(f"{live_union.url}/treasurer/arrears")
+    treasurer.see("arrears")
+    choose(page.get_by_label("Sort by"), "Member number, lowest first")
+    page.get_by_role("button", name="Sort", exact=True).click()
+    page.wait_for_url("**/treasurer/arrears?sort=member")
+    numbers = [
+        int(text.split()[0])
+        for text in page.locator("tbody th[scope=row]").all_inner_texts()
+    ]
+    assert numbers == sorted(numbers) and numbers
+    assert page.evaluate(
+        "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
+    treasurer.see("arrears-by-number")
+    page.locator("tbody th[scope=row] a").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"Dues of member {numbers[0]}"
+    )
+    expect(
+        page.get_by_text("months owed.").or_(page.get_by_text("month owed."))
+    ).to_be_visible()
+    treasurer.see("member-dues")
+
+    page.get_by_role("link", name="Ledger", exact=True).click()
+    treasurer.see("ledger")
+    choose(page.get_by_label("Method"), "Cash")
+    choose(page.get_by_label("Sort by"), "Largest amount first")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("status")).to_contain_text("in all.")
+    amounts = [
+        float(re.sub(r"[^0-9.]", "", text))
+        for text in page.locator("tbody td[data-label=Amount]").all_inner_texts()
+    ]
+    assert amounts == sorted(amounts, reverse=True) and amounts
+    treasurer.see("ledger-largest-first")
+
+
+def test_a_steward_finds_a_case_by_its_title_and_sorts_the_roster_by_its_headers(
+    live_union, journey
+):
+    steward = journey("steward-finds")
+    page = steward.page
+    sign_in(steward, live_union, "steward@example.org")
+    page.goto(f"{live_union.url}/grievances/cases")
+    steward.see("cases")
+    page.get_by_label("Title or grievant").fill("honorar")
+    page.get_by_role("button", name="Find").click()
+    expect(page.get_by_role("status")).to_have_text("1 case found.")
+    expect(page.get_by_text("Peer workers paid a flat honorarium")).to_be_visible()
+    steward.see("found-by-title")
+
+    page.goto(f"{live_union.url}/members/")
+    steward.see("roster")
+    expect(page.get_by_role("columnheader", name="Name")).to_have_attribute(
+        "aria-sort", "ascending"
+    )
+    # Dates start with the newest; a second click turns the order round.
+    page.get_by_role("columnheader", name="Joined").get_by_role("link").click()
+    page.wait_for_url("**/members/?sort=-joined")
+    expect(page.get_by_role("columnheader", name="Joined")).to_have_attribute(
+        "aria-sort", "descending"
+    )
+    steward.see("roster-newest-first")
+    page.get_by_role("columnheader", name="Joined").get_by_role("link").click()
+    page.wait_for_url("**/members/?sort=joined")
+    expect(page.get_by_role("columnheader", name="Joined")).to_have_attribute(
+        "aria-sort", "ascending"
+    )
+    steward.see("roster-oldest-first")

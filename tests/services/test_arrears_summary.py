@@ -174,3 +174,72 @@ def test_the_list_agrees_with_each_members_standing_page_by_page(
     names = [name for _arrears, _number, name in seen]
     assert "gap" in names and "ahead" in names and "resigned" not in names
     assert ("retrying" in names) is not behind
+
+
+def _expected_in(order, owing, *, behind):
+    expected = []
+    for member in owing.values():
+        if member.status not in (MemberStatus.ACTIVE, MemberStatus.LAPSED):
+            continue
+        standing = dues.member_standing(member, now=NOW)
+        if standing.arrears <= 0 or (behind and standing.in_good_standing):
+            continue
+        expected.append((standing.arrears, member.member_number))
+    if order.key == "owed":
+        # Most owed first, ties by member number; fewest first is the reverse.
+        expected.sort(
+            key=lambda line: (-line[0], line[1]), reverse=not order.descending
+        )
+    else:
+        expected.sort(key=lambda line: line[1], reverse=order.descending)
+    return expected
+
+
+@pytest.mark.parametrize("behind", [False, True])
+@pytest.mark.parametrize("per_page", [2, 50])
+@pytest.mark.parametrize(
+    "order", [order.value for order in treasury.ARREARS_SORTS.every_order()]
+)
+def test_every_order_of_the_list_merges_both_parts_page_by_page(
+    owing, behind, per_page, order
+):
+    sort = treasury.ARREARS_SORTS.read(order)
+    expected = _expected_in(sort, owing, behind=behind)
+    seen = []
+    page_number = 1
+    while True:
+        page = treasury.arrears_page(
+            now=NOW,
+            page=page_number,
+            per_page=per_page,
+            only_behind_standing=behind,
+            sort=sort,
+        )
+        seen += [(line.arrears, line.member.member_number) for line in page.items]
+        if not page.has_next:
+            break
+        page_number += 1
+    assert seen == expected
+
+
+@pytest.mark.parametrize("behind", [False, True])
+@pytest.mark.parametrize(
+    "order", [order.value for order in treasury.ARREARS_SORTS.every_order()]
+)
+def test_the_csv_holds_the_whole_list_in_the_same_order(owing, make, behind, order):
+    sort = treasury.ARREARS_SORTS.read(order)
+    treasurer = make.user(roles=(Role.TREASURER,))
+    lines = list(
+        treasury.arrears_csv(
+            only_behind_standing=behind, sort=sort, actor=treasurer, now=NOW
+        )
+    )
+    assert lines[0] == "member_number,months_owed,in_good_standing,card_retrying\r\n"
+    rows = [line.rstrip("\r\n").split(",") for line in lines[1:]]
+    assert [(int(owed), int(number)) for number, owed, _good, _retry in rows] == (
+        _expected_in(sort, owing, behind=behind)
+    )
+    retrying = owing["retrying"].member_number
+    assert [row[3] for row in rows if int(row[0]) == retrying] == (
+        [] if behind else ["yes"]
+    )

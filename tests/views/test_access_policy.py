@@ -85,6 +85,8 @@ POLICY: dict[str, str | frozenset[Role]] = {
     "treasurer.ledger_list": TREASURY,
     "treasurer.ledger_export": TREASURY,
     "treasurer.arrears": TREASURY,
+    "treasurer.arrears_export": TREASURY,
+    "treasurer.member_dues": TREASURY,
     "treasurer.remittance_list": TREASURY,
     "treasurer.remittance_detail": TREASURY,
     "treasurer.confirm_remittance": TREASURY,

@@ -263,7 +263,7 @@ def test_the_treasurer_pages_show_totals_ledger_and_arrears(client, world, make)
     ledger = client.get(
         "/treasurer/ledger?method=cash&from_month=2026-11&to_month=2026-11"
     ).get_data(as_text=True)
-    assert "2 payments." in ledger
+    assert "2 payments, $33.00 in all." in ledger
     arrears = client.get("/treasurer/arrears?behind=1").get_data(as_text=True)
     assert "Behind Person" in arrears and "not in good standing" in arrears
 

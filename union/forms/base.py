@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from flask_babel import LazyString
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, StringField, widgets
+from wtforms import DateField, IntegerField, SelectField, StringField, widgets
 from wtforms.fields.choices import (  # type: ignore[attr-defined]  # 3.3 API; stubs lag
     SelectChoice,
 )
@@ -17,6 +19,7 @@ from union.errors import ValidationFailed
 from union.i18n import _l
 from union.labels import lazy_label
 from union.money import AmountError, parse_amount
+from union.services.paging import Sort
 
 __all__ = [
     "ActionForm",
@@ -26,6 +29,8 @@ __all__ = [
     "PlainDateField",
     "SearchForm",
     "SelectChoice",
+    "SortField",
+    "SortForm",
     "WholeNumberField",
     "choices",
 ]
@@ -130,3 +135,33 @@ class MonthField(StringField):
 def choices(enum_class: type[enum.Enum]) -> list[SelectChoice]:
     """Options for a select or radio field, in declaration order."""
     return [SelectChoice(member.value, lazy_label(member)) for member in enum_class]
+
+
+#: A table's orders in words, by sort key: (ascending, descending).
+OrderLabels = Mapping[str, tuple[LazyString, LazyString]]
+
+
+class SortField(SelectField):
+    """The order of a table, for a search or filter form. Phones show no column
+    headers to click, and without JavaScript this is how a list is sorted there.
+
+    Any value is accepted: the view reads it through the table's SortKeys, which
+    ignores what it does not offer, so a tampered order shows the default one
+    rather than an error."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(_l("Sort by"), validate_choice=False, **kwargs)
+
+    def offer(self, sort: Sort, labels: OrderLabels) -> None:
+        """Every order the table offers, the one shown selected."""
+        self.choices = [
+            SelectChoice(order.value, str(labels[order.key][order.descending]))
+            for order in sort.keys.every_order()
+        ]
+        self.data = sort.value
+
+
+class SortForm(SearchForm):
+    """Just the order, for a table whose page has no filter form."""
+
+    sort = SortField()

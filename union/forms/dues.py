@@ -10,9 +10,11 @@ from union.forms.base import (
     BaseForm,
     MoneyField,
     MonthField,
+    OrderLabels,
     PlainDateField,
     SearchForm,
     SelectChoice,
+    SortField,
     WholeNumberField,
     choices,
     strip_filter,
@@ -224,6 +226,19 @@ class LedgerFilterForm(SearchForm):
     )
     from_month = MonthField(_l("From month"), validators=[Optional()])
     to_month = MonthField(_l("To month"), validators=[Optional()])
+    sort = SortField()
+
+
+LEDGER_ORDERS: OrderLabels = {
+    "date": (_l("Oldest first"), _l("Newest first")),
+    "member": (_l("Member number, lowest first"), _l("Member number, highest first")),
+    "amount": (_l("Smallest amount first"), _l("Largest amount first")),
+}
+
+ARREARS_ORDERS: OrderLabels = {
+    "owed": (_l("Fewest months owed first"), _l("Most months owed first")),
+    "member": (_l("Member number, lowest first"), _l("Member number, highest first")),
+}
 
 
 class DuesSettingsForm(BaseForm):
@@ -245,6 +260,8 @@ class DuesSettingsForm(BaseForm):
 
 
 __all__ = [
+    "ARREARS_ORDERS",
+    "LEDGER_ORDERS",
     "CardPaymentForm",
     "DuesSettingsForm",
     "HandPaymentForm",

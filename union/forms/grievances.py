@@ -331,6 +331,13 @@ STATE_CLOSED = "closed"
 
 
 class CaseSearchForm(SearchForm):
+    q = StringField(
+        _l("Title or grievant"),
+        description=_l(
+            "Words from the case title, or a grievant's name or member number."
+        ),
+        filters=[strip_filter],
+    )
     number = StringField(_l("Case number"), filters=[strip_filter])
     state = SelectField(
         _l("Open or closed"),

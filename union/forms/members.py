@@ -13,9 +13,11 @@ from wtforms.validators import Email, InputRequired, Length, Optional
 
 from union.forms.base import (
     BaseForm,
+    OrderLabels,
     PlainDateField,
     SearchForm,
     SelectChoice,
+    SortField,
     choices,
     strip_filter,
 )
@@ -209,3 +211,11 @@ class RosterSearchForm(SearchForm):
     workplace = SelectField(
         _l("Workplace"), validate_choice=False, validators=[Optional()]
     )
+    sort = SortField()
+
+
+ROSTER_ORDERS: OrderLabels = {
+    "name": (_l("Name, A to Z"), _l("Name, Z to A")),
+    "number": (_l("Member number, lowest first"), _l("Member number, highest first")),
+    "joined": (_l("Longest a member first"), _l("Newest members first")),
+}

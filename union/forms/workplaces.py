@@ -14,6 +14,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from union.forms.base import (
     BaseForm,
     MoneyField,
+    OrderLabels,
     PlainDateField,
     SelectChoice,
     WholeNumberField,
@@ -22,6 +23,18 @@ from union.forms.base import (
 )
 from union.i18n import _l
 from union.models import BargainingStatus, JobClassification, Sector, User, Workplace
+
+WORKPLACE_ORDERS: OrderLabels = {
+    "name": (_l("Name, A to Z"), _l("Name, Z to A")),
+    "members": (_l("Fewest members first"), _l("Most members first")),
+    "headcount": (_l("Fewest workers first"), _l("Most workers first")),
+    "density": (_l("Lowest density first"), _l("Highest density first")),
+    "precarious": (
+        _l("Fewest precarious positions first"),
+        _l("Most precarious positions first"),
+    ),
+    "contract": (_l("Contract ending soonest first"), _l("Contract ending last first")),
+}
 
 
 class CheckboxListField(SelectMultipleField):

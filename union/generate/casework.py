@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from union.adapters.blind_index import text_digests
 from union.adapters.bulk import table
 from union.clock import month_start
 from union.generate import Context
@@ -18,9 +19,11 @@ from union.models import (
     GrievanceNote,
     GrievanceOutcome,
     GrievanceStep,
+    GrievanceTitleWord,
     StepRecord,
     grievance_grievants,
 )
+from union.models.grievances import TITLE_WORDS
 from union.rules.grievance_steps import CLOSING_STEP, DEFAULT_STEP_DAYS, deadline_for
 
 BATCH = 5000
@@ -110,6 +113,7 @@ class _Rows:
         self.steps: list[tuple[Any, ...]] = []
         self.events: list[tuple[Any, ...]] = []
         self.notes: list[tuple[Any, ...]] = []
+        self.title_words: list[tuple[int, int]] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,12 +187,20 @@ class _Casework:
         self.numbers: dict[int, int] = {}
         self.outcomes = [outcome for outcome, _weight in OUTCOMES]
         self.outcome_weights = [weight for _outcome, weight in OUTCOMES]
+        #: The word hashes of each kind's title, as opening a case stores them.
+        self.title_words = {
+            category: sorted(text_digests(TITLE_WORDS, title))
+            for category, (title, _what, _remedy) in CASES.items()
+        }
 
     def case(self, rows: _Rows, grievance_id: int, opened_on: date) -> None:
         case = self._open(grievance_id, opened_on)
         standing = self._play(rows, case)
         self._name_grievants(rows, case)
         rows.grievances.append(self._row(case, standing))
+        rows.title_words.extend(
+            (case.id, digest) for digest in self.title_words[case.category]
+        )
 
     def _open(self, grievance_id: int, opened_on: date) -> _Case:
         rng = self.rng
@@ -328,6 +340,12 @@ def _write(context: Context, rows: _Rows) -> None:
         rows.grievances,
     )
     writer.write(grievance_grievants, ("grievance_id", "member_id"), rows.grievants)
+    writer.write(
+        table(GrievanceTitleWord),
+        ("grievance_id", "digest"),
+        rows.title_words,
+        stored_values=True,
+    )
     steps = table(StepRecord)
     writer.write_numbered(
         steps,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from union.adapters.blind_index import text_digests
 from union.adapters.crypto import EncryptedText
 from union.clock import utcnow
 from union.db import Base, Model
@@ -185,6 +186,10 @@ class Grievance(Model):
     documents: Mapped[list[GrievanceDocument]] = relationship(
         back_populates="grievance", order_by="GrievanceDocument.id"
     )
+    #: Kept in step with the title by _index_title below.
+    title_words: Mapped[list[GrievanceTitleWord]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
 
     @property
     def is_open(self) -> bool:
@@ -201,6 +206,37 @@ class Grievance(Model):
 
     def __repr__(self) -> str:
         return f"<Grievance {self.number}>"
+
+
+#: What the hashes of title words are for (union.adapters.blind_index).
+TITLE_WORDS = "grievance title"
+
+
+class GrievanceTitleWord(Model):
+    """A keyed hash of one word of a case's title, or of a word's beginning, so
+    that titles, which are encrypted, can be searched (union.adapters.blind_index)."""
+
+    __tablename__ = "grievance_title_words"
+    __table_args__ = (
+        sa.Index("ix_grievance_title_words_digest", "digest", "grievance_id"),
+    )
+
+    grievance_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("grievances.id", ondelete="CASCADE"), primary_key=True
+    )
+    digest: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+
+
+@sa.event.listens_for(Grievance.title, "set")
+def _index_title(
+    grievance: Grievance, title: str | None, _old: object, _initiator: object
+) -> None:
+    """Whatever sets a title (opening a case, editing it, retention emptying it)
+    replaces its word hashes in the same flush."""
+    grievance.title_words = [
+        GrievanceTitleWord(digest=digest)
+        for digest in sorted(text_digests(TITLE_WORDS, title or ""))
+    ]
 
 
 class StepRecord(Model):

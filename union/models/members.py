@@ -88,6 +88,9 @@ class Member(Model):
             postgresql_where=sa.text(ARREARS_COUNTED),
             sqlite_where=sa.text(ARREARS_COUNTED),
         ),
+        # The roster a page at a time by name or by joining date.
+        sa.Index("ix_members_name", "chosen_name", "member_number"),
+        sa.Index("ix_members_joined", "joined_on", "member_number"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

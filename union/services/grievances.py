@@ -23,8 +23,9 @@ from sqlalchemy.orm import defer, joinedload, load_only, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from union import clock
+from union.adapters.blind_index import search_digests
 from union.adapters.documents import DocumentStorage, document_type
-from union.db import db
+from union.db import database_integer, db
 from union.errors import InvalidTransition, NotFound, ValidationFailed
 from union.i18n import _
 from union.labels import label
@@ -40,6 +41,7 @@ from union.models import (
     GrievanceNote,
     GrievanceOutcome,
     GrievanceStep,
+    GrievanceTitleWord,
     Member,
     MemberStatus,
     Role,
@@ -52,6 +54,7 @@ from union.models import (
     Workplace,
     grievance_grievants,
 )
+from union.models.grievances import TITLE_WORDS
 from union.rules.grievance_steps import (
     CLOSING_STEP,
     MAX_STEP_DAYS,
@@ -66,7 +69,7 @@ from union.rules.grievance_steps import (
     urgency,
 )
 from union.services import audit, numbers
-from union.services.paging import Page, paginate
+from union.services.paging import LIKE_ESCAPE, Page, contains_pattern, paginate
 from union.services.scope import acts_at
 
 #: The longest a dashboard list grows; beyond it the full case list pages.
@@ -975,6 +978,49 @@ def dashboard(actor: User, *, today: date) -> Dashboard:
     )
 
 
+def _found_by(text: str) -> Any:
+    """SQL: the case's title has every typed word (at the start of one of its
+    words), or a grievant's name has the text (or their member number is it).
+
+    Titles are encrypted, so they are found by their word hashes
+    (union.adapters.blind_index), never decrypted to be searched. Names are found
+    as the roster finds them: chosen names, which are not encrypted; legal names
+    are, and are not searched."""
+    found = []
+    digests = search_digests(TITLE_WORDS, text)
+    if digests:
+        found.append(
+            sa.and_(
+                *(
+                    sa.exists().where(
+                        GrievanceTitleWord.grievance_id == Grievance.id,
+                        GrievanceTitleWord.digest == digest,
+                    )
+                    for digest in digests
+                )
+            )
+        )
+    number_text = text.lstrip("#")
+    member: Any = sa.func.lower(Member.chosen_name).like(
+        contains_pattern(text), escape=LIKE_ESCAPE
+    )
+    if number_text.isdecimal():
+        number = database_integer(number_text)
+        # A number too large for the column is nobody's.
+        member = Member.member_number == number if number is not None else None
+    if member is not None:
+        # Asked of each case in scope, so that a steward's search reads their
+        # cases' grievants rather than every member's name.
+        found.append(
+            sa.exists().where(
+                grievance_grievants.c.grievance_id == Grievance.id,
+                Member.id == grievance_grievants.c.member_id,
+                member,
+            )
+        )
+    return sa.or_(*found) if found else sa.false()
+
+
 def case_list(
     actor: User,
     *,
@@ -982,11 +1028,15 @@ def case_list(
     step: GrievanceStep | None = None,
     workplace_id: int | None = None,
     number: str = "",
+    query: str = "",
     page: int = 1,
     per_page: int = 50,
 ) -> Page[Grievance]:
-    """One page of the cases the actor may see, newest first."""
+    """One page of the cases the actor may see, newest first; `query` finds cases
+    by words of their title or by a grievant, within those cases only."""
     statement = visible_grievances(actor)
+    if query.strip():
+        statement = statement.where(_found_by(query.strip()))
     if closed is True:
         statement = statement.where(Grievance.closed_on.is_not(None))
     elif closed is False:

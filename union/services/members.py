@@ -7,6 +7,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
@@ -31,7 +32,14 @@ from union.models import (
     normalise_email,
 )
 from union.services import accounts, audit, dues, numbers, settings, workplaces
-from union.services.paging import LIKE_ESCAPE, Page, contains_pattern, paginate
+from union.services.paging import (
+    LIKE_ESCAPE,
+    Page,
+    Sort,
+    SortKeys,
+    contains_pattern,
+    paginate,
+)
 from union.services.scope import NOT_DECRYPTED, acts_at, visible_members
 
 #: What a phone number may look like, however a member's details come in (joining,
@@ -366,16 +374,35 @@ def signed_in_member(actor: User) -> Member:
     return actor.member
 
 
+#: How the roster can be sorted; by name unless asked otherwise.
+ROSTER_SORTS = SortKeys(
+    ("name", "number", "joined"), default="name", first_descending=frozenset({"joined"})
+)
+
+
+def _roster_order(sort: Sort) -> list[Any]:
+    # Each order ends with the member number, so that namesakes and members who
+    # joined the same day keep one order across pages; the indexes on
+    # (chosen_name, member_number) and (joined_on, member_number) serve them.
+    if sort.key == "number":
+        return sort.ordered(Member.member_number)
+    if sort.key == "joined":
+        return sort.ordered(Member.joined_on, Member.member_number)
+    return sort.ordered(Member.chosen_name, Member.member_number)
+
+
 def roster_page(
     actor: User,
     *,
     query: str = "",
     status: MemberStatus | None = None,
     workplace_id: int | None = None,
+    sort: Sort | None = None,
     page: int = 1,
     per_page: int = 50,
 ) -> Page[Member]:
-    """One page of the roster the actor may see, searched by name or member number."""
+    """One page of the roster the actor may see, searched by name or member number,
+    by name unless `sort` says otherwise."""
     statement = visible_members(actor)
     text = query.strip().lstrip("#")
     if text.isdecimal():
@@ -404,7 +431,7 @@ def roster_page(
         *NOT_DECRYPTED,
         selectinload(Member.employments).joinedload(Employment.workplace),
         selectinload(Member.employments).joinedload(Employment.classification),
-    ).order_by(Member.chosen_name, Member.member_number)
+    ).order_by(*_roster_order(sort or ROSTER_SORTS.read(None)))
     return paginate(statement, page=page, per_page=per_page)
 
 

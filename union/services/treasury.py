@@ -7,6 +7,7 @@ audit row.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -14,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import GenericFunction
 
@@ -22,6 +23,7 @@ from union import clock
 from union.adapters.csvsafe import csv_lines
 from union.clock import first_of_month, month_index, month_start
 from union.db import db
+from union.errors import NotFound
 from union.models import (
     ARREARS_COUNTED,
     ARREARS_ORDERED,
@@ -33,7 +35,7 @@ from union.models import (
     User,
 )
 from union.services import audit, settings
-from union.services.paging import Page, paginate
+from union.services.paging import Page, Sort, SortKeys, paginate
 from union.services.scope import NOT_DECRYPTED
 
 
@@ -136,49 +138,58 @@ class ArrearsLine:
 
     @property
     def in_good_standing(self) -> bool:
-        return max(0, self.arrears - (1 if self.card_retrying else 0)) <= self.threshold
+        return _in_good_standing(self.arrears, self.card_retrying, self.threshold)
 
 
-def arrears_page(
-    *, now: datetime, page: int, per_page: int, only_behind_standing: bool = False
-) -> Page[ArrearsLine]:
-    """Active and lapsed members who owe at least one month, most behind first.
+def _in_good_standing(arrears: int, card_retrying: bool, threshold: int) -> bool:
+    return max(0, arrears - (1 if card_retrying else 0)) <= threshold
 
-    Nearly every member's covered months run unbroken from joining, so their arrears
-    follow from first_uncovered_month alone and the list reads them in the order of
-    an index, a page at a time. The few others (months covered past a gap, or a
-    leaving date) have theirs counted, and the two are merged. Five queries however
-    many members there are; a later page reads more index entries, never more rows.
-    """
-    threshold = settings.current_settings().good_standing_max_arrears
-    today = clock.today(now)
+
+#: How the arrears list can be sorted: most months owed first unless asked otherwise.
+ARREARS_SORTS = SortKeys(
+    ("owed", "member"), default="-owed", first_descending=frozenset({"owed"})
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Owing:
+    """One member on the arrears list, before their row is loaded."""
+
+    arrears: int
+    member_number: int
+    member_id: int
+    card_retrying: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _ArrearsList:
+    """Who is on the arrears list, in two parts read separately (see arrears_page)."""
+
+    #: Members whose arrears follow from first_uncovered_month alone (SQL condition).
+    regular: Any
+    #: The others, with their arrears counted, already filtered.
+    counted: list[_Owing]
+    #: This month, as union.clock.month_index counts.
+    current: int
+
+
+def _arrears_list(*, today: date, threshold: int, only_behind: bool) -> _ArrearsList:
     current = month_index(today)
     arrears, retrying = arrears_columns(today)
-    page = max(page, 1)
-    wanted = page * per_page
-
     # Owing at least one month, or more than the threshold (a card payment Stripe
     # is still retrying does not count against the member).
-    least = threshold + 1 if only_behind_standing else 1
+    least = threshold + 1 if only_behind else 1
     newest = month_start(current - least + 1)
     # The indexes' own conditions, as literal SQL: PostgreSQL only uses a partial
     # index for a prepared statement whose conditions show it applies.
-    ordered = sa.and_(sa.text(ARREARS_ORDERED), Member.first_uncovered_month <= newest)
-    if only_behind_standing:
-        ordered = sa.and_(
-            ordered,
+    regular = sa.and_(sa.text(ARREARS_ORDERED), Member.first_uncovered_month <= newest)
+    if only_behind:
+        regular = sa.and_(
+            regular,
             sa.not_(sa.and_(Member.first_uncovered_month == newest, retrying)),
         )
-    regular = db.session.execute(
-        sa.select(
-            Member.id, Member.member_number, Member.first_uncovered_month, retrying
-        )
-        .where(ordered)
-        .order_by(Member.first_uncovered_month, Member.member_number)
-        .limit(wanted)
-    ).all()
     counted = [
-        (member_id, number, int(owing), bool(retry))
+        _Owing(int(owing), number, member_id, bool(retry))
         for member_id, number, owing, retry in db.session.execute(
             sa.select(Member.id, Member.member_number, arrears, retrying).where(
                 sa.text(ARREARS_COUNTED),
@@ -187,37 +198,155 @@ def arrears_page(
                 Member.first_uncovered_month <= newest,
             )
         )
-        if owing - (1 if retry and only_behind_standing else 0) >= least
+        if owing - (1 if retry and only_behind else 0) >= least
     ]
-    total = (
-        db.session.scalar(sa.select(sa.func.count()).select_from(Member).where(ordered))
-        or 0
-    ) + len(counted)
+    return _ArrearsList(regular, counted, current)
 
-    # (arrears, member number, member id, card retrying), merged and cut to the
-    # page; only the members on it are loaded.
-    merged = [
-        (current - month_index(first_uncovered) + 1, number, member_id, bool(retry))
-        for member_id, number, first_uncovered, retry in regular
-    ]
-    merged += [
-        (owing, number, member_id, retry) for member_id, number, owing, retry in counted
-    ]
-    merged.sort(key=lambda line: (-line[0], line[1]))
+
+def _regular_owing(
+    found: _ArrearsList, sort: Sort, *, limit: int | None, today: date
+) -> Iterator[_Owing]:
+    """The regular part in the sort's order: most owed is the earliest first
+    uncovered month, read from ix_members_arrears (backwards for the fewest
+    first); by member number, from the member numbers' own unique index."""
+    _arrears, retrying = arrears_columns(today)
+    if sort.key == "owed":
+        order = [
+            column.asc() if sort.descending else column.desc()
+            for column in (Member.first_uncovered_month, Member.member_number)
+        ]
+    else:
+        order = sort.ordered(Member.member_number)
+    statement = (
+        sa.select(
+            Member.id, Member.member_number, Member.first_uncovered_month, retrying
+        )
+        .where(found.regular)
+        .order_by(*order)
+        .limit(limit)
+    )
+    if limit is None:
+        statement = statement.execution_options(yield_per=1000)
+    for member_id, number, first_uncovered, retry in db.session.execute(statement):
+        yield _Owing(
+            found.current - month_index(first_uncovered) + 1,
+            number,
+            member_id,
+            bool(retry),
+        )
+
+
+def _merge_order(sort: Sort) -> tuple[Callable[[_Owing], Any], bool]:
+    """(key, reverse) putting both parts in the order SQL reads the regular one:
+    ties in months owed by member number, in the other direction (as an index read
+    backwards gives them)."""
+    if sort.key == "owed":
+        return (lambda line: (line.arrears, -line.member_number)), sort.descending
+    return (lambda line: line.member_number), sort.descending
+
+
+def arrears_page(
+    *,
+    now: datetime,
+    page: int,
+    per_page: int,
+    only_behind_standing: bool = False,
+    sort: Sort | None = None,
+) -> Page[ArrearsLine]:
+    """Active and lapsed members who owe at least one month, most behind first
+    unless `sort` says otherwise.
+
+    Nearly every member's covered months run unbroken from joining, so their arrears
+    follow from first_uncovered_month alone and the list reads them in the order of
+    an index, a page at a time. The few others (months covered past a gap, or a
+    leaving date) have theirs counted, and the two are merged. Five queries however
+    many members there are; a later page reads more index entries, never more rows.
+    """
+    sort = sort or ARREARS_SORTS.read(None)
+    threshold = settings.current_settings().good_standing_max_arrears
+    today = clock.today(now)
+    page = max(page, 1)
+    wanted = page * per_page
+    found = _arrears_list(
+        today=today, threshold=threshold, only_behind=only_behind_standing
+    )
+    total = (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Member).where(found.regular)
+        )
+        or 0
+    ) + len(found.counted)
+
+    key, reverse = _merge_order(sort)
+    merged = sorted(
+        [*_regular_owing(found, sort, limit=wanted, today=today), *found.counted],
+        key=key,
+        reverse=reverse,
+    )
     shown = merged[(page - 1) * per_page : wanted]
+    # Only the members on the page are loaded.
     loaded = {
         member.id: member
         for member in db.session.scalars(
             sa.select(Member)
             .options(*NOT_DECRYPTED)
-            .where(Member.id.in_([member_id for _a, _n, member_id, _r in shown]))
+            .where(Member.id.in_([line.member_id for line in shown]))
         )
     }
     items = [
-        ArrearsLine(loaded[member_id], owing, retry, threshold)
-        for owing, _number, member_id, retry in shown
+        ArrearsLine(loaded[line.member_id], line.arrears, line.card_retrying, threshold)
+        for line in shown
     ]
     return Page(items=items, total=total, number=page, per_page=per_page)
+
+
+ARREARS_COLUMNS = ("member_number", "months_owed", "in_good_standing", "card_retrying")
+
+
+def arrears_csv(
+    *, only_behind_standing: bool, sort: Sort, actor: User, now: datetime
+) -> Iterator[str]:
+    """The whole arrears list as CSV, with the page's filter and order (no names:
+    member numbers identify the rows). Audit-logged when asked for; settled before
+    the first line is streamed. The regular part streams from its index and the
+    counted part, which is small, is merged in as it goes."""
+    threshold = settings.current_settings().good_standing_max_arrears
+    today = clock.today(now)
+    found = _arrears_list(
+        today=today, threshold=threshold, only_behind=only_behind_standing
+    )
+    audit.record("arrears.exported", actor=actor, now=now)
+    key, reverse = _merge_order(sort)
+
+    def rows() -> Iterator[list[object]]:
+        regular = _regular_owing(found, sort, limit=None, today=today)
+        counted = sorted(found.counted, key=key, reverse=reverse)
+        for line in heapq.merge(regular, counted, key=key, reverse=reverse):
+            yield [
+                line.member_number,
+                line.arrears,
+                _yes_no(_in_good_standing(line.arrears, line.card_retrying, threshold)),
+                _yes_no(line.card_retrying),
+            ]
+
+    return csv_lines(ARREARS_COLUMNS, rows())
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def member_for_treasury(public_id: str) -> Member:
+    """A member by public id, for the treasurer, who reads the whole ledger: their
+    dues only, so neither the legal name nor the phone is read."""
+    member = db.session.scalar(
+        sa.select(Member)
+        .where(Member.public_id == public_id)
+        .options(*NOT_DECRYPTED, joinedload(Member.dues_level))
+    )
+    if member is None:
+        raise NotFound
+    return member
 
 
 def arrears_by_member(member_ids: list[int], *, now: datetime) -> dict[int, int]:
@@ -240,30 +369,104 @@ class LedgerFilter:
     recorded_by_id: int | None = None
 
 
-def _ledger_statement(filters: LedgerFilter) -> sa.Select[DuesPayment]:
-    statement = sa.select(DuesPayment).options(
-        joinedload(DuesPayment.member),
-        joinedload(DuesPayment.recorded_by).joinedload(User.member),
-    )
+#: How the ledger can be sorted; the newest payments first unless asked otherwise.
+LEDGER_SORTS = SortKeys(
+    ("date", "member", "amount"),
+    default="-date",
+    first_descending=frozenset({"date", "amount"}),
+)
+
+
+def _ledger_order(sort: Sort) -> list[Any]:
+    # Each order ends with the payment's id, so that rows tied on the key (a day's
+    # payments, every $11.00) keep one order across pages. The indexes on
+    # (paid_on, id) and (amount_cents, id) serve them in either direction.
+    if sort.key == "member":
+        return sort.ordered(Member.member_number, DuesPayment.id)
+    if sort.key == "amount":
+        return sort.ordered(DuesPayment.amount_cents, DuesPayment.id)
+    return sort.ordered(DuesPayment.paid_on, DuesPayment.id)
+
+
+def _ledger_conditions(filters: LedgerFilter) -> list[Any]:
+    conditions: list[Any] = []
     if filters.method is not None:
-        statement = statement.where(DuesPayment.method == filters.method)
+        conditions.append(DuesPayment.method == filters.method)
     if filters.from_month is not None:
-        statement = statement.where(DuesPayment.paid_on >= filters.from_month)
+        conditions.append(DuesPayment.paid_on >= filters.from_month)
     if filters.to_month is not None:
-        statement = statement.where(
+        conditions.append(
             DuesPayment.paid_on < month_start(month_index(filters.to_month) + 1)
         )
     if filters.recorded_by_id is not None:
-        statement = statement.where(
-            DuesPayment.recorded_by_id == filters.recorded_by_id
+        conditions.append(DuesPayment.recorded_by_id == filters.recorded_by_id)
+    return conditions
+
+
+def _ledger_statement(filters: LedgerFilter, sort: Sort) -> sa.Select[DuesPayment]:
+    # The member is joined plainly, not eagerly, so the member sort can name it.
+    return (
+        sa.select(DuesPayment)
+        .join(DuesPayment.member)
+        .options(
+            contains_eager(DuesPayment.member)
+            .defer(Member.legal_name)
+            .defer(Member.phone),
+            joinedload(DuesPayment.recorded_by).joinedload(User.member),
         )
-    return statement.order_by(DuesPayment.paid_on.desc(), DuesPayment.id.desc())
+        .where(*_ledger_conditions(filters))
+        .order_by(*_ledger_order(sort))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerTotals:
+    """What the payments matching the ledger's filters add up to."""
+
+    payments: int
+    #: Every amount paid, initiation fees included, in cents.
+    amount_cents: int
+    #: Of that, what went back to cardholders (refunds and disputes), in cents.
+    returned_cents: int
+
+
+def ledger_totals(filters: LedgerFilter) -> LedgerTotals:
+    """The number of matching payments and their sums, in one query."""
+    count, amount, returned = db.session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(DuesPayment.amount_cents), 0),
+            sa.func.coalesce(
+                sa.func.sum(DuesPayment.refunded_cents + DuesPayment.disputed_cents),
+                0,
+            ),
+        ).where(*_ledger_conditions(filters))
+    ).one()
+    return LedgerTotals(int(count), int(amount), int(returned))
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerPage:
+    page: Page[DuesPayment]
+    totals: LedgerTotals
 
 
 def ledger_page(
-    filters: LedgerFilter, *, page: int, per_page: int
-) -> Page[DuesPayment]:
-    return paginate(_ledger_statement(filters), page=page, per_page=per_page)
+    filters: LedgerFilter, *, sort: Sort, page: int, per_page: int
+) -> LedgerPage:
+    """One page of the filtered ledger in the order asked for, with the totals of
+    every matching payment: two queries whatever the size (the count comes with
+    the totals)."""
+    totals = ledger_totals(filters)
+    return LedgerPage(
+        paginate(
+            _ledger_statement(filters, sort),
+            page=page,
+            per_page=per_page,
+            total=totals.payments,
+        ),
+        totals,
+    )
 
 
 LEDGER_COLUMNS = (
@@ -288,10 +491,13 @@ def _cents(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
 
 
-def ledger_csv(filters: LedgerFilter, *, actor: User, now: datetime) -> Iterator[str]:
-    """The filtered ledger as CSV (no names: member numbers identify the rows).
-    Audit-logged when asked for; settled before the first line is streamed."""
-    statement = _ledger_statement(filters).execution_options(yield_per=1000)
+def ledger_csv(
+    filters: LedgerFilter, *, sort: Sort, actor: User, now: datetime
+) -> Iterator[str]:
+    """The filtered ledger as CSV, in the page's order (no names: member numbers
+    identify the rows). Audit-logged when asked for; settled before the first line
+    is streamed."""
+    statement = _ledger_statement(filters, sort).execution_options(yield_per=1000)
     audit.record("ledger.exported", actor=actor, now=now)
 
     def rows() -> Iterator[list[object]]:

@@ -113,6 +113,7 @@ def cases() -> ResponseReturnValue:
         step=enum_value(GrievanceStep, request.args.get("step")),
         workplace_id=optional_id(search.workplace.data),
         number=search.number.data or "",
+        query=search.q.data or "",
         page=page_number(),
         per_page=current_app.config["ROSTER_PAGE_SIZE"],
     )

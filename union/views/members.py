@@ -26,6 +26,7 @@ from union.errors import InvalidTransition
 from union.forms.admin import ImportForm
 from union.forms.base import ActionForm, SelectChoice, choices
 from union.forms.members import (
+    ROSTER_ORDERS,
     EmploymentForm,
     EndEmploymentForm,
     ProfileForm,
@@ -211,15 +212,18 @@ def roster_list() -> ResponseReturnValue:
         SelectChoice("", _("Any workplace")),
         *[SelectChoice(str(w.id), w.name) for w in workplaces.visible_list(user)],
     ]
+    sort = members.ROSTER_SORTS.read(request.args.get("sort"))
+    search.sort.offer(sort, ROSTER_ORDERS)
     page = members.roster_page(
         user,
         query=search.q.data or "",
         status=enum_value(MemberStatus, request.args.get("status")),
         workplace_id=optional_id(search.workplace.data),
+        sort=sort,
         page=page_number(),
         per_page=current_app.config["ROSTER_PAGE_SIZE"],
     )
-    return render_template("members/roster.html", search=search, page=page)
+    return render_template("members/roster.html", search=search, page=page, sort=sort)
 
 
 @blueprint.get("/members/export.csv")

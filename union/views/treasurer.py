@@ -17,8 +17,10 @@ from union.adapters import charts
 from union.clock import utcnow
 from union.db import db
 from union.errors import NotFound
-from union.forms.base import ActionForm
+from union.forms.base import ActionForm, SortForm
 from union.forms.dues import (
+    ARREARS_ORDERS,
+    LEDGER_ORDERS,
     DuesSettingsForm,
     LedgerFilterForm,
     LevelForm,
@@ -28,7 +30,15 @@ from union.forms.dues import (
 from union.i18n import _, current_language, format_day, format_money, ngettext
 from union.labels import label
 from union.models import DuesLevel, PaymentMethod, Role, WaiverStatus
-from union.services import accounts, dues, remittances, settings, treasury, waivers
+from union.services import (
+    accounts,
+    dues,
+    members,
+    remittances,
+    settings,
+    treasury,
+    waivers,
+)
 from union.views.helpers import (
     Question,
     actor,
@@ -231,8 +241,18 @@ def _ledger_filter(form: LedgerFilterForm) -> treasury.LedgerFilter:
 def ledger_list() -> ResponseReturnValue:
     form = LedgerFilterForm(request.args)
     form.validate()
-    page = treasury.ledger_page(_ledger_filter(form), page=page_number(), per_page=50)
-    return render_template("treasurer/ledger.html", form=form, page=page)
+    sort = treasury.LEDGER_SORTS.read(request.args.get("sort"))
+    form.sort.offer(sort, LEDGER_ORDERS)
+    found = treasury.ledger_page(
+        _ledger_filter(form), sort=sort, page=page_number(), per_page=50
+    )
+    return render_template(
+        "treasurer/ledger.html",
+        form=form,
+        page=found.page,
+        totals=found.totals,
+        sort=sort,
+    )
 
 
 @blueprint.get("/ledger.csv")
@@ -240,7 +260,12 @@ def ledger_list() -> ResponseReturnValue:
 def ledger_export() -> ResponseReturnValue:
     form = LedgerFilterForm(request.args)
     form.validate()
-    lines = treasury.ledger_csv(_ledger_filter(form), actor=actor(), now=utcnow())
+    lines = treasury.ledger_csv(
+        _ledger_filter(form),
+        sort=treasury.LEDGER_SORTS.read(request.args.get("sort")),
+        actor=actor(),
+        now=utcnow(),
+    )
     db.session.commit()
     return csv_download(lines, f"ledger-{clock.today(utcnow()).isoformat()}")
 
@@ -249,10 +274,57 @@ def ledger_export() -> ResponseReturnValue:
 @roles(*TREASURY)
 def arrears() -> ResponseReturnValue:
     only_behind = request.args.get("behind") == "1"
+    sort = treasury.ARREARS_SORTS.read(request.args.get("sort"))
+    order_form = SortForm(request.args)
+    order_form.sort.offer(sort, ARREARS_ORDERS)
     page = treasury.arrears_page(
-        now=utcnow(), page=page_number(), per_page=50, only_behind_standing=only_behind
+        now=utcnow(),
+        page=page_number(),
+        per_page=50,
+        only_behind_standing=only_behind,
+        sort=sort,
     )
-    return render_template("treasurer/arrears.html", page=page, only_behind=only_behind)
+    return render_template(
+        "treasurer/arrears.html",
+        page=page,
+        only_behind=only_behind,
+        sort=sort,
+        order_form=order_form,
+    )
+
+
+@blueprint.get("/arrears.csv")
+@roles(*TREASURY)
+def arrears_export() -> ResponseReturnValue:
+    lines = treasury.arrears_csv(
+        only_behind_standing=request.args.get("behind") == "1",
+        sort=treasury.ARREARS_SORTS.read(request.args.get("sort")),
+        actor=actor(),
+        now=utcnow(),
+    )
+    db.session.commit()
+    return csv_download(lines, f"arrears-{clock.today(utcnow()).isoformat()}")
+
+
+@blueprint.get("/members/<public_id>")
+@roles(*TREASURY)
+def member_dues(public_id: str) -> ResponseReturnValue:
+    """One member's dues as the treasurer reads them: standing and payments, no
+    personal details beyond the name and number the arrears list already shows."""
+    user, now = actor(), utcnow()
+    members.record_member_viewed(
+        treasury.member_for_treasury(public_id), actor=user, now=now
+    )
+    db.session.commit()
+    # Read again after the commit, which expired it: reloading the expired row
+    # would read (and decrypt) the legal name and phone this page never shows.
+    member = treasury.member_for_treasury(public_id)
+    return render_template(
+        "treasurer/member.html",
+        member=member,
+        standing=dues.member_standing(member, now=now),
+        page=dues.payment_history(member, page=page_number(), per_page=50),
+    )
 
 
 @blueprint.get("/remittances")

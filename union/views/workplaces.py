@@ -7,8 +7,9 @@ from flask.typing import ResponseReturnValue
 
 from union import clock
 from union.clock import utcnow
-from union.forms.base import ActionForm
+from union.forms.base import ActionForm, SortForm
 from union.forms.workplaces import (
+    WORKPLACE_ORDERS,
     ClassificationForm,
     FundingForm,
     MergeForm,
@@ -68,15 +69,21 @@ def to_detail(workplace_id: int) -> ResponseReturnValue:
 def index() -> ResponseReturnValue:
     user = actor()
     pending_only = request.args.get("status") == WorkplaceStatus.PENDING.value
+    sort = workplaces.WORKPLACE_SORTS.read(request.args.get("sort"))
+    order_form = SortForm(request.args)
+    order_form.sort.offer(sort, WORKPLACE_ORDERS)
     return render_template(
         "workplaces/index.html",
         summaries=workplaces.summaries(
             user,
             today=clock.today(utcnow()),
             status=WorkplaceStatus.PENDING if pending_only else None,
+            sort=sort,
         ),
         pending_only=pending_only,
         can_edit=user.has_role(*EDITORS),
+        sort=sort,
+        order_form=order_form,
     )
 
 

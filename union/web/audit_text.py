@@ -104,6 +104,7 @@ ACTIONS: dict[str, LazyString] = {
     "dues.remittance_confirmed": _l("Remittance confirmed"),
     "dues.reconciled": _l("Card payments checked against Stripe"),
     "ledger.exported": _l("Dues ledger downloaded"),
+    "arrears.exported": _l("Arrears list downloaded"),
     "grievance.opened": _l("Case opened"),
     "grievance.raised": _l("Problem raised online by the member"),
     "grievance.viewed": _l("Case viewed"),

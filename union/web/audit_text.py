@@ -37,6 +37,7 @@ AREAS: dict[str, LazyString] = {
     "correction": _l("Correction requests"),
     "dues": _l("Dues"),
     "ledger": _l("Dues ledger"),
+    "arrears": _l("Arrears"),
     "grievance": _l("Grievances"),
     "calendar_feed": _l("Deadline calendars"),
     "workplace": _l("Workplaces"),

@@ -77,6 +77,23 @@ def test_answering_stores_a_sealed_box_and_a_receipt(client, world, open_round, 
     assert answer.health_benefits is None
 
 
+def test_blank_number_boxes_are_skipped_questions_as_a_browser_sends_them(
+    client, world, open_round, make
+):
+    """A browser sends every box, the empty ones as blank text: a skipped
+    question, not a number typed wrong."""
+    job = make.classification()
+    client.sign_in("member@example.org")
+    blanks = {
+        name: ""
+        for name in ("weekly_hours", "paid_sick_days", "vacation_days")
+        + ("months_since_raise", "hourly_wage")
+    }
+    response = client.submit("/survey/", survey_form(world, job.id, **blanks))
+    assert response.status_code == 302
+    assert sealed_count(open_round) == 1
+
+
 def test_a_second_answer_is_refused_kindly(client, world, open_round, make):
     job = make.classification()
     client.sign_in("member@example.org")

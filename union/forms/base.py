@@ -103,8 +103,10 @@ class WholeNumberField(IntegerField):
 
     def pre_validate(self, form: Any) -> None:
         # Text that is not a number has no value, which a range check would also
-        # report as out of range: one complaint is enough.
-        if self.process_errors:
+        # report as out of range: one complaint is enough. A blank is left to the
+        # field's validators (Optional clears the complaint about it).
+        typed = self.raw_data[0] if self.raw_data else ""
+        if self.process_errors and str(typed).strip():
             raise StopValidation
 
 

@@ -98,6 +98,22 @@ def test_a_bad_file_reports_each_problem_by_line_and_column_and_imports_nothing(
     assert (count(Member), count(User)) == (members_before, users_before)
 
 
+def test_a_bad_joining_date_is_the_only_error_a_later_month_brings(make, now):
+    text = (
+        "chosen_name,dues_level,joined_on,paid_through\n"
+        "Ash,11,2024-13-01,2025-06\n"
+        "Bee,11,2030-01-01,2026-10\n"
+        "Cal,11,2024-05-01,2024-04\n"
+    )
+    result = roster.import_roster(text, actor=None, now=now)
+    assert [(e.line, e.column) for e in result.errors] == [
+        (2, "joined_on"),
+        (3, "joined_on"),
+        (4, "paid_through"),
+    ]
+    assert result.errors[-1].message == "This month is before the member joined."
+
+
 def test_line_numbers_count_quoted_line_breaks(make, now):
     text = 'chosen_name,dues_level,pronouns\n"Two\nLines",11,\nOk,nope,\n'
     result = roster.import_roster(text, actor=None, now=now)

@@ -329,9 +329,14 @@ class RowContext:
         return self.cells.get(column, "")
 
     @property
-    def joined_on_or_today(self) -> date:
-        """The joining date as far as it can be read, for checks on later months."""
-        return _day(self.cell("joined_on")) or self.today
+    def joined_on(self) -> date | None:
+        """The joining date, for checks on later months: today when the cell is
+        empty, None when the cell is wrong (its own error says so, and a date
+        guessed in its place would only add false ones)."""
+        try:
+            return _joined_on(self.cell("joined_on"), self)
+        except CellError:
+            return None
 
     @property
     def classification_id(self) -> int | None:
@@ -477,7 +482,8 @@ def _last_paid_month(cell: str, row: RowContext) -> date | None:
     if day is None:
         raise CellError(_("Use a month like 2026-03."))
     month = first_of_month(day)
-    if month < first_of_month(row.joined_on_or_today):
+    joined_on = row.joined_on
+    if joined_on is not None and month < first_of_month(joined_on):
         raise CellError(_("This month is before the member joined."))
     if month_index(month) > month_index(row.today) + MAX_MONTHS_AHEAD:
         raise CellError(_("That is too far ahead."))

@@ -18,6 +18,7 @@ from union.models import (
     GrievanceStep,
     Role,
 )
+from union.views import grievances as grievance_views
 
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -423,9 +424,11 @@ def test_script_payloads_are_escaped_everywhere(client, make, world):
 
 def test_a_steward_makes_sees_and_revokes_a_calendar_feed(client, world):
     client.sign_in("steward@example.org")
-    response = client.submit("/grievances/calendar/new", page="/grievances/calendar")
+    response = client.submit(
+        "/grievances/calendar/new", page="/grievances/calendar", follow_redirects=True
+    )
     page = response.get_data(as_text=True)
-    url = re.search(r"<code>(https?://[^<]+\.ics)</code>", page).group(1)
+    url = re.search(r'<code id="feed-url">(https?://[^<]+\.ics)</code>', page).group(1)
     client.sign_out()
     feed = client.get(url.split("union.test", 1)[1])
     body = feed.get_data(as_text=True)
@@ -443,9 +446,52 @@ def test_a_steward_makes_sees_and_revokes_a_calendar_feed(client, world):
     assert client.get("/grievances/calendar/made-up-token.ics").status_code == 404
 
 
-def test_when_a_calendar_app_last_read_the_feed_ends_with_one_full_stop(client, world):
+def calendar_feeds_made():
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "calendar_feed.created")
+    )
+
+
+def test_the_new_calendar_address_is_shown_once_and_a_reload_sends_nothing(
+    client, world
+):
+    client.sign_in("steward@example.org")
+    before = calendar_feeds_made()
+    response = client.submit("/grievances/calendar/new", page="/grievances/calendar")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/grievances/calendar")
+    page = client.get("/grievances/calendar").get_data(as_text=True)
+    url = re.search(r'<code id="feed-url">https?://union\.test([^<]+)</code>', page)
+    assert url is not None
+    assert f'href="webcal://union.test{url.group(1)}"' in page
+    assert 'data-copy="feed-url"' in page and "js/enhance.js" in page
+    # Reloading the page is a GET: no new address, and the secret is not shown again.
+    again = client.get("/grievances/calendar").get_data(as_text=True)
+    assert 'id="feed-url"' not in again and "webcal:" not in again
+    assert calendar_feeds_made() == before + 1
+    client.sign_out()
+    assert client.get(url.group(1)).status_code == 200
+
+
+def test_an_address_replaced_or_left_too_long_is_not_shown(client, world, monkeypatch):
     client.sign_in("steward@example.org")
     client.submit("/grievances/calendar/new", page="/grievances/calendar")
+    client.submit("/grievances/calendar/revoke", page="/grievances/calendar")
+    page = client.get("/grievances/calendar").get_data(as_text=True)
+    assert 'id="feed-url"' not in page
+    monkeypatch.setattr(grievance_views, "NEW_FEED_SHOWN_SECONDS", -1)
+    client.submit("/grievances/calendar/new", page="/grievances/calendar")
+    page = client.get("/grievances/calendar").get_data(as_text=True)
+    assert 'id="feed-url"' not in page
+
+
+def test_when_a_calendar_app_last_read_the_feed_ends_with_one_full_stop(client, world):
+    client.sign_in("steward@example.org")
+    client.submit(
+        "/grievances/calendar/new", page="/grievances/calendar", follow_redirects=True
+    )
     page = client.get("/grievances/calendar").get_data(as_text=True)
     url = re.search(r"/grievances/calendar/[^\s\"<]+\.ics", page)
     assert "No calendar app has read it yet." in page and url is None

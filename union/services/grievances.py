@@ -12,6 +12,7 @@ records and notes are only ever added to; nothing here edits or deletes them.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -1252,6 +1253,11 @@ def create_calendar_feed(*, actor: User, now: datetime) -> str:
     audit.record("calendar_feed.created", actor=actor, now=now)
     db.session.flush()
     return token
+
+
+def opens_calendar_feed(feed: CalendarFeed | None, token: str) -> bool:
+    """Whether `token` is the feed's current secret (not one it has replaced)."""
+    return feed is not None and hmac.compare_digest(feed.token_hash, _digest(token))
 
 
 def revoke_calendar_feed(*, actor: User, now: datetime) -> None:

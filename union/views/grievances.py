@@ -17,11 +17,13 @@ from flask import (
     render_template,
     request,
     send_file,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 
 from union import clock
+from union.adapters import crypto
 from union.adapters.documents import (
     TYPES_BY_CONTENT_TYPE,
     DocumentStorage,
@@ -50,7 +52,7 @@ from union.forms.grievances import (
 )
 from union.i18n import _
 from union.labels import label
-from union.models import Grievance, GrievanceStep, Role
+from union.models import CalendarFeed, Grievance, GrievanceStep, Role
 from union.rules.grievance_steps import next_open_steps, outcomes_allowed, urgency
 from union.services import grievance_releases, grievances, members, representatives
 from union.services.grievances import NewGrievance
@@ -536,13 +538,44 @@ def counts_csv() -> ResponseReturnValue:
     )
 
 
+#: Between the form that makes a calendar address and the page that shows it
+#: (so that reloading the page sends nothing again), the address waits in the
+#: session cookie: encrypted, shown once, and for a few minutes at most.
+NEW_FEED_KEY = "new_calendar_feed"
+NEW_FEED_SHOWN_SECONDS = 600
+
+
+def _new_feed_token(feed: CalendarFeed | None) -> str | None:
+    """The address just made, once, if it is still the steward's current one."""
+    sealed = session.pop(NEW_FEED_KEY, None)
+    if not isinstance(sealed, str):
+        return None
+    try:
+        token = crypto.decrypt(sealed, ttl=NEW_FEED_SHOWN_SECONDS)
+    except (crypto.InvalidToken, ValueError):
+        return None
+    return token if grievances.opens_calendar_feed(feed, token) else None
+
+
+def webcal_url(feed_url: str) -> str:
+    """The same address for calendar apps: a phone offers to subscribe to a
+    webcal: link in one tap."""
+    return "webcal://" + feed_url.partition("://")[2]
+
+
 @blueprint.get("/calendar")
 @roles(Role.STEWARD)
 def calendar_settings() -> ResponseReturnValue:
+    feed = grievances.calendar_feed_of(actor())
+    token = _new_feed_token(feed)
+    feed_url = (
+        public_url("grievances.calendar_feed", feed_token=token) if token else None
+    )
     return render_template(
         "grievances/calendar.html",
-        feed=grievances.calendar_feed_of(actor()),
-        feed_url=None,
+        feed=feed,
+        feed_url=feed_url,
+        webcal_url=webcal_url(feed_url) if feed_url else None,
         action_form=ActionForm(),
     )
 
@@ -550,19 +583,12 @@ def calendar_settings() -> ResponseReturnValue:
 @blueprint.post("/calendar/new")
 @roles(Role.STEWARD)
 def new_calendar_feed() -> ResponseReturnValue:
-    user = actor()
-    form = ActionForm()
-    if not form.validate_on_submit():
-        return redirect(url_for(".calendar_settings"))
-    token = grievances.create_calendar_feed(actor=user, now=utcnow())
-    db.session.commit()
-    # The address is shown this once: only its hash is kept.
-    return render_template(
-        "grievances/calendar.html",
-        feed=grievances.calendar_feed_of(user),
-        feed_url=public_url("grievances.calendar_feed", feed_token=token),
-        action_form=form,
-    )
+    if ActionForm().validate_on_submit():
+        token = grievances.create_calendar_feed(actor=actor(), now=utcnow())
+        db.session.commit()
+        # Only the token's hash is kept: this is the one time it can be shown.
+        session[NEW_FEED_KEY] = crypto.encrypt(token)
+    return redirect(url_for(".calendar_settings"), code=303)
 
 
 @blueprint.post("/calendar/revoke")
@@ -570,11 +596,12 @@ def new_calendar_feed() -> ResponseReturnValue:
 def revoke_calendar_feed() -> ResponseReturnValue:
     user = actor()
     if ActionForm().validate_on_submit():
+        session.pop(NEW_FEED_KEY, None)
         done(
             lambda: grievances.revoke_calendar_feed(actor=user, now=utcnow()),
             success=_("The calendar address no longer works."),
         )
-    return redirect(url_for(".calendar_settings"))
+    return redirect(url_for(".calendar_settings"), code=303)
 
 
 #: Calendar apps show this before the deadline day begins: 9:00 the day before.

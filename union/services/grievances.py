@@ -208,6 +208,32 @@ def record_case_viewed(grievance: Grievance, *, actor: User, now: datetime) -> N
     db.session.flush()
 
 
+def may_read_notes(actor: User, grievance: Grievance) -> bool:
+    """Confidential notes are for the stewards of the case's workplace and admins,
+    however else the actor came to see the case."""
+    return may_work_at(actor, grievance.workplace_id)
+
+
+def record_case_file(
+    grievance: Grievance,
+    *,
+    as_pdf: bool,
+    with_notes: bool,
+    actor: User,
+    now: datetime,
+) -> None:
+    """Records that the actor printed or downloaded the case file, and whether it
+    held the confidential notes (never what it said)."""
+    audit.record(
+        "grievance.case_file_downloaded" if as_pdf else "grievance.case_file_viewed",
+        actor=actor,
+        now=now,
+        subject=grievance,
+        detail="notes=included" if with_notes else "notes=left out",
+    )
+    db.session.flush()
+
+
 def candidate_grievants(workplace_id: int) -> list[Member]:
     """Members who may be named as grievants: those working there now."""
     return list(

@@ -30,6 +30,7 @@ from union.adapters.documents import (
     download_name,
 )
 from union.adapters.ical import AllDayEvent, calendar
+from union.adapters.pdf import PrintedDocument, render_pdf
 from union.clock import utcnow
 from union.db import db
 from union.errors import ValidationFailed, flat
@@ -67,6 +68,7 @@ from union.views.helpers import (
     page_number,
     saved,
 )
+from union.web import case_files
 from union.web.access import public, roles
 from union.web.links import public_url
 
@@ -208,6 +210,65 @@ def _case_page(
 @roles(*CASE_ROLES)
 def detail(public_id: str) -> ResponseReturnValue:
     return _case_page(public_id)
+
+
+def _case_file(
+    public_id: str, *, as_pdf: bool
+) -> tuple[Grievance, PrintedDocument, bool]:
+    """The case file, audit-logged. Notes go in when asked for (?notes=1) and the
+    reader may see them; any other value leaves them out."""
+    user = actor()
+    now = utcnow()
+    grievance = grievances.grievance_for(user, public_id, full=True)
+    with_notes = request.args.get("notes") == "1" and grievances.may_read_notes(
+        user, grievance
+    )
+    document = case_files.case_file(
+        grievance,
+        with_notes=with_notes,
+        printed_by=user,
+        printed_at=now,
+        today=clock.today(now),
+        union_name=current_app.config["UNION_NAME"],
+    )
+    # Recorded once the file is built: committing first would expire everything
+    # loaded for it and load it all again.
+    grievances.record_case_file(
+        grievance, as_pdf=as_pdf, with_notes=with_notes, actor=user, now=now
+    )
+    db.session.commit()
+    return grievance, document, with_notes
+
+
+@blueprint.get("/<public_id>/case-file")
+@roles(*CASE_ROLES)
+def case_file(public_id: str) -> ResponseReturnValue:
+    """The case file to print from the browser, and the way to the PDF."""
+    grievance, document, with_notes = _case_file(public_id, as_pdf=False)
+    return render_template(
+        "grievances/case_file.html",
+        grievance=grievance,
+        document=document,
+        with_notes=with_notes,
+        may_read_notes=grievances.may_read_notes(actor(), grievance),
+    )
+
+
+@blueprint.get("/<public_id>/case-file.pdf")
+@roles(*CASE_ROLES)
+def case_file_pdf(public_id: str) -> ResponseReturnValue:
+    grievance, document, with_notes = _case_file(public_id, as_pdf=True)
+    data = render_pdf(document, created_at=utcnow())
+    suffix = "-with-notes" if with_notes else ""
+    response = send_file(
+        io.BytesIO(data),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"case-{grievance.number}{suffix}.pdf",
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blueprint.route("/<public_id>/edit", methods=["GET", "POST"])

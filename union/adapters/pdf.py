@@ -109,7 +109,7 @@ class _Pages(FPDF):
         self.document = document
 
     def footer(self) -> None:
-        self.set_y(-14)
+        self.set_xy(self.l_margin, -14)
         self.set_font(FONT_FAMILY, size=8)
         numbering = self.document.page_numbering % {
             "page": self.page_no(),

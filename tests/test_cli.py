@@ -82,6 +82,21 @@ def test_import_members_imports_a_good_file(runner, tmp_path):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Member)) == 2
 
 
+def test_import_members_reads_a_workbook_and_refuses_a_damaged_one(runner, tmp_path):
+    from tests.services.test_roster import workbook
+
+    good = tmp_path / "roster.xlsx"
+    good.write_bytes(workbook(("chosen_name", "dues_level"), ("Ash", 11)))
+    result = runner.invoke(args=["union", "import-members", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "Imported 1 members." in result.output
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(good.read_bytes()[:200])
+    result = runner.invoke(args=["union", "import-members", str(damaged)])
+    assert result.exit_code == 1
+    assert "error: This workbook can't be read" in result.output
+
+
 def test_grievance_reminders_go_out_once_however_often_the_command_runs(
     runner, make, outbox
 ):

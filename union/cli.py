@@ -157,20 +157,22 @@ def create_admin(email: str, name: str, password: str) -> None:
 
 @union_group.command("import-members")
 @click.argument(
-    "csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+    "roster_path", type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option("--check-only", is_flag=True, help="Check the file and import nothing.")
-def import_members(csv_file: Path, check_only: bool) -> None:
-    """Import members from a CSV roster; all rows or none.
+def import_members(roster_path: Path, check_only: bool) -> None:
+    """Import members from a roster (CSV in UTF-8, or the first sheet of an .xlsx
+    workbook); all rows or none.
 
     Columns: member_number, chosen_name, legal_name, pronouns, email, phone,
     contact_preference, membership_class, status, joined_on, dues_level, employer,
     site, classification. Only chosen_name and dues_level are required.
     """
     try:
-        text = csv_file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        click.echo("error: save the file as CSV with UTF-8 encoding.", err=True)
+        roster_file = roster.read_roster(roster_path.read_bytes())
+    except ValidationFailed as unreadable:
+        for message in unreadable.messages:
+            click.echo(f"error: {message}", err=True)
         sys.exit(1)
     with click.progressbar(length=1, label="Checking", file=sys.stderr) as bar:
         phase = {"name": "check"}
@@ -183,7 +185,11 @@ def import_members(csv_file: Path, check_only: bool) -> None:
             bar.update(done - bar.pos)
 
         result = roster.import_roster(
-            text, actor=None, now=utcnow(), check_only=check_only, progress=progress
+            roster_file,
+            actor=None,
+            now=utcnow(),
+            check_only=check_only,
+            progress=progress,
         )
     if not result.ok:
         db.session.rollback()

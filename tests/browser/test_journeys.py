@@ -14,6 +14,7 @@ import stripe
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import DEMO_PASSWORD, Journey, LiveUnion
+from tests.pdftext import pdf_text
 from tests.stripe_peer import event
 from union.db import db
 from union.models import (
@@ -786,3 +787,58 @@ def test_a_steward_finds_a_case_by_its_title_and_sorts_the_roster_by_its_headers
         "aria-sort", "ascending"
     )
     steward.see("roster-oldest-first")
+
+
+def no_sideways_scroll(page: Page) -> bool:
+    return bool(
+        page.evaluate(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        )
+    )
+
+
+def test_a_steward_prints_a_case_file_and_puts_deadlines_in_a_phone_calendar(
+    live_union, journey
+):
+    steward = journey("steward", phone=True)
+    page = steward.page
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    sign_in(steward, live_union, "steward@example.org")
+    page.get_by_role("link", name="Grievances", exact=True).click()
+    steward.see("dashboard")
+    page.locator("main table a, main .cards a").first.click()
+    steward.see("case")
+    number = page.get_by_role("heading", level=1).inner_text().split(":")[0]
+    page.get_by_role("link", name="Case file to print or download").click()
+    expect(page.get_by_role("button", name="Print")).to_be_visible()
+    expect(page.get_by_role("heading", name="Confidential notes")).to_have_count(0)
+    steward.see("case-file")
+    page.set_viewport_size({"width": 320, "height": 640})
+    assert no_sideways_scroll(page)
+    page.get_by_role("link", name="Include the confidential notes").click()
+    expect(page.get_by_role("heading", name="Confidential notes")).to_be_visible()
+    steward.see("case-file-with-notes")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download as PDF").click()
+    assert download.value.suggested_filename == f"case-{number}-with-notes.pdf"
+    with open(download.value.path(), "rb") as pdf:
+        text = pdf_text(pdf.read())
+    assert f"Case {number}" in text and "Confidential notes" in text
+
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(f"{live_union.url}/grievances/")
+    page.get_by_role("link", name="Deadlines in my calendar").click()
+    steward.see("calendar")
+    page.get_by_role("button", name="Make my calendar address").click()
+    address = page.locator("#feed-url").inner_text()
+    assert address.startswith(live_union.url) and address.endswith(".ics")
+    webcal = page.get_by_role("link", name="Add to my calendar app")
+    expect(webcal).to_have_attribute("href", "webcal://" + address.split("://")[1])
+    page.get_by_role("button", name="Copy the address").click()
+    expect(page.get_by_role("status").filter(has_text="Copied.")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == address
+    steward.see("calendar-address")
+    page.reload()
+    expect(page.locator("#feed-url")).to_have_count(0)
+    expect(page.get_by_text("No calendar app has read it yet.")).to_be_visible()
+    steward.see("calendar-after-reload")

@@ -8,8 +8,11 @@ endpoint and every kind of user.
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
-from union.models import Role
+from union.db import db
+from union.models import CARD_METHODS, DuesPayment, PaymentMethod, Role
+from union.services import ledger
 from union.web.access import Audience, rule_for
 
 PUBLIC = "public"
@@ -75,6 +78,7 @@ POLICY: dict[str, str | frozenset[Role]] = {
     "dues.change_level": MEMBER,
     "dues.waiver": MEMBER,
     "dues.receipt": SIGNED_IN,
+    "dues.card_receipt": SIGNED_IN,
     "dues.record_payment": ROSTER,
     "dues.remittance": ROSTER,
     "treasurer.index": TREASURY,
@@ -116,6 +120,8 @@ POLICY: dict[str, str | frozenset[Role]] = {
     "grievances.add_note": CASES,
     "grievances.add_document": CASES,
     "grievances.document": CASES,
+    "grievances.case_file": CASES,
+    "grievances.case_file_pdf": CASES,
     "grievances.reassign": CASES,
     "grievances.add_grievant": CASES,
     "grievances.people": CASES,
@@ -173,6 +179,7 @@ OUT_OF_SCOPE = {
     # A receipt: its member, the delegate who wrote it, stewards of the member's
     # workplace, the treasurer and admins; nobody else.
     "dues.receipt": frozenset({"other steward", "organizer"}),
+    "dues.card_receipt": frozenset({"other steward", "organizer"}),
     "grievances.detail": OTHER_STEWARD,
     "grievances.edit": OTHER_STEWARD,
     "grievances.move": OTHER_STEWARD,
@@ -180,6 +187,8 @@ OUT_OF_SCOPE = {
     "grievances.add_note": OTHER_STEWARD,
     "grievances.add_document": OTHER_STEWARD,
     "grievances.document": OTHER_STEWARD,
+    "grievances.case_file": OTHER_STEWARD,
+    "grievances.case_file_pdf": OTHER_STEWARD,
     "grievances.reassign": OTHER_STEWARD,
     "grievances.add_grievant": OTHER_STEWARD,
     "grievances.people": OTHER_STEWARD,
@@ -261,7 +270,29 @@ def url_for_rule(rule, world):
     }
     if rule.endpoint.startswith("grievances."):
         values["public_id"] = world.grievance.public_id
+    if "payment_id" in rule.arguments:
+        values["payment_id"] = card_payment(world).id
     return rule.build({name: values[name] for name in rule.arguments})[1]
+
+
+def card_payment(world):
+    """The member's card payment, made the first time a URL needs one, so that the
+    world every other test sees keeps its single (cash) payment."""
+    found = db.session.scalar(
+        sa.select(DuesPayment).where(
+            DuesPayment.member_id == world.member.id,
+            DuesPayment.method.in_(CARD_METHODS),
+        )
+    )
+    return found or ledger.record_payment(
+        world.member,
+        method=PaymentMethod.CARD_SUBSCRIPTION,
+        amount_cents=1100,
+        months=1,
+        paid_on=world.receipt.paid_on,
+        now=world.receipt.recorded_at,
+        stripe_invoice_id="in_world_card",
+    )
 
 
 def cases():

@@ -45,8 +45,76 @@ def test_the_dues_page_shows_standing_history_and_receipts(client, world):
     receipt = client.get(f"/dues/receipts/{world.receipt.receipt_number}").get_data(
         as_text=True
     )
-    assert "$22.00" in receipt and "includes the initiation fee of $11.00" in receipt
+    assert "$22.00, including the $11.00 initiation fee" in receipt
     assert "November 2026" in receipt
+    assert "data-print hidden>Print</button>" in receipt
+    assert "js/enhance.js" in receipt
+
+
+def first_card_payment(make, world, email="new@example.org"):
+    """A member who has just joined and paid their first month and the initiation
+    fee by card, as the webhook records it."""
+    user = make.user(email, name=None)
+    member = make.member(world.here, user=user, name="Zoë Card")
+    return make.payment(
+        member,
+        method=PaymentMethod.CARD_ONE_OFF,
+        amount_cents=2200,
+        initiation_cents=1100,
+        stripe_invoice_id="in_first_card",
+    )
+
+
+def test_a_card_payment_has_a_receipt_that_names_the_initiation_fee(
+    client, world, make
+):
+    payment = first_card_payment(make, world)
+    client.sign_in("new@example.org")
+    url = f"/dues/payments/{payment.id}/receipt"
+    for listing in ("/dues", "/dues/history"):
+        page = client.get(listing).get_data(as_text=True)
+        assert f'href="{url}"' in page, listing
+        assert "$22.00, including the $11.00 initiation fee" in page, listing
+    receipt = client.get(url).get_data(as_text=True)
+    assert "<h1>Receipt for a card payment</h1>" in receipt
+    assert "$22.00, including the $11.00 initiation fee" in receipt
+    assert "November 2026" in receipt and "Card, one payment" in receipt
+    assert "data-print hidden>Print</button>" in receipt
+    client.sign_out()
+    client.sign_in("member@example.org")
+    assert client.get(url).status_code == 404
+
+
+def test_a_later_card_payment_says_nothing_of_the_fee(client, world, make):
+    payment = make.payment(
+        world.member, method=PaymentMethod.CARD_SUBSCRIPTION, amount_cents=1100
+    )
+    client.sign_in("member@example.org")
+    receipt = client.get(f"/dues/payments/{payment.id}/receipt").get_data(as_text=True)
+    assert "$11.00" in receipt and "initiation" not in receipt
+
+
+def test_the_treasurer_and_the_members_steward_open_card_receipts_from_the_ledger(
+    client, world, make
+):
+    payment = first_card_payment(make, world)
+    client.sign_in("treasurer@example.org")
+    ledger_page = client.get("/treasurer/ledger").get_data(as_text=True)
+    url = f"/dues/payments/{payment.id}/receipt"
+    assert f'href="{url}"' in ledger_page
+    assert "$22.00, including the $11.00 initiation fee" in ledger_page
+    assert client.get(url).status_code == 200
+    client.sign_out()
+    client.sign_in("steward@example.org")
+    assert client.get(url).status_code == 200
+
+
+def test_only_card_payments_have_a_receipt_by_payment(client, world):
+    client.sign_in("treasurer@example.org")
+    cash = f"/dues/payments/{world.receipt.id}/receipt"
+    assert client.get(cash).status_code == 404
+    assert client.get("/dues/payments/99999999/receipt").status_code == 404
+    assert client.get("/dues/payments/99999999999999/receipt").status_code == 404
 
 
 def test_a_delegate_records_cash_and_the_member_sees_the_receipt(client, world, make):

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.factories import PDF_BYTES, PNG_BYTES
+from tests.pdftext import pdf_text
 from union.db import db
 from union.models import (
     AuditEvent,
@@ -18,6 +19,7 @@ from union.models import (
     GrievanceStep,
     Role,
 )
+from union.views import grievances as grievance_views
 
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -423,9 +425,11 @@ def test_script_payloads_are_escaped_everywhere(client, make, world):
 
 def test_a_steward_makes_sees_and_revokes_a_calendar_feed(client, world):
     client.sign_in("steward@example.org")
-    response = client.submit("/grievances/calendar/new", page="/grievances/calendar")
+    response = client.submit(
+        "/grievances/calendar/new", page="/grievances/calendar", follow_redirects=True
+    )
     page = response.get_data(as_text=True)
-    url = re.search(r"<code>(https?://[^<]+\.ics)</code>", page).group(1)
+    url = re.search(r'<code id="feed-url">(https?://[^<]+\.ics)</code>', page).group(1)
     client.sign_out()
     feed = client.get(url.split("union.test", 1)[1])
     body = feed.get_data(as_text=True)
@@ -443,9 +447,52 @@ def test_a_steward_makes_sees_and_revokes_a_calendar_feed(client, world):
     assert client.get("/grievances/calendar/made-up-token.ics").status_code == 404
 
 
-def test_when_a_calendar_app_last_read_the_feed_ends_with_one_full_stop(client, world):
+def calendar_feeds_made():
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "calendar_feed.created")
+    )
+
+
+def test_the_new_calendar_address_is_shown_once_and_a_reload_sends_nothing(
+    client, world
+):
+    client.sign_in("steward@example.org")
+    before = calendar_feeds_made()
+    response = client.submit("/grievances/calendar/new", page="/grievances/calendar")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/grievances/calendar")
+    page = client.get("/grievances/calendar").get_data(as_text=True)
+    url = re.search(r'<code id="feed-url">https?://union\.test([^<]+)</code>', page)
+    assert url is not None
+    assert f'href="webcal://union.test{url.group(1)}"' in page
+    assert 'data-copy="feed-url"' in page and "js/enhance.js" in page
+    # Reloading the page is a GET: no new address, and the secret is not shown again.
+    again = client.get("/grievances/calendar").get_data(as_text=True)
+    assert 'id="feed-url"' not in again and "webcal:" not in again
+    assert calendar_feeds_made() == before + 1
+    client.sign_out()
+    assert client.get(url.group(1)).status_code == 200
+
+
+def test_an_address_replaced_or_left_too_long_is_not_shown(client, world, monkeypatch):
     client.sign_in("steward@example.org")
     client.submit("/grievances/calendar/new", page="/grievances/calendar")
+    client.submit("/grievances/calendar/revoke", page="/grievances/calendar")
+    page = client.get("/grievances/calendar").get_data(as_text=True)
+    assert 'id="feed-url"' not in page
+    monkeypatch.setattr(grievance_views, "NEW_FEED_SHOWN_SECONDS", -1)
+    client.submit("/grievances/calendar/new", page="/grievances/calendar")
+    page = client.get("/grievances/calendar").get_data(as_text=True)
+    assert 'id="feed-url"' not in page
+
+
+def test_when_a_calendar_app_last_read_the_feed_ends_with_one_full_stop(client, world):
+    client.sign_in("steward@example.org")
+    client.submit(
+        "/grievances/calendar/new", page="/grievances/calendar", follow_redirects=True
+    )
     page = client.get("/grievances/calendar").get_data(as_text=True)
     url = re.search(r"/grievances/calendar/[^\s\"<]+\.ics", page)
     assert "No calendar app has read it yet." in page and url is None
@@ -515,3 +562,115 @@ def test_a_downloaded_documents_name_has_only_safe_characters(client, world):
     assert name.startswith('"') and name.endswith('.pdf"')
     assert not set(name[1:-1]) & set('"<>\\/;\r\n:=')
     assert "Set-Cookie" not in served.headers
+
+
+def accented_case(make, world):
+    """A case whose people and story need accents and apostrophes to print right."""
+    zoe = make.member(world.here, name="Zoë O'Brien")
+    grievance = make.grievance(
+        world.here,
+        steward=world.accounts["steward"],
+        grievants=[zoe, world.member],
+        title="Paie réduite à l'accueil",
+        what_happened="L\u2019employeur a payé 10 $ pour trois heures de travail.",
+    )
+    make.note(
+        grievance, "Élodie l'a vu : « c'était voulu ».", world.accounts["steward"]
+    )
+    return grievance
+
+
+def case_file_audits():
+    return db.session.execute(
+        sa.select(AuditEvent.action, AuditEvent.detail)
+        .where(AuditEvent.action.like("grievance.case_file%"))
+        .order_by(AuditEvent.id)
+    ).all()
+
+
+def test_the_case_file_prints_with_accents_and_leaves_notes_out_unless_asked(
+    client, make, world
+):
+    grievance = accented_case(make, world)
+    client.sign_in("steward@example.org")
+    url = f"/grievances/{grievance.public_id}/case-file"
+    case_page = client.get(f"/grievances/{grievance.public_id}").get_data(as_text=True)
+    assert f'href="{url}"' in case_page
+    page = client.get(url).get_data(as_text=True)
+    assert f"Case {grievance.number}: Paie réduite à l&#39;accueil" in page
+    assert "Robin Here, Zoë O&#39;Brien" in page
+    assert "L\u2019employeur a payé 10 $" in page
+    assert "Here Agency" in page and "Intake" in page
+    assert "c&#39;était voulu" not in page
+    assert f'href="{url}?notes=1"' in page
+    assert f'href="{url}.pdf"' in page
+    assert "data-print hidden>Print</button>" in page
+    with_notes = client.get(f"{url}?notes=1").get_data(as_text=True)
+    assert "Élodie l&#39;a vu : « c&#39;était voulu »." in with_notes
+    assert f'href="{url}.pdf?notes=1"' in with_notes
+    for unknown in ("yes", "0", "2", "1%27%20OR%201=1"):
+        ignored = client.get(f"{url}?notes={unknown}")
+        assert ignored.status_code == 200
+        assert "c&#39;était voulu" not in ignored.get_data(as_text=True)
+    assert case_file_audits()[:2] == [
+        ("grievance.case_file_viewed", "notes=left out"),
+        ("grievance.case_file_viewed", "notes=included"),
+    ]
+
+
+def test_the_case_file_pdf_is_a_download_with_the_case_in_readable_text(
+    client, make, world
+):
+    grievance = accented_case(make, world)
+    client.sign_in("steward@example.org")
+    url = f"/grievances/{grievance.public_id}/case-file.pdf"
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/pdf"
+    assert response.headers["Content-Disposition"] == (
+        f"attachment; filename=case-{grievance.number}.pdf"
+    )
+    assert response.headers["Cache-Control"] == "no-store"
+    data = response.get_data()
+    assert data.startswith(b"%PDF-")
+    text = pdf_text(data)
+    assert f"Case {grievance.number}: Paie réduite à l'accueil" in text
+    assert "Robin Here, Zoë O'Brien" in text
+    assert "L\u2019employeur a payé 10 $ pour trois heures de travail." in text
+    assert "Confidential union case file." in text and "Page 1 of 1" in text
+    assert "voulu" not in text
+    with_notes = pdf_text(client.get(f"{url}?notes=1").get_data())
+    assert "Élodie l'a vu : « c'était voulu »." in with_notes
+    assert case_file_audits() == [
+        ("grievance.case_file_downloaded", "notes=left out"),
+        ("grievance.case_file_downloaded", "notes=included"),
+    ]
+
+
+def test_the_case_file_is_in_french_for_a_french_reader(client, make, world):
+    grievance = accented_case(make, world)
+    client.sign_in("steward@example.org")
+    client.submit("/language", {"language": "fr"}, page="/grievances/")
+    url = f"/grievances/{grievance.public_id}/case-file"
+    page = client.get(url).get_data(as_text=True)
+    assert "Zoë O&#39;Brien" in page
+    text = pdf_text(client.get(f"{url}.pdf").get_data())
+    assert "Robin Here, Zoë O'Brien" in text
+    assert "Page 1 de 1" in text and "Page 1 of 1" not in text
+
+
+def test_a_long_closed_case_file_runs_over_pages_and_shows_its_outcome(
+    client, make, world
+):
+    for number in range(40):
+        make.note(world.grievance, f"Note {number}: " + "détail " * 60)
+    client.sign_in("steward@example.org")
+    client.submit(
+        case_url(world, "/close"),
+        {"outcome": "won", "money_recovered": "1200.50", "remedy_obtained": "Back pay"},
+    )
+    text = pdf_text(client.get(case_url(world, "/case-file.pdf?notes=1")).get_data())
+    assert "Won" in text and "$1,200.50" in text and "Back pay" in text
+    assert "Note 39:" in text
+    pages = re.findall(r"Page (\d+) of (\d+)", text)
+    assert len(pages) > 2 and {total for _, total in pages} == {str(len(pages))}

@@ -1,8 +1,10 @@
 import csv
 import io
+from datetime import date
 
 import sqlalchemy as sa
 
+from tests.services.test_roster import workbook
 from union.db import db
 from union.models import AuditEvent, Member, MemberStatus
 from union.services import members as members_service
@@ -285,7 +287,64 @@ def test_uploading_something_that_is_not_utf8_csv_is_refused_kindly(client, worl
     response = client.submit(
         "/members/import", data, content_type="multipart/form-data"
     )
-    assert "Choose a .csv file." in response.get_data(as_text=True)
+    assert "Choose a .xlsx or .csv file." in response.get_data(as_text=True)
+
+
+def test_uploading_a_workbook_imports_its_first_sheet(client, world):
+    client.sign_in("admin@example.org")
+    data = {
+        "file": (
+            io.BytesIO(
+                workbook(
+                    ("chosen_name", "dues_level", "employer", "joined_on"),
+                    ("Zoë Lévesque", 11, "Here Agency", date(2025, 3, 1)),
+                )
+            ),
+            "roster.xlsx",
+        )
+    }
+    response = client.submit(
+        "/members/import", data, content_type="multipart/form-data"
+    )
+    assert "1 member imported." in response.get_data(as_text=True)
+    imported = db.session.scalar(
+        sa.select(Member).where(Member.chosen_name == "Zoë Lévesque")
+    )
+    assert imported.joined_on == date(2025, 3, 1)
+
+
+def test_a_damaged_workbook_gets_a_message_not_an_error_page(client, world):
+    client.sign_in("admin@example.org")
+    good = workbook(("chosen_name", "dues_level"), ("Ash", 11))
+    for damaged in (good[: len(good) // 2], b"PK\x03\x04 not really a zip"):
+        data = {"file": (io.BytesIO(damaged), "roster.xlsx")}
+        response = client.submit(
+            "/members/import", data, content_type="multipart/form-data"
+        )
+        assert response.status_code == 400
+        page = response.get_data(as_text=True)
+        assert "This workbook can&#39;t be read; it may be damaged." in page
+    assert "Ash" not in db.session.scalars(sa.select(Member.chosen_name)).all()
+
+
+def test_a_file_over_the_upload_limit_gets_a_plain_message(app, client, world):
+    client.sign_in("admin@example.org")
+    token = client.csrf_token("/members/import")
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    # Written out by hand: the test client would spool a file this big to disk.
+    body = (
+        b'--cut\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+        + token.encode()
+        + b'\r\n--cut\r\nContent-Disposition: form-data; name="file"; '
+        b'filename="roster.xlsx"\r\n\r\n' + b"x" * (limit + 1) + b"\r\n--cut--\r\n"
+    )
+    response = client.post(
+        "/members/import",
+        data=body,
+        content_type="multipart/form-data; boundary=cut",
+    )
+    assert response.status_code == 413
+    assert "That file is too big" in response.get_data(as_text=True)
 
 
 def test_the_roster_page_runs_the_same_number_of_queries_for_10_or_100_members(

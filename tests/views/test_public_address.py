@@ -68,7 +68,7 @@ def test_a_join_link_points_at_the_public_address(forged_client, make, outbox):
 def test_the_calendar_address_is_the_public_one(forged_client, world):
     forged_client.sign_in("steward@example.org")
     page = forged_client.submit(
-        "/grievances/calendar/new", page="/grievances/calendar"
+        "/grievances/calendar/new", page="/grievances/calendar", follow_redirects=True
     ).get_data(as_text=True)
     feeds = re.findall(r"(?:https?|webcal)://[^\s\"<]+", page)
     assert feeds

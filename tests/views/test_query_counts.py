@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from union import generate
 from union.db import db
 from union.models import (
+    CARD_METHODS,
     ContactPreference,
     DuesPayment,
     Employment,
@@ -112,6 +113,11 @@ def _union(now: Any) -> Union:
             SurveyRound.status == RoundStatus.CLOSED
         )
     )
+    card_payment = db.session.scalar(
+        sa.select(sa.func.min(DuesPayment.id)).where(
+            DuesPayment.method.in_(CARD_METHODS)
+        )
+    )
     return Union(
         member=f"member{member}@example.org",
         steward="steward1@example.org",
@@ -125,6 +131,7 @@ def _union(now: Any) -> Union:
             "month": month.strftime("%Y-%m"),
             "round": last_round,
             "raised": _raised_problem(member, now),
+            "card_payment": card_payment,
         },
     )
 
@@ -147,6 +154,10 @@ PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("steward", lambda v: "/grievances/cases?q=ash"),
     ("steward", lambda v: f"/grievances/{v['grievance']}"),
     ("steward", lambda v: f"/grievances/{v['grievance']}/people"),
+    ("steward", lambda v: f"/grievances/{v['grievance']}/case-file"),
+    ("steward", lambda v: f"/grievances/{v['grievance']}/case-file?notes=1"),
+    ("steward", lambda v: f"/grievances/{v['grievance']}/case-file.pdf?notes=1"),
+    ("steward", lambda v: "/grievances/calendar"),
     ("steward", lambda v: "/members/"),
     ("steward", lambda v: "/members/?q=a"),
     ("steward", lambda v: "/members/?sort=-joined"),
@@ -165,6 +176,7 @@ PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("treasurer@example.org", lambda v: "/treasurer/arrears?sort=member&page=2"),
     ("treasurer@example.org", lambda v: "/treasurer/arrears.csv?sort=owed"),
     ("treasurer@example.org", lambda v: f"/treasurer/members/{v['member']}"),
+    ("treasurer@example.org", lambda v: f"/dues/payments/{v['card_payment']}/receipt"),
     ("treasurer@example.org", lambda v: "/treasurer/waivers"),
     ("treasurer@example.org", lambda v: "/treasurer/remittances"),
     (
@@ -190,6 +202,7 @@ PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("admin@example.org", lambda v: "/admin/users"),
     ("admin@example.org", lambda v: "/admin/audit"),
     ("admin@example.org", lambda v: f"/admin/audit?member={v['member_number']}"),
+    ("admin@example.org", lambda v: "/members/import"),
 ]
 
 

@@ -84,11 +84,8 @@ def test_blank_number_boxes_are_skipped_questions_as_a_browser_sends_them(
     question, not a number typed wrong."""
     job = make.classification()
     client.sign_in("member@example.org")
-    blanks = {
-        name: ""
-        for name in ("weekly_hours", "paid_sick_days", "vacation_days")
-        + ("months_since_raise", "hourly_wage")
-    }
+    boxes = ("weekly_hours", "paid_sick_days", "vacation_days", "months_since_raise")
+    blanks = dict.fromkeys((*boxes, "hourly_wage"), "")
     response = client.submit("/survey/", survey_form(world, job.id, **blanks))
     assert response.status_code == 302
     assert sealed_count(open_round) == 1

@@ -61,8 +61,10 @@ def encrypt(text: str) -> str:
     return _fernet().encrypt(text.encode("utf-8")).decode("ascii")
 
 
-def decrypt(token: str) -> str:
-    return _fernet().decrypt(token.encode("ascii")).decode("utf-8")
+def decrypt(token: str, *, ttl: int | None = None) -> str:
+    """The plaintext; with `ttl`, InvalidToken too once the token is older than
+    that many seconds."""
+    return _fernet().decrypt(token.encode("ascii"), ttl=ttl).decode("utf-8")
 
 
 def encrypt_bytes(data: bytes) -> bytes:

@@ -28,10 +28,10 @@ class SettingsForm(BaseForm):
 
 class ImportForm(BaseForm):
     file = FileField(
-        _l("CSV file"),
+        _l("Spreadsheet file (.xlsx or .csv)"),
         validators=[
-            FileRequired(_l("Choose a CSV file.")),
-            FileAllowed(["csv", "txt"], _l("Choose a .csv file.")),
+            FileRequired(_l("Choose a spreadsheet file.")),
+            FileAllowed(["csv", "txt", "xlsx"], _l("Choose a .xlsx or .csv file.")),
         ],
     )
     check_only = BooleanField(_l("Only check the file; import nothing"))

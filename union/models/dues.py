@@ -209,6 +209,12 @@ class DuesPayment(Model):
     )
 
     @property
+    def is_card(self) -> bool:
+        """Paid by card through Stripe: its receipt is found by the payment, as
+        only payments taken by hand are given a receipt number."""
+        return self.method in CARD_METHODS
+
+    @property
     def is_refunded(self) -> bool:
         return self.refunded_cents > 0 and self.refunded_cents >= self.amount_cents
 

@@ -20,6 +20,7 @@ from union.db import db
 from union.errors import NotFound, ValidationFailed
 from union.i18n import _
 from union.models import (
+    CARD_METHODS,
     DuesCoverage,
     DuesLevel,
     DuesLevelChoice,
@@ -579,6 +580,21 @@ def payment_for_receipt(actor: User, receipt_number: int) -> DuesPayment:
     payment = db.session.scalar(
         sa.select(DuesPayment).where(DuesPayment.receipt_number == receipt_number)
     )
+    return _receipt_for(actor, payment)
+
+
+def card_payment_for_receipt(actor: User, payment_id: int) -> DuesPayment:
+    """A card payment's receipt, for the same people as a numbered receipt's:
+    NotFound for anyone else, and for a payment that was not made by card."""
+    payment = db.session.scalar(
+        sa.select(DuesPayment).where(
+            DuesPayment.id == payment_id, DuesPayment.method.in_(CARD_METHODS)
+        )
+    )
+    return _receipt_for(actor, payment)
+
+
+def _receipt_for(actor: User, payment: DuesPayment | None) -> DuesPayment:
     if payment is None:
         raise NotFound
     if actor.has_role(Role.TREASURER, Role.ADMIN) or payment.recorded_by_id == actor.id:

@@ -12,6 +12,7 @@ records and notes are only ever added to; nothing here edits or deletes them.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -207,6 +208,32 @@ def grievance_for(actor: User, public_id: str, *, full: bool = False) -> Grievan
 
 def record_case_viewed(grievance: Grievance, *, actor: User, now: datetime) -> None:
     audit.record("grievance.viewed", actor=actor, now=now, subject=grievance)
+    db.session.flush()
+
+
+def may_read_notes(actor: User, grievance: Grievance) -> bool:
+    """Confidential notes are for the stewards of the case's workplace and admins,
+    however else the actor came to see the case."""
+    return may_work_at(actor, grievance.workplace_id)
+
+
+def record_case_file(
+    grievance: Grievance,
+    *,
+    as_pdf: bool,
+    with_notes: bool,
+    actor: User,
+    now: datetime,
+) -> None:
+    """Records that the actor printed or downloaded the case file, and whether it
+    held the confidential notes (never what it said)."""
+    audit.record(
+        "grievance.case_file_downloaded" if as_pdf else "grievance.case_file_viewed",
+        actor=actor,
+        now=now,
+        subject=grievance,
+        detail="notes=included" if with_notes else "notes=left out",
+    )
     db.session.flush()
 
 
@@ -1302,6 +1329,11 @@ def create_calendar_feed(*, actor: User, now: datetime) -> str:
     audit.record("calendar_feed.created", actor=actor, now=now)
     db.session.flush()
     return token
+
+
+def opens_calendar_feed(feed: CalendarFeed | None, token: str) -> bool:
+    """Whether `token` is the feed's current secret (not one it has replaced)."""
+    return feed is not None and hmac.compare_digest(feed.token_hash, _digest(token))
 
 
 def revoke_calendar_feed(*, actor: User, now: datetime) -> None:

@@ -1,8 +1,9 @@
-"""Importing a roster from a spreadsheet's CSV, and exporting it the same shape.
+"""Importing a roster from a spreadsheet (CSV or Excel .xlsx), and exporting it as
+CSV of the same shape.
 
 An import checks every row before it writes anything, reports each problem by line
-and column, and then writes all rows or none. The export writes the same columns,
-so a file can go out and come back in.
+(the spreadsheet's row number for a workbook) and column, and then writes all rows
+or none. The export writes the same columns, so a file can go out and come back in.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import enum
 import io
+import re
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -19,10 +21,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute, joinedload, selectinload
 
 from union import clock
+from union.adapters import spreadsheets
 from union.adapters.csvsafe import csv_lines, unescape_cell
 from union.clock import first_of_month, month_index, month_start, months_through
 from union.db import database_integer, db
-from union.i18n import _
+from union.errors import ValidationFailed
+from union.i18n import _, format_number
 from union.models import (
     ContactPreference,
     DuesCoverage,
@@ -51,6 +55,12 @@ WRITE_BATCH = 1000
 MAX_MONTHS_AHEAD = 24
 EXPORT_BATCH = 1000
 PROGRESS_EVERY = 500
+#: Rows a workbook may hold; a bigger roster goes in as several files.
+WORKBOOK_MAX_ROWS = 100_000
+#: What a workbook may unpack to: a roster of WORKBOOK_MAX_ROWS rows stays well
+#: under it, a zip bomb does not.
+WORKBOOK_MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+ONE_DECIMAL = re.compile(r"[0-9]+\.[0-9]")
 
 T = TypeVar("T", int, str)
 EnumT = TypeVar("EnumT", bound=enum.Enum)
@@ -122,7 +132,16 @@ def _levels_by_key(today: date) -> dict[str, int]:
     return keys
 
 
-def read_rows(source: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+@dataclass(frozen=True, slots=True)
+class RosterFile:
+    """A roster's column names and its rows that hold anything."""
+
+    header: list[str]
+    #: (line, or a workbook's row number; cells by column name)
+    rows: list[tuple[int, dict[str, str]]]
+
+
+def read_rows(source: str) -> RosterFile:
     """Splits CSV text into its header and (line number, cells) pairs."""
     reader = csv.reader(io.StringIO(source.lstrip("\ufeff"), newline=""))
     header: list[str] = []
@@ -138,7 +157,83 @@ def read_rows(source: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
             for index, name in enumerate(header)
         }
         rows.append((reader.line_num, values))
-    return header, rows
+    return RosterFile(header, rows)
+
+
+def _workbook_rows(data: bytes) -> RosterFile:
+    """The first sheet of an .xlsx workbook, read as its CSV export would be."""
+    try:
+        sheet = spreadsheets.first_sheet_rows(
+            data,
+            max_rows=WORKBOOK_MAX_ROWS + 1,
+            max_unpacked_bytes=WORKBOOK_MAX_UNPACKED_BYTES,
+        )
+    except spreadsheets.WorkbookTooBig as error:
+        message = (
+            _(
+                "The file has more than %(rows)s rows. Split it into smaller files.",
+                rows=format_number(WORKBOOK_MAX_ROWS),
+            )
+            if error.limit == "rows"
+            else _("The file is too big to read. Split it into smaller files.")
+        )
+        raise ValidationFailed({"file": message}) from error
+    except spreadsheets.UnreadableWorkbook as error:
+        raise ValidationFailed(
+            {
+                "file": _(
+                    "This workbook can't be read; it may be damaged. Open it in "
+                    "your spreadsheet app, save it again as .xlsx or CSV, and "
+                    "upload that."
+                )
+            }
+        ) from error
+    if not sheet:
+        return RosterFile([], [])
+    header = [cell.lower() for cell in sheet[0].cells]
+    # Spreadsheets often carry empty columns around the table: a column with
+    # no name and nothing in it is not there. One with something in it is
+    # reported like a CSV's.
+    used = [
+        index
+        for index, name in enumerate(header)
+        if name or any(index < len(row.cells) and row.cells[index] for row in sheet)
+    ]
+    rows = [
+        (
+            row.number,
+            {
+                header[index]: row.cells[index] if index < len(row.cells) else ""
+                for index in used
+            },
+        )
+        for row in sheet[1:]
+    ]
+    return RosterFile([header[index] for index in used], rows)
+
+
+def read_roster(data: bytes) -> RosterFile:
+    """A roster file as uploaded: an Excel workbook (.xlsx), or CSV in UTF-8,
+    told apart by their content. ValidationFailed (on "file") says what is wrong
+    with a file that cannot be read at all."""
+    if spreadsheets.is_workbook(data):
+        return _workbook_rows(data)
+    if spreadsheets.is_old_excel(data):
+        raise ValidationFailed(
+            {
+                "file": _(
+                    "This is an old Excel file (.xls). Save it as .xlsx or CSV "
+                    "and upload that."
+                )
+            }
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValidationFailed(
+            {"file": _("Save the file as CSV with UTF-8 encoding and try again.")}
+        ) from error
+    return read_rows(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +247,7 @@ class Step:
 
 
 def import_roster(
-    source: str,
+    source: str | RosterFile,
     *,
     actor: User | None,
     now: datetime,
@@ -172,16 +267,22 @@ def import_roster(
 
 
 def import_steps(
-    source: str, *, actor: User | None, now: datetime, check_only: bool = False
+    source: str | RosterFile,
+    *,
+    actor: User | None,
+    now: datetime,
+    check_only: bool = False,
 ) -> Generator[Step, None, ImportResult]:
     """Yields progress while checking and then writing rows; returns the result.
+    `source` is CSV text, or a file read by read_roster.
 
     Nothing is written unless every row is fine. Workplaces the file names that do
     not exist yet are added as pending, for an organizer to confirm. Job
     classifications must already exist.
     """
     result = ImportResult()
-    header, raw_rows = read_rows(source)
+    roster_file = read_rows(source) if isinstance(source, str) else source
+    header, raw_rows = roster_file.header, roster_file.rows
     result.rows = len(raw_rows)
     result.errors.extend(_header_errors(header))
     if result.errors:
@@ -332,9 +433,14 @@ class RowContext:
         return self.cells.get(column, "")
 
     @property
-    def joined_on_or_today(self) -> date:
-        """The joining date as far as it can be read, for checks on later months."""
-        return _day(self.cell("joined_on")) or self.today
+    def joined_on(self) -> date | None:
+        """The joining date, for checks on later months: today when the cell is
+        empty, None when the cell is wrong (its own error says so, and a date
+        guessed in its place would only add false ones)."""
+        try:
+            return _joined_on(self.cell("joined_on"), self)
+        except CellError:
+            return None
 
     @property
     def classification_id(self) -> int | None:
@@ -467,20 +573,27 @@ def _dues_level(cell: str, row: RowContext) -> int:
     key = cell.strip().lower().lstrip("$").replace(",", "")
     if not key:
         raise CellError(_("Every member needs a dues level."))
-    level_id = row.levels.get(key)
+    level_id = row.levels.get(key) or row.levels.get(_two_decimals(key))
     if level_id is None:
         raise CellError(_("No dues level called %(level)s.", level=cell))
     return level_id
 
 
+def _two_decimals(amount: str) -> str:
+    """An amount as the level keys write it: a spreadsheet's 11.5 is "11.50"."""
+    return amount + "0" if ONE_DECIMAL.fullmatch(amount) else amount
+
+
 def _last_paid_month(cell: str, row: RowContext) -> date | None:
     if not cell:
         return None
-    day = _day(cell.strip() + "-01")
+    # Spreadsheets turn a typed "2026-03" into the date 2026-03-01.
+    day = _day(cell.strip() + "-01") or _day(cell)
     if day is None:
         raise CellError(_("Use a month like 2026-03."))
     month = first_of_month(day)
-    if month < first_of_month(row.joined_on_or_today):
+    joined_on = row.joined_on
+    if joined_on is not None and month < first_of_month(joined_on):
         raise CellError(_("This month is before the member joined."))
     if month_index(month) > month_index(row.today) + MAX_MONTHS_AHEAD:
         raise CellError(_("That is too far ahead."))

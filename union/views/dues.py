@@ -255,6 +255,13 @@ def receipt(number: int) -> ResponseReturnValue:
     return render_template("dues/receipt.html", payment=payment)
 
 
+@blueprint.get("/dues/payments/<int:payment_id>/receipt")
+@signed_in
+def card_receipt(payment_id: int) -> ResponseReturnValue:
+    payment = dues.card_payment_for_receipt(actor(), payment_id)
+    return render_template("dues/receipt.html", payment=payment)
+
+
 @blueprint.route("/members/<public_id>/payments/new", methods=["GET", "POST"])
 @roles(*DELEGATES)
 def record_payment(public_id: str) -> ResponseReturnValue:

@@ -17,17 +17,20 @@ from flask import (
     render_template,
     request,
     send_file,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 
 from union import clock
+from union.adapters import crypto
 from union.adapters.documents import (
     TYPES_BY_CONTENT_TYPE,
     DocumentStorage,
     download_name,
 )
 from union.adapters.ical import AllDayEvent, calendar
+from union.adapters.pdf import PrintedDocument, render_pdf
 from union.clock import utcnow
 from union.db import db
 from union.errors import ValidationFailed, flat
@@ -50,7 +53,7 @@ from union.forms.grievances import (
 )
 from union.i18n import _
 from union.labels import label
-from union.models import Grievance, GrievanceStep, Role
+from union.models import CalendarFeed, Grievance, GrievanceStep, Role
 from union.rules.grievance_steps import next_open_steps, outcomes_allowed, urgency
 from union.services import grievance_releases, grievances, members, representatives
 from union.services.grievances import NewGrievance
@@ -65,6 +68,7 @@ from union.views.helpers import (
     page_number,
     saved,
 )
+from union.web import case_files
 from union.web.access import public, roles
 from union.web.links import public_url
 
@@ -207,6 +211,65 @@ def _case_page(
 @roles(*CASE_ROLES)
 def detail(public_id: str) -> ResponseReturnValue:
     return _case_page(public_id)
+
+
+def _case_file(
+    public_id: str, *, as_pdf: bool
+) -> tuple[Grievance, PrintedDocument, bool]:
+    """The case file, audit-logged. Notes go in when asked for (?notes=1) and the
+    reader may see them; any other value leaves them out."""
+    user = actor()
+    now = utcnow()
+    grievance = grievances.grievance_for(user, public_id, full=True)
+    with_notes = request.args.get("notes") == "1" and grievances.may_read_notes(
+        user, grievance
+    )
+    document = case_files.case_file(
+        grievance,
+        with_notes=with_notes,
+        printed_by=user,
+        printed_at=now,
+        today=clock.today(now),
+        union_name=current_app.config["UNION_NAME"],
+    )
+    # Recorded once the file is built: committing first would expire everything
+    # loaded for it and load it all again.
+    grievances.record_case_file(
+        grievance, as_pdf=as_pdf, with_notes=with_notes, actor=user, now=now
+    )
+    db.session.commit()
+    return grievance, document, with_notes
+
+
+@blueprint.get("/<public_id>/case-file")
+@roles(*CASE_ROLES)
+def case_file(public_id: str) -> ResponseReturnValue:
+    """The case file to print from the browser, and the way to the PDF."""
+    grievance, document, with_notes = _case_file(public_id, as_pdf=False)
+    return render_template(
+        "grievances/case_file.html",
+        grievance=grievance,
+        document=document,
+        with_notes=with_notes,
+        may_read_notes=grievances.may_read_notes(actor(), grievance),
+    )
+
+
+@blueprint.get("/<public_id>/case-file.pdf")
+@roles(*CASE_ROLES)
+def case_file_pdf(public_id: str) -> ResponseReturnValue:
+    grievance, document, with_notes = _case_file(public_id, as_pdf=True)
+    data = render_pdf(document, created_at=utcnow())
+    suffix = "-with-notes" if with_notes else ""
+    response = send_file(
+        io.BytesIO(data),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"case-{grievance.number}{suffix}.pdf",
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blueprint.route("/<public_id>/edit", methods=["GET", "POST"])
@@ -537,13 +600,44 @@ def counts_csv() -> ResponseReturnValue:
     )
 
 
+#: Between the form that makes a calendar address and the page that shows it
+#: (so that reloading the page sends nothing again), the address waits in the
+#: session cookie: encrypted, shown once, and for a few minutes at most.
+NEW_FEED_KEY = "new_calendar_feed"
+NEW_FEED_SHOWN_SECONDS = 600
+
+
+def _new_feed_token(feed: CalendarFeed | None) -> str | None:
+    """The address just made, once, if it is still the steward's current one."""
+    sealed = session.pop(NEW_FEED_KEY, None)
+    if not isinstance(sealed, str):
+        return None
+    try:
+        token = crypto.decrypt(sealed, ttl=NEW_FEED_SHOWN_SECONDS)
+    except (crypto.InvalidToken, ValueError):
+        return None
+    return token if grievances.opens_calendar_feed(feed, token) else None
+
+
+def webcal_url(feed_url: str) -> str:
+    """The same address for calendar apps: a phone offers to subscribe to a
+    webcal: link in one tap."""
+    return "webcal://" + feed_url.partition("://")[2]
+
+
 @blueprint.get("/calendar")
 @roles(Role.STEWARD)
 def calendar_settings() -> ResponseReturnValue:
+    feed = grievances.calendar_feed_of(actor())
+    token = _new_feed_token(feed)
+    feed_url = (
+        public_url("grievances.calendar_feed", feed_token=token) if token else None
+    )
     return render_template(
         "grievances/calendar.html",
-        feed=grievances.calendar_feed_of(actor()),
-        feed_url=None,
+        feed=feed,
+        feed_url=feed_url,
+        webcal_url=webcal_url(feed_url) if feed_url else None,
         action_form=ActionForm(),
     )
 
@@ -551,19 +645,12 @@ def calendar_settings() -> ResponseReturnValue:
 @blueprint.post("/calendar/new")
 @roles(Role.STEWARD)
 def new_calendar_feed() -> ResponseReturnValue:
-    user = actor()
-    form = ActionForm()
-    if not form.validate_on_submit():
-        return redirect(url_for(".calendar_settings"))
-    token = grievances.create_calendar_feed(actor=user, now=utcnow())
-    db.session.commit()
-    # The address is shown this once: only its hash is kept.
-    return render_template(
-        "grievances/calendar.html",
-        feed=grievances.calendar_feed_of(user),
-        feed_url=public_url("grievances.calendar_feed", feed_token=token),
-        action_form=form,
-    )
+    if ActionForm().validate_on_submit():
+        token = grievances.create_calendar_feed(actor=actor(), now=utcnow())
+        db.session.commit()
+        # Only the token's hash is kept: this is the one time it can be shown.
+        session[NEW_FEED_KEY] = crypto.encrypt(token)
+    return redirect(url_for(".calendar_settings"), code=303)
 
 
 @blueprint.post("/calendar/revoke")
@@ -571,11 +658,12 @@ def new_calendar_feed() -> ResponseReturnValue:
 def revoke_calendar_feed() -> ResponseReturnValue:
     user = actor()
     if ActionForm().validate_on_submit():
+        session.pop(NEW_FEED_KEY, None)
         done(
             lambda: grievances.revoke_calendar_feed(actor=user, now=utcnow()),
             success=_("The calendar address no longer works."),
         )
-    return redirect(url_for(".calendar_settings"))
+    return redirect(url_for(".calendar_settings"), code=303)
 
 
 #: Calendar apps show this before the deadline day begins: 9:00 the day before.

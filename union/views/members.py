@@ -22,7 +22,7 @@ from flask.typing import ResponseReturnValue
 from union import clock
 from union.clock import utcnow
 from union.db import db
-from union.errors import InvalidTransition
+from union.errors import InvalidTransition, ValidationFailed
 from union.forms.admin import ImportForm
 from union.forms.base import ActionForm, SelectChoice, choices
 from union.forms.members import (
@@ -240,16 +240,14 @@ def import_roster() -> ResponseReturnValue:
     form = ImportForm()
     if form.validate_on_submit():
         try:
-            text = form.file.data.read().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            form.file.errors = [
-                _("Save the file as CSV with UTF-8 encoding and try again.")
-            ]
+            roster_file = roster.read_roster(form.file.data.read())
+        except ValidationFailed as error:
+            form.apply_errors(error)
         else:
             # A big file takes a while: the page streams progress as rows are
             # checked and written, then the result.
             events = _import_events(
-                text, actor().id, check_only=bool(form.check_only.data)
+                roster_file, actor().id, check_only=bool(form.check_only.data)
             )
             page = stream_template(
                 "members/import_progress.html",
@@ -270,6 +268,7 @@ def import_roster() -> ResponseReturnValue:
         latest=latest,
         waiting=invitations.invitations(latest) if latest else None,
         action_form=ActionForm(),
+        max_megabytes=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
     ), status
 
 
@@ -381,13 +380,13 @@ def invite_imported(import_id: int) -> ResponseReturnValue:
 
 
 def _import_events(
-    text: str, actor_id: int, *, check_only: bool
+    roster_file: roster.RosterFile, actor_id: int, *, check_only: bool
 ) -> Iterator[roster.Step | roster.ImportResult]:
     """Progress steps, then the result. Only a complete, clean import is committed."""
     try:
         user = accounts.user_by_id(actor_id)
         result = yield from roster.import_steps(
-            text, actor=user, now=utcnow(), check_only=check_only
+            roster_file, actor=user, now=utcnow(), check_only=check_only
         )
     except Exception as error:
         db.session.rollback()

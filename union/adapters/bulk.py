@@ -173,20 +173,13 @@ class BulkWriter:
         count = len(texts[0]) if texts else 0
         if not count:
             return 0
-        quote = self.dialect.identifier_preparer.quote
-        sql = (
-            f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-            "FROM STDIN"
+        # In batches, so that the whole text is never in memory at once.
+        batches = (
+            zip(*(text[start : start + COPY_BATCH] for text in texts), strict=True)
+            for start in range(0, count, COPY_BATCH)
         )
-        raw = self.connection.connection.driver_connection
-        if raw is None:
-            raise RuntimeError("the connection is closed")
-        with raw.cursor() as cursor, cursor.copy(sql) as copy:
-            # In batches, so that the whole text is never in memory at once.
-            for start in range(0, count, COPY_BATCH):
-                pieces = [text[start : start + COPY_BATCH] for text in texts]
-                rows = zip(*pieces, strict=True)
-                copy.write("\n".join(map("\t".join, rows)) + "\n")
+        pieces = ("\n".join(map("\t".join, rows)) + "\n" for rows in batches)
+        self.copy_lines(table, names, pieces, null=_NULL)
         self.written[table.name] += count
         return count
 
@@ -194,11 +187,11 @@ class BulkWriter:
         self,
         table: sa.Table,
         columns: Sequence[str],
-        pieces: Iterable[bytes],
+        pieces: Iterable[bytes | str],
         *,
         null: str,
     ) -> None:
-        """PostgreSQL only: COPY text the caller has made and vouches for (lines
+        """PostgreSQL only: COPY text made by the caller, who vouches for it (lines
         of `columns`, tab-separated, `null` for None), piece by piece. Each piece
         is sent by a thread of the driver's while the next one is made."""
         if not self.postgresql:

@@ -366,7 +366,7 @@ def test_a_member_answers_the_survey_on_a_phone_and_an_organizer_reads_the_repor
     expect(page.get_by_role("img", name="Middle hourly wage by job")).to_be_visible()
     organizer.see("wages")
     with page.expect_download() as download:
-        page.get_by_role("link", name="Download as a spreadsheet (CSV)").click()
+        page.get_by_role("link", name="Download all tables in one file (CSV)").click()
     text = download.value.path().read_text(encoding="utf-8")
     assert "digest" in text and "Hourly wage" in text
     assert "@example.org" not in text

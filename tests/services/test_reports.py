@@ -490,7 +490,9 @@ def test_quarters_too_small_to_publish_say_so_on_the_page_and_in_the_csv(app):
         "upper_quartile": None,
     }
     with app.test_request_context():
-        table = presenting._median_table([row], "Hourly wage", "per hour", format_money)
+        table = presenting._median_table(
+            "hourly_wage", [row], "Hourly wage", "per hour", format_money
+        )
         for shown in (table.rows[0], table.raw_rows[0]):
             assert shown[3:] == ["not published", "not published"]
             assert shown[2] not in ("", "not published")

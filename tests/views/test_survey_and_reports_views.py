@@ -19,6 +19,7 @@ from union.models import (
     AuditEvent,
     GrievanceCategory,
     GrievanceOutcome,
+    ReportArtifact,
     Sector,
     SurveyAnswer,
     SurveyReceipt,
@@ -256,7 +257,39 @@ def test_a_report_page_reads_out_what_it_shows(client, world):
     ).get_data(as_text=True)
     assert "What this shows" in page
     assert "funded positions depend on grants" in page
-    assert "fingerprint" in page
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en-CA", "Report check code: "),
+    ],
+)
+def test_the_check_code_is_short_and_tucked_away_with_the_whole_digest_inside(
+    client, world, language, words
+):
+    client.sign_in("organizer@example.org")
+    artifact = db.session.scalars(
+        sa.select(ReportArtifact).where(
+            ReportArtifact.round_id == world.survey_round.id,
+            ReportArtifact.report == "funding",
+            ReportArtifact.level == "union",
+        )
+    ).one()
+    page = client.get(
+        f"/reports/rounds/{world.survey_round.id}/funding/union/",
+        headers={"Accept-Language": language},
+    ).get_data(as_text=True)
+    found = re.search(r'<details class="check-code">(.*?)</details>', page, re.S)
+    assert found is not None
+    inside = found.group(1)
+    summary = re.search(r"<summary>(.*?)</summary>", inside, re.S)
+    assert summary is not None
+    assert summary.group(1) == words + artifact.digest[:12]
+    assert f"<code>{artifact.digest}</code>" in inside
+    # The whole digest is only inside, and the page no longer says "fingerprint".
+    assert page.count(artifact.digest) == 1
+    assert "fingerprint" not in page.lower() and "empreinte" not in page.lower()
 
 
 NUMBER = re.compile(r"-?\d[\d,\u00a0\u202f ]*(?:\.\d+)?")

@@ -220,6 +220,7 @@ def show(round_id: int, report: str, level: str, scope: str) -> ResponseReturnVa
         "reports/show.html",
         survey_round=survey_round,
         artifact=pulled.artifact,
+        check_code=pulled.artifact.digest[:CHECK_CODE_LENGTH],
         page=page,
         download_url=_download_url(round_id, report, level, scope),
         table_download_urls={

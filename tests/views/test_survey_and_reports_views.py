@@ -532,6 +532,58 @@ def test_each_table_downloads_on_its_own_with_the_pages_figures_and_words(
     assert {"fewer than 5", "hidden", "not published", "unknown"} <= seen_words
 
 
+def test_a_table_downloaded_in_french_names_its_columns_and_words_in_french(
+    client, world, figures_round
+):
+    client.sign_in(world.accounts["organizer"].email)
+    french = {"Accept-Language": "fr-CA"}
+    url = f"/reports/rounds/{figures_round.id}/grievances/union/"
+    found = page_tables(client.get(url, headers=french).get_data(as_text=True))
+    assert found
+    words = set()
+    for _title, columns, rows, href in found:
+        text = client.get(href, headers=french).get_data(as_text=True)
+        header, *lines = list(csv.reader(io.StringIO(text)))
+        assert header == columns
+        for shown, line in zip(rows, lines, strict=True):
+            for on_page, in_csv in zip(shown, line, strict=True):
+                if re.search(r"[^\W\d_]", on_page):
+                    assert in_csv == on_page
+                    words.add(on_page)
+    assert {"aucun", "trop peu de dossiers"} <= words
+
+
+def test_the_autumns_money_reads_none_only_where_the_counts_already_say_so(
+    client, world, figures_round
+):
+    """A kind with no closed case recovered nothing, as its published zeros say.
+    A kind whose closed cases recovered no money is withheld like any other
+    small group: "none" there would tell that 1 to 9 cases of a kind with back
+    pay did recover some."""
+    client.sign_in(world.accounts["organizer"].email)
+    url = f"/reports/rounds/{figures_round.id}/grievances/union/"
+    tables = {
+        title: rows
+        for title, _columns, rows, _href in page_tables(
+            client.get(url).get_data(as_text=True)
+        )
+    }
+    money = dict(tables["Money recovered, rounded to $100"])
+    assert money["Wage discrepancy"] == "too few cases"
+    assert money["Benefits"] == "too few cases"
+    assert money["Scheduling"] == "none"
+    assert money["All"] == "too few cases"
+    by_kind = {
+        row[0]: row[1:] for row in tables["Grievances by kind and where they stand"]
+    }
+    assert by_kind["Scheduling"] == ["0"] * 6
+    # Benefits' closed cases are withheld (withdrawn), not published as 0.
+    assert by_kind["Benefits"][4] != "0"
+    csv_text = client.get(f"{url}csv?table=money_recovered").get_data(as_text=True)
+    assert "Scheduling,none" in csv_text.splitlines()
+    assert "Benefits,too few cases" in csv_text.splitlines()
+
+
 @pytest.mark.parametrize(
     "query",
     ["table=nonsense", "table=", "table=%3Cscript%3E", "table=Hourly%20wage"],

@@ -637,10 +637,13 @@ def grievance_tables(table: GrievanceTable, page: Page) -> None:
     if table["money"]:
         total: MoneyRow = {"category": "all", **(table["total_money"] or {})}
         money_rows = [*table["money"], total]
+        without_cases = _kinds_without_money_cases(table)
 
         def money_text(row: MoneyRow, amount: Callable[[int], Any]) -> Any:
             if "money" in row:
                 return amount(row["money"])
+            if row["category"] in without_cases:
+                return str(_("none"))
             return page.withheld(row.get("s"))
 
         page.tables.append(
@@ -692,6 +695,25 @@ def grievance_tables(table: GrievanceTable, page: Page) -> None:
                 "that recovered money."
             )
         )
+
+
+def _kinds_without_money_cases(table: GrievanceTable) -> set[str]:
+    """Kinds (and "all") whose every case that could have recovered money is
+    published as exactly 0, so that "none recovered" repeats what the counts
+    already say. The money rules never publish a zero themselves: a kind with
+    closed cases of which none recovered money reads like any other withheld
+    amount, or "none" would tell that 1 to 9 of its cases did."""
+    states = [*table["states"], "all"]
+    # A release counts money over closed cases only; older tables over all.
+    sources = (
+        [s for s in table["states"] if s != "open"] if "quarter" in table else ["all"]
+    )
+    without: set[str] = set()
+    for row in table["rows"]:
+        cells = dict(zip(states, row["cells"], strict=True))
+        if all(cells[state].get("n") == 0 for state in sources):
+            without.add(row["category"])
+    return without
 
 
 def density(body: Body, page: Page) -> None:

@@ -263,6 +263,7 @@ def test_a_report_page_reads_out_what_it_shows(client, world):
     ("language", "words"),
     [
         ("en-CA", "Report check code: "),
+        ("fr-CA", "Code de vérification du rapport\u00a0: "),
     ],
 )
 def test_the_check_code_is_short_and_tucked_away_with_the_whole_digest_inside(

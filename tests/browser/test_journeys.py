@@ -367,10 +367,52 @@ def test_a_member_answers_the_survey_on_a_phone_and_an_organizer_reads_the_repor
     expect(page.get_by_role("img", name="Middle hourly wage by job")).to_be_visible()
     organizer.see("wages")
     with page.expect_download() as download:
-        page.get_by_role("link", name="Download as a spreadsheet (CSV)").click()
+        page.get_by_role("link", name="Download all tables in one file (CSV)").click()
     text = download.value.path().read_text(encoding="utf-8")
     assert "digest" in text and "Hourly wage" in text
     assert "@example.org" not in text
+
+
+def test_an_organizer_on_a_small_phone_takes_one_table_and_checks_the_report_code(
+    live_union, journey
+):
+    organizer = journey("organizer", phone=True)
+    page = organizer.page
+    page.set_viewport_size({"width": 320, "height": 640})
+    sign_in(organizer, live_union, "organizer@example.org")
+    page.get_by_role("link", name="Reports", exact=True).click()
+    organizer.see("reports")
+    page.get_by_role("link", name="Reports for Spring 2026").click()
+    organizer.see("catalogue")
+    page.locator("#report-wages").locator("xpath=..").get_by_role(
+        "link", name="Union-wide"
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hourly wages by job")
+    check_code = page.locator("details.check-code")
+    expect(check_code.locator("summary")).to_have_text(
+        re.compile(r"^Report check code: [0-9a-f]{12}$")
+    )
+    full_code = check_code.locator("code")
+    expect(full_code).to_be_hidden()
+    check_code.locator("summary").click()
+    expect(full_code).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
+    organizer.see("wages-check-code")
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth"
+        " - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"the report scrolls sideways by {overflow}px at 320px"
+    with page.expect_download() as download:
+        page.get_by_role(
+            "link", name="Download this table (CSV) \u2013 Hourly wage", exact=True
+        ).click()
+    short_code = full_code.inner_text()[:12]
+    assert download.value.suggested_filename.endswith(f"-hourly_wage-{short_code}.csv")
+    lines = download.value.path().read_text(encoding="utf-8").splitlines()
+    assert lines[0] == (
+        "Job,People in the group,Middle value (per hour),Lower quarter,Upper quarter"
+    )
+    assert all(not line.startswith(("artifact", "digest")) for line in lines)
 
 
 def test_an_organizer_cancels_closing_a_round_at_the_question(live_union, journey):

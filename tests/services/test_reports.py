@@ -490,10 +490,84 @@ def test_quarters_too_small_to_publish_say_so_on_the_page_and_in_the_csv(app):
         "upper_quartile": None,
     }
     with app.test_request_context():
-        table = presenting._median_table([row], "Hourly wage", "per hour", format_money)
+        table = presenting._median_table(
+            "hourly_wage", [row], "Hourly wage", "per hour", format_money
+        )
         for shown in (table.rows[0], table.raw_rows[0]):
             assert shown[3:] == ["not published", "not published"]
             assert shown[2] not in ("", "not published")
+
+
+def _grievance_table(rows, *, release):
+    """A grievance table as stored, each row's cells by state then "all": a
+    quarter's release, or one stored before releases (no quarter, its money
+    counted over every case, open ones too)."""
+    table = {
+        "states": ["open", "won", "partly_won", "lost", "withdrawn"],
+        "rows": [{"category": kind, "cells": cells} for kind, cells in rows.items()],
+        "money": [
+            {"category": kind, "s": "too_few_cases"} for kind in rows if kind != "all"
+        ],
+        "total_money": {"s": "too_few_cases"},
+    }
+    if release:
+        table["quarter"] = {"start": "2026-07-01", "end": "2026-09-30"}
+    return table
+
+
+def _money_column(app, table):
+    from union.rules.disclosure import DEFAULT_RULES
+    from union.services.reports import presenting
+
+    with app.test_request_context(headers={"Accept-Language": "en-CA"}):
+        page = presenting.Page(title="", scope_name="", rules=DEFAULT_RULES)
+        presenting.grievance_tables(table, page)
+    money = page.table("money_recovered")
+    assert money is not None
+    assert money.rows == money.raw_rows
+    return dict(money.rows)
+
+
+def test_money_reads_none_only_where_published_zeros_leave_no_case_to_recover_it(
+    app,
+):
+    zero, few = {"n": 0}, {"s": "fewer_than_min"}
+    close, hidden = {"s": "too_close_to_earlier"}, {"s": "hidden"}
+    release = _grievance_table(
+        {
+            # Open cases only, and every closed count published as 0.
+            "wage_discrepancy": [few, zero, zero, zero, zero, few],
+            # Closed cases, of which none or some recovered money: withheld.
+            "benefits": [zero, few, zero, zero, zero, few],
+            # A closed count withheld as too close to an earlier one: unknown.
+            "scheduling": [zero, zero, zero, zero, close, close],
+            "other": [zero] * 6,
+            "all": [few, few, zero, zero, close, hidden],
+        },
+        release=True,
+    )
+    assert _money_column(app, release) == {
+        "Wage discrepancy": "none",
+        "Benefits": "too few cases",
+        "Scheduling": "too few cases",
+        "Other": "none",
+        "All": "too few cases",
+    }
+    before_releases = _grievance_table(
+        {
+            "wage_discrepancy": [few, zero, zero, zero, zero, few],
+            "other": [zero] * 6,
+            "all": [few, zero, zero, zero, zero, few],
+        },
+        release=False,
+    )
+    # Open cases counted for money then: only a kind with no case at all reads
+    # "none".
+    assert _money_column(app, before_releases) == {
+        "Wage discrepancy": "too few cases",
+        "Other": "none",
+        "All": "too few cases",
+    }
 
 
 def _one_figure_run_by_run(ordered: list[int], rules) -> bool:

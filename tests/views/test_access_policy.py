@@ -343,3 +343,27 @@ def test_authorization_matrix(app, client, world, endpoint, method, persona):
         assert status == 404
     else:
         assert status not in (403, 404, 405, 500) and not signed_out_redirect, status
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_one_tables_download_answers_everyone_as_its_reports_download_does(
+    client, world, persona
+):
+    """`?table=` asks the report download for one table of its page: the same
+    endpoint, the same rule, and for those allowed an unknown table is a 400."""
+    base = (
+        f"/reports/rounds/{world.survey_round.id}/wages/workplace/{world.here.id}/csv"
+    )
+    if persona != "anonymous":
+        client.sign_in(world.accounts[persona].email)
+    one_table = client.get(f"{base}?table=hourly_wage")
+    unknown = client.get(f"{base}?table=no_such_table")
+    if persona == "anonymous":
+        for response in (one_table, unknown):
+            assert response.status_code == 302
+            assert "/login" in response.headers["Location"]
+    elif PERSONA_ROLES[persona].isdisjoint(POLICY["reports.download"]):
+        assert (one_table.status_code, unknown.status_code) == (403, 403)
+    else:
+        assert (one_table.status_code, unknown.status_code) == (200, 400)
+        assert one_table.mimetype == "text/csv"

@@ -189,6 +189,14 @@ PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("organizer@example.org", lambda v: f"/reports/rounds/{v['round']}/wages/union/"),
     (
         "organizer@example.org",
+        lambda v: f"/reports/rounds/{v['round']}/wages/union/csv?table=hourly_wage",
+    ),
+    (
+        "organizer@example.org",
+        lambda v: f"/reports/rounds/{v['round']}/grievances/union/",
+    ),
+    (
+        "organizer@example.org",
         lambda v: f"/reports/rounds/{v['round']}/respondents/sector/shelter",
     ),
     ("organizer@example.org", lambda v: "/workplaces/"),

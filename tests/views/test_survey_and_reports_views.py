@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
+from union.adapters.csvsafe import unescape_cell
 from union.db import db
-from union.models import AuditEvent, SurveyAnswer, SurveyReceipt, sealed_answers
-from union.services import survey
+from union.i18n import format_day
+from union.models import (
+    AuditEvent,
+    GrievanceCategory,
+    GrievanceOutcome,
+    ReportArtifact,
+    Sector,
+    SurveyAnswer,
+    SurveyReceipt,
+    sealed_answers,
+)
+from union.services import grievances, survey
 from union.services.reports import catalogue
 from union.services.reports.artifact import Level
 
@@ -258,7 +271,40 @@ def test_a_report_page_reads_out_what_it_shows(client, world):
     ).get_data(as_text=True)
     assert "What this shows" in page
     assert "funded positions depend on grants" in page
-    assert "fingerprint" in page
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en-CA", "Report check code: "),
+        ("fr-CA", "Code de vérification du rapport\u00a0: "),
+    ],
+)
+def test_the_check_code_is_short_and_tucked_away_with_the_whole_digest_inside(
+    client, world, language, words
+):
+    client.sign_in("organizer@example.org")
+    artifact = db.session.scalars(
+        sa.select(ReportArtifact).where(
+            ReportArtifact.round_id == world.survey_round.id,
+            ReportArtifact.report == "funding",
+            ReportArtifact.level == "union",
+        )
+    ).one()
+    page = client.get(
+        f"/reports/rounds/{world.survey_round.id}/funding/union/",
+        headers={"Accept-Language": language},
+    ).get_data(as_text=True)
+    found = re.search(r'<details class="check-code">(.*?)</details>', page, re.S)
+    assert found is not None
+    inside = found.group(1)
+    summary = re.search(r"<summary>(.*?)</summary>", inside, re.S)
+    assert summary is not None
+    assert summary.group(1) == words + artifact.digest[:12]
+    assert f"<code>{artifact.digest}</code>" in inside
+    # The whole digest is only inside, and the page no longer says "fingerprint".
+    assert page.count(artifact.digest) == 1
+    assert "fingerprint" not in page.lower() and "empreinte" not in page.lower()
 
 
 NUMBER = re.compile(r"-?\d[\d,\u00a0\u202f ]*(?:\.\d+)?")
@@ -277,8 +323,51 @@ def figures_in(texts):
     return sorted(found)
 
 
-def test_every_report_page_and_its_csv_show_the_same_figures(client, world, make):
+def at(day):
+    """A moment on the union's day `day` (16:00 UTC is midday in Toronto)."""
+    return datetime(day.year, day.month, day.day, 16, tzinfo=UTC)
+
+
+#: When the figures round closes: the quarter before it (October to December
+#: 2026) has no grievance release yet, unlike the one before the world's round.
+FIGURES_CLOSE = datetime(2027, 1, 5, 16, tzinfo=UTC)
+
+
+def autumn_cases(world):
+    """Cases of the quarter before the figures round closes: won cases with
+    back pay of one kind, withdrawn cases without any of another, and no case
+    at all of most other kinds."""
+    steward = world.accounts["steward"]
+    for kind, count, outcome, cents in (
+        (GrievanceCategory.WAGE_DISCREPANCY, 3, GrievanceOutcome.WON, 150_000),
+        (GrievanceCategory.BENEFITS, 6, GrievanceOutcome.WITHDRAWN, None),
+    ):
+        for _ in range(count):
+            case = grievances.open_grievance(
+                grievances.NewGrievance(
+                    workplace_id=world.here.id,
+                    details=grievances.GrievanceDetails(
+                        kind, "Short pay", "Paid less."
+                    ),
+                ),
+                actor=steward,
+                now=at(date(2026, 10, 6)),
+            )
+            grievances.close_grievance(
+                case,
+                grievances.Closing(outcome, cents, "Settled."),
+                actor=steward,
+                now=at(date(2026, 11, 2)),
+            )
+
+
+@pytest.fixture
+def figures_round(world, make):
+    """A closed round with enough answers at one workplace for every kind of
+    figure, withheld ones included, a grant ending soon, and the autumn's cases."""
     organizer = world.accounts["organizer"]
+    autumn_cases(world)
+    make.funding(world.here, ends_on=date(2027, 3, 31), positions=3, funder="Province")
     survey_round = survey.open_round("Figures", actor=organizer, now=make.now)
     job = make.classification("Peer worker")
     for index in range(24):
@@ -293,10 +382,29 @@ def test_every_report_page_and_its_csv_show_the_same_figures(client, world, make
                 weekly_hours=20 + index,
             )
         )
+    # A few answers from a workplace of no known size in another sector: small
+    # counts, and a density that reads "unknown".
+    elsewhere = make.workplace(
+        "Shelter Without Numbers", sector=Sector.SHELTER, headcount=None
+    )
+    make.member(elsewhere)
+    for index in range(3):
+        db.session.add(
+            SurveyAnswer(
+                round_id=survey_round.id,
+                workplace_id=elsewhere.id,
+                classification_id=job.id,
+                hourly_wage_cents=1800 + 25 * index,
+                weekly_hours=10,
+            )
+        )
     db.session.flush()
-    survey.close_round(survey_round, actor=organizer, now=make.now)
-    client.sign_in(organizer.email)
-    compared = 0
+    survey.close_round(survey_round, actor=organizer, now=FIGURES_CLOSE)
+    return survey_round
+
+
+def every_report_url(world, survey_round):
+    """Every report of the round at every level, the page's address."""
     for report in catalogue.CATALOGUE:
         for level in report.levels:
             scope = {
@@ -304,31 +412,228 @@ def test_every_report_page_and_its_csv_show_the_same_figures(client, world, make
                 Level.SECTOR: world.here.sector.value,
                 Level.WORKPLACE: str(world.here.id),
             }[level]
-            place = f"{report.name}/{level}/{scope}"
-            url = f"/reports/rounds/{survey_round.id}/{place}"
-            page = client.get(url).get_data(as_text=True)
-            tables = re.findall(r"<tbody>(.*?)</tbody>", page, re.S)
-            # Each row's first cell names the row; the figures are the others.
-            cells = [
-                re.sub(r"<[^>]+>", "", cell).strip()
-                for table in tables
-                for cell in re.findall(r"<td[^>]*>(.*?)</td>", table, re.S)
-            ]
-            csv_url = f"{url}{'/' if scope else ''}csv"
-            text = client.get(csv_url).get_data(as_text=True)
-            rows = list(csv.reader(io.StringIO(text)))
-            # A preamble (artifact, digest, names), a blank line, the page's
-            # title; then each table: its title, its columns, its rows, a blank.
-            rest = rows[rows.index([]) + 2 :]
-            data = []
-            while rest:
-                _title, _columns, *rest = rest
-                end = rest.index([]) if [] in rest else len(rest)
-                data += [cell for row in rest[:end] for cell in row[1:]]
-                rest = rest[end + 1 :]
-            assert figures_in(cells) == figures_in(data), url
-            compared += 1
+            yield f"/reports/rounds/{survey_round.id}/{report.name}/{level}/{scope}"
+
+
+ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+
+
+def days_as_on_the_page(app, cells):
+    """CSV cells with their days (written 2027-03-31, for spreadsheets) as the
+    English page writes them (Mar 31, 2027)."""
+    with app.test_request_context(headers={"Accept-Language": "en-CA"}):
+        return [
+            format_day(date.fromisoformat(c)) if ISO_DAY.fullmatch(c) else c
+            for c in cells
+        ]
+
+
+def test_every_report_page_and_its_csv_show_the_same_figures(
+    app, client, world, figures_round
+):
+    client.sign_in(world.accounts["organizer"].email)
+    compared = 0
+    for url in every_report_url(world, figures_round):
+        page = client.get(url).get_data(as_text=True)
+        tables = re.findall(r"<tbody>(.*?)</tbody>", page, re.S)
+        # Each row's first cell names the row; the figures are the others.
+        cells = [
+            re.sub(r"<[^>]+>", "", cell).strip()
+            for table in tables
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", table, re.S)
+        ]
+        csv_url = url + "csv" if url.endswith("/") else url + "/csv"
+        text = client.get(csv_url).get_data(as_text=True)
+        rows = list(csv.reader(io.StringIO(text)))
+        # A preamble (artifact, digest, names), a blank line, the page's
+        # title; then each table: its title, its columns, its rows, a blank.
+        rest = rows[rows.index([]) + 2 :]
+        data = []
+        while rest:
+            _title, _columns, *rest = rest
+            end = rest.index([]) if [] in rest else len(rest)
+            data += [cell for row in rest[:end] for cell in row[1:]]
+            rest = rest[end + 1 :]
+        assert figures_in(cells) == figures_in(days_as_on_the_page(app, data)), url
+        compared += 1
     assert compared == sum(len(report.levels) for report in catalogue.CATALOGUE)
+
+
+def page_tables(page):
+    """Each table of a report page as (title, columns, rows of cell texts, the
+    address of its own download)."""
+    found = []
+    for match in re.finditer(
+        r'<h2 id="table-\d+">(?P<title>.*?)</h2>.*?<thead>(?P<head>.*?)</thead>'
+        r"\s*<tbody>(?P<body>.*?)</tbody>.*?"
+        r'<p class="table-download"><a href="(?P<href>[^"]+)"',
+        page,
+        re.S,
+    ):
+
+        def texts(html_text):
+            return [
+                html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+                for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", html_text, re.S)
+            ]
+
+        rows = [
+            texts(row)
+            for row in re.findall(r"<tr>(.*?)</tr>", match["body"], re.S)
+            if "colspan" not in row  # "Nothing to show."
+        ]
+        found.append(
+            (
+                html.unescape(match["title"]),
+                texts(match["head"]),
+                rows,
+                html.unescape(match["href"]),
+            )
+        )
+    return found
+
+
+#: How the English page words a figure it does not give.
+STATUS_WORDS = {
+    "fewer than 5",
+    "hidden",
+    "not published",
+    "too few cases",
+    "changed too little to show",
+    "none",
+    "unknown",
+}
+
+
+def test_each_table_downloads_on_its_own_with_the_pages_figures_and_words(
+    app, client, world, figures_round
+):
+    client.sign_in(world.accounts["organizer"].email)
+    tables = 0
+    seen_words: set[str] = set()
+    for url in every_report_url(world, figures_round):
+        page = client.get(url).get_data(as_text=True)
+        found = page_tables(page)
+        assert len(found) == page.count("<table"), url
+        for title, columns, rows, href in found:
+            response = client.get(href)
+            assert response.status_code == 200, href
+            assert response.mimetype == "text/csv"
+            disposition = response.headers["Content-Disposition"]
+            assert re.search(r'-[0-9a-f]{12}\.csv"$', disposition), disposition
+            header, *lines = [
+                [unescape_cell(cell) for cell in line]
+                for line in csv.reader(io.StringIO(response.get_data(as_text=True)))
+            ]
+            # One header row, named as the page names the columns, then one
+            # line per row of the table, nothing else.
+            assert header == columns, (url, title)
+            assert len(lines) == len(rows), (url, title)
+            for shown, line in zip(rows, lines, strict=True):
+                line = days_as_on_the_page(app, line)
+                assert len(line) == len(shown), (url, title)
+                for on_page, in_csv in zip(shown, line, strict=True):
+                    if re.search(r"[^\W\d_]", on_page) or not on_page:
+                        # Words (names, days, "fewer than 5") exactly as shown.
+                        assert in_csv == on_page, (url, title)
+                        seen_words.update({on_page} & STATUS_WORDS)
+                    else:
+                        assert figures_in([in_csv]) == figures_in([on_page]), (
+                            url,
+                            title,
+                        )
+            tables += 1
+    assert tables > 20
+    assert {"fewer than 5", "hidden", "not published", "unknown"} <= seen_words
+
+
+def test_a_table_downloaded_in_french_names_its_columns_and_words_in_french(
+    client, world, figures_round
+):
+    client.sign_in(world.accounts["organizer"].email)
+    french = {"Accept-Language": "fr-CA"}
+    url = f"/reports/rounds/{figures_round.id}/grievances/union/"
+    found = page_tables(client.get(url, headers=french).get_data(as_text=True))
+    assert found
+    words = set()
+    for _title, columns, rows, href in found:
+        text = client.get(href, headers=french).get_data(as_text=True)
+        header, *lines = list(csv.reader(io.StringIO(text)))
+        assert header == columns
+        for shown, line in zip(rows, lines, strict=True):
+            for on_page, in_csv in zip(shown, line, strict=True):
+                if re.search(r"[^\W\d_]", on_page):
+                    assert in_csv == on_page
+                    words.add(on_page)
+    assert {"aucun", "trop peu de dossiers"} <= words
+
+
+def test_the_autumns_money_reads_none_only_where_the_counts_already_say_so(
+    client, world, figures_round
+):
+    """A kind with no closed case recovered nothing, as its published zeros say.
+    A kind whose closed cases recovered no money is withheld like any other
+    small group: "none" there would tell that 1 to 9 cases of a kind with back
+    pay did recover some."""
+    client.sign_in(world.accounts["organizer"].email)
+    url = f"/reports/rounds/{figures_round.id}/grievances/union/"
+    tables = {
+        title: rows
+        for title, _columns, rows, _href in page_tables(
+            client.get(url).get_data(as_text=True)
+        )
+    }
+    money = dict(tables["Money recovered, rounded to $100"])
+    assert money["Wage discrepancy"] == "too few cases"
+    assert money["Benefits"] == "too few cases"
+    assert money["Scheduling"] == "none"
+    assert money["All"] == "too few cases"
+    by_kind = {
+        row[0]: row[1:] for row in tables["Grievances by kind and where they stand"]
+    }
+    assert by_kind["Scheduling"] == ["0"] * 6
+    # Benefits' closed cases are withheld (withdrawn), not published as 0.
+    assert by_kind["Benefits"][4] != "0"
+    csv_text = client.get(f"{url}csv?table=money_recovered").get_data(as_text=True)
+    assert "Scheduling,none" in csv_text.splitlines()
+    assert "Benefits,too few cases" in csv_text.splitlines()
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["table=nonsense", "table=", "table=%3Cscript%3E", "table=Hourly%20wage"],
+)
+def test_an_unknown_table_answers_400_with_a_clear_message_and_exports_nothing(
+    client, world, query
+):
+    client.sign_in("organizer@example.org")
+    before = db.session.scalar(
+        sa.select(sa.func.count()).where(AuditEvent.action == "report.exported")
+    )
+    response = client.get(
+        f"/reports/rounds/{world.survey_round.id}/wages/union/csv?{query}"
+    )
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert "This report has no table by that name" in text
+    assert "<script>" not in text
+    after = db.session.scalar(
+        sa.select(sa.func.count()).where(AuditEvent.action == "report.exported")
+    )
+    assert after == before
+
+
+def test_a_table_download_is_audited_as_an_export_of_its_report(client, world):
+    client.sign_in("organizer@example.org")
+    response = client.get(
+        f"/reports/rounds/{world.survey_round.id}/wages/union/csv?table=hourly_wage"
+    )
+    assert response.status_code == 200
+    event = db.session.scalars(
+        sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)
+    ).one()
+    assert event.action == "report.exported"
+    assert event.actor_id == world.accounts["organizer"].id
 
 
 def test_the_reports_page_says_who_the_reports_hold_against_and_the_budget(

@@ -8,6 +8,8 @@ views/errors.py) and nothing is computed.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     Blueprint,
     abort,
@@ -29,6 +31,7 @@ from union.services import reports, survey
 from union.services.reports import noisy
 from union.services.reports.catalogue import CATALOGUE
 from union.services.reports.presenting import LEVEL_NAMES, Page, present, sector_name
+from union.views.errors import error_page
 from union.views.helpers import (
     Question,
     actor,
@@ -48,6 +51,9 @@ READERS = (Role.ORGANIZER, Role.ADMIN)
 #: The only query parameter a report page reads: which page of a long table.
 ALLOWED_QUERY = {"page"}
 ROWS_PER_PAGE = 50
+#: How much of an artifact's digest the page shows as its check code: enough to
+#: tell two reports apart at a glance, short enough to read out.
+CHECK_CODE_LENGTH = 12
 
 
 @blueprint.app_template_filter("protected_count")
@@ -172,6 +178,8 @@ def catalogue(round_id: int) -> ResponseReturnValue:
 def _pulled_page(
     round_id: int, report: str, level: str, scope: str, *, exported: bool
 ) -> tuple[SurveyRound, reports.Pulled, Page]:
+    """The artifact, pulled (its audit row flushed, for the caller to commit or,
+    when the request turns out to ask for nothing the page has, roll back)."""
     survey_round = reports.closed_round(round_id)
     pulled = reports.pull(
         survey_round,
@@ -183,8 +191,19 @@ def _pulled_page(
         exported=exported,
     )
     page = present(pulled.body, pulled.report, disclosure_rules())
-    db.session.commit()  # the audit row of this pull
     return survey_round, pulled, page
+
+
+def _download_url(
+    round_id: int, report: str, level: str, scope: str, table: str | None = None
+) -> str:
+    """The whole report's CSV, or one table's."""
+    values: dict[str, Any] = {"round_id": round_id, "report": report, "level": level}
+    if scope:
+        values["scope"] = scope
+    if table is not None:
+        values["table"] = table
+    return url_for(".download", **values)
 
 
 @blueprint.get("/rounds/<int:round_id>/<report>/<level>/", defaults={"scope": ""})
@@ -196,14 +215,18 @@ def show(round_id: int, report: str, level: str, scope: str) -> ResponseReturnVa
     survey_round, pulled, page = _pulled_page(
         round_id, report, level, scope, exported=False
     )
+    db.session.commit()  # the audit row of this pull
     return render_template(
         "reports/show.html",
         survey_round=survey_round,
         artifact=pulled.artifact,
+        check_code=pulled.artifact.digest[:CHECK_CODE_LENGTH],
         page=page,
-        report=report,
-        level=level,
-        scope=scope,
+        download_url=_download_url(round_id, report, level, scope),
+        table_download_urls={
+            table.key: _download_url(round_id, report, level, scope, table=table.key)
+            for table in page.tables
+        },
         page_number=number,
         per_page=ROWS_PER_PAGE,
     )
@@ -213,11 +236,33 @@ def show(round_id: int, report: str, level: str, scope: str) -> ResponseReturnVa
 @blueprint.get("/rounds/<int:round_id>/<report>/<level>/<scope>/csv")
 @roles(*READERS)
 def download(round_id: int, report: str, level: str, scope: str) -> ResponseReturnValue:
-    _refuse_filters(allowed=set())
+    """The whole report in one file (every table stacked under the artifact's id
+    and digest), or with `?table=` one of the page's tables on its own."""
+    _refuse_filters(allowed={"table"})
+    wanted = request.args.get("table")
     _round, pulled, page = _pulled_page(round_id, report, level, scope, exported=True)
-    rows: list[list[object]] = []
-    for table in page.tables:
-        rows.extend([[table.title], list(table.columns), *table.raw_rows, []])
-    lines = reports.csv_of(pulled, [page.title, page.scope_name], rows)
     stem = f"report-{round_id}-{report}-{level}{'-' + scope if scope else ''}"
-    return csv_download(list(lines), stem)
+    if wanted is None:
+        db.session.commit()  # the audit row of this export
+        rows: list[list[object]] = []
+        for table in page.tables:
+            rows.extend([[table.title], list(table.columns), *table.raw_rows, []])
+        lines = reports.csv_of(pulled, [page.title, page.scope_name], rows)
+        return csv_download(list(lines), stem)
+    chosen = page.table(wanted)
+    if chosen is None:
+        db.session.rollback()  # nothing was exported
+        return error_page(
+            400,
+            _(
+                "This report has no table by that name. Go back to the report and "
+                "use the download link under the table you want."
+            ),
+        )
+    db.session.commit()  # the audit row of this export
+    # The check code's start in the name: a table passed around on its own can
+    # still be traced to the report it came from.
+    check_code = pulled.artifact.digest[:CHECK_CODE_LENGTH]
+    return csv_download(
+        list(reports.csv_of_table(chosen)), f"{stem}-{chosen.key}-{check_code}"
+    )

@@ -16,6 +16,7 @@ from union.services.reports.pulling import (
     check_request,
     closed_round,
     csv_of,
+    csv_of_table,
     pull,
     workplaces_with_reports,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "check_request",
     "closed_round",
     "csv_of",
+    "csv_of_table",
     "pull",
     "workplaces_with_reports",
 ]

@@ -49,6 +49,9 @@ STATE_NAMES = {"open": _l("Still open"), "all": _l("All")}
 
 @dataclass(slots=True)
 class Table:
+    #: Names the table in its own download's address (`?table=`): the same in
+    #: every language, unique within a page.
+    key: str
     title: str
     columns: list[str]
     rows: list[list[str]]
@@ -88,6 +91,10 @@ class Page:
 
     def cell_raw(self, cell: Cell) -> Any:
         return cell["n"] if "n" in cell else self.cell_text(cell)
+
+    def table(self, key: str) -> Table | None:
+        """The page's table of that key, if the page has one."""
+        return next((table for table in self.tables if table.key == key), None)
 
 
 #: Adds one section of a report to its page.
@@ -170,6 +177,7 @@ def breakdown(body: Body, page: Page) -> None:
     names = [sector_name(r["label"]) if union_wide else r["label"] for r in rows]
     page.tables.append(
         Table(
+            key="breakdown",
             title=_("Answers by sector") if union_wide else _("Answers by workplace"),
             columns=[_("Where"), _("People")],
             rows=[
@@ -221,6 +229,7 @@ def distributions(body: Body, page: Page) -> None:
             continue
         page.tables.append(
             Table(
+                key=asked.key,
                 title=question,
                 columns=[_("Answer"), _("People")],
                 rows=[[asked.label(r["category"]), page.cell_text(r)] for r in rows],
@@ -306,6 +315,7 @@ def noisy_distributions(body: Body, page: Page) -> None:
         rows = distribution.get("rows", [])
         page.tables.append(
             Table(
+                key=asked.key,
                 title=question,
                 columns=[_("Answer"), _("About this many people"), _("Give or take")],
                 rows=[
@@ -359,6 +369,7 @@ QUANTILES = ("median", "lower_quartile", "upper_quartile")
 
 
 def _median_table(
+    key: str,
     rows: Sequence[MedianRow],
     title: str,
     unit: str,
@@ -383,6 +394,7 @@ def _median_table(
             [name, row["group"], *(hidden if v is None else raw(v) for v in values)]
         )
     return Table(
+        key=key,
         title=title,
         columns=[
             _("Job"),
@@ -408,7 +420,9 @@ def _medians_note(page: Page) -> None:
 def wage_medians(body: Body, page: Page) -> None:
     rows = body.get("medians", [])
     page.tables.append(
-        _median_table(rows, _("Hourly wage"), _("per hour"), format_money)
+        _median_table(
+            "hourly_wage", rows, _("Hourly wage"), _("per hour"), format_money
+        )
     )
     by_job = [r for r in rows if "s" not in r and r["classification"]]
     if by_job:
@@ -436,6 +450,7 @@ def raise_medians(body: Body, page: Page) -> None:
     rows = body.get("medians", [])
     page.tables.append(
         _median_table(
+            "months_since_raise",
             rows,
             _("Months since the last raise"),
             _("months"),
@@ -467,6 +482,7 @@ def wage_spread(body: Body, page: Page) -> None:
         raw.append([item["classification"], cents_to_decimal(item["gap"]), names])
     page.tables.append(
         Table(
+            key="wage_gaps",
             title=_("The same job, paid differently"),
             columns=[
                 _("Job"),
@@ -498,6 +514,7 @@ def funding(body: Body, page: Page) -> None:
     records = found["ending_soon"]
     page.tables.append(
         Table(
+            key="funding_ending",
             title=_("Funding ending within six months of the round"),
             columns=[_("Funder"), _("Program"), _("Ends"), _("Positions")],
             rows=[
@@ -565,6 +582,7 @@ def grievance_tables(table: GrievanceTable, page: Page) -> None:
     states = [*table["states"], "all"]
     page.tables.append(
         Table(
+            key="grievances",
             title=_("Grievances by kind and where they stand"),
             columns=[_("Kind"), *(grievance_name(s) for s in states)],
             rows=[
@@ -584,6 +602,7 @@ def grievance_tables(table: GrievanceTable, page: Page) -> None:
     if steps is not None:
         page.tables.append(
             Table(
+                key="open_by_step",
                 title=_("Open cases by step"),
                 columns=[_("Step"), _("Cases")],
                 rows=[[step_name(r["step"]), page.cell_text(r)] for r in steps],
@@ -594,6 +613,7 @@ def grievance_tables(table: GrievanceTable, page: Page) -> None:
     if sectors is not None:
         page.tables.append(
             Table(
+                key="cases_by_sector",
                 title=_("Cases by sector"),
                 columns=[_("Sector"), _("Open"), _("Closed")],
                 rows=[
@@ -617,26 +637,26 @@ def grievance_tables(table: GrievanceTable, page: Page) -> None:
     if table["money"]:
         total: MoneyRow = {"category": "all", **(table["total_money"] or {})}
         money_rows = [*table["money"], total]
+        without_cases = _kinds_without_money_cases(table)
+
+        def money_text(row: MoneyRow, amount: Callable[[int], Any]) -> Any:
+            if "money" in row:
+                return amount(row["money"])
+            if row["category"] in without_cases:
+                return str(_("none"))
+            return page.withheld(row.get("s"))
+
         page.tables.append(
             Table(
+                key="money_recovered",
                 title=_("Money recovered, rounded to $100"),
                 columns=[_("Kind"), _("Money recovered")],
                 rows=[
-                    [
-                        grievance_name(r["category"]),
-                        dollars(r["money"])
-                        if "money" in r
-                        else page.withheld(r.get("s")),
-                    ]
+                    [grievance_name(r["category"]), money_text(r, dollars)]
                     for r in money_rows
                 ],
                 raw_rows=[
-                    [
-                        grievance_name(r["category"]),
-                        cents_to_decimal(r["money"])
-                        if "money" in r
-                        else page.withheld(r.get("s")),
-                    ]
+                    [grievance_name(r["category"]), money_text(r, cents_to_decimal)]
                     for r in money_rows
                 ],
             )
@@ -677,12 +697,32 @@ def grievance_tables(table: GrievanceTable, page: Page) -> None:
         )
 
 
+def _kinds_without_money_cases(table: GrievanceTable) -> set[str]:
+    """Kinds (and "all") whose every case that could have recovered money is
+    published as exactly 0, so that "none recovered" repeats what the counts
+    already say. The money rules never publish a zero themselves: a kind with
+    closed cases of which none recovered money reads like any other withheld
+    amount, or "none" would tell that 1 to 9 of its cases did."""
+    states = [*table["states"], "all"]
+    # A release counts money over closed cases only; older tables over all.
+    sources = (
+        [s for s in table["states"] if s != "open"] if "quarter" in table else ["all"]
+    )
+    without: set[str] = set()
+    for row in table["rows"]:
+        cells = dict(zip(states, row["cells"], strict=True))
+        if all(cells[state].get("n") == 0 for state in sources):
+            without.add(row["category"])
+    return without
+
+
 def density(body: Body, page: Page) -> None:
     rows = body.get("density")
     if rows is None:
         return
     page.tables.append(
         Table(
+            key="density",
             title=_("Members and estimated workers"),
             columns=[
                 _("Workplace"),
@@ -702,7 +742,12 @@ def density(body: Body, page: Page) -> None:
                 for r in rows
             ],
             raw_rows=[
-                [r["workplace"], r["members"], r["headcount"], r["density_percent"]]
+                [
+                    r["workplace"],
+                    r["members"],
+                    r["headcount"] or _("unknown"),
+                    r["density_percent"],
+                ]
                 for r in rows
             ],
         )

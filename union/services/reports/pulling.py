@@ -22,6 +22,7 @@ from union.services import audit
 from union.services.reports import catalogue
 from union.services.reports.artifact import Body, Level, Place, read
 from union.services.reports.catalogue import Report, ReportName
+from union.services.reports.presenting import Table
 
 
 class OutsideCatalogue(DomainError):
@@ -123,3 +124,10 @@ def csv_of(pulled: Pulled, header: list[str], rows: list[list[Any]]) -> Iterator
         [],
     ]
     yield from csv_lines(["report artifact"], [*preamble, header, *rows])
+
+
+def csv_of_table(table: Table) -> Iterator[str]:
+    """One table of a report page on its own, for a spreadsheet: its columns as
+    the only header, then one line per row, with counts as plain numbers and
+    withheld figures in the page's own words."""
+    yield from csv_lines(table.columns, table.raw_rows)

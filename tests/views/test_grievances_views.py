@@ -366,6 +366,17 @@ def test_organizers_see_counts_without_names_titles_or_narratives(client, world)
     assert client.get(case_url(world)).status_code == 403
 
 
+def test_the_grievance_release_shows_a_short_check_code_with_the_digest_inside(
+    client, world
+):
+    client.sign_in("organizer@example.org")
+    page = client.get("/grievances/counts").get_data(as_text=True)
+    digest = re.search(r"<code>([0-9a-f]{64})</code>", page)
+    assert digest is not None
+    assert f"check code: {digest.group(1)[:12]}</summary>" in page
+    assert "fingerprint" not in page.lower()
+
+
 def readable_pages(app, world):
     """Every GET page that takes no id, or the ids of this world."""
     from tests.views.test_access_policy import url_for_rule

@@ -43,7 +43,7 @@ from union.views.helpers import (
     saved,
 )
 from union.web.access import roles
-from union.web.filters import number
+from union.web.filters import check_code, number
 
 blueprint = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -51,9 +51,6 @@ READERS = (Role.ORGANIZER, Role.ADMIN)
 #: The only query parameter a report page reads: which page of a long table.
 ALLOWED_QUERY = {"page"}
 ROWS_PER_PAGE = 50
-#: How much of an artifact's digest the page shows as its check code: enough to
-#: tell two reports apart at a glance, short enough to read out.
-CHECK_CODE_LENGTH = 12
 
 
 @blueprint.app_template_filter("protected_count")
@@ -220,7 +217,6 @@ def show(round_id: int, report: str, level: str, scope: str) -> ResponseReturnVa
         "reports/show.html",
         survey_round=survey_round,
         artifact=pulled.artifact,
-        check_code=pulled.artifact.digest[:CHECK_CODE_LENGTH],
         page=page,
         download_url=_download_url(round_id, report, level, scope),
         table_download_urls={
@@ -262,7 +258,7 @@ def download(round_id: int, report: str, level: str, scope: str) -> ResponseRetu
     db.session.commit()  # the audit row of this export
     # The check code's start in the name: a table passed around on its own can
     # still be traced to the report it came from.
-    check_code = pulled.artifact.digest[:CHECK_CODE_LENGTH]
+    code = check_code(pulled.artifact.digest)
     return csv_download(
-        list(reports.csv_of_table(chosen)), f"{stem}-{chosen.key}-{check_code}"
+        list(reports.csv_of_table(chosen)), f"{stem}-{chosen.key}-{code}"
     )

@@ -74,6 +74,15 @@ def url_with(**changes: Any) -> str:
     return url_for(request.endpoint, **arguments)
 
 
+#: How much of a stored release's digest a page shows as its check code: enough
+#: to tell two releases apart at a glance, short enough to read out.
+CHECK_CODE_LENGTH = 12
+
+
+def check_code(digest: str) -> str:
+    return digest[:CHECK_CODE_LENGTH]
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         money=money,
@@ -86,6 +95,7 @@ def register(app: Flask) -> None:
         label=enum_label,
         audit_action=audit_text.action_label,
         subscription_status=subscription_status,
+        check_code=check_code,
     )
     app.jinja_env.globals.update(
         audit_detail=audit_text.detail_text,

@@ -96,6 +96,8 @@ def test_an_unknown_action_is_shown_as_stored_rather_than_lost():
     ("action", "detail", "words"),
     [
         ("role.granted", "role=steward", "Steward or delegate"),
+        ("grievance.case_file_downloaded", "notes=omitted", "Without the confidential"),
+        ("grievance.case_file_viewed", "notes=included", "With the confidential notes"),
         ("member.status_changed", "status=lapsed", "Now lapsed"),
         ("member.application_declined", "member_number=1061", "Member 1061"),
         ("member.data_downloaded", "format=json", "Downloaded as a file"),

@@ -624,7 +624,7 @@ def test_the_case_file_prints_with_accents_and_leaves_notes_out_unless_asked(
         assert ignored.status_code == 200
         assert "c&#39;était voulu" not in ignored.get_data(as_text=True)
     assert case_file_audits()[:2] == [
-        ("grievance.case_file_viewed", "notes=left out"),
+        ("grievance.case_file_viewed", "notes=omitted"),
         ("grievance.case_file_viewed", "notes=included"),
     ]
 
@@ -653,7 +653,7 @@ def test_the_case_file_pdf_is_a_download_with_the_case_in_readable_text(
     with_notes = pdf_text(client.get(f"{url}?notes=1").get_data())
     assert "Élodie l'a vu : « c'était voulu »." in with_notes
     assert case_file_audits() == [
-        ("grievance.case_file_downloaded", "notes=left out"),
+        ("grievance.case_file_downloaded", "notes=omitted"),
         ("grievance.case_file_downloaded", "notes=included"),
     ]
 

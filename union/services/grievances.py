@@ -232,7 +232,7 @@ def record_case_file(
         actor=actor,
         now=now,
         subject=grievance,
-        detail="notes=included" if with_notes else "notes=left out",
+        detail="notes=included" if with_notes else "notes=omitted",
     )
     db.session.flush()
 

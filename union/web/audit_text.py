@@ -109,6 +109,8 @@ ACTIONS: dict[str, LazyString] = {
     "grievance.opened": _l("Case opened"),
     "grievance.raised": _l("Problem raised online by the member"),
     "grievance.viewed": _l("Case viewed"),
+    "grievance.case_file_viewed": _l("Case file opened to print"),
+    "grievance.case_file_downloaded": _l("Case file downloaded as a PDF"),
     "grievance.details_changed": _l("Case details changed"),
     "grievance.moved": _l("Case moved to another step"),
     "grievance.closed": _l("Case closed"),
@@ -361,6 +363,15 @@ def _invited(fields: Mapping[str, str], _users: Mapping[int, str]) -> str | None
     return str(ngettext("%(num)d member invited", "%(num)d members invited", count))
 
 
+def _case_file(fields: Mapping[str, str], _users: Mapping[int, str]) -> str | None:
+    notes = fields.get("notes")
+    if notes == "included":
+        return str(_("With the confidential notes"))
+    if notes == "omitted":
+        return str(_("Without the confidential notes"))
+    return None
+
+
 def _steward(fields: Mapping[str, str], users: Mapping[int, str]) -> str | None:
     user_id = _number(fields.get("user"))
     if user_id is None:
@@ -465,6 +476,8 @@ _DETAILS: dict[str, Describe] = {
     "grievance.counts_exported": _quarter,
     "grievance.opened": _grievants,
     "grievance.moved": _step,
+    "grievance.case_file_viewed": _case_file,
+    "grievance.case_file_downloaded": _case_file,
     "grievance.closed": _outcome,
     "grievance.steward_reassigned": _steward,
     "grievance.document_viewed": _internal_id_only,

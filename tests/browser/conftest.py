@@ -26,7 +26,14 @@ from typing import Any
 import flask_migrate
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    expect,
+    sync_playwright,
+)
 from werkzeug.serving import make_server
 
 from tests.browser import axe
@@ -154,6 +161,26 @@ class LiveUnion:
         )
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 -- loopback only
             return int(response.status)
+
+
+def open_menu(page: Page) -> None:
+    """Opens the site's menu where it is folded away behind "Menu" (a phone); on
+    wider screens its links are in the open and nothing happens."""
+    menu = page.locator("details.site-menu")
+    if menu.is_visible() and menu.get_attribute("open") is None:
+        menu.locator("summary").click()
+        expect(menu.locator(".site-nav")).to_be_visible()
+
+
+def menu_link(page: Page, name: str) -> Locator:
+    """The site menu's link called `name`, the menu opened first on a phone."""
+    open_menu(page)
+    return page.locator(".site-nav:visible").get_by_role("link", name=name, exact=True)
+
+
+def expect_signed_in(page: Page) -> None:
+    """Signed in: the menu, open or folded, has a way to sign out."""
+    expect(page.locator(".site-nav form[action='/logout']").first).to_be_attached()
 
 
 @contextlib.contextmanager

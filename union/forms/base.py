@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, StringField, widgets
@@ -28,7 +28,10 @@ __all__ = [
     "SelectChoice",
     "WholeNumberField",
     "choices",
+    "chosen",
 ]
+
+EnumT = TypeVar("EnumT", bound=enum.Enum)
 
 
 class BaseForm(FlaskForm):
@@ -41,6 +44,19 @@ class BaseForm(FlaskForm):
                 self.form_errors.extend(messages)
             else:
                 field.errors = [*field.errors, *messages]
+
+    def add_errors_where_none(self, error: ValidationFailed) -> None:
+        """A service's messages beside the form's own, for fields the form found
+        nothing wrong with: every problem shows at once, and no field says the
+        same thing twice."""
+        for name, messages in error.errors.items():
+            field = self._fields.get(name) if name else None
+            if field is None:
+                self.form_errors.extend(
+                    message for message in messages if message not in self.form_errors
+                )
+            elif not field.errors:
+                field.errors = list(messages)
 
 
 class ActionForm(BaseForm):
@@ -125,6 +141,15 @@ class MonthField(StringField):
         if isinstance(value, date):
             return value.strftime("%Y-%m")
         return str(value or "")
+
+
+def chosen(enum_class: type[EnumT], value: object) -> EnumT | None:
+    """The enum member a radio button or select box sent, or None for no choice or
+    anything tampered (the field itself reports that)."""
+    try:
+        return enum_class(value)
+    except ValueError:
+        return None
 
 
 def choices(enum_class: type[enum.Enum]) -> list[SelectChoice]:

@@ -22,6 +22,7 @@ from union.forms.base import (
     strip_filter,
 )
 from union.forms.dues import level_choices
+from union.forms.workplaces import job_choices
 from union.i18n import _l
 from union.models import (
     ContactPreference,
@@ -156,7 +157,7 @@ class JoinForm(PersonalDetailsForm):
         ]
         self.classification.choices = [
             SelectChoice("", _l("Choose your job")),
-            *[SelectChoice(str(c.id), c.name) for c in classifications],
+            *job_choices(classifications),
         ]
         self.dues_level.choices = level_choices(levels)
 
@@ -214,7 +215,7 @@ class EmploymentForm(BaseForm):
         ]
         self.classification.choices = [
             SelectChoice("", _l("Not known")),
-            *[SelectChoice(str(c.id), c.name) for c in classifications],
+            *job_choices(classifications),
         ]
 
 

@@ -17,6 +17,7 @@ from union.forms.base import (
     chosen,
     strip_filter,
 )
+from union.forms.workplaces import job_choices
 from union.i18n import _l
 from union.models import EmploymentType, JobClassification, Workplace, YesNoUnsure
 from union.services.survey import Answers
@@ -151,8 +152,9 @@ class SurveyForm(BaseForm):
         self.workplace_id.choices = [SelectChoice("", _l("Choose a workplace"))] + [
             SelectChoice(str(w.id), w.name) for w in workplaces
         ]
-        self.classification_id.choices = [SelectChoice("", _l("Choose a job"))] + [
-            SelectChoice(str(c.id), c.name) for c in classifications
+        self.classification_id.choices = [
+            SelectChoice("", _l("Choose a job")),
+            *job_choices(classifications),
         ]
 
 

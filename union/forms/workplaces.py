@@ -20,8 +20,19 @@ from union.forms.base import (
     choices,
     strip_filter,
 )
-from union.i18n import _l
+from union.forms.dues import french_field
+from union.i18n import _l, collation_key, current_language
 from union.models import BargainingStatus, JobClassification, Sector, User, Workplace
+
+
+def job_choices(classifications: Sequence[JobClassification]) -> list[SelectChoice]:
+    """Each job by its title in the reader's language, in that language's order."""
+    language = current_language()
+    named = [(c.name_for(language), c) for c in classifications]
+    return [
+        SelectChoice(str(c.id), name)
+        for name, c in sorted(named, key=lambda pair: collation_key(pair[0]))
+    ]
 
 
 class CheckboxListField(SelectMultipleField):
@@ -71,9 +82,7 @@ class WorkplaceForm(BaseForm):
     classification_ids = CheckboxListField(_l("Jobs at this workplace"), coerce=int)
 
     def offer(self, classifications: Sequence[JobClassification]) -> None:
-        self.classification_ids.choices = [
-            SelectChoice(str(c.id), c.name) for c in classifications
-        ]
+        self.classification_ids.choices = job_choices(classifications)
 
 
 class FundingForm(BaseForm):
@@ -152,3 +161,4 @@ class ClassificationForm(BaseForm):
             Length(max=80, message=_l("Keep this under 80 characters.")),
         ],
     )
+    name_fr = french_field(_l("Job name in French (optional)"), 80)

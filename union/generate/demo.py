@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from union import clock
 from union.clock import first_of_month, month_index
 from union.db import db
-from union.generate.organisation import JOBS
+from union.generate.organisation import JOB_NAMES_FR, JOBS
 from union.generate.people import FIRST_NAMES
 from union.models import (
     BargainingStatus,
@@ -162,7 +162,10 @@ def load_demo(*, password: str, now: datetime, seed: int = 2014) -> int:
     rng = random.Random(seed)  # noqa: S311 -- invented demo data, not a secret
     today = clock.today(now)
     jobs = [
-        workplaces.add_classification(name, actor=None, now=now) for name in DEMO_JOBS
+        workplaces.add_classification(
+            name, name_fr=JOB_NAMES_FR[name], actor=None, now=now
+        )
+        for name in DEMO_JOBS
     ]
 
     places: list[tuple[DemoPlace, Workplace]] = []

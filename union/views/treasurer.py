@@ -61,7 +61,7 @@ def index() -> ResponseReturnValue:
     now = utcnow()
     totals = treasury.monthly_totals(now=now, months=12)
     chart = charts.stacked_bars(
-        [line.month.strftime("%b %y") for line in totals],
+        [format_day(line.month, "MMM yy") for line in totals],
         [
             charts.Series(
                 label(method), [line.by_method.get(method, 0) for line in totals]

@@ -183,8 +183,21 @@ def expect_signed_in(page: Page) -> None:
     expect(page.locator(".site-nav form[action='/logout']").first).to_be_attached()
 
 
+#: Where localstripe's Checkout and Portal URLs lead unless it serves its pages.
+UNANSWERED_STRIPE_PAGES = (
+    "https://checkout.localstripe.test",
+    "https://billing.localstripe.test",
+)
+
+
 @contextlib.contextmanager
-def serve_union(folder: Path, localstripe: str, now: datetime) -> Iterator[LiveUnion]:
+def serve_union(
+    folder: Path,
+    localstripe: str,
+    now: datetime,
+    *,
+    redirect_origins: tuple[str, ...] = UNANSWERED_STRIPE_PAGES,
+) -> Iterator[LiveUnion]:
     """The demo union, freshly migrated and loaded, served on a free port with
     localstripe as Stripe, until the block ends."""
     http("DELETE", f"{localstripe}/_config/data")
@@ -197,10 +210,7 @@ def serve_union(folder: Path, localstripe: str, now: datetime) -> Iterator[LiveU
                 STRIPE_SECRET_KEY=SECRET_KEY,
                 STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
                 STRIPE_API_BASE=localstripe,
-                STRIPE_REDIRECT_ORIGINS=(
-                    "https://checkout.localstripe.test",
-                    "https://billing.localstripe.test",
-                ),
+                STRIPE_REDIRECT_ORIGINS=redirect_origins,
                 DOCUMENT_STORAGE_PATH=str(folder / "documents"),
             )
         )

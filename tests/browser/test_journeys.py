@@ -19,6 +19,7 @@ from tests.browser.conftest import (
     LiveUnion,
     expect_signed_in,
     menu_link,
+    serve_union,
 )
 from tests.stripe_peer import event
 from union.db import db
@@ -179,6 +180,37 @@ def test_a_worker_joins_on_a_phone_pays_by_card_and_owes_nothing(
         return user.member.dues_level.code
 
     assert live_union.run(stored_level) == "minimum"
+
+
+def test_a_member_clicks_through_a_card_payment_against_localstripe(
+    localstripe_pages, journey, tmp_path, now
+):
+    """The README's steps for development: localstripe serves a stand-in for
+    Stripe's Checkout, the app's CSP lets the member's form lead there because
+    STRIPE_REDIRECT_ORIGINS says so, and its button pays and comes back."""
+    with serve_union(
+        tmp_path, localstripe_pages, now, redirect_origins=(localstripe_pages,)
+    ) as live:
+        member = journey("member", phone=True)
+        page = member.page
+        sign_in(member, live, "member@example.org")
+        menu_link(page, "My dues").click()
+        member.see("dues")
+        page.get_by_role("button", name="Pay by card every month").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Test checkout")
+        assert page.url.startswith(f"{localstripe_pages}/_config/checkout/cs_")
+        member.see("checkout")
+        page.get_by_role("button", name="Pay with the test card").click()
+        page.wait_for_url(f"{live.url}/dues/card/done?session_id=cs_*")
+        deadline = time.monotonic() + 10
+        while "your payment is in" not in page.content():
+            assert time.monotonic() < deadline, "the payment never came in"
+            page.wait_for_timeout(200)
+            page.reload()
+        member.see("payment-done")
+        menu_link(page, "My dues").click()
+        expect(page.get_by_text("You pay by card every month.")).to_be_visible()
+        member.see("dues-paid")
 
 
 def test_a_delegate_records_cash_and_the_member_sees_the_receipt(live_union, journey):

@@ -110,6 +110,28 @@ def test_implausible_answers_get_a_clear_message(
     assert not survey.has_answered(world.member, open_round)
 
 
+def test_boxes_left_empty_in_a_browser_are_skipped_answers(
+    client, world, open_round, make
+):
+    """A browser sends every box, empty ones as "": those are questions skipped,
+    not numbers typed wrong (the survey could not be sent from a real browser)."""
+    job = make.classification()
+    client.sign_in("member@example.org")
+    empty = dict.fromkeys(
+        (
+            "hourly_wage",
+            "weekly_hours",
+            "paid_sick_days",
+            "vacation_days",
+            "months_since_raise",
+        ),
+        "",
+    )
+    response = client.submit("/survey/", survey_form(world, job.id, **empty))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert survey.has_answered(world.member, open_round)
+
+
 def test_every_problem_in_an_answer_shows_on_the_first_try(
     client, world, open_round, make
 ):

@@ -107,6 +107,11 @@ class WholeNumberField(IntegerField):
     """A number field whose complaint says what to type."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
+        # A browser sends an empty box as "": nothing typed is no number, for
+        # Optional or InputRequired to judge, not text that is not a number.
+        if valuelist and not str(valuelist[0]).strip():
+            self.data = None
+            return
         try:
             super().process_formdata(valuelist)
         except ValueError as error:

@@ -335,7 +335,7 @@ def test_a_worker_switches_to_french_and_joins_on_a_phone(live_union, journey):
     worker.see("formulaire")
     page.get_by_label("Votre nom").fill("Camille")
     page.get_by_role("textbox", name="Courriel").fill("camille@example.org")
-    choose(page.get_by_label("Où travaillez-vous?"), "Peer Works")
+    choose(page.get_by_label("Où travaillez-vous"), "Peer Works")
     page.get_by_label(re.compile(r"^6,00\s\$ par mois")).check()
     page.get_by_role("button", name="Adhérer").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(

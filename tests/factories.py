@@ -83,9 +83,11 @@ class Factories:
         db.session.flush()
         return user
 
-    def classification(self, name: str | None = None) -> JobClassification:
+    def classification(
+        self, name: str | None = None, *, name_fr: str | None = None
+    ) -> JobClassification:
         classification = JobClassification(
-            name=name or f"Job {next(_sequence)}", created_at=self.now
+            name=name or f"Job {next(_sequence)}", name_fr=name_fr, created_at=self.now
         )
         db.session.add(classification)
         db.session.flush()

@@ -15,13 +15,23 @@ dues app (see ../shared/notes/stripe-testing.md):
 * `proration_behavior` accepted on subscription updates; `status` and `created`
   filters on invoice lists.
 
+With --browser, those URLs lead to two small pages this launcher serves itself, so
+that a person can click through a card payment in development (README, "Card
+payments on your machine"): a Checkout page whose button pays with Stripe's test
+card 4242 4242 4242 4242 (a saved card, the subscription or the payment, then a
+signed `checkout.session.completed` to every registered webhook) and returns to
+the app, and a Portal page that only leads back. --webhook registers the app's
+webhook at start, as `POST /_config/webhooks/ID` does.
+
 usage: python localstripe_server.py --port PORT [--webhook-delay SECONDS]
+           [--browser] [--webhook URL --webhook-secret SECRET]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import logging
 import types
 from typing import Any
@@ -29,8 +39,19 @@ from typing import Any
 from aiohttp import web
 from localstripe import resources
 
+#: Where Checkout and the Portal send a browser. By default addresses nothing
+#: answers, which the browser tests intercept; --browser points them at the pages
+#: below, on this launcher's own address.
+PAGES = {
+    "checkout": "https://checkout.localstripe.test/pay",
+    "portal": "https://billing.localstripe.test/session",
+}
+#: A card Stripe's test mode (and localstripe) always accepts.
+TEST_CARD = "pm_card_visa"
 
-def apply_shims() -> None:
+
+def apply_shims() -> dict[str, str]:
+    """Patches localstripe; returns where each Portal session leads back to."""
     from localstripe.errors import UserError
     from localstripe.resources import (
         Event,
@@ -171,7 +192,7 @@ def apply_shims() -> None:
             super().__init__()
             for name, value in params.items():
                 setattr(self, name, value)
-            self.url = f"https://checkout.localstripe.test/pay/{self.id}"
+            self.url = f"{PAGES['checkout']}/{self.id}"
             self.status = "open"
             self.payment_status = "unpaid"
 
@@ -190,7 +211,8 @@ def apply_shims() -> None:
             super().__init__()
             self.customer = customer
             self.return_url = return_url
-            self.url = f"https://billing.localstripe.test/session/{random_id(16)}"
+            self.url = f"{PAGES['portal']}/{random_id(16)}"
+            _portal_returns[self.url.rsplit("/", 1)[1]] = return_url or ""
 
     extra_apis.extend(
         [
@@ -207,6 +229,8 @@ def apply_shims() -> None:
             ),
         ]
     )
+
+    _portal_returns: dict[str, str] = {}
 
     def _plan_from_price_data(data: dict[str, Any]) -> str:
         recurring = data.get("recurring") or {}
@@ -297,6 +321,140 @@ def apply_shims() -> None:
         return listing
 
     Invoice._api_list_all = classmethod(_list_invoices)
+    return _portal_returns
+
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} (localstripe)</title>
+<style>body {{ font: 1.1rem/1.5 system-ui, sans-serif; max-width: 32rem;
+margin: 2rem auto; padding: 0 1rem; }} button {{ font: inherit; padding: 0.6rem 1.2rem;
+min-height: 44px; }}</style></head>
+<body><main><h1>{title}</h1>
+<p>A test page served by localstripe on your machine, standing in for Stripe's
+own. No real card is charged.</p>{body}</main></body></html>"""
+
+
+def _page(title: str, body: str) -> web.Response:
+    return web.Response(
+        text=PAGE.format(title=html.escape(title), body=body),
+        content_type="text/html",
+    )
+
+
+def _amount(cents: Any, currency: str) -> str:
+    return f"{int(cents) / 100:.2f} {currency.upper()}"
+
+
+def add_browser_pages(app: web.Application, portal_returns: dict[str, str]) -> None:
+    """Checkout and the Customer Portal as pages a browser can click through."""
+    from localstripe.errors import UserError
+    from localstripe.resources import (
+        Customer,
+        Event,
+        InvoiceItem,
+        PaymentIntent,
+        PaymentMethod,
+        StripeObject,
+        Subscription,
+        try_convert_to_int,
+    )
+    from localstripe.webhooks import schedule_webhook
+
+    def session_or_404(request: web.Request) -> Any:
+        session_id = request.match_info["id"]
+        try:
+            found = StripeObject._get_class_for_id(session_id)._api_retrieve(session_id)
+        except (UserError, KeyError, AttributeError):
+            raise web.HTTPNotFound() from None
+        return found
+
+    async def show_checkout(request: web.Request) -> web.Response:
+        session = session_or_404(request)
+        lines = []
+        for item in session.line_items:
+            if "price_data" in item:
+                data = item["price_data"]
+                lines.append(_amount(data["unit_amount"], data["currency"]))
+            else:
+                price = StripeObject._get_class_for_id(item["price"])._api_retrieve(
+                    item["price"]
+                )
+                lines.append(f"{_amount(price.unit_amount, price.currency)} a month")
+        body = (
+            f"<p>You pay {html.escape(' and '.join(lines))} with the test card "
+            "4242 4242 4242 4242.</p>"
+            f'<form method="post"><button type="submit">Pay with the test card'
+            f'</button></form><p><a href="{html.escape(session.cancel_url or "")}">'
+            "Cancel and go back</a></p>"
+        )
+        return _page("Test checkout", body)
+
+    async def pay(request: web.Request) -> web.Response:
+        session = session_or_404(request)
+        if session.status == "complete":
+            raise web.HTTPSeeOther(_success_url(session))
+        customer = session.customer
+        card = PaymentMethod._api_attach(TEST_CARD, customer=customer)
+        Customer._api_update(
+            customer, invoice_settings={"default_payment_method": card.id}
+        )
+        if session.mode == "subscription":
+            recurring, *one_time = session.line_items
+            for item in one_time:
+                InvoiceItem._api_create(
+                    customer=customer,
+                    amount=try_convert_to_int(item["price_data"]["unit_amount"]),
+                    currency=item["price_data"]["currency"],
+                )
+            metadata = (getattr(session, "subscription_data", None) or {}).get(
+                "metadata"
+            )
+            subscription = Subscription._api_create(
+                customer=customer,
+                items=[{"price": recurring["price"]}],
+                metadata=metadata or {},
+            )
+            session.subscription = subscription.id
+        else:
+            data = session.line_items[0]["price_data"]
+            amount = try_convert_to_int(data["unit_amount"])
+            intent = PaymentIntent._api_create(
+                amount=amount,
+                currency=data["currency"],
+                customer=customer,
+                payment_method=card.id,
+                confirm=True,
+                metadata=(getattr(session, "payment_intent_data", None) or {}).get(
+                    "metadata"
+                )
+                or {},
+            )
+            session.payment_intent = intent.id
+            session.amount_total = amount
+        session.status = "complete"
+        session.payment_status = "paid"
+        schedule_webhook(Event("checkout.session.completed", session))
+        raise web.HTTPSeeOther(_success_url(session))
+
+    def _success_url(session: Any) -> str:
+        return str(session.success_url).replace("{CHECKOUT_SESSION_ID}", session.id)
+
+    async def show_portal(request: web.Request) -> web.Response:
+        back = portal_returns.get(request.match_info["id"])
+        if back is None:
+            raise web.HTTPNotFound()
+        body = (
+            "<p>Stripe's Customer Portal (update a card, cancel) has no stand-in "
+            f'here.</p><p><a href="{html.escape(back)}">Back to the union</a></p>'
+        )
+        return _page("Test customer portal", body)
+
+    # localstripe asks no key for /_config/ addresses, and a browser sends none.
+    app.router.add_get("/_config/checkout/{id}", show_checkout)
+    app.router.add_post("/_config/checkout/{id}", pay)
+    app.router.add_get("/_config/portal/{id}", show_portal)
 
 
 def main() -> None:
@@ -304,7 +462,16 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8420)
     parser.add_argument("--webhook-delay", type=float, default=1.0)
+    parser.add_argument(
+        "--browser",
+        action="store_true",
+        help="serve Checkout and Portal pages a browser can click through",
+    )
+    parser.add_argument("--webhook", help="the app's webhook address, registered now")
+    parser.add_argument("--webhook-secret", help="the app's STRIPE_WEBHOOK_SECRET")
     args = parser.parse_args()
+    if bool(args.webhook) != bool(args.webhook_secret):
+        parser.error("--webhook and --webhook-secret go together")
 
     if args.webhook_delay != 1.0:
         from localstripe import webhooks
@@ -316,8 +483,17 @@ def main() -> None:
         )
     resources.Store.dump_to_disk = lambda self: None
     resources.Store.try_load_from_disk = lambda self: None
-    apply_shims()
+    if args.browser:
+        base = f"http://{args.host}:{args.port}/_config"
+        PAGES.update(checkout=f"{base}/checkout", portal=f"{base}/portal")
+    portal_returns = apply_shims()
     from localstripe.server import app  # routes are registered at import: shims first
+    from localstripe.webhooks import register_webhook
+
+    if args.browser:
+        add_browser_pages(app, portal_returns)
+    if args.webhook:
+        register_webhook("app", args.webhook, args.webhook_secret, None)
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     web.run_app(app, host=args.host, port=args.port, access_log=None, print=None)

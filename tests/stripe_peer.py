@@ -6,6 +6,7 @@ test asks for it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -56,11 +57,12 @@ class Delivery:
         return json.loads(self.body)
 
 
-@pytest.fixture(scope="session")
-def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """localstripe (pinned) in its own process on a free loopback port."""
+@contextlib.contextmanager
+def running_localstripe(folder: Path, *options: str) -> Iterator[str]:
+    """localstripe (pinned) in its own process on a free loopback port, until the
+    block ends; its log goes to a file in `folder`."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("localstripe") / "server.log"
+    log_path = folder / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 -- our own launcher, fixed arguments
             [
@@ -70,6 +72,7 @@ def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 str(port),
                 "--webhook-delay",
                 "0.05",
+                *options,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -97,6 +100,21 @@ def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture(scope="session")
+def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """localstripe whose Checkout and Portal URLs lead nowhere (tests catch them)."""
+    with running_localstripe(tmp_path_factory.mktemp("localstripe")) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def localstripe_pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """localstripe serving its Checkout and Portal pages, as in development."""
+    folder = tmp_path_factory.mktemp("localstripe-pages")
+    with running_localstripe(folder, "--browser") as base:
+        yield base
 
 
 @pytest.fixture

@@ -72,6 +72,8 @@ DEFAULTS: dict[str, Any] = {
     "STRIPE_PRODUCT_NAME": "Membership dues",
     #: Where paying members are sent after pressing a button: Stripe's Checkout and
     #: Customer Portal. Browsers apply the CSP's form-action to that redirect too.
+    #: STRIPE_REDIRECT_ORIGINS (comma-separated) replaces them, e.g. with a local
+    #: Stripe peer's pages in development (README, "Card payments on your machine").
     "STRIPE_REDIRECT_ORIGINS": (
         "https://checkout.stripe.com",
         "https://billing.stripe.com",
@@ -154,6 +156,10 @@ def from_environment(environ: Mapping[str, str], instance_path: Path) -> dict[st
         config["BENCHMARK_FLOOR"] = True
     if environ.get("DISCLOSURE_RULES"):
         config["DISCLOSURE_RULES"] = _disclosure_settings(environ["DISCLOSURE_RULES"])
+    if environ.get("STRIPE_REDIRECT_ORIGINS"):
+        config["STRIPE_REDIRECT_ORIGINS"] = _origins(
+            "STRIPE_REDIRECT_ORIGINS", environ["STRIPE_REDIRECT_ORIGINS"]
+        )
     if environ.get("TRUSTED_HOSTS"):
         config["EXTRA_TRUSTED_HOSTS"] = tuple(
             host.strip() for host in environ["TRUSTED_HOSTS"].split(",") if host.strip()
@@ -180,6 +186,40 @@ def from_environment(environ: Mapping[str, str], instance_path: Path) -> dict[st
     if retention:
         config["RETENTION_DAYS"] = {**DEFAULTS["RETENTION_DAYS"], **retention}
     return config
+
+
+def _is_origin(text: str) -> bool:
+    """A plain web origin: scheme, host and maybe a port, nothing else."""
+    if any(char.isspace() or char in ";'\",@" for char in text):
+        return False
+    try:
+        address = urlsplit(text)
+        port = address.port  # raises ValueError when the port is not a number
+    except ValueError:
+        return False
+    return (
+        address.scheme in ("http", "https")
+        and bool(address.hostname)
+        and (port is None or port > 0)
+        and not (address.path.strip("/") or address.query or address.fragment)
+    )
+
+
+def _origins(name: str, text: str) -> tuple[str, ...]:
+    """ "https://checkout.stripe.com, http://127.0.0.1:8420" as origins. They go
+    into the Content-Security-Policy, so anything but a plain web origin stops
+    the app, named."""
+    origins = []
+    for part in (piece.strip() for piece in text.split(",")):
+        if not part:
+            continue
+        if not _is_origin(part):
+            raise ConfigError(
+                f"refusing to start: {name}: {part!r} is not a web origin such as "
+                "https://checkout.stripe.com"
+            )
+        origins.append(part.rstrip("/"))
+    return tuple(origins)
 
 
 def _disclosure_settings(text: str) -> dict[str, float]:
@@ -319,6 +359,16 @@ def check_production(
         problems.append(
             "SMTP_URL must be set (the console mail backend writes whole emails, "
             "addresses and sign-in links included, to the log)"
+        )
+    insecure = [
+        origin
+        for origin in config.get("STRIPE_REDIRECT_ORIGINS", ())
+        if not str(origin).startswith("https://")
+    ]
+    if insecure:
+        problems.append(
+            "STRIPE_REDIRECT_ORIGINS must all be https addresses (a local Stripe "
+            f"peer is for development only): {', '.join(insecure)}"
         )
     if config.get("STRIPE_SECRET_KEY") and not config.get("STRIPE_WEBHOOK_SECRET"):
         problems.append(

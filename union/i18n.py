@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from babel import Locale, dates, numbers
@@ -60,6 +61,24 @@ def format_day(value: date, style: str = "medium") -> str:
     return _formatted_day(value, style, _reader_locale())
 
 
+def collation_key(text: str) -> str:
+    """Sorts words the way a reader expects, accents beside their letters: in
+    French "Élevé" comes among the e's, not after z."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def format_minute(value: datetime) -> str:
+    """A moment the way the reader's language writes it, the day in words and the
+    time to the minute: "Nov 17, 2026, 3:04 p.m.", "17 nov. 2026, 15 h 04"."""
+    locale = _reader_locale()
+    return (
+        str(dates.get_datetime_format("medium", locale=locale))
+        .replace("{1}", _formatted_day(value.date(), "medium", locale))
+        .replace("{0}", str(dates.format_time(value, "short", locale=locale)))
+    )
+
+
 # Formatting the same days and counts again and again is much of the time a table
 # page takes to render, so each formatted value is kept per locale. None of them is
 # personal: calendar days and counts.
@@ -104,8 +123,10 @@ __all__ = [
     "LANGUAGE_COOKIE",
     "_",
     "_l",
+    "collation_key",
     "current_language",
     "format_day",
+    "format_minute",
     "format_money",
     "format_number",
     "gettext",

@@ -26,7 +26,14 @@ from typing import Any
 import flask_migrate
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    expect,
+    sync_playwright,
+)
 from werkzeug.serving import make_server
 
 from tests.browser import axe
@@ -156,8 +163,41 @@ class LiveUnion:
             return int(response.status)
 
 
+def open_menu(page: Page) -> None:
+    """Opens the site's menu where it is folded away behind "Menu" (a phone); on
+    wider screens its links are in the open and nothing happens."""
+    menu = page.locator("details.site-menu")
+    if menu.is_visible() and menu.get_attribute("open") is None:
+        menu.locator("summary").click()
+        expect(menu.locator(".site-nav")).to_be_visible()
+
+
+def menu_link(page: Page, name: str) -> Locator:
+    """The site menu's link called `name`, the menu opened first on a phone."""
+    open_menu(page)
+    return page.locator(".site-nav:visible").get_by_role("link", name=name, exact=True)
+
+
+def expect_signed_in(page: Page) -> None:
+    """Signed in: the menu, open or folded, has a way to sign out."""
+    expect(page.locator(".site-nav form[action='/logout']").first).to_be_attached()
+
+
+#: Where localstripe's Checkout and Portal URLs lead unless it serves its pages.
+UNANSWERED_STRIPE_PAGES = (
+    "https://checkout.localstripe.test",
+    "https://billing.localstripe.test",
+)
+
+
 @contextlib.contextmanager
-def serve_union(folder: Path, localstripe: str, now: datetime) -> Iterator[LiveUnion]:
+def serve_union(
+    folder: Path,
+    localstripe: str,
+    now: datetime,
+    *,
+    redirect_origins: tuple[str, ...] = UNANSWERED_STRIPE_PAGES,
+) -> Iterator[LiveUnion]:
     """The demo union, freshly migrated and loaded, served on a free port with
     localstripe as Stripe, until the block ends."""
     http("DELETE", f"{localstripe}/_config/data")
@@ -170,10 +210,7 @@ def serve_union(folder: Path, localstripe: str, now: datetime) -> Iterator[LiveU
                 STRIPE_SECRET_KEY=SECRET_KEY,
                 STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
                 STRIPE_API_BASE=localstripe,
-                STRIPE_REDIRECT_ORIGINS=(
-                    "https://checkout.localstripe.test",
-                    "https://billing.localstripe.test",
-                ),
+                STRIPE_REDIRECT_ORIGINS=redirect_origins,
                 DOCUMENT_STORAGE_PATH=str(folder / "documents"),
             )
         )

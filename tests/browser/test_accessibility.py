@@ -13,6 +13,8 @@ from tests.browser.conftest import (
     DEMO_PASSWORD,
     Journey,
     LiveUnion,
+    expect_signed_in,
+    open_menu,
     serve_union,
 )
 from tests.conftest import FIXED_NOW
@@ -118,12 +120,12 @@ def menu_pages(page: Page, live: LiveUnion, email: str | None) -> list[str]:
         page.get_by_role("textbox", name="Email").fill(email)
         page.get_by_label("Password").fill(DEMO_PASSWORD)
         page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        expect_signed_in(page)
     else:
         page.goto(f"{live.url}/")
     paths = ["/"] + [
         href
-        for href in page.locator(".site-nav a").evaluate_all(
+        for href in page.locator(".site-nav-wide a").evaluate_all(
             "links => links.map(a => a.getAttribute('href'))"
         )
         if href != "/"
@@ -143,6 +145,40 @@ def menu_pages(page: Page, live: LiveUnion, email: str | None) -> list[str]:
     return paths + deeper
 
 
+def sideways_overflow(page: Page) -> int:
+    return int(
+        page.evaluate(
+            "() => document.documentElement.scrollWidth"
+            " - document.documentElement.clientWidth"
+        )
+    )
+
+
+def check_the_menu(person: Journey, name: str, first_page: bool) -> None:
+    """At 320 pixels the links are folded behind "Menu" and the header stays short;
+    opened, the menu lists them without scrolling sideways. Wider, they are in the
+    open and there is no menu to open."""
+    page = person.page
+    menu = page.locator("details.site-menu")
+    wide_links = page.locator(".site-nav-wide")
+    if name != "320px":
+        expect(menu).to_be_hidden()
+        expect(wide_links).to_be_visible()
+        return
+    expect(wide_links).to_be_hidden()
+    expect(menu.locator(".site-nav")).to_be_hidden()
+    header = page.locator(".site-header").bounding_box()
+    assert header is not None and header["height"] <= 0.25 * NARROW["height"], header
+    open_menu(page)
+    expect(menu.locator(".site-nav a").first).to_be_visible()
+    if first_page:
+        person.see("menu-open")
+    overflow = sideways_overflow(page)
+    assert overflow <= 0, (
+        f"{page.url} with the menu open scrolls sideways by {overflow}px"
+    )
+
+
 @pytest.mark.parametrize(
     "email", ACCOUNTS, ids=lambda e: (e or "visitor").split("@")[0]
 )
@@ -157,18 +193,16 @@ def test_every_menu_page_reflows_at_320_pixels_and_200_percent_zoom(
             page = context.new_page()
             who = (email or "visitor").split("@")[0]
             person = Journey(page, f"reflow/{who}-{name}", axe_script)
-            for path in menu_pages(page, demo_union, email):
+            for index, path in enumerate(menu_pages(page, demo_union, email)):
                 page.goto(f"{demo_union.url}{path}")
                 label = path.strip("/").replace("/", "-").split("?")[0] or "home"
                 person.see(label)
-                overflow = page.evaluate(
-                    "() => document.documentElement.scrollWidth"
-                    " - document.documentElement.clientWidth"
-                )
+                overflow = sideways_overflow(page)
                 assert overflow <= 0, (
                     f"{path} scrolls sideways by {overflow}px at {name}"
                 )
                 expect(page.get_by_role("heading", level=1)).to_be_in_viewport()
+                check_the_menu(person, name, first_page=index == 0)
             person.visited = [p for p in person.visited if p in person.checked]
             person.finish()
         finally:

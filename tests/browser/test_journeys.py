@@ -13,7 +13,14 @@ import sqlalchemy as sa
 import stripe
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.conftest import DEMO_PASSWORD, Journey, LiveUnion
+from tests.browser.conftest import (
+    DEMO_PASSWORD,
+    Journey,
+    LiveUnion,
+    expect_signed_in,
+    menu_link,
+    serve_union,
+)
 from tests.pdftext import pdf_text
 from tests.stripe_peer import event
 from union.db import db
@@ -43,7 +50,7 @@ def sign_in(
     page.get_by_role("textbox", name="Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    expect_signed_in(page)
     person.see("signed-in")
 
 
@@ -126,7 +133,7 @@ def test_a_worker_joins_on_a_phone_pays_by_card_and_owes_nothing(
     assert number.strip().isdigit()
     worker.see("welcome")
 
-    page.get_by_role("link", name="My dues", exact=True).click()
+    menu_link(page, "My dues").click()
     expect(page.get_by_text("You are behind on dues.")).to_have_count(0)
     worker.see("dues-before-paying")
     checkout_pages: list[str] = []
@@ -156,7 +163,7 @@ def test_a_worker_joins_on_a_phone_pays_by_card_and_owes_nothing(
     expect(page.get_by_text("your payment is in", exact=False)).to_be_visible()
     worker.see("payment-done")
 
-    page.get_by_role("link", name="My dues", exact=True).click()
+    menu_link(page, "My dues").click()
     # Paid, and still an applicant until a steward accepts them: told both.
     expect(
         page.get_by_text("Your application is waiting for a steward to accept it.")
@@ -176,11 +183,42 @@ def test_a_worker_joins_on_a_phone_pays_by_card_and_owes_nothing(
     assert live_union.run(stored_level) == "minimum"
 
 
+def test_a_member_clicks_through_a_card_payment_against_localstripe(
+    localstripe_pages, journey, tmp_path, now
+):
+    """The README's steps for development: localstripe serves a stand-in for
+    Stripe's Checkout, the app's CSP lets the member's form lead there because
+    STRIPE_REDIRECT_ORIGINS says so, and its button pays and comes back."""
+    with serve_union(
+        tmp_path, localstripe_pages, now, redirect_origins=(localstripe_pages,)
+    ) as live:
+        member = journey("member", phone=True)
+        page = member.page
+        sign_in(member, live, "member@example.org")
+        menu_link(page, "My dues").click()
+        member.see("dues")
+        page.get_by_role("button", name="Pay by card every month").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Test checkout")
+        assert page.url.startswith(f"{localstripe_pages}/_config/checkout/cs_")
+        member.see("checkout")
+        page.get_by_role("button", name="Pay with the test card").click()
+        page.wait_for_url(f"{live.url}/dues/card/done?session_id=cs_*")
+        deadline = time.monotonic() + 10
+        while "your payment is in" not in page.content():
+            assert time.monotonic() < deadline, "the payment never came in"
+            page.wait_for_timeout(200)
+            page.reload()
+        member.see("payment-done")
+        menu_link(page, "My dues").click()
+        expect(page.get_by_text("You pay by card every month.")).to_be_visible()
+        member.see("dues-paid")
+
+
 def test_a_delegate_records_cash_and_the_member_sees_the_receipt(live_union, journey):
     delegate = journey("delegate")
     page = delegate.page
     sign_in(delegate, live_union, "steward@example.org")
-    page.get_by_role("link", name="Members", exact=True).click()
+    menu_link(page, "Members").click()
     delegate.see("roster")
     page.get_by_label("Name or member number").fill("Demo Member")
     page.get_by_role("button", name="Find").click()
@@ -204,7 +242,7 @@ def test_a_delegate_records_cash_and_the_member_sees_the_receipt(live_union, jou
     member = journey("member", phone=True)
     page = member.page
     sign_in(member, live_union, "member@example.org")
-    page.get_by_role("link", name="My dues", exact=True).click()
+    menu_link(page, "My dues").click()
     member.see("dues")
     page.get_by_role("link", name=receipt, exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Receipt {receipt}")
@@ -222,7 +260,7 @@ def test_a_steward_files_and_moves_a_grievance_and_the_member_sees_no_note(
     steward = journey("steward")
     page = steward.page
     sign_in(steward, live_union, "steward@example.org")
-    page.get_by_role("link", name="Grievances", exact=True).click()
+    menu_link(page, "Grievances").click()
     steward.see("dashboard")
     page.get_by_role("link", name="Open a case").first.click()
     if page.get_by_label("Workplace").count():
@@ -267,14 +305,12 @@ def test_an_admin_grants_the_steward_role_and_access_changes_at_once(
     organizer = journey("organizer")
     organizer_page = organizer.page
     sign_in(organizer, live_union, "organizer@example.org")
-    expect(
-        organizer_page.get_by_role("link", name="Grievances", exact=True)
-    ).to_have_count(0)
+    expect(menu_link(organizer_page, "Grievances")).to_have_count(0)
 
     admin = journey("admin")
     page = admin.page
     sign_in(admin, live_union, "admin@example.org")
-    page.get_by_role("link", name="Accounts", exact=True).click()
+    menu_link(page, "Accounts").click()
     admin.see("accounts")
     page.get_by_role("link", name=re.compile("Demo Organizer")).click()
     admin.see("account")
@@ -284,10 +320,8 @@ def test_an_admin_grants_the_steward_role_and_access_changes_at_once(
     admin.see("role-granted")
 
     organizer_page.reload()
-    expect(
-        organizer_page.get_by_role("link", name="Grievances", exact=True)
-    ).to_be_visible()
-    organizer_page.get_by_role("link", name="Grievances", exact=True).click()
+    expect(menu_link(organizer_page, "Grievances")).to_be_visible()
+    menu_link(organizer_page, "Grievances").click()
     expect(organizer_page.get_by_role("heading", level=1)).to_be_visible()
     organizer.see("grievances-now-open")
 
@@ -302,7 +336,7 @@ def test_a_worker_switches_to_french_and_joins_on_a_phone(live_union, journey):
     worker.see("formulaire")
     page.get_by_label("Votre nom").fill("Camille")
     page.get_by_role("textbox", name="Courriel").fill("camille@example.org")
-    choose(page.get_by_label("Où travaillez-vous?"), "Peer Works")
+    choose(page.get_by_label("Où travaillez-vous"), "Peer Works")
     page.get_by_label(re.compile(r"^6,00\s\$ par mois")).check()
     page.get_by_role("button", name="Adhérer").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(
@@ -322,7 +356,7 @@ def test_a_member_answers_the_survey_on_a_phone_and_an_organizer_reads_the_repor
     member = journey("member", phone=True)
     page = member.page
     sign_in(member, live_union, "member@example.org")
-    page.get_by_role("link", name="Survey", exact=True).click()
+    menu_link(page, "Survey").click()
     member.see("survey")
     expect(
         page.get_by_text("they stay locked with a key made for this round")
@@ -347,14 +381,14 @@ def test_a_member_answers_the_survey_on_a_phone_and_an_organizer_reads_the_repor
     # Filling in the form, typing mistake included, is quick for a machine; the
     # check is that it is one page with no extra steps.
     assert time.monotonic() - started < 60
-    page.get_by_role("link", name="Survey", exact=True).click()
+    menu_link(page, "Survey").click()
     expect(page.get_by_text("You have already answered this round")).to_be_visible()
     member.see("survey-again")
 
     organizer = journey("organizer")
     page = organizer.page
     sign_in(organizer, live_union, "organizer@example.org")
-    page.get_by_role("link", name="Reports", exact=True).click()
+    menu_link(page, "Reports").click()
     expect(page.get_by_text("counted again at most once a day")).to_be_visible()
     organizer.see("reports")
     page.get_by_role("link", name="Reports for Spring 2026").click()
@@ -419,7 +453,7 @@ def test_an_organizer_cancels_closing_a_round_at_the_question(live_union, journe
     organizer = journey("organizer", phone=True)
     page = organizer.page
     sign_in(organizer, live_union, "organizer@example.org")
-    page.get_by_role("link", name="Reports", exact=True).click()
+    menu_link(page, "Reports").click()
     organizer.see("reports")
     page.get_by_role("button", name="Close this round and make its reports").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Close ")
@@ -461,7 +495,7 @@ def test_a_treasurer_confirms_a_remittance_and_sees_a_late_receipt_flagged(
     treasurer = journey("treasurer", phone=True)
     page = treasurer.page
     sign_in(treasurer, live_union, "treasurer@example.org")
-    page.get_by_role("link", name="Treasury", exact=True).click()
+    menu_link(page, "Treasury").click()
     treasurer.see("treasury")
     page.get_by_role("link", name="Remittances", exact=True).click()
     treasurer.see("remittances")
@@ -495,7 +529,7 @@ def test_a_member_raises_a_problem_on_a_phone_and_their_steward_sees_it_at_intak
     page = member.page
     heading = page.get_by_role("heading", level=1)
     sign_in(member, live_union, "member@example.org")
-    page.get_by_role("link", name="My membership", exact=True).click()
+    menu_link(page, "My membership").click()
     expect(page.get_by_text("Your steward at Riverside")).to_contain_text(
         "Demo Steward"
     )
@@ -523,7 +557,7 @@ def test_a_member_raises_a_problem_on_a_phone_and_their_steward_sees_it_at_intak
     page.get_by_role("button", name="Français").click()
     expect(heading).to_have_text("Votre problème est bien arrivé au syndicat")
     member.see("envoye")
-    page.get_by_role("link", name="Signaler un problème", exact=True).click()
+    menu_link(page, "Signaler un problème").click()
     expect(heading).to_have_text("Signaler un problème au travail")
     member.see("formulaire")
     page.get_by_label(re.compile("Que s.est-il passé")).fill(PROBLEME)
@@ -534,7 +568,7 @@ def test_a_member_raises_a_problem_on_a_phone_and_their_steward_sees_it_at_intak
     second = page.locator("dl.facts dd").first.inner_text().strip()
     assert second != first
     member.see("signale")
-    page.get_by_role("link", name="Mon adhésion", exact=True).first.click()
+    menu_link(page, "Mon adhésion").click()
     expect(
         page.get_by_text("Reçu. Quelqu'un du syndicat vous contactera.")
     ).to_have_count(2)
@@ -543,7 +577,7 @@ def test_a_member_raises_a_problem_on_a_phone_and_their_steward_sees_it_at_intak
     steward = journey("steward", phone=True)
     page = steward.page
     sign_in(steward, live_union, "steward@example.org")
-    page.get_by_role("link", name="Grievances", exact=True).click()
+    menu_link(page, "Grievances").click()
     for number in (first, second):
         row = page.get_by_role("row").filter(has_text=number)
         expect(row).to_contain_text("Raised online by the member")
@@ -666,7 +700,7 @@ def test_a_steward_on_a_phone_sees_applicants_waiting_follows_and_accepts_one(
         expect(page.get_by_label(words.accept.format(name=name))).to_have_count(0)
         steward.see("accepted")
 
-        page.get_by_role("link", name=words.home, exact=True).click()
+        menu_link(page, words.home).click()
         left = page.get_by_role("link", name=words.waiting)
         if before > 1:
             expect(left).to_have_text(re.compile(rf"^{before - 1}\D"))
@@ -725,7 +759,7 @@ def test_a_member_reads_everything_held_about_them_on_a_phone_in_both_languages(
     member = journey("member", phone=True)
     page = member.page
     sign_in(member, live_union, "member@example.org")
-    page.get_by_role("link", name="My membership", exact=True).click()
+    menu_link(page, "My membership").click()
     member.see("membership")
     page.get_by_role(
         "link", name="See or download everything we hold about you"

@@ -1,9 +1,19 @@
+from datetime import UTC, date, datetime
+
 import sqlalchemy as sa
 
 from union.db import db
 from union.generate import demo
-from union.models import Member, Role, User, Workplace, email_digest
-from union.services import numbers, settings
+from union.models import (
+    Employment,
+    Member,
+    Role,
+    SurveyRound,
+    User,
+    Workplace,
+    email_digest,
+)
+from union.services import dues, numbers, settings
 
 
 def test_numbers_continue_past_numbers_given_by_hand(make):
@@ -44,3 +54,21 @@ def test_the_demo_has_workplaces_about_sixty_members_and_an_account_per_role(mak
         ).roles
     )
     assert demo.demo_loaded()
+
+
+def test_the_demos_dates_are_recent_years_relative_to_today(make):
+    """No amount "from January 2000": the demo's dues start a few years before
+    today, before anyone joined, and its survey rounds are named for when they
+    opened."""
+    now = datetime(2031, 4, 10, 15, tzinfo=UTC)
+    demo.load_demo(password="demo password", now=now)
+    earliest_joined = db.session.scalar(sa.select(sa.func.min(Member.joined_on)))
+    for level in dues.all_levels():
+        started = level.rates[0].effective_on
+        assert date(2028, 1, 1) <= started <= earliest_joined, level.code
+    names = db.session.scalars(
+        sa.select(SurveyRound.name).order_by(SurveyRound.id)
+    ).all()
+    assert names == ["Autumn 2030", "Spring 2031"]
+    first_hired = db.session.scalar(sa.select(sa.func.min(Employment.started_on)))
+    assert first_hired is not None and first_hired >= date(2024, 1, 1)

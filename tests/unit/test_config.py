@@ -135,3 +135,40 @@ def test_stricter_disclosure_rules_from_the_environment(tmp_path: Path, monkeypa
     monkeypatch.setenv("DISCLOSURE_RULES", "min_count=10, epsilon_per_year=2.5")
     config = build_config({}, tmp_path)
     assert config["DISCLOSURE_RULES"] == {"min_count": 10, "epsilon_per_year": 2.5}
+
+
+def test_stripe_redirect_origins_come_from_the_environment(tmp_path: Path, monkeypatch):
+    """A local Stripe peer's pages in development: the CSP lets forms lead there."""
+    monkeypatch.setenv(
+        "STRIPE_REDIRECT_ORIGINS", "http://127.0.0.1:8420/, https://billing.example"
+    )
+    config = build_config({}, tmp_path)
+    assert config["STRIPE_REDIRECT_ORIGINS"] == (
+        "http://127.0.0.1:8420",
+        "https://billing.example",
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://checkout.stripe.com; script-src *",
+        "javascript:alert(1)",
+        "https://checkout.stripe.com/pay?x=1",
+        "https://user@checkout.stripe.com",
+        "https://checkout.stripe.com:port",
+        "checkout.stripe.com",
+    ],
+)
+def test_a_redirect_origin_that_is_not_one_stops_the_app(
+    tmp_path: Path, monkeypatch, value
+):
+    monkeypatch.setenv("STRIPE_REDIRECT_ORIGINS", value)
+    with pytest.raises(ConfigError, match="STRIPE_REDIRECT_ORIGINS"):
+        build_config({}, tmp_path)
+
+
+def test_production_sends_payers_to_https_only(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("STRIPE_REDIRECT_ORIGINS", "http://127.0.0.1:8420")
+    with pytest.raises(ConfigError, match="must all be https"):
+        build_config(GOOD, tmp_path)

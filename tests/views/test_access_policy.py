@@ -84,6 +84,7 @@ POLICY: dict[str, str | frozenset[Role]] = {
     "treasurer.index": TREASURY,
     "treasurer.levels": TREASURY,
     "treasurer.add_level": TREASURY,
+    "treasurer.set_up_card_prices": TREASURY,
     "treasurer.level": TREASURY,
     "treasurer.retire_level": TREASURY,
     "treasurer.ledger_list": TREASURY,

@@ -529,3 +529,29 @@ def test_an_applicant_is_told_their_application_waits_not_that_they_are_in_good_
     page = client.get("/dues").get_data(as_text=True)
     assert "Your application is waiting for a steward to accept it." in page
     assert "You are in good standing." not in page
+
+
+def test_without_stripe_the_levels_page_says_card_payments_are_off(client, world):
+    client.sign_in("treasurer@example.org")
+    page = client.get("/treasurer/levels").get_data(as_text=True)
+    assert "Card payments are off" in page
+    assert "card payments off" in page
+    assert "flask --app" not in page and "stripe-setup" not in page
+    response = client.submit(
+        "/treasurer/levels",
+        {
+            "name": "Solidarity",
+            "code": "solidarity",
+            "bracket": "Over $5,000 a month",
+            "monthly_amount": "44",
+            "effective_on": "2026-12",
+        },
+    )
+    assert response.status_code == 302
+    page = client.get("/treasurer/levels").get_data(as_text=True)
+    assert "Level added." in page and "by card" not in page
+    retried = client.submit("/treasurer/levels/card-setup", page="/treasurer/levels")
+    assert retried.status_code == 302
+    assert "Card payments are off" in client.get("/treasurer/levels").get_data(
+        as_text=True
+    )

@@ -139,6 +139,48 @@ def test_each_bad_answer_gets_a_clear_message_and_nothing_is_saved(
     assert 'value="Robin"' in page or change.get("chosen_name") is not None
 
 
+def test_every_problem_shows_on_the_first_try(client, form, outbox):
+    """A missing name (the form's check) and a missing workplace (the service's)
+    in the same application: both are named at once, not one per try."""
+    response = client.submit(
+        "/join",
+        {
+            **form,
+            "chosen_name": "",
+            "workplace": "",
+            "classification": "99999",
+            "contact_preference": "text",
+            "dues_level": "",
+        },
+    )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True).replace("&#39;", "'")
+    summary = page[page.index('class="error-summary"') :]
+    for message in (
+        "Tell us what to call you.",
+        "Choose your workplace, or choose",
+        "Choose a job from the list.",
+        "Add a phone number, or choose another way to reach you.",
+        "Choose a dues level.",
+    ):
+        assert message in summary, message
+    # The form and the service both require a name: it is said once.
+    assert page.count("Tell us what to call you.") == 2  # summary and field
+    assert (count(Member), count(User), outbox) == (0, 0, [])
+
+
+def test_a_tampered_choice_is_reported_beside_the_other_problems(client, form):
+    response = client.submit(
+        "/join",
+        {**form, "membership_class": "pirate", "workplace": "", "dues_level": "x"},
+    )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True).replace("&#39;", "'")
+    assert "Not a valid choice" in page
+    assert "Choose your workplace, or choose" in page
+    assert count(Member) == 0
+
+
 def test_a_workplace_that_isnt_listed_is_created_for_an_organizer(client, form):
     client.submit(
         "/join",

@@ -12,6 +12,8 @@ from babel.messages.pofile import read_po
 
 from tests.test_translations import CATALOGUES, forms
 from union.db import db
+from union.generate import demo
+from union.generate.organisation import JOB_NAMES_FR
 from union.models import User, email_digest
 from union.web.notifications import send_dues_reminder
 
@@ -235,3 +237,63 @@ def test_reminders_go_out_in_each_members_language(app, make, outbox):
     assert "cotisations" in by_address["fr@example.org"].subject
     assert "dues" in by_address["en@example.org"].subject
     assert "3 mois" in by_address["fr@example.org"].body
+
+
+def test_job_titles_read_in_french_on_french_pages(client, french_world, make):
+    peer = make.classification("Peer worker", name_fr="Pair·e aidant·e")
+    make.classification("Job with no French name yet")
+    french_world.here.classifications.append(peer)
+    employment = french_world.member.employments[0]
+    employment.classification = peer
+    db.session.flush()
+    client.set_cookie("language", "fr", domain="union.test")
+    join = client.get("/join").get_data(as_text=True)
+    assert "Pair·e aidant·e" in join and "Peer worker" not in join
+    # Without a French title, the English one stands in rather than nothing.
+    assert "Job with no French name yet" in join
+    client.sign_in("steward@example.org")
+    for path in (
+        f"/members/{french_world.member.public_id}",
+        f"/workplaces/{french_world.here.id}",
+    ):
+        page = client.get(path).get_data(as_text=True)
+        assert "Pair·e aidant·e" in page and "Peer worker" not in page, path
+
+
+def test_the_demos_job_titles_are_in_french_too(client, make):
+    demo.load_demo(password="demo password", now=make.now)
+    client.set_cookie("language", "fr", domain="union.test")
+    join = read(client.get("/join").get_data(as_text=True)).text
+    for english, french in JOB_NAMES_FR.items():
+        if english in demo.DEMO_JOBS:
+            assert french in join and english not in join, english
+
+
+def test_the_treasury_chart_names_its_months_in_the_readers_language(
+    client, french_world
+):
+    client.sign_in("treasurer@example.org")
+    chart = re.search(
+        r"<svg.*?</svg>", client.get("/treasurer/").get_data(as_text=True), re.S
+    )
+    assert chart is not None
+    assert "nov. 26" in chart.group(0) and "Nov 26" not in chart.group(0)
+    client.submit("/language", {"language": "en"}, page="/treasurer/")
+    chart = re.search(
+        r"<svg.*?</svg>", client.get("/treasurer/").get_data(as_text=True), re.S
+    )
+    assert chart is not None and "Nov 26" in chart.group(0)
+
+
+def test_the_case_timeline_writes_days_in_words(client, french_world):
+    client.sign_in("steward@example.org")
+    path = f"/grievances/{french_world.grievance.public_id}"
+    timeline = read(client.get(path).get_data(as_text=True)).text
+    assert re.search(r"22 nov\. 2026, 10 h 00", timeline), timeline[-600:]
+    assert not re.search(r"\d{4}-\d\d-\d\d", timeline)
+    client.submit("/language", {"language": "en"}, page=path)
+    timeline = read(client.get(path).get_data(as_text=True)).text
+    assert (
+        "Nov 22, 2026, 10:00\u202fa.m." in timeline
+        or "Nov 22, 2026, 10:00 a.m." in timeline
+    )

@@ -137,6 +137,61 @@ def test_implausible_answers_get_a_clear_message(
     assert not survey.has_answered(world.member, open_round)
 
 
+def test_boxes_left_empty_in_a_browser_are_skipped_answers(
+    client, world, open_round, make
+):
+    """A browser sends every box, empty ones as "": those are questions skipped,
+    not numbers typed wrong (the survey could not be sent from a real browser)."""
+    job = make.classification()
+    client.sign_in("member@example.org")
+    empty = dict.fromkeys(
+        (
+            "hourly_wage",
+            "weekly_hours",
+            "paid_sick_days",
+            "vacation_days",
+            "months_since_raise",
+        ),
+        "",
+    )
+    response = client.submit("/survey/", survey_form(world, job.id, **empty))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert survey.has_answered(world.member, open_round)
+
+
+def test_every_problem_in_an_answer_shows_on_the_first_try(
+    client, world, open_round, make
+):
+    """A wage the form cannot read and hours the service finds implausible, in
+    one answer: both are named at once, not one per try."""
+    job = make.classification()
+    client.sign_in("member@example.org")
+    response = client.submit(
+        "/survey/",
+        survey_form(
+            world,
+            job.id,
+            hourly_wage="-3",
+            weekly_hours="200",
+            paid_sick_days="400",
+            employment_type="not-a-kind",
+        ),
+    )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    summary = page[page.index('class="error-summary"') :]
+    for message in (
+        "Enter an hourly wage between $5.00 and $200.00",
+        "from 1 to 80",
+        "Enter a number of days from 0 to 60.",
+        "Not a valid choice",
+    ):
+        assert message in summary, message
+    # One message per field, not the form's and the service's side by side.
+    assert page.count("Enter an hourly wage between") == 2  # summary and field
+    assert not survey.has_answered(world.member, open_round)
+
+
 def test_without_an_open_round_the_member_is_told_so(client, world):
     client.sign_in("member@example.org")
     page = client.get("/survey/").get_data(as_text=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import LazyString
 from flask_wtf import FlaskForm
@@ -33,7 +33,10 @@ __all__ = [
     "SortForm",
     "WholeNumberField",
     "choices",
+    "chosen",
 ]
+
+EnumT = TypeVar("EnumT", bound=enum.Enum)
 
 
 class BaseForm(FlaskForm):
@@ -46,6 +49,19 @@ class BaseForm(FlaskForm):
                 self.form_errors.extend(messages)
             else:
                 field.errors = [*field.errors, *messages]
+
+    def add_errors_where_none(self, error: ValidationFailed) -> None:
+        """A service's messages beside the form's own, for fields the form found
+        nothing wrong with: every problem shows at once, and no field says the
+        same thing twice."""
+        for name, messages in error.errors.items():
+            field = self._fields.get(name) if name else None
+            if field is None:
+                self.form_errors.extend(
+                    message for message in messages if message not in self.form_errors
+                )
+            elif not field.errors:
+                field.errors = list(messages)
 
 
 class ActionForm(BaseForm):
@@ -96,6 +112,11 @@ class WholeNumberField(IntegerField):
     """A number field whose complaint says what to type."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
+        # A browser sends an empty box as "": nothing typed is no number, for
+        # Optional or InputRequired to judge, not text that is not a number.
+        if valuelist and not str(valuelist[0]).strip():
+            self.data = None
+            return
         try:
             super().process_formdata(valuelist)
         except ValueError as error:
@@ -132,6 +153,15 @@ class MonthField(StringField):
         if isinstance(value, date):
             return value.strftime("%Y-%m")
         return str(value or "")
+
+
+def chosen(enum_class: type[EnumT], value: object) -> EnumT | None:
+    """The enum member a radio button or select box sent, or None for no choice or
+    anything tampered (the field itself reports that)."""
+    try:
+        return enum_class(value)
+    except ValueError:
+        return None
 
 
 def choices(enum_class: type[enum.Enum]) -> list[SelectChoice]:

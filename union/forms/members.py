@@ -11,6 +11,7 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, Optional
 
+from union.db import database_integer
 from union.forms.base import (
     BaseForm,
     OrderLabels,
@@ -19,9 +20,11 @@ from union.forms.base import (
     SelectChoice,
     SortField,
     choices,
+    chosen,
     strip_filter,
 )
 from union.forms.dues import level_choices
+from union.forms.workplaces import job_choices
 from union.i18n import _l
 from union.models import (
     ContactPreference,
@@ -31,7 +34,7 @@ from union.models import (
     Workplace,
 )
 from union.services.dues import LevelOffer
-from union.services.members import PersonalDetails
+from union.services.members import JoinApplication, NewWorkplace, PersonalDetails
 
 NOT_LISTED = "not-listed"
 
@@ -86,13 +89,17 @@ class PersonalDetailsForm(BaseForm):
     )
 
     def details(self) -> PersonalDetails:
+        # A choice the field refused stands in as its default: the field already
+        # says what is wrong, and the service can still check everything else.
         return PersonalDetails(
             chosen_name=self.chosen_name.data or "",
             legal_name=self.legal_name.data,
             pronouns=self.pronouns.data,
             phone=self.phone.data,
-            contact_preference=ContactPreference(self.contact_preference.data),
-            membership_class=MembershipClass(self.membership_class.data),
+            contact_preference=chosen(ContactPreference, self.contact_preference.data)
+            or ContactPreference.EMAIL,
+            membership_class=chosen(MembershipClass, self.membership_class.data)
+            or MembershipClass.EMPLOYED,
         )
 
 
@@ -152,9 +159,28 @@ class JoinForm(PersonalDetailsForm):
         ]
         self.classification.choices = [
             SelectChoice("", _l("Choose your job")),
-            *[SelectChoice(str(c.id), c.name) for c in classifications],
+            *job_choices(classifications),
         ]
         self.dues_level.choices = level_choices(levels)
+
+    def application(self, language: str) -> JoinApplication:
+        """What was typed, as an application for the service to check. A choice
+        the form refused counts as no choice, so this holds even when the form
+        itself found problems."""
+        new_workplace = None
+        if self.workplace.data == NOT_LISTED:
+            new_workplace = NewWorkplace(
+                self.new_employer.data or "", self.new_site.data or ""
+            )
+        return JoinApplication(
+            details=self.details(),
+            email=self.email.data or "",
+            dues_level_id=database_integer(self.dues_level.data),
+            workplace_id=database_integer(self.workplace.data),
+            new_workplace=new_workplace,
+            classification_id=database_integer(self.classification.data),
+            language=language,
+        )
 
 
 class ProfileForm(PersonalDetailsForm):
@@ -191,7 +217,7 @@ class EmploymentForm(BaseForm):
         ]
         self.classification.choices = [
             SelectChoice("", _l("Not known")),
-            *[SelectChoice(str(c.id), c.name) for c in classifications],
+            *job_choices(classifications),
         ]
 
 

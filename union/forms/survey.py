@@ -8,13 +8,16 @@ from typing import Any
 from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from union.db import database_integer
 from union.forms.base import (
     BaseForm,
     MoneyField,
     SelectChoice,
     WholeNumberField,
+    chosen,
     strip_filter,
 )
+from union.forms.workplaces import job_choices
 from union.i18n import _l
 from union.models import EmploymentType, JobClassification, Workplace, YesNoUnsure
 from union.services.survey import Answers
@@ -119,13 +122,13 @@ class SurveyForm(BaseForm):
     )
 
     def answers(self) -> Answers:
+        """The answers as typed. A value a field refused counts as skipped, so the
+        service can check the rest even when the form found problems."""
         had_raise = _yes_no(self.never_had_raise.data)
         return Answers(
             workplace_id=_chosen_id(self.workplace_id.data),
             classification_id=_chosen_id(self.classification_id.data),
-            employment_type=EmploymentType(self.employment_type.data)
-            if self.employment_type.data
-            else None,
+            employment_type=chosen(EmploymentType, self.employment_type.data),
             hourly_wage_cents=self.hourly_wage.cents,
             weekly_hours=self.weekly_hours.data,
             health_benefits=_yes_no(self.health_benefits.data),
@@ -134,9 +137,7 @@ class SurveyForm(BaseForm):
             vacation_days=self.vacation_days.data,
             months_since_raise=self.months_since_raise.data,
             never_had_raise=None if had_raise is None else not had_raise,
-            grant_funded=YesNoUnsure(self.grant_funded.data)
-            if self.grant_funded.data
-            else None,
+            grant_funded=chosen(YesNoUnsure, self.grant_funded.data),
             relies_on_social_assistance=_yes_no(self.relies_on_social_assistance.data),
             discrimination_lived_experience=_yes_no(
                 self.discrimination_lived_experience.data
@@ -151,8 +152,9 @@ class SurveyForm(BaseForm):
         self.workplace_id.choices = [SelectChoice("", _l("Choose a workplace"))] + [
             SelectChoice(str(w.id), w.name) for w in workplaces
         ]
-        self.classification_id.choices = [SelectChoice("", _l("Choose a job"))] + [
-            SelectChoice(str(c.id), c.name) for c in classifications
+        self.classification_id.choices = [
+            SelectChoice("", _l("Choose a job")),
+            *job_choices(classifications),
         ]
 
 
@@ -161,8 +163,8 @@ def _yes_no(value: str | None) -> bool | None:
 
 
 def _chosen_id(value: str | None) -> int | None:
-    """A select box's id: the field has already checked it is one of its choices."""
-    return int(value) if value else None
+    """A select box's id, or None for no choice or anything that is not an id."""
+    return database_integer(value)
 
 
 class RoundForm(BaseForm):

@@ -21,7 +21,8 @@ from union.forms.base import (
     choices,
     strip_filter,
 )
-from union.i18n import _l
+from union.forms.dues import french_field
+from union.i18n import _l, collation_key, current_language
 from union.models import BargainingStatus, JobClassification, Sector, User, Workplace
 
 WORKPLACE_ORDERS: OrderLabels = {
@@ -35,6 +36,16 @@ WORKPLACE_ORDERS: OrderLabels = {
     ),
     "contract": (_l("Contract ending soonest first"), _l("Contract ending last first")),
 }
+
+
+def job_choices(classifications: Sequence[JobClassification]) -> list[SelectChoice]:
+    """Each job by its title in the reader's language, in that language's order."""
+    language = current_language()
+    named = [(c.name_for(language), c) for c in classifications]
+    return [
+        SelectChoice(str(c.id), name)
+        for name, c in sorted(named, key=lambda pair: collation_key(pair[0]))
+    ]
 
 
 class CheckboxListField(SelectMultipleField):
@@ -84,9 +95,7 @@ class WorkplaceForm(BaseForm):
     classification_ids = CheckboxListField(_l("Jobs at this workplace"), coerce=int)
 
     def offer(self, classifications: Sequence[JobClassification]) -> None:
-        self.classification_ids.choices = [
-            SelectChoice(str(c.id), c.name) for c in classifications
-        ]
+        self.classification_ids.choices = job_choices(classifications)
 
 
 class FundingForm(BaseForm):
@@ -165,3 +174,4 @@ class ClassificationForm(BaseForm):
             Length(max=80, message=_l("Keep this under 80 characters.")),
         ],
     )
+    name_fr = french_field(_l("Job name in French (optional)"), 80)

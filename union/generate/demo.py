@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from union import clock
 from union.clock import first_of_month, month_index
 from union.db import db
-from union.generate.organisation import JOBS
+from union.generate.organisation import JOB_NAMES_FR, JOBS
 from union.generate.people import FIRST_NAMES
 from union.models import (
     BargainingStatus,
@@ -56,6 +56,18 @@ MEMBER_ACCOUNTS = ("steward@example.org", "member@example.org")
 
 #: The demo's small union lists only the first few of the generator's jobs.
 DEMO_JOBS = JOBS[:6]
+
+#: The demo union has charged dues since January of the year this many years ago:
+#: before anyone in it joined (the earliest joined about 900 days ago), and recent.
+FOUNDED_YEARS_AGO = 3
+
+#: Survey rounds are named for the season they open in, as organizers name them.
+SEASONS = {
+    12: "Winter", 1: "Winter", 2: "Winter",
+    3: "Spring", 4: "Spring", 5: "Spring",
+    6: "Summer", 7: "Summer", 8: "Summer",
+    9: "Autumn", 10: "Autumn", 11: "Autumn",
+}  # fmt: skip
 
 #: The demo's members are named from the first few of the generator's names.
 DEMO_FIRST_NAMES = FIRST_NAMES[:30]
@@ -161,8 +173,12 @@ def load_demo(*, password: str, now: datetime, seed: int = 2014) -> int:
     """Adds the demo union (run once) and returns how many members it has."""
     rng = random.Random(seed)  # noqa: S311 -- invented demo data, not a secret
     today = clock.today(now)
+    _date_the_dues_schedule(date(today.year - FOUNDED_YEARS_AGO, 1, 1))
     jobs = [
-        workplaces.add_classification(name, actor=None, now=now) for name in DEMO_JOBS
+        workplaces.add_classification(
+            name, name_fr=JOB_NAMES_FR[name], actor=None, now=now
+        )
+        for name in DEMO_JOBS
     ]
 
     places: list[tuple[DemoPlace, Workplace]] = []
@@ -237,12 +253,28 @@ def load_demo(*, password: str, now: datetime, seed: int = 2014) -> int:
     return maker.count
 
 
+def _date_the_dues_schedule(founded_on: date) -> None:
+    """The default levels come with amounts in force since 2000, a placeholder
+    no real union has; the demo's start when the demo union was founded."""
+    for level in dues.all_levels():
+        first = level.rates[0] if level.rates else None
+        if first is not None and first.effective_on < founded_on:
+            first.effective_on = founded_on
+    db.session.flush()
+
+
+def _round_name(opened_at: datetime) -> str:
+    opened_on = clock.today(opened_at)
+    return f"{SEASONS[opened_on.month]} {opened_on.year}"
+
+
 def _add_demo_survey(
     rng: random.Random, members: list[Member], *, now: datetime
 ) -> None:
-    """A closed round most members answered (so organizers have reports to read)
-    and an open one for the demo member to try."""
-    spring = survey.open_round("Spring 2026", actor=None, now=now - timedelta(days=120))
+    """A closed round most members answered, last spring or so (so organizers
+    have reports to read), and an open one for the demo member to try."""
+    opened_at = now - timedelta(days=200)
+    spring = survey.open_round(_round_name(opened_at), actor=None, now=opened_at)
     for member in members:
         employment = next(iter(member.employments), None)
         if (
@@ -274,8 +306,9 @@ def _add_demo_survey(
             ),
             now=now,
         )
-    survey.close_round(spring, actor=None, now=now - timedelta(days=90))
-    survey.open_round("Autumn 2026", actor=None, now=now - timedelta(days=7))
+    survey.close_round(spring, actor=None, now=now - timedelta(days=150))
+    opened_at = now - timedelta(days=7)
+    survey.open_round(_round_name(opened_at), actor=None, now=opened_at)
 
 
 def _ask_for_waiver(members: list[Member], *, now: datetime) -> None:

@@ -31,6 +31,23 @@ JOBS = (
     "Nurse",
 )
 
+#: The same titles in French, shown on French pages (a migration fills them in
+#: for unions that already have these jobs).
+JOB_NAMES_FR = {
+    "Community worker": "Intervenant·e communautaire",
+    "Coordinator": "Coordonnateur·rice",
+    "Harm reduction worker": "Intervenant·e en réduction des méfaits",
+    "Kit maker": "Préparateur·rice de trousses",
+    "Outreach worker": "Travailleur·se de proximité",
+    "Peer worker": "Pair·e aidant·e",
+    "Shelter worker": "Intervenant·e en refuge",
+    "Drop-in worker": "Intervenant·e en centre de jour",
+    "Overdose response worker": "Intervenant·e en prévention des surdoses",
+    "Housing support worker": "Intervenant·e en soutien au logement",
+    "Case worker": "Intervenant·e de suivi",
+    "Nurse": "Infirmier·ère",
+}
+
 PLACE_NAMES = (
     "Riverside", "Eastside", "Queen West", "Harbourfront", "Parkdale", "Northgate",
     "Lakeview", "Old Mill", "Cedar Hill", "Bayfront", "Southcore", "Maple Grove",
@@ -82,8 +99,11 @@ def workplaces(context: Context) -> None:
     job_ids = list(writer.ids(job_table, len(JOBS)))
     writer.write(
         job_table,
-        ("id", "name", "created_at"),
-        [(job_id, name, now) for job_id, name in zip(job_ids, JOBS, strict=True)],
+        ("id", "name", "name_fr", "created_at"),
+        [
+            (job_id, name, JOB_NAMES_FR[name], now)
+            for job_id, name in zip(job_ids, JOBS, strict=True)
+        ],
     )
 
     places = table(Workplace)

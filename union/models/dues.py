@@ -91,8 +91,12 @@ class DuesRate(Model):
     )
     monthly_cents: Mapped[int]
     effective_on: Mapped[date]
-    #: The Stripe recurring price for this amount, set by `union stripe-setup`.
+    #: The Stripe recurring price for this amount, set up when the treasurer saves
+    #: it (or by `union stripe-setup`).
     stripe_price_id: Mapped[str | None] = mapped_column(sa.String(64))
+    #: When setting up that price last failed because Stripe could not be reached;
+    #: None once it is set up. The levels page says so and offers to try again.
+    stripe_setup_failed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     level: Mapped[DuesLevel] = relationship(back_populates="rates")

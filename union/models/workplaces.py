@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from union.clock import utcnow
 from union.db import Base, Model
+from union.models.dues import in_language
 from union.models.types import enum_type
 
 if TYPE_CHECKING:
@@ -66,7 +67,12 @@ class JobClassification(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    #: The same title in French; English is shown where this is empty.
+    name_fr: Mapped[str | None] = mapped_column(sa.String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def name_for(self, language: str) -> str:
+        return in_language(language, self.name, self.name_fr)
 
 
 class Workplace(Model):

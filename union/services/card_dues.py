@@ -7,6 +7,7 @@ the payment the webhook records; it never marks anything paid itself.
 
 from __future__ import annotations
 
+import enum
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,6 +82,36 @@ def _ensure_price(stripe: StripeGateway, key: str, cents: int) -> str:
     return price_id
 
 
+class CardSetup(enum.Enum):
+    """Whether a level can be paid by card, as the treasurer's pages say it."""
+
+    READY = "ready"
+    NOT_SET_UP = "not set up"
+    #: The last try to set it up could not reach Stripe.
+    UNREACHABLE = "unreachable"
+
+
+def _rates_to_price(level: DuesLevel, today: date) -> list[DuesRate]:
+    """The amount in force today and every later one: each needs its price."""
+    current = level.rate_on(today)
+    return [
+        rate
+        for rate in level.rates
+        if current is None or rate.effective_on >= current.effective_on
+    ]
+
+
+def card_setup(level: DuesLevel, today: date) -> CardSetup:
+    """READY when the level's amount today and every scheduled one have a Stripe
+    price (rates must be loaded)."""
+    missing = [r for r in _rates_to_price(level, today) if r.stripe_price_id is None]
+    if not missing:
+        return CardSetup.READY
+    if any(rate.stripe_setup_failed_at is not None for rate in missing):
+        return CardSetup.UNREACHABLE
+    return CardSetup.NOT_SET_UP
+
+
 def lookup_key(level: DuesLevel, rate: DuesRate, *, current: bool) -> str:
     """`dues_<code>` always names the price in force; later amounts get a dated key."""
     if current:
@@ -97,17 +128,37 @@ def setup_catalog(gateway: StripeGateway | None, *, now: datetime) -> list[str]:
     lines = [f"product {_calling_stripe(stripe.ensure_product)}"]
     for level in dues.all_levels():
         current = level.rate_on(today)
-        for rate in level.rates:
-            if current is not None and rate.effective_on < current.effective_on:
-                continue
+        for rate in _rates_to_price(level, today):
             key = lookup_key(level, rate, current=rate is current)
             price_id = _ensure_price(stripe, key, rate.monthly_cents)
             rate.stripe_price_id = price_id
+            rate.stripe_setup_failed_at = None
             lines.append(
                 f"{key}: {rate.monthly_cents} cents from {rate.effective_on} -> {price_id}"
             )
     db.session.flush()
     return lines
+
+
+def set_up_prices_now(gateway: StripeGateway, *, now: datetime) -> bool:
+    """Sets up every amount's Stripe price, as `union stripe-setup` does, so that
+    a level or amount the treasurer has just saved can be paid by card at once.
+
+    When Stripe cannot be reached, what this try did is undone and the amounts
+    still without a price are marked, for the treasurer's pages to say so and try
+    again. True when every amount has its price."""
+    try:
+        with db.session.begin_nested():
+            setup_catalog(gateway, now=now)
+    except CardPaymentsUnavailable:
+        today = clock.today(now)
+        for level in dues.all_levels():
+            for rate in _rates_to_price(level, today):
+                if rate.stripe_price_id is None:
+                    rate.stripe_setup_failed_at = now
+        db.session.flush()
+        return False
+    return True
 
 
 # Checkout and the Portal ---------------------------------------------------------------

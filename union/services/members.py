@@ -76,7 +76,8 @@ class PersonalDetails:
 class JoinApplication:
     details: PersonalDetails
     email: str
-    dues_level_id: int
+    #: None when no level was chosen; checking the application says so.
+    dues_level_id: int | None
     workplace_id: int | None = None
     new_workplace: NewWorkplace | None = None
     classification_id: int | None = None

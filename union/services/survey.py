@@ -132,7 +132,9 @@ def _range_errors(answers: Answers) -> dict[str, str]:
     return errors
 
 
-def _check(answers: Answers) -> None:
+def check_answers(answers: Answers) -> None:
+    """Raises ValidationFailed naming every answer to fix at once: a workplace and
+    job from the lists, and numbers in their plausible ranges."""
     errors: dict[str, str] = {}
     if answers.workplace_id is None:
         errors["workplace_id"] = _("Choose the workplace you work at.")
@@ -884,7 +886,7 @@ def answer(
         )
     if has_answered(member, survey_round):
         raise InvalidTransition(_("You have already answered this round. Thank you!"))
-    _check(answers)
+    check_answers(answers)
     key = db.session.get(SurveyRoundKey, survey_round.id)
     if key is None:
         raise InvalidTransition(

@@ -518,8 +518,9 @@ def classifications() -> list[JobClassification]:
 
 
 def add_classification(
-    name: str, *, actor: User | None, now: datetime
+    name: str, *, name_fr: str = "", actor: User | None, now: datetime
 ) -> JobClassification:
+    """Adds a job title to the union-wide list, with its French title if given."""
     name = " ".join(name.split())
     if not name:
         raise ValidationFailed({"name": _("Enter a name.")})
@@ -530,7 +531,9 @@ def add_classification(
     )
     if exists is not None:
         raise ValidationFailed({"name": _("That job is already on the list.")})
-    classification = JobClassification(name=name, created_at=now)
+    classification = JobClassification(
+        name=name, name_fr=" ".join(name_fr.split()) or None, created_at=now
+    )
     db.session.add(classification)
     db.session.flush()
     audit.record("classification.added", actor=actor, now=now, subject=classification)

@@ -11,11 +11,11 @@ from union.adapters.throttle import REQUEST_LIMITS, Throttle
 from union.clock import utcnow
 from union.db import db
 from union.errors import ValidationFailed
-from union.forms.members import NOT_LISTED, JoinForm
+from union.forms.members import JoinForm
 from union.i18n import _, current_language
 from union.services import dues, members, workplaces
-from union.services.members import JoinKind, NewWorkplace
-from union.views.helpers import after_response, optional_id
+from union.services.members import JoinKind
+from union.views.helpers import after_response
 from union.web.access import public
 from union.web.notifications import send_already_registered, send_join_link
 
@@ -50,20 +50,7 @@ def join() -> ResponseReturnValue:
                 {"Retry-After": str(wait)},
             )
         throttle.record(keys, REQUEST_LIMITS)
-        new_workplace = None
-        if form.workplace.data == NOT_LISTED:
-            new_workplace = NewWorkplace(
-                form.new_employer.data or "", form.new_site.data or ""
-            )
-        application = members.JoinApplication(
-            details=form.details(),
-            email=form.email.data or "",
-            dues_level_id=int(form.dues_level.data),
-            workplace_id=optional_id(form.workplace.data),
-            new_workplace=new_workplace,
-            classification_id=optional_id(form.classification.data),
-            language=current_language(),
-        )
+        application = form.application(current_language())
         try:
             members.check_application(application, now=now)
         except ValidationFailed as error:
@@ -88,6 +75,15 @@ def join() -> ResponseReturnValue:
             # email's owner learns which it was, from the email.
             after_response(record_and_write)
             return redirect(url_for(".sent"))
+    elif form.is_submitted():
+        # The form checks each field on its own and the service what the answers
+        # mean together (a workplace for someone employed, a level on offer):
+        # both run, so that every problem shows on the first try.
+        try:
+            members.check_application(form.application(current_language()), now=now)
+        except ValidationFailed as error:
+            db.session.rollback()
+            form.add_errors_where_none(error)
     return render_template("join/form.html", form=form)
 
 

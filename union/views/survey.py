@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from union.clock import utcnow
 from union.db import db
-from union.errors import InvalidTransition
+from union.errors import InvalidTransition, ValidationFailed
 from union.forms.survey import SurveyForm
 from union.models import Role
 from union.services import members, survey
@@ -41,6 +41,13 @@ def answer() -> ResponseReturnValue:
             # Answered a moment ago in another tab: the page says so.
             db.session.rollback()
             return redirect(url_for(".answer"))
+    elif form.is_submitted():
+        # The form refuses what is not a number; the service what is implausible
+        # (a 200-hour week). Both run, so that every problem shows at once.
+        try:
+            survey.check_answers(form.answers())
+        except ValidationFailed as error:
+            form.add_errors_where_none(error)
     return render_template("survey/form.html", form=form, current=current)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import (
     Blueprint,
     flash,
@@ -32,6 +34,7 @@ from union.labels import label
 from union.models import DuesLevel, PaymentMethod, Role, WaiverStatus
 from union.services import (
     accounts,
+    card_dues,
     dues,
     members,
     remittances,
@@ -39,6 +42,7 @@ from union.services import (
     treasury,
     waivers,
 )
+from union.services.card_dues import CardSetup
 from union.views.helpers import (
     Question,
     actor,
@@ -50,6 +54,7 @@ from union.views.helpers import (
     optional_id,
     page_number,
     path_month,
+    payment_gateway,
     saved,
 )
 from union.web.access import roles
@@ -71,7 +76,7 @@ def index() -> ResponseReturnValue:
     now = utcnow()
     totals = treasury.monthly_totals(now=now, months=12)
     chart = charts.stacked_bars(
-        [line.month.strftime("%b %y") for line in totals],
+        [format_day(line.month, "MMM yy") for line in totals],
         [
             charts.Series(
                 label(method), [line.by_method.get(method, 0) for line in totals]
@@ -98,16 +103,77 @@ def index() -> ResponseReturnValue:
     )
 
 
+def _card_setups(levels: list[DuesLevel], today: date) -> dict[int, CardSetup] | None:
+    """Each level's card setup, or None when card payments are off (no Stripe)."""
+    if payment_gateway() is None:
+        return None
+    return {level.id: card_dues.card_setup(level, today) for level in levels}
+
+
+def _levels_page(add_form: LevelForm) -> str:
+    today = clock.today(utcnow())
+    levels = dues.all_levels()
+    return render_template(
+        "treasurer/levels.html",
+        levels=levels,
+        today=today,
+        card_setups=_card_setups(levels, today),
+        add_form=add_form,
+        action_form=ActionForm(),
+    )
+
+
+def _set_up_card_prices() -> bool | None:
+    """Sets up the Stripe price of what the treasurer just saved, in this request
+    (after it is committed, so a Stripe outage loses nothing). None when card
+    payments are off, else whether Stripe could be reached."""
+    gateway = payment_gateway()
+    if gateway is None:
+        return None
+    ready = card_dues.set_up_prices_now(gateway, now=utcnow())
+    db.session.commit()
+    return ready
+
+
+def _flash_saved(saved_message: str, card_ready: bool | None) -> None:
+    if card_ready is False:
+        flash(
+            _(
+                "%(saved)s Stripe could not be reached, so card payment is not set "
+                "up for it yet: press \u201cTry again\u201d in a few minutes.",
+                saved=saved_message,
+            ),
+            "error",
+        )
+    elif card_ready:
+        flash(
+            _("%(saved)s Members can pay it by card.", saved=saved_message),
+            "success",
+        )
+    else:
+        flash(saved_message, "success")
+
+
 @blueprint.get("/levels")
 @roles(*TREASURY)
 def levels() -> ResponseReturnValue:
-    return render_template(
-        "treasurer/levels.html",
-        levels=dues.all_levels(),
-        today=clock.today(utcnow()),
-        add_form=LevelForm(),
-        action_form=ActionForm(),
-    )
+    return _levels_page(LevelForm())
+
+
+@blueprint.post("/levels/card-setup")
+@roles(*TREASURY)
+def set_up_card_prices() -> ResponseReturnValue:
+    if ActionForm().validate_on_submit():
+        card_ready = _set_up_card_prices()
+        if card_ready is None:
+            flash(_("Card payments are off: no Stripe account is set up."), "info")
+        elif card_ready:
+            flash(_("Card payment is set up for every level."), "success")
+        else:
+            flash(
+                _("Stripe could not be reached. Try again in a few minutes."), "error"
+            )
+    return redirect(url_for(".levels"))
 
 
 @blueprint.post("/levels")
@@ -129,18 +195,9 @@ def add_level() -> ResponseReturnValue:
                 now=utcnow(),
             ),
         ):
-            flash(
-                _("Level added. Run card setup so people can pay it by card."),
-                "success",
-            )
+            _flash_saved(_("Level added."), _set_up_card_prices())
             return redirect(url_for(".levels"))
-    return render_template(
-        "treasurer/levels.html",
-        levels=dues.all_levels(),
-        today=clock.today(utcnow()),
-        add_form=form,
-        action_form=ActionForm(),
-    ), 400
+    return _levels_page(form), 400
 
 
 def _level(level_id: int) -> DuesLevel:
@@ -185,15 +242,14 @@ def level(level_id: int) -> ResponseReturnValue:
                 ),
             )
         ):
-            flash(
-                _("New amount scheduled. Run card setup so card payers move to it."),
-                "success",
-            )
+            _flash_saved(_("New amount scheduled."), _set_up_card_prices())
             return redirect(url_for(".level", level_id=level_id))
+    today = clock.today(utcnow())
     return render_template(
         "treasurer/level.html",
         level=current,
-        today=clock.today(utcnow()),
+        today=today,
+        card_setups=_card_setups([current], today),
         text_form=text_form,
         rate_form=rate_form,
         action_form=ActionForm(),

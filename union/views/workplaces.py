@@ -318,7 +318,10 @@ def jobs() -> ResponseReturnValue:
     if form.validate_on_submit() and saved(
         form,
         lambda: workplaces.add_classification(
-            form.name.data or "", actor=actor(), now=utcnow()
+            form.name.data or "",
+            name_fr=form.name_fr.data or "",
+            actor=actor(),
+            now=utcnow(),
         ),
     ):
         flash(_("Job added."), "success")

@@ -15,7 +15,13 @@ from flask_babel import (
 )
 
 from union import clock
-from union.i18n import current_language, format_day, format_money, format_number
+from union.i18n import (
+    current_language,
+    format_day,
+    format_minute,
+    format_money,
+    format_number,
+)
 from union.labels import label, subscription_status
 from union.models import Role
 from union.web import audit_text
@@ -34,9 +40,15 @@ def local_date(value: date | None, style: str = "medium") -> str:
 
 
 def local_datetime(value: datetime | None, style: str = "medium") -> str:
+    """A moment in the union's time zone. "short" is the day in words and the time
+    to the minute ("Nov 17, 2026, 3:04 p.m.", "17 nov. 2026, 15 h 04"): CLDR's own
+    short style writes the day in digits, as a machine would."""
     if value is None:
         return ""
-    return str(format_datetime(value.astimezone(clock.union_zone()), style))
+    local = value.astimezone(clock.union_zone())
+    if style != "short":
+        return str(format_datetime(local, style))
+    return format_minute(local)
 
 
 def month_name(value: date | None) -> str:

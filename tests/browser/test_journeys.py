@@ -414,7 +414,7 @@ def test_an_organizer_on_a_small_phone_takes_one_table_and_checks_the_report_cod
     page = organizer.page
     page.set_viewport_size({"width": 320, "height": 640})
     sign_in(organizer, live_union, "organizer@example.org")
-    page.get_by_role("link", name="Reports", exact=True).click()
+    menu_link(page, "Reports").click()
     organizer.see("reports")
     page.get_by_role("link", name="Reports for Spring 2026").click()
     organizer.see("catalogue")
@@ -881,7 +881,7 @@ def test_a_steward_prints_a_case_file_and_puts_deadlines_in_a_phone_calendar(
     page = steward.page
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     sign_in(steward, live_union, "steward@example.org")
-    page.get_by_role("link", name="Grievances", exact=True).click()
+    menu_link(page, "Grievances").click()
     steward.see("dashboard")
     page.locator("main table a, main .cards a").first.click()
     steward.see("case")

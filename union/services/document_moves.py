@@ -156,7 +156,7 @@ def move_documents(
         "documents.moved",
         actor=None,
         now=now,
-        detail=f"to={destination_name} moved={moved} already={already_there}",
+        detail=f"moved={moved} already={already_there}",
     )
     db.session.flush()
     return MoveResult(moved=moved, already_there=already_there)

@@ -476,6 +476,11 @@ def backup_command(destination: Path) -> None:
         f"Backed up the database ({result.database_file}) and "
         f"{result.documents} documents to {result.folder}"
     )
+    if current_app.config["DOCUMENT_STORAGE"] == "s3":
+        click.echo(
+            "The grievance documents are in the S3 store, not in this backup: "
+            "keep the bucket versioned or replicated."
+        )
 
 
 @union_group.command("restore")
@@ -502,3 +507,8 @@ def restore_command(folder: Path, yes: bool) -> None:
         f"(schema {manifest.get('schema_revision')}). "
         "Now run: flask --app wsgi db upgrade"
     )
+    if current_app.config["DOCUMENT_STORAGE"] == "s3":
+        click.echo(
+            "Documents in the backup were put in the folder; the app reads the S3 "
+            "store: run `union move-documents --to s3` too."
+        )

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from tests.conftest import config_for_tests
 from tests.factories import PDF_BYTES, PNG_BYTES
 from tests.s3_server import s3_client, stored_objects
+from tests.stripe_peer import free_port
 from union.adapters import crypto
 from union.adapters.documents import (
     EncryptedStorage,
@@ -46,6 +47,14 @@ def test_saving_reading_replacing_and_deleting(store):
 def test_a_key_that_is_not_a_documents_key_names_nothing(store, key):
     with pytest.raises(FileNotFoundError):
         store.read(key)
+
+
+def test_a_store_that_does_not_answer_is_named(s3_settings):
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    settings = {**s3_settings, "DOCUMENT_S3_ENDPOINT_URL": nowhere}
+    store = S3Storage(S3Settings.from_config(settings))
+    with pytest.raises(StoreUnavailable, match=re.escape(f"at {nowhere}")):
+        store.read("k" * 43)
 
 
 def test_the_settings_never_show_the_keys(s3_settings):
@@ -255,8 +264,6 @@ def test_a_document_in_neither_store_is_named(runner, uploaded, folder):
 def test_the_move_names_an_unreachable_store_before_touching_anything(
     runner, app, monkeypatch, uploaded, folder
 ):
-    from tests.stripe_peer import free_port
-
     nowhere = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setitem(app.config, "DOCUMENT_S3_ENDPOINT_URL", nowhere)
 

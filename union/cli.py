@@ -420,7 +420,7 @@ def move_documents(destination_kind: str) -> None:
                 now=utcnow(),
                 progress=progress,
             )
-        except document_moves.MoveStopped as error:
+        except (document_moves.MoveStopped, StoreUnavailable) as error:
             db.session.rollback()
             click.echo(f"\nerror: {error}.", err=True)
             click.echo(

@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +109,23 @@ class S3Storage:
             raise FileNotFoundError(key)
         return key
 
+    @contextmanager
+    def _answering(self, key: str) -> Iterator[None]:
+        """Turns the store's refusals and silences into FileNotFoundError (no
+        such object) or StoreUnavailable naming the store."""
+        try:
+            yield
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _MISSING:
+                raise FileNotFoundError(key) from error
+            raise StoreUnavailable(
+                f"{self.settings.describe()}: {_reason(error)}"
+            ) from error
+        except BotoCoreError as error:
+            raise StoreUnavailable(
+                f"{self.settings.describe()}: {_reason(error)}"
+            ) from error
+
     def _put(self, key: str, data: bytes) -> None:
         self.client.put_object(
             Bucket=self.settings.bucket,
@@ -119,27 +137,26 @@ class S3Storage:
 
     def save(self, data: bytes) -> str:
         key = secrets.token_urlsafe(32)
-        self._put(self._key(key), data)
+        with self._answering(key):
+            self._put(self._key(key), data)
         return key
 
     def read(self, key: str) -> bytes:
-        try:
+        with self._answering(key):
             answer = self.client.get_object(
                 Bucket=self.settings.bucket, Key=self._key(key)
             )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in _MISSING:
-                raise FileNotFoundError(key) from error
-            raise
-        return bytes(answer["Body"].read())
+            return bytes(answer["Body"].read())
 
     def replace(self, key: str, data: bytes) -> None:
         # A PUT replaces the whole object at once: a reader sees the old bytes or
         # the new ones, never half of each.
-        self._put(self._key(key), data)
+        with self._answering(key):
+            self._put(self._key(key), data)
 
     def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.settings.bucket, Key=self._key(key))
+        with self._answering(key):
+            self.client.delete_object(Bucket=self.settings.bucket, Key=self._key(key))
 
     def check_writable(self) -> None:
         """Writes a small object, reads it back and removes it; StoreUnavailable,

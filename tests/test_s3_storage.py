@@ -43,6 +43,17 @@ def test_saving_reading_replacing_and_deleting(store):
     store.delete(key)  # already gone is fine
 
 
+def test_documents_are_encrypted_and_rotated_in_the_store(app, store):
+    with app.app_context():
+        encrypted = EncryptedStorage(store)
+        key = encrypted.save(PDF_BYTES)
+        before = store.read(key)
+        encrypted.rotate(key)
+        assert PDF_BYTES not in store.read(key)
+        assert store.read(key) != before
+        assert encrypted.read(key) == PDF_BYTES
+
+
 @pytest.mark.parametrize("key", ["../escape", "short", "a/" + "b" * 40, ""])
 def test_a_key_that_is_not_a_documents_key_names_nothing(store, key):
     with pytest.raises(FileNotFoundError):

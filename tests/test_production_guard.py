@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.stripe_peer import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 
 PRODUCTION = {
@@ -65,3 +67,42 @@ def test_production_refuses_and_names_the_problem(arguments, environment, named)
     result = flask(*arguments, **environment)
     assert result.returncode != 0
     assert named in result.stderr
+
+
+@pytest.fixture
+def s3_environment(s3_settings):
+    return {"DOCUMENT_STORAGE": "s3", **s3_settings}
+
+
+def test_production_starts_with_an_s3_store_it_can_write(s3_environment):
+    result = flask("routes", **s3_environment)
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_refuses_an_s3_store_it_cannot_reach_and_names_it(s3_environment):
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    result = flask("routes", **{**s3_environment, "DOCUMENT_S3_ENDPOINT_URL": nowhere})
+    assert result.returncode != 0
+    assert "refusing to start in production" in result.stderr
+    bucket = s3_environment["DOCUMENT_S3_BUCKET"]
+    assert f"S3 bucket '{bucket}' at {nowhere} cannot be written" in result.stderr
+
+
+def test_production_refuses_an_s3_store_without_its_bucket(s3_environment):
+    result = flask(
+        "routes", **{**s3_environment, "DOCUMENT_S3_BUCKET": "nobody-made-me"}
+    )
+    assert result.returncode != 0
+    assert "S3 bucket 'nobody-made-me'" in result.stderr
+    assert "NoSuchBucket" in result.stderr
+
+
+def test_production_wants_the_store_over_https_unless_it_is_on_this_machine():
+    result = flask(
+        "routes",
+        DOCUMENT_STORAGE="s3",
+        DOCUMENT_S3_BUCKET="documents",
+        DOCUMENT_S3_ENDPOINT_URL="http://s3.example.org",
+    )
+    assert result.returncode != 0
+    assert "DOCUMENT_S3_ENDPOINT_URL must be https" in result.stderr

@@ -15,7 +15,7 @@ from werkzeug.routing import IntegerConverter
 
 from union import clock, logs, money
 from union.adapters import crypto
-from union.adapters.documents import EncryptedStorage, LocalFolderStorage
+from union.adapters.documents import EncryptedStorage, storage_from_config
 from union.adapters.mail import mailer_from_config
 from union.adapters.payments import gateway_from_config
 from union.adapters.throttle import throttle_from_config
@@ -45,6 +45,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         )
     app.url_map.converters["int"] = DatabaseInteger
     register_extensions(app)
+    if app.config["UNION_ENV"] == "production":
+        check_document_store(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_templates(app)
@@ -110,8 +112,23 @@ def register_extensions(app: Flask) -> None:
             app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"], x_proto=1
         )
     app.extensions["union_documents"] = EncryptedStorage(
-        LocalFolderStorage(Path(app.config["DOCUMENT_STORAGE_PATH"]))
+        storage_from_config(app.config)
     )
+
+
+def check_document_store(app: Flask) -> None:
+    """Refuses to start with an S3 store the app cannot write: every document
+    uploaded would fail, and the steward would find out in front of the member."""
+    if app.config["DOCUMENT_STORAGE"] != "s3":
+        return
+    from union.adapters.s3 import S3Storage, StoreUnavailable
+
+    store = app.extensions["union_documents"].inner
+    if isinstance(store, S3Storage):
+        try:
+            store.check_writable()
+        except StoreUnavailable as error:
+            raise ConfigError(f"refusing to start in production: {error}.") from None
 
 
 def select_locale() -> str | None:

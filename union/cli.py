@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 
 from union import generate
 from union.adapters import backup, crypto
+from union.adapters.documents import DocumentStorage, storage_from_config
 from union.clock import utcnow
 from union.db import db
 from union.errors import ValidationFailed
@@ -24,6 +25,7 @@ from union.rules.passwords import hash_password
 from union.services import (
     accounts,
     card_dues,
+    document_moves,
     dues,
     grievances,
     keys,
@@ -361,6 +363,80 @@ def rotate_keys() -> None:
     click.echo(f"Re-encrypted {sum(counts.values())} values and documents.")
 
 
+@union_group.command("move-documents")
+@click.option(
+    "--to",
+    "destination_kind",
+    type=click.Choice(["s3", "folder"]),
+    required=True,
+    help="s3: from the folder to the S3 store; folder: back again.",
+)
+def move_documents(destination_kind: str) -> None:
+    """Move the grievance documents from the folder to the S3 store, or back.
+
+    Stop the app first (or at least uploads), run this, then set DOCUMENT_STORAGE
+    to the new store and start the app again. Each document is checked against
+    the SHA-256 recorded at upload before it is copied, read back from the new
+    store and compared, and only then removed from the old one. If it stops, fix
+    what it names and run it again: documents already moved are skipped.
+    """
+    from union.adapters.s3 import S3Settings, S3Storage, StoreUnavailable
+
+    config = current_app.config
+    if not config.get("DOCUMENT_S3_BUCKET"):
+        raise click.ClickException(
+            "Set DOCUMENT_S3_BUCKET and the other DOCUMENT_S3_ settings first."
+        )
+    s3_store = S3Storage(S3Settings.from_config(config))
+    stores: dict[str, DocumentStorage] = {
+        "folder": storage_from_config(config, "folder"),
+        "s3": s3_store,
+    }
+    names = {
+        "folder": f"the folder {config['DOCUMENT_STORAGE_PATH']}",
+        "s3": s3_store.settings.describe(),
+    }
+    source_kind = "folder" if destination_kind == "s3" else "s3"
+    try:
+        s3_store.check_writable()
+    except StoreUnavailable as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"Moving documents from {names[source_kind]} to {names[destination_kind]}."
+    )
+    with click.progressbar(length=1, label="Documents", file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        try:
+            result = document_moves.move_documents(
+                source=stores[source_kind],
+                destination=stores[destination_kind],
+                source_name=names[source_kind],
+                destination_name=names[destination_kind],
+                now=utcnow(),
+                progress=progress,
+            )
+        except (document_moves.MoveStopped, StoreUnavailable) as error:
+            db.session.rollback()
+            click.echo(f"\nerror: {error}.", err=True)
+            click.echo(
+                "Stopped; the documents before it are moved. Run this again once "
+                "it is fixed: those are skipped.",
+                err=True,
+            )
+            sys.exit(1)
+    db.session.commit()
+    click.echo(
+        f"Moved {result.moved} documents; {result.already_there} were already there."
+    )
+    if config["DOCUMENT_STORAGE"] != destination_kind:
+        click.echo(f"Now set DOCUMENT_STORAGE={destination_kind} and restart the app.")
+
+
 @union_group.command("apply-retention")
 def apply_retention() -> None:
     """Remove what has been kept past its period (see RETENTION_* settings).
@@ -400,6 +476,11 @@ def backup_command(destination: Path) -> None:
         f"Backed up the database ({result.database_file}) and "
         f"{result.documents} documents to {result.folder}"
     )
+    if current_app.config["DOCUMENT_STORAGE"] == "s3":
+        click.echo(
+            "The grievance documents are in the S3 store, not in this backup: "
+            "keep the bucket versioned or replicated."
+        )
 
 
 @union_group.command("restore")
@@ -426,3 +507,8 @@ def restore_command(folder: Path, yes: bool) -> None:
         f"(schema {manifest.get('schema_revision')}). "
         "Now run: flask --app wsgi db upgrade"
     )
+    if current_app.config["DOCUMENT_STORAGE"] == "s3":
+        click.echo(
+            "Documents in the backup were put in the folder; the app reads the S3 "
+            "store: run `union move-documents --to s3` too."
+        )

@@ -94,8 +94,22 @@ DEFAULTS: dict[str, Any] = {
     "BENCHMARK_FLOOR": False,
     #: Grievance documents larger than this are refused with a message.
     "GRIEVANCE_DOCUMENT_MAX_BYTES": 10 * 1024 * 1024,
-    #: Where grievance documents are kept; default: instance/documents.
+    #: Where grievance documents are kept: "folder" (DOCUMENT_STORAGE_PATH) or "s3"
+    #: (the DOCUMENT_S3_* settings). Either way they are encrypted by the app first
+    #: and only ever served through its checks. `union move-documents` moves them.
+    "DOCUMENT_STORAGE": "folder",
+    #: The folder for "folder"; default: instance/documents.
     "DOCUMENT_STORAGE_PATH": None,
+    #: An S3-compatible store for "s3": the bucket (required), the service's
+    #: address (empty for AWS itself; MinIO, Garage, Ceph and others give theirs)
+    #: and its region. Keys: DOCUMENT_S3_ACCESS_KEY_ID and
+    #: DOCUMENT_S3_SECRET_ACCESS_KEY, else boto3's own (AWS_ACCESS_KEY_ID, an
+    #: instance role). Production refuses to start if the store cannot be written.
+    "DOCUMENT_S3_BUCKET": None,
+    "DOCUMENT_S3_ENDPOINT_URL": None,
+    "DOCUMENT_S3_REGION": None,
+    "DOCUMENT_S3_ACCESS_KEY_ID": None,
+    "DOCUMENT_S3_SECRET_ACCESS_KEY": None,
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     # Hidden parameters keep names and emails out of database error messages and logs.
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
@@ -145,7 +159,13 @@ def from_environment(environ: Mapping[str, str], instance_path: Path) -> dict[st
         "SERVER_NAME",
         "LOOKUP_HASH_KEY",
         "REDIS_URL",
+        "DOCUMENT_STORAGE",
         "DOCUMENT_STORAGE_PATH",
+        "DOCUMENT_S3_BUCKET",
+        "DOCUMENT_S3_ENDPOINT_URL",
+        "DOCUMENT_S3_REGION",
+        "DOCUMENT_S3_ACCESS_KEY_ID",
+        "DOCUMENT_S3_SECRET_ACCESS_KEY",
         "MAIL_PROVIDER",
         "HOSTING_PROVIDER",
     )
@@ -281,6 +301,11 @@ def build_config(
         config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not config.get("DOCUMENT_STORAGE_PATH"):
         config["DOCUMENT_STORAGE_PATH"] = str(instance_path / "documents")
+    document_problems = document_storage_problems(
+        config, production=config["UNION_ENV"] == "production"
+    )
+    if document_problems:
+        raise ConfigError("refusing to start: " + "; ".join(document_problems) + ".")
     try:
         Rules.from_settings(config["DISCLOSURE_RULES"])
     except (TypeError, ValueError) as error:
@@ -315,6 +340,51 @@ def build_config(
                 instance_path, "lookup_hash_key", lambda: secrets.token_urlsafe(48)
             )
     return config
+
+
+DOCUMENT_STORAGE_KINDS = ("folder", "s3")
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def document_storage_problems(
+    config: Mapping[str, Any], *, production: bool
+) -> list[str]:
+    """What is wrong with the document storage settings, in words an operator can
+    act on. The S3 settings are checked whenever a bucket is named, so that
+    `union move-documents` finds them sound before the app is switched over."""
+    problems = []
+    kind = config.get("DOCUMENT_STORAGE")
+    if kind not in DOCUMENT_STORAGE_KINDS:
+        problems.append(f"DOCUMENT_STORAGE must be 'folder' or 's3', not {kind!r}")
+    if kind == "s3" and not config.get("DOCUMENT_S3_BUCKET"):
+        problems.append("DOCUMENT_S3_BUCKET must be set when DOCUMENT_STORAGE is 's3'")
+    if bool(config.get("DOCUMENT_S3_ACCESS_KEY_ID")) != bool(
+        config.get("DOCUMENT_S3_SECRET_ACCESS_KEY")
+    ):
+        problems.append(
+            "DOCUMENT_S3_ACCESS_KEY_ID and DOCUMENT_S3_SECRET_ACCESS_KEY go together: "
+            "set both, or neither to use boto3's own credentials"
+        )
+    endpoint = config.get("DOCUMENT_S3_ENDPOINT_URL")
+    if endpoint:
+        address = urlsplit(str(endpoint))
+        if address.scheme not in ("http", "https") or not address.hostname:
+            problems.append(
+                "DOCUMENT_S3_ENDPOINT_URL must be an http(s) address, e.g. "
+                "https://s3.example.org"
+            )
+        elif (
+            production
+            and address.scheme != "https"
+            and address.hostname not in LOOPBACK_HOSTS
+        ):
+            # The documents are encrypted either way, but their sizes, their
+            # number and who fetches them when would cross the network readable.
+            problems.append(
+                "DOCUMENT_S3_ENDPOINT_URL must be https unless the store runs on "
+                "this machine"
+            )
+    return problems
 
 
 def check_production(

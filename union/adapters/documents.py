@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from union.adapters import crypto
 
@@ -121,6 +122,19 @@ class LocalFolderStorage:
             os.fsync(file.fileno())
         partial.chmod(0o600)
         partial.replace(path)
+
+
+def storage_from_config(
+    config: Mapping[str, Any], kind: str | None = None
+) -> DocumentStorage:
+    """The store DOCUMENT_STORAGE names (or `kind`: "folder" or "s3"), as it is:
+    wrap it in EncryptedStorage before putting documents in it."""
+    if (kind or config["DOCUMENT_STORAGE"]) == "s3":
+        # boto3 is loaded only by the deployments that use it.
+        from union.adapters.s3 import S3Settings, S3Storage
+
+        return S3Storage(S3Settings.from_config(config))
+    return LocalFolderStorage(Path(config["DOCUMENT_STORAGE_PATH"]))
 
 
 class EncryptedStorage:

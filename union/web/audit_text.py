@@ -148,6 +148,7 @@ ACTIONS: dict[str, LazyString] = {
     "audit.exported": _l("Audit log downloaded"),
     "retention.applied": _l("Old records cleared on schedule"),
     "keys.rotated": _l("Encryption keys changed"),
+    "documents.moved": _l("Grievance documents moved to another store"),
 }
 
 #: Each kind of thing a line can be about (`audit.SUBJECT_TYPES`), named when the

@@ -96,6 +96,37 @@ def empty_database(folder: Path) -> Iterator[str]:
         admin.dispose()
 
 
+#: The local PostgreSQL server a deployment's tests make their databases on.
+LOCAL_POSTGRESQL = os.environ.get(
+    "LOCAL_POSTGRESQL_URL",
+    "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres",
+)
+
+
+@contextlib.contextmanager
+def postgresql_database(prefix: str) -> Iterator[sa.URL]:
+    """A new, empty PostgreSQL database on the local server, dropped afterwards;
+    the test is skipped when no server answers."""
+    admin = sa.create_engine(
+        LOCAL_POSTGRESQL,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"connect_timeout": 5},
+    )
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError:
+        admin.dispose()
+        pytest.skip("no PostgreSQL on 127.0.0.1:5432 (.ci/run starts one)")
+    try:
+        yield sa.make_url(LOCAL_POSTGRESQL).set(database=name)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture
 def fresh_database_url(tmp_path: Path) -> Iterator[str]:
     """For tests that need real commits between connections."""

@@ -25,13 +25,23 @@ from alembic.script import ScriptDirectory
 from cryptography.fernet import Fernet
 
 from union.adapters.mail import SmtpMailer
-from union.config import DEFAULTS, build_config, production_problems
+from union.config import (
+    DEFAULTS,
+    MIN_SECRET_KEY_LENGTH,
+    build_config,
+    production_problems,
+)
 from union.rules.disclosure import Rules
 
 #: A random secret of 32 or more characters has many different ones; fewer than
 #: this many means it was typed or repeated, not generated.
 MIN_DISTINCT_SECRET_CHARACTERS = 12
 RANDOM_VALUE_COMMAND = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+#: Works before the configuration does, unlike `union new-key`.
+NEW_KEY_COMMAND = (
+    "python3 -c 'import base64, os; "
+    "print(base64.urlsafe_b64encode(os.urandom(32)).decode())'"
+)
 #: A host name as TRUSTED_HOSTS takes it: no scheme, path or wildcard.
 HOST_NAME = re.compile(
     r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d+)?$|^\[[0-9a-fA-F:]+\]$"
@@ -103,7 +113,8 @@ def _secrets(
     found = []
     for name in ("SECRET_KEY", "LOOKUP_HASH_KEY"):
         value = str(config.get(name) or "")
-        if value and len(set(value)) < MIN_DISTINCT_SECRET_CHARACTERS:
+        too_short = len(value) < MIN_SECRET_KEY_LENGTH  # the guard names it
+        if not too_short and len(set(value)) < MIN_DISTINCT_SECRET_CHARACTERS:
             found.append(
                 f"{name} does not look random (too few different characters); "
                 f"make one with: {RANDOM_VALUE_COMMAND}"
@@ -131,8 +142,8 @@ def _encryption_keys(
             Fernet(key.encode())
         except ValueError:
             found.append(
-                f"ENCRYPTION_KEYS: key {position} is not a valid key (make one "
-                "with `flask --app wsgi union new-key`)"
+                f"ENCRYPTION_KEYS: key {position} is not a valid key; make one "
+                f"with: {NEW_KEY_COMMAND}"
             )
     if len(set(keys)) != len(keys):
         found.append("ENCRYPTION_KEYS lists the same key twice")

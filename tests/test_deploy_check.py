@@ -16,8 +16,15 @@ import flask_migrate
 import pytest
 import redis
 from aiosmtpd.controller import Controller
+from cryptography.fernet import Fernet
 
-from tests.conftest import TEST_ENCRYPTION_KEY, config_for_tests, postgresql_database
+from tests import factories
+from tests.conftest import (
+    FIXED_NOW,
+    TEST_ENCRYPTION_KEY,
+    config_for_tests,
+    postgresql_database,
+)
 from union import create_app, deploy_check
 from union.db import db
 
@@ -62,11 +69,14 @@ def redis_url() -> str:
 
 @pytest.fixture
 def migrated_database() -> Iterator[str]:
+    """A migrated database with one account, written with the test keys."""
     with postgresql_database("deploy_check") as url:
         address = url.render_as_string(hide_password=False)
         app = create_app(config_for_tests(SQLALCHEMY_DATABASE_URI=address))
         with app.app_context():
             flask_migrate.upgrade()
+            factories.Factories(FIXED_NOW).user("sam@example.org")
+            db.session.commit()
             db.engine.dispose()
         yield address
 
@@ -81,7 +91,7 @@ def good_environment(
         "UNION_ENV": "production",
         "DATABASE_URL": migrated_database,
         "SECRET_KEY": "kQ2v7Rz9bX4mN8pL1sT6wY3cF5hJ0dGaeUiOq",
-        "LOOKUP_HASH_KEY": "Zr4Wm8Kp2Qx6Vb0Nc3Ls7Dt1Fh5Gj9HyEaUiO",
+        "LOOKUP_HASH_KEY": config_for_tests()["LOOKUP_HASH_KEY"],
         "ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
         "REDIS_URL": redis_url,
         "SMTP_URL": smtp_url,
@@ -143,6 +153,7 @@ def test_a_server_configured_right_passes(good_environment, tmp_path):
     assert any("migrated to the latest schema" in line for line in report.passed)
     assert "Redis answers" in report.passed
     assert any("mail server accepts" in line for line in report.passed)
+    assert "the keys read the data the database holds" in report.passed
     assert not (tmp_path / "instance").exists(), "checking writes no secrets"
 
 
@@ -170,7 +181,7 @@ def test_weak_or_shared_secrets_and_loose_settings_are_named(
     report = check(
         {
             **good_environment,
-            "LOOKUP_HASH_KEY": good_environment["SECRET_KEY"],
+            "SECRET_KEY": good_environment["LOOKUP_HASH_KEY"],
             "ENCRYPTION_KEYS": f"{TEST_ENCRYPTION_KEY},{TEST_ENCRYPTION_KEY}",
             "TRUSTED_PROXIES": "0",
             "STRIPE_SECRET_KEY": "sk_test_123",
@@ -190,6 +201,38 @@ def test_weak_or_shared_secrets_and_loose_settings_are_named(
     for sentence in named:
         assert any(sentence in problem for problem in report.problems), sentence
     assert len(report.problems) == len(named)
+
+
+def test_keys_that_did_not_write_the_data_are_named(good_environment, tmp_path):
+    other_keys = check(
+        {**good_environment, "ENCRYPTION_KEYS": Fernet.generate_key().decode()},
+        tmp_path,
+    )
+    assert len(other_keys.problems) == 1
+    assert (
+        "ENCRYPTION_KEYS cannot read what the database holds"
+        in (other_keys.problems[0])
+    )
+    other_lookup = check(
+        {
+            **good_environment,
+            "LOOKUP_HASH_KEY": "Zr4Wm8Kp2Qx6Vb0Nc3Ls7Dt1Fh5Gj9HyEaUiO",
+        },
+        tmp_path,
+    )
+    assert len(other_lookup.problems) == 1
+    assert (
+        "LOOKUP_HASH_KEY is not the key the accounts were saved with"
+        in (other_lookup.problems[0])
+    )
+    rotated = check(
+        {
+            **good_environment,
+            "ENCRYPTION_KEYS": f"{Fernet.generate_key().decode()},{TEST_ENCRYPTION_KEY}",
+        },
+        tmp_path,
+    )
+    assert rotated.problems == []
 
 
 def run_check_deploy(environment: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import redis
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from union.adapters.mail import SmtpMailer
 from union.config import (
@@ -31,6 +31,7 @@ from union.config import (
     build_config,
     production_problems,
 )
+from union.models.users import User, email_digest
 from union.rules.disclosure import Rules
 
 #: A random secret of 32 or more characters has many different ones; fewer than
@@ -187,6 +188,7 @@ def _database(
         report.passed.append(
             f"the database at {shown} is migrated to the latest schema"
         )
+        _keys_read_the_data(config, engine, report)
     elif not revisions:
         report.problems.append(
             f"the database at {shown} has no tables yet: run "
@@ -198,6 +200,51 @@ def _database(
             f"the code needs {', '.join(sorted(heads))}: run "
             "`flask --app wsgi db upgrade`"
         )
+
+
+def _keys_read_the_data(
+    config: Mapping[str, Any], engine: sa.Engine, report: Report
+) -> None:
+    """Whether the keys are the ones the data was written with (a backup restored
+    beside other keys cannot be read, and nobody could sign in): one account's
+    email is decrypted, and its keyed hash computed again."""
+    try:
+        keys = MultiFernet([Fernet(key.encode()) for key in config["ENCRYPTION_KEYS"]])
+    except (KeyError, TypeError, ValueError):
+        return  # named by the encryption keys' own check
+    try:
+        with engine.connect() as connection:
+            # Read as stored text: the column's own type would decrypt it with
+            # the keys this process was started with, not the ones checked.
+            stored_email = sa.type_coerce(User.email, sa.Text)
+            account = connection.execute(
+                sa.select(stored_email.label("email"), User.email_hash)
+                .order_by(User.id)
+                .limit(1)
+            ).first()
+    except sa.exc.DBAPIError:
+        return
+    finally:
+        engine.dispose()
+    if account is None:
+        report.passed.append("no accounts yet to check the keys against")
+        return
+    try:
+        email = keys.decrypt(account.email.encode()).decode()
+    except InvalidToken:
+        report.problems.append(
+            "ENCRYPTION_KEYS cannot read what the database holds: are these the "
+            "keys its data (or the backup restored into it) was written with?"
+        )
+        return
+    lookup_key = str(config.get("LOOKUP_HASH_KEY") or "").encode()
+    if email_digest(email, key=lookup_key) != account.email_hash:
+        report.problems.append(
+            "LOOKUP_HASH_KEY is not the key the accounts were saved with: nobody "
+            "could sign in"
+        )
+        return
+    report.passed.append("the keys read the data the database holds")
 
 
 def _redis(

@@ -33,7 +33,7 @@ from union.adapters.mail import MemoryMailer, Message
 from union.adapters.throttle import MemoryCounters, Throttle
 from union.db import db
 
-pytest_plugins = ["tests.stripe_peer"]
+pytest_plugins = ["tests.stripe_peer", "tests.local_services"]
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 SECRET = "test-secret-key-that-is-long-enough-for-production-0123456789"

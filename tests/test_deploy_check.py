@@ -6,7 +6,6 @@ loopback; the command itself runs as an operator runs it, in a process of its ow
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,8 +13,6 @@ from pathlib import Path
 
 import flask_migrate
 import pytest
-import redis
-from aiosmtpd.controller import Controller
 from cryptography.fernet import Fernet
 
 from tests import factories
@@ -30,41 +27,6 @@ from union.db import db
 
 ROOT = Path(__file__).resolve().parents[1]
 MIGRATIONS = ROOT / "migrations"
-REDIS_URL = "redis://127.0.0.1:6379/13"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Accepting:
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 -- aiosmtpd hook name
-        return "250 Message accepted"
-
-
-@pytest.fixture
-def smtp_url() -> Iterator[str]:
-    port = free_port()
-    controller = Controller(Accepting(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield f"smtp+insecure://127.0.0.1:{port}"
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def redis_url() -> str:
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.skip("nothing answers on redis://127.0.0.1:6379 (.ci/run starts it)")
-    finally:
-        client.close()
-    return REDIS_URL
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.conftest import CSRF_FIELD, postgresql_database
-from tests.test_deploy_check import free_port, redis_url, smtp_url  # noqa: F401
+from tests.local_services import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -194,8 +194,8 @@ def wait_until_healthy(browser: Browser, process: subprocess.Popen[str]) -> None
 @pytest.mark.slow
 def test_the_guide_from_an_empty_database_to_an_admin_signed_in(
     tmp_path,
-    redis_url,  # noqa: F811 -- fixture
-    smtp_url,  # noqa: F811 -- fixture
+    redis_url,
+    smtp_url,
     gunicorn_started,
 ):
     documents = tmp_path / "documents"

@@ -124,8 +124,6 @@ def _secrets(
         "LOOKUP_HASH_KEY"
     ):
         found.append("SECRET_KEY and LOOKUP_HASH_KEY must be two different secrets")
-    if config.get("MAIL_FROM") == DEFAULTS["MAIL_FROM"]:
-        found.append("MAIL_FROM must be set to the union's own sender address")
     report.problems += found
     if not found:
         report.passed.append("secrets look random and are kept apart")
@@ -272,6 +270,10 @@ def _redis(
 def _mail(
     config: Mapping[str, Any], environ: Mapping[str, str], _: Path, report: Report
 ) -> None:
+    if config.get("MAIL_FROM") == DEFAULTS["MAIL_FROM"]:
+        report.problems.append(
+            "MAIL_FROM must be set to the union's own sender address"
+        )
     url = config.get("SMTP_URL")
     if not url:
         return  # the guard has named it

@@ -33,7 +33,7 @@ from union.adapters.mail import MemoryMailer, Message
 from union.adapters.throttle import MemoryCounters, Throttle
 from union.db import db
 
-pytest_plugins = ["tests.stripe_peer", "tests.s3_server"]
+pytest_plugins = ["tests.stripe_peer", "tests.s3_server", "tests.local_services"]
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 SECRET = "test-secret-key-that-is-long-enough-for-production-0123456789"
@@ -90,6 +90,37 @@ def empty_database(folder: Path) -> Iterator[str]:
     try:
         url = sa.make_url(TEST_DATABASE_URL).set(database=name)
         yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+#: The local PostgreSQL server a deployment's tests make their databases on.
+LOCAL_POSTGRESQL = os.environ.get(
+    "LOCAL_POSTGRESQL_URL",
+    "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres",
+)
+
+
+@contextlib.contextmanager
+def postgresql_database(prefix: str) -> Iterator[sa.URL]:
+    """A new, empty PostgreSQL database on the local server, dropped afterwards;
+    the test is skipped when no server answers."""
+    admin = sa.create_engine(
+        LOCAL_POSTGRESQL,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"connect_timeout": 5},
+    )
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError:
+        admin.dispose()
+        pytest.skip("no PostgreSQL on 127.0.0.1:5432 (.ci/run starts one)")
+    try:
+        yield sa.make_url(LOCAL_POSTGRESQL).set(database=name)
     finally:
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))

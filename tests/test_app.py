@@ -1,5 +1,7 @@
 """Tests that build their own app, outside the shared test database."""
 
+import flask_migrate
+
 from tests.conftest import config_for_tests
 from union import create_app
 from union.web.access import public
@@ -13,6 +15,31 @@ def test_healthz_answers_503_when_the_database_is_down():
     )
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
+
+
+def test_readyz_answers_503_and_nothing_more_when_the_database_is_down():
+    app = create_app(
+        config_for_tests(
+            SQLALCHEMY_DATABASE_URI="postgresql+psycopg://nobody@127.0.0.1:1/none"
+        )
+    )
+    response = app.test_client().get("/readyz")
+    assert (response.status_code, response.json) == (503, {"status": "not ready"})
+
+
+def test_readyz_answers_503_until_the_database_is_migrated(tmp_path):
+    app = create_app(
+        config_for_tests(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'new.db'}")
+    )
+    client = app.test_client()
+    assert client.get("/readyz").status_code == 503
+    with app.app_context():
+        flask_migrate.upgrade(revision="b4c2e8f1a9d3")
+    behind = client.get("/readyz")
+    assert (behind.status_code, behind.json) == (503, {"status": "not ready"})
+    with app.app_context():
+        flask_migrate.upgrade()
+    assert client.get("/readyz").status_code == 200
 
 
 def test_an_unexpected_error_shows_a_plain_500_page():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         instance_path=str(ROOT / "instance"),
         template_folder=str(ROOT / "templates"),
     )
+    if checking_deployment():
+        # `union check-deploy` reads the configuration itself and names every
+        # problem; an app built from it would stop at the first kind.
+        register_commands(app)
+        return app
     app.config.update(build_config(config, Path(app.instance_path)))
     if app.config["UNION_ENV"] == "production" and serving_with_flask_run():
         raise ConfigError(
@@ -63,6 +69,19 @@ def serving_with_flask_run() -> bool:
     """Whether `flask run` is loading the app (its click command is running)."""
     context = click.get_current_context(silent=True)
     return context is not None and context.info_name == "run"
+
+
+def checking_deployment() -> bool:
+    """Whether the flask command is loading the app to run `union check-deploy`
+    (the command line is all there is to tell: click names the subcommand only
+    after the app is loaded)."""
+    if click.get_current_context(silent=True) is None:
+        return False
+    arguments = sys.argv[1:]
+    return any(
+        arguments[index : index + 2] == ["union", "check-deploy"]
+        for index in range(len(arguments))
+    )
 
 
 class DatabaseInteger(IntegerConverter):

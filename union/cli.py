@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 import time
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
 
-from union import generate
+from union import ROOT, deploy_check, generate
 from union.adapters import backup, crypto
 from union.adapters.documents import DocumentStorage, storage_from_config
 from union.clock import utcnow
@@ -481,6 +482,24 @@ def backup_command(destination: Path) -> None:
             "The grievance documents are in the S3 store, not in this backup: "
             "keep the bucket versioned or replicated."
         )
+
+
+@union_group.command("check-deploy")
+def check_deploy() -> None:
+    """Check this server's configuration as production reads it: secrets, keys,
+    the database and its schema, Redis, mail, Stripe, the document folder, the
+    public address and proxies. Names every problem; exits 1 if there is any."""
+    report = deploy_check.check_deployment(
+        os.environ, Path(current_app.instance_path), migrations=ROOT / "migrations"
+    )
+    for sentence in report.passed:
+        click.echo(f"ok: {sentence}")
+    for problem in report.problems:
+        click.echo(f"problem: {problem}", err=True)
+    if not report.ok:
+        click.echo(f"{len(report.problems)} problem(s) to fix.", err=True)
+        sys.exit(1)
+    click.echo("Ready to serve.")
 
 
 @union_group.command("restore")

@@ -285,10 +285,20 @@ def development_secret(instance_path: Path, name: str, make: Callable[[], str]) 
 
 
 def build_config(
-    overrides: Mapping[str, Any] | None, instance_path: Path
+    overrides: Mapping[str, Any] | None,
+    instance_path: Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    refuse_unsafe: bool = True,
 ) -> dict[str, Any]:
+    """The app's configuration: defaults, then the environment, then overrides.
+
+    Production refuses an unsafe configuration; `union check-deploy` builds it with
+    `refuse_unsafe=False` to name every problem itself, the guard's among them."""
     config = dict(DEFAULTS)
-    config.update(from_environment(os.environ, instance_path))
+    config.update(
+        from_environment(os.environ if environ is None else environ, instance_path)
+    )
     config.update(overrides or {})
     if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
         # Page queries are short; PostgreSQL's JIT compiler, which starts on cost
@@ -309,8 +319,10 @@ def build_config(
     try:
         Rules.from_settings(config["DISCLOSURE_RULES"])
     except (TypeError, ValueError) as error:
-        raise ConfigError(f"refusing to start: DISCLOSURE_RULES: {error}") from None
+        if refuse_unsafe:
+            raise ConfigError(f"refusing to start: DISCLOSURE_RULES: {error}") from None
     configured_address = bool(config.get("PUBLIC_URL") or config.get("SERVER_NAME"))
+    config["PUBLIC_URL_CONFIGURED"] = configured_address
     config["PUBLIC_URL"] = public_address(config)
     if config["UNION_ENV"] == "production":
         config.update(
@@ -325,7 +337,8 @@ def build_config(
                 *config["EXTRA_TRUSTED_HOSTS"],
             ],
         )
-        check_production(config, configured_address=configured_address)
+        if refuse_unsafe:
+            check_production(config, configured_address=configured_address)
     else:
         if not config.get("SECRET_KEY"):
             config["SECRET_KEY"] = development_secret(
@@ -391,6 +404,17 @@ def check_production(
     config: Mapping[str, Any], *, configured_address: bool = True
 ) -> None:
     """Refuses to run a production app that would be unsafe, naming every problem."""
+    problems = production_problems(config, configured_address=configured_address)
+    if problems:
+        raise ConfigError(
+            "refusing to start in production: " + "; ".join(problems) + "."
+        )
+
+
+def production_problems(
+    config: Mapping[str, Any], *, configured_address: bool = True
+) -> list[str]:
+    """What would make a production app unsafe, each problem in a sentence."""
     problems = []
     address = urlsplit(str(config.get("PUBLIC_URL") or ""))
     if not configured_address or address.scheme != "https" or not address.hostname:
@@ -444,7 +468,4 @@ def check_production(
         problems.append(
             "STRIPE_WEBHOOK_SECRET is required when STRIPE_SECRET_KEY is set"
         )
-    if problems:
-        raise ConfigError(
-            "refusing to start in production: " + "; ".join(problems) + "."
-        )
+    return problems

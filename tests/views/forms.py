@@ -20,7 +20,9 @@ from urllib.parse import urlsplit
 from tests.views.test_access_policy import url_for_rule
 
 #: Routes that answer with something other than a page of forms.
-NOT_PAGES = re.compile(r"(\.csv|\.json|\.ics|/documents/|/static/|/stripe/|/healthz)")
+NOT_PAGES = re.compile(
+    r"(\.csv|\.json|\.ics|/documents/|/static/|/stripe/|/healthz|/readyz)"
+)
 ARGS_READ = re.compile(r"request\.args\.get\(\s*\"(\w+)\"")
 
 

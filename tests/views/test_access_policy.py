@@ -32,6 +32,7 @@ POLICY: dict[str, str | frozenset[Role]] = {
     "static": PUBLIC,
     "main.home": PUBLIC,
     "main.healthz": PUBLIC,
+    "main.readyz": PUBLIC,
     "main.choose_language": PUBLIC,
     "main.floor": PUBLIC,
     "auth.login": PUBLIC,

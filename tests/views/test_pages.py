@@ -6,6 +6,11 @@ def test_healthz_answers_when_the_database_is_up(client):
     assert (response.status_code, response.json) == (200, {"status": "ok"})
 
 
+def test_readyz_answers_when_the_database_is_migrated(client):
+    response = client.get("/readyz")
+    assert (response.status_code, response.json) == (200, {"status": "ready"})
+
+
 def test_error_pages_reveal_nothing_internal(client):
     response = client.get("/no/such/page")
     assert response.status_code == 404

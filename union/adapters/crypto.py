@@ -84,9 +84,11 @@ def rotate_bytes(token: bytes) -> bytes:
     return _fernet().rotate(token)
 
 
-def lookup_digest(value: str) -> str:
-    """The keyed hash stored for looking a value up without storing it in clear."""
-    return hmac.new(_keys.lookup_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+def lookup_digest(value: str, *, key: bytes | None = None) -> str:
+    """The keyed hash stored for looking a value up without storing it in clear;
+    under LOOKUP_HASH_KEY, or under `key` to check a key the app is not using."""
+    lookup_key = _keys.lookup_key if key is None else key
+    return hmac.new(lookup_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 class EncryptedText(sa.TypeDecorator[str]):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any, Protocol
@@ -57,12 +58,23 @@ class SmtpMailer:
     timeout: float = 20.0
 
     def send(self, message: Message) -> None:
-        parts = urlsplit(self.url)
         email = EmailMessage()
         email["From"] = self.sender
         email["To"] = message.to
         email["Subject"] = message.subject
         email.set_content(message.body)
+        with self._session() as client:
+            client.send_message(email)
+
+    def check(self) -> None:
+        """Connects, secures the connection and signs in as sending does, and
+        sends nothing: raises what sending would raise."""
+        with self._session():
+            pass
+
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[smtplib.SMTP]:
+        parts = urlsplit(self.url)
         host = parts.hostname or "localhost"
         context = ssl.create_default_context()
         client: smtplib.SMTP
@@ -77,7 +89,7 @@ class SmtpMailer:
                 client.starttls(context=context)
             if parts.username:
                 client.login(unquote(parts.username), unquote(parts.password or ""))
-            client.send_message(email)
+            yield client
 
 
 def mailer_from_config(config: Mapping[str, Any]) -> Mailer:

@@ -23,9 +23,10 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def email_digest(email: str) -> str:
-    """The keyed hash an account's email is found by."""
-    return lookup_digest("email:" + normalise_email(email))
+def email_digest(email: str, *, key: bytes | None = None) -> str:
+    """The keyed hash an account's email is found by (under `key`, if given,
+    instead of LOOKUP_HASH_KEY)."""
+    return lookup_digest("email:" + normalise_email(email), key=key)
 
 
 class Role(enum.StrEnum):

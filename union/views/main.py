@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from union import deploy_check
 from union.clock import utcnow
 from union.db import db
 from union.errors import ValidationFailed
@@ -40,6 +42,25 @@ def healthz() -> ResponseReturnValue:
         db.session.rollback()
         return {"status": "database unavailable"}, 503
     return {"status": "ok"}
+
+
+@blueprint.get("/readyz")
+@public
+def readyz() -> ResponseReturnValue:
+    """For a load balancer or a deploy script: ready when the database answers and
+    is migrated to the schema this code expects. What is wrong is for the
+    operator's `union check-deploy`, never for the public."""
+    migrations = Path(current_app.extensions["migrate"].directory)
+    try:
+        ready = deploy_check.database_revisions(
+            db.session.connection()
+        ) == deploy_check.head_revisions(migrations)
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        ready = False
+    if not ready:
+        return {"status": "not ready"}, 503
+    return {"status": "ready"}
 
 
 @blueprint.post("/language")

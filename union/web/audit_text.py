@@ -51,6 +51,7 @@ AREAS: dict[str, LazyString] = {
     "audit": _l("Audit log"),
     "retention": _l("Clearing old records"),
     "keys": _l("Encryption keys"),
+    "documents": _l("Document storage"),
 }
 
 #: What every action the app records means, as a short phrase that reads the same

@@ -185,7 +185,7 @@ DOWNLOAD_SHAPE = [
     (
         "grievances[]",
         "number title category step opened_on deadline_on closed_on outcome "
-        "money_recovered_cents remedy_obtained",
+        "money_recovered_cents remedy_obtained raised_online contact_preference",
     ),
     ("survey_rounds_answered[]", "round opened_on"),
     ("correction_requests[]", "requested_at details status response resolved_at"),

@@ -16,7 +16,14 @@ from union.models import (
     PaymentMethod,
     Role,
 )
-from union.services import dues, grievances, ledger, members, representatives
+from union.services import (
+    dues,
+    grievances,
+    ledger,
+    members,
+    privacy,
+    representatives,
+)
 from union.services.grievances import RAISED_PER_DAY, Problem
 
 WHAT_HAPPENED = "My shifts were cut after I asked about the missing sick days."
@@ -233,3 +240,22 @@ def test_representatives_are_the_covering_stewards_and_the_delegate(
     sam.disabled_at = now
     db.session.flush()
     assert representatives.representatives_of(member).delegate_name is None
+
+
+def test_the_members_data_holds_how_they_asked_to_be_reached_and_erasure_clears_it(
+    site, now
+):
+    workplace, _steward, member = site
+    case = grievances.raise_problem(
+        problem(workplace, contact_preference=ContactPreference.EMAIL),
+        actor=member.user,
+        now=now,
+    )
+    [held] = privacy.personal_data(member, now=now)["grievances"]
+    assert held["raised_online"] is True
+    assert held["contact_preference"] == "email"
+    privacy.erase_member(member, actor=member.user, now=now, gateway=None)
+    db.session.refresh(case)
+    assert case.contact_preference is None
+    # The case itself stays in the union's files until retention.
+    assert case.is_raised_online

@@ -1096,6 +1096,9 @@ class OwnGrievance:
     outcome: GrievanceOutcome | None
     money_recovered_cents: int | None
     remedy_obtained: str | None
+    #: Raised online by the member, and how they asked to be reached about it.
+    is_raised_online: bool = False
+    contact_preference: ContactPreference | None = None
 
 
 def own_grievances(actor: User, *, today: date) -> list[OwnGrievance]:
@@ -1129,6 +1132,8 @@ def own_grievances(actor: User, *, today: date) -> list[OwnGrievance]:
             outcome=g.outcome,
             money_recovered_cents=g.money_recovered_cents,
             remedy_obtained=g.remedy_obtained,
+            is_raised_online=g.is_raised_online,
+            contact_preference=g.contact_preference,
         )
         for g, step_since in rows
     ]

@@ -38,6 +38,7 @@ from union.models import (
     DuesSubscription,
     DuesWaiver,
     Employment,
+    Grievance,
     LoginSession,
     Member,
     MemberStatus,
@@ -46,6 +47,7 @@ from union.models import (
     SurveyReceipt,
     User,
     WaiverReason,
+    grievance_grievants,
 )
 from union.models.members import new_public_id
 from union.services import audit, grievances, survey
@@ -369,6 +371,8 @@ def _grievances(user: User | None, *, now: datetime) -> list[dict[str, Any]]:
             "outcome": case.outcome,
             "money_recovered_cents": case.money_recovered_cents,
             "remedy_obtained": case.remedy_obtained,
+            "raised_online": case.is_raised_online,
+            "contact_preference": case.contact_preference,
         }
         for case in grievances.own_grievances(user, today=clock.today(now))
     ]
@@ -595,7 +599,8 @@ def erase_member(
     * the member record keeps only what the union's books and published figures
       need (member number, dues level history, payments and months covered,
       workplace of past employment, grievance links): names, pronouns, phone,
-      contact preference, job, employment dates and the Stripe link are cleared,
+      contact preference (also the one given on problems they raised online),
+      job, employment dates and the Stripe link are cleared,
       the public id is replaced, and the status becomes resigned;
     * the account can no longer sign in: email replaced by a meaningless address,
       password, name and language cleared, disabled, roles, steward assignments,
@@ -633,6 +638,18 @@ def erase_member(
     )
     for model in (CorrectionRequest, CheckoutAttempt, DuesNotice, SurveyReceipt):
         db.session.execute(sa.delete(model).where(model.member_id == member.id))
+    # How they asked to be reached about the problems they raised is theirs.
+    db.session.execute(
+        sa.update(Grievance)
+        .where(
+            Grievance.id.in_(
+                sa.select(grievance_grievants.c.grievance_id).where(
+                    grievance_grievants.c.member_id == member.id
+                )
+            )
+        )
+        .values(contact_preference=None)
+    )
 
     if user is not None:
         _erase_account(user, now=now)

@@ -125,6 +125,20 @@ def steward_dashboard(user: BenchUser) -> None:
     user.page("/grievances/", "steward dashboard")
 
 
+def steward_home(user: BenchUser) -> None:
+    """The home page's counts of what waits in the steward's workplaces."""
+    user.page("/", "steward home")
+
+
+def applicants(user: BenchUser) -> None:
+    user.page("/members/applicants", "applicants")
+
+
+def raise_form(user: BenchUser) -> None:
+    """The form a member raises a problem with, naming their stewards."""
+    user.page("/grievances/raise", "raise a problem")
+
+
 def roster_search(user: BenchUser) -> None:
     term = random.choice(PLAN["search_terms"])
     user.page(f"/members/?q={term}", "roster search")
@@ -258,6 +272,9 @@ ENDPOINTS = {
     "floor": Endpoint("member", floor, 4),
     "dues page": Endpoint("member", dues, 8),
     "steward dashboard": Endpoint("steward", steward_dashboard, 4),
+    "steward home": Endpoint("steward", steward_home, 2),
+    "applicants": Endpoint("steward", applicants, 1),
+    "raise a problem": Endpoint("member", raise_form, 1),
     "roster search": Endpoint("steward", roster_search, 3),
     "grievance page": Endpoint("steward", grievance, 3),
     "case search": Endpoint("steward", case_search, 1),

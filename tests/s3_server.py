@@ -6,9 +6,7 @@ gets a bucket of its own.
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -18,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.stripe_peer import free_port
+from tests.stripe_peer import free_port, serving
 
 ACCESS_KEY_ID = "union-test-key"
 SECRET_ACCESS_KEY = "union-test-secret"
@@ -29,38 +27,21 @@ REGION = "us-east-1"
 def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The address of moto's server, in its own process on a free loopback port."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("moto") / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 -- moto's own server, fixed arguments
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        endpoint = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"moto's server exited; see {log_path}")
-                try:
-                    with urllib.request.urlopen(  # noqa: S310 -- loopback only
-                        f"{endpoint}/moto-api/", timeout=5
-                    ):
-                        break
-                except (urllib.error.URLError, OSError):
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(
-                            f"moto's server did not start; see {log_path}"
-                        ) from None
-                    time.sleep(0.1)
-            yield endpoint
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    endpoint = f"http://127.0.0.1:{port}"
+
+    def ready() -> None:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=5):  # noqa: S310 -- loopback only
+            pass
+
+    with serving(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        tmp_path_factory.mktemp("moto") / "server.log",
+        name="moto's server",
+        ready=ready,
+        within=30,
+        pause=0.1,
+    ):
+        yield endpoint
 
 
 def s3_client(endpoint: str) -> Any:

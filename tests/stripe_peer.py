@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,41 +58,37 @@ class Delivery:
 
 
 @contextlib.contextmanager
-def running_localstripe(folder: Path, *options: str) -> Iterator[str]:
-    """localstripe (pinned) in its own process on a free loopback port, until the
-    block ends; its log goes to a file in `folder`."""
-    port = free_port()
-    log_path = folder / "server.log"
+def serving(
+    command: list[str],
+    log_path: Path,
+    *,
+    name: str,
+    ready: Callable[[], object],
+    within: float,
+    pause: float,
+) -> Iterator[None]:
+    """A server of the tests' own in its own process, its output in `log_path`:
+    started, waited for until `ready()` stops raising a connection error (at most
+    `within` seconds), and stopped when the block ends."""
     with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 -- our own launcher, fixed arguments
-            [
-                sys.executable,
-                str(LAUNCHER),
-                "--port",
-                str(port),
-                "--webhook-delay",
-                "0.05",
-                *options,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        process = subprocess.Popen(  # noqa: S603 -- the tests' own servers, fixed arguments
+            command, stdout=log, stderr=subprocess.STDOUT
         )
-        base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + within
             while True:
                 if process.poll() is not None:
-                    raise RuntimeError(f"localstripe exited; see {log_path}")
+                    raise RuntimeError(f"{name} exited; see {log_path}")
                 try:
-                    http("GET", f"{base}/v1/customers?limit=1")
+                    ready()
                     break
                 except (urllib.error.URLError, OSError):
                     if time.monotonic() > deadline:
                         raise TimeoutError(
-                            f"localstripe did not start; see {log_path}"
+                            f"{name} did not start; see {log_path}"
                         ) from None
-                    time.sleep(0.05)
-            yield base
+                    time.sleep(pause)
+            yield
         finally:
             process.terminate()
             try:
@@ -100,6 +96,25 @@ def running_localstripe(folder: Path, *options: str) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextlib.contextmanager
+def running_localstripe(folder: Path, *options: str) -> Iterator[str]:
+    """localstripe (pinned) in its own process on a free loopback port, until the
+    block ends; its log goes to a file in `folder`."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, str(LAUNCHER), "--port", str(port)]
+    command += ["--webhook-delay", "0.05", *options]
+    with serving(
+        command,
+        folder / "server.log",
+        name="localstripe",
+        ready=lambda: http("GET", f"{base}/v1/customers?limit=1"),
+        within=20,
+        pause=0.05,
+    ):
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from union import clock, logs, money
+from union import clock, logs, money, worker
 from union.adapters import crypto
 from union.adapters.documents import EncryptedStorage, storage_from_config
 from union.adapters.mail import mailer_from_config
@@ -25,7 +25,7 @@ from union.db import INTEGER_MAX, configure_sqlite, db
 from union.extensions import babel, csrf, migrate
 from union.i18n import LANGUAGE_COOKIE, locale_for
 from union.rules import passwords
-from union.web import access, auth, notifications
+from union.web import access, auth
 from union.web.when_sent import RunsWorkWhenSent
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +58,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_templates(app)
     register_security_headers(app)
     register_commands(app)
-    app.before_request(notifications.defer_mail_while_serving)
     app.before_request(refuse_nul_characters)
     access.init_app(app)
     logs.install_request_log_filter(app.url_map.iter_rules())
@@ -123,6 +122,7 @@ def register_extensions(app: Flask) -> None:
     app.extensions["union_mailer"] = mailer_from_config(app.config)
     app.extensions["union_payments"] = gateway_from_config(app.config)
     app.extensions["union_throttle"] = throttle_from_config(app.config)
+    worker.install(app)
     app.wsgi_app = RunsWorkWhenSent(app.wsgi_app)  # type: ignore[method-assign]
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy the peer is the proxy; the client address, which

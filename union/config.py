@@ -43,6 +43,13 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_URL": None,
     #: Shared counters for sign-in throttling (several app servers); memory if unset.
     "REDIS_URL": None,
+    #: The job queue's broker (union.adapters.queue): redis://... (production:
+    #: REDIS_URL's when unset), sqlite:///path, or "inline" (run where handed
+    #: off; tests). Unset in development: a SQLite file in the instance folder.
+    "QUEUE_URL": None,
+    "QUEUE_NAME": "union",
+    #: Where the worker writes a daily backup; unset: no scheduled backup.
+    "BACKUP_FOLDER": None,
     #: How many proxies in front of the app set X-Forwarded-For (0: use the peer).
     "TRUSTED_PROXIES": 0,
     #: How long a sign-in counts as fresh for changing email, password or dues level.
@@ -159,6 +166,8 @@ def from_environment(environ: Mapping[str, str], instance_path: Path) -> dict[st
         "SERVER_NAME",
         "LOOKUP_HASH_KEY",
         "REDIS_URL",
+        "QUEUE_URL",
+        "BACKUP_FOLDER",
         "DOCUMENT_STORAGE",
         "DOCUMENT_STORAGE_PATH",
         "DOCUMENT_S3_BUCKET",
@@ -311,6 +320,8 @@ def build_config(
         config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not config.get("DOCUMENT_STORAGE_PATH"):
         config["DOCUMENT_STORAGE_PATH"] = str(instance_path / "documents")
+    if not config.get("QUEUE_URL"):
+        config["QUEUE_URL"] = default_queue_url(config, instance_path)
     document_problems = document_storage_problems(
         config, production=config["UNION_ENV"] == "production"
     )
@@ -357,6 +368,16 @@ def build_config(
 
 DOCUMENT_STORAGE_KINDS = ("folder", "s3")
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def default_queue_url(config: Mapping[str, Any], instance_path: Path) -> str:
+    """Tests run each job where it is handed off; a server with Redis queues on
+    it; anything else (`make run`) on a SQLite file beside the database."""
+    if config.get("TESTING"):
+        return "inline"
+    if config.get("REDIS_URL"):
+        return str(config["REDIS_URL"])
+    return f"sqlite:///{instance_path / 'queue.sqlite3'}"
 
 
 def document_storage_problems(

@@ -18,6 +18,11 @@ class Message:
     to: str
     subject: str
     body: str = field(repr=False)
+    #: The same for every attempt at sending one email, so that a copy sent
+    #: twice (a worker killed after the server took it) reads as one.
+    message_id: str | None = None
+    #: Extra headers, such as List-Unsubscribe.
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 class Mailer(Protocol):
@@ -62,6 +67,10 @@ class SmtpMailer:
         email["From"] = self.sender
         email["To"] = message.to
         email["Subject"] = message.subject
+        if message.message_id:
+            email["Message-ID"] = message.message_id
+        for name, value in message.headers.items():
+            email[name] = value
         email.set_content(message.body)
         with self._session() as client:
             client.send_message(email)

@@ -39,6 +39,7 @@ from union.models.grievances import (
     StepRecord,
     grievance_grievants,
 )
+from union.models.jobs import Job, JobState
 from union.models.members import (
     ARREARS_COUNTED,
     ARREARS_ORDERED,
@@ -124,7 +125,9 @@ __all__ = [
     "GrievanceRelease",
     "GrievanceStep",
     "GrievanceTitleWord",
+    "Job",
     "JobClassification",
+    "JobState",
     "LoginSession",
     "Member",
     "MemberStatus",

@@ -49,6 +49,7 @@ SUBJECT_TYPES = (
     "report",
     "breach",
     "rosterimport",
+    "job",
 )
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -83,6 +84,27 @@ class JoinApplication:
     classification_id: int | None = None
     #: The language the application was made in: emails go out in it.
     language: str | None = None
+
+
+def application_payload(application: JoinApplication) -> dict[str, Any]:
+    """The application as JSON values, for the join job that records it."""
+    return dataclasses.asdict(application)
+
+
+def application_from_payload(payload: Mapping[str, Any]) -> JoinApplication:
+    details = dict(payload["details"])
+    details["contact_preference"] = ContactPreference(details["contact_preference"])
+    details["membership_class"] = MembershipClass(details["membership_class"])
+    new_workplace = payload.get("new_workplace")
+    return JoinApplication(
+        details=PersonalDetails(**details),
+        email=payload["email"],
+        dues_level_id=payload.get("dues_level_id"),
+        workplace_id=payload.get("workplace_id"),
+        new_workplace=NewWorkplace(**new_workplace) if new_workplace else None,
+        classification_id=payload.get("classification_id"),
+        language=payload.get("language"),
+    )
 
 
 class JoinKind(enum.Enum):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
 from flask import (
     Blueprint,
     current_app,
@@ -33,9 +37,9 @@ from union.forms.accounts import (
 from union.forms.base import ActionForm
 from union.i18n import _, current_language, ngettext
 from union.models import TokenPurpose, User, email_digest, normalise_email
-from union.services import accounts, members
+from union.services import accounts, jobs, members
 from union.services.accounts import TokenInvalid
-from union.views.helpers import actor, after_response, saved
+from union.views.helpers import actor, saved
 from union.web.access import public, signed_in
 from union.web.auth import fresh_required, is_fresh, safe_next_url, sign_in, sign_out
 from union.web.devices import remember_device, trusted_device
@@ -142,22 +146,12 @@ def forgot_password() -> ResponseReturnValue:
             # The same answer as ever; only no more emails for a while.
             return redirect(url_for(".forgot_password_sent"))
         throttle().record(keys, REQUEST_LIMITS)
-        email = form.email.data or ""
-        lifetime = current_app.config["RESET_TOKEN_LIFETIME"]
-
-        def send_link_if_known() -> None:
-            reset = accounts.request_password_reset(
-                email, now=utcnow(), lifetime=lifetime
-            )
-            if reset is not None:
-                user, token = reset
-                db.session.commit()
-                send_password_reset(user, token, first_time=user.password_hash is None)
-
         # The same answer, at the same moment, whether or not the email has an
-        # account: the lookup, the link and the email all happen after the answer
-        # has gone, so only the owner learns anything, from the email.
-        after_response(send_link_if_known)
+        # account: the request is recorded as it came, and the worker looks the
+        # address up, makes the link and writes the email, so only the owner
+        # learns anything, from the email.
+        jobs.enqueue(RESET_LINK_JOB, {"email": form.email.data or ""}, now=utcnow())
+        db.session.commit()
         return redirect(url_for(".forgot_password_sent"))
     return render_template("auth/forgot.html", form=form)
 
@@ -364,3 +358,18 @@ def change_password() -> ResponseReturnValue:
         flash(_("Your password is changed. Other devices were signed out."), "success")
         return redirect(url_for(".account"))
     return _account_page(form), 400
+
+
+RESET_LINK_JOB = "reset-link"
+
+
+@jobs.handler(RESET_LINK_JOB)
+def _send_link_if_known(payload: Mapping[str, Any], now: datetime) -> None:
+    reset = accounts.request_password_reset(
+        str(payload["email"]),
+        now=now,
+        lifetime=current_app.config["RESET_TOKEN_LIFETIME"],
+    )
+    if reset is not None:
+        user, token = reset
+        send_password_reset(user, token, first_time=user.password_hash is None)

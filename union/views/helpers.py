@@ -12,8 +12,6 @@ from typing import TypeVar, cast
 
 from flask import (
     Response,
-    after_this_request,
-    copy_current_request_context,
     current_app,
     flash,
     render_template,
@@ -29,10 +27,8 @@ from union.clock import first_of_month, utcnow
 from union.db import database_integer, db
 from union.errors import InvalidTransition, NotFound, ValidationFailed
 from union.forms.base import ActionForm, BaseForm
-from union.logs import log_exception
 from union.models import User
 from union.rules.disclosure import Rules
-from union.web.when_sent import when_sent
 
 log = logging.getLogger(__name__)
 
@@ -170,26 +166,6 @@ def ask_first(question: Question) -> ResponseReturnValue | None:
         carried=carried,
         action_form=ActionForm(),
     )
-
-
-def after_response(work: Callable[[], None]) -> None:
-    """Runs `work` once the response has been sent, in a copy of this request's
-    context (with a unit of work of its own). For what must not change how long the
-    answer takes, such as looking up whether an email has an account. A failure
-    is logged, without values, and rolled back."""
-    run = copy_current_request_context(work)
-
-    def guarded() -> None:
-        try:
-            run()
-        except Exception as error:
-            db.session.rollback()
-            log_exception(log, "work after the response failed", error)
-
-    @after_this_request
-    def schedule(response: Response) -> Response:
-        when_sent(response, guarded)
-        return response
 
 
 def csv_download(lines: Iterable[str], stem: str) -> Response:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -13,11 +17,12 @@ from union.db import db
 from union.errors import ValidationFailed
 from union.forms.members import JoinForm
 from union.i18n import _, current_language
-from union.services import dues, members, workplaces
+from union.services import dues, jobs, members, workplaces
 from union.services.members import JoinKind
-from union.views.helpers import after_response
 from union.web.access import public
 from union.web.notifications import send_already_registered, send_join_link
+
+JOIN_JOB = "join"
 
 blueprint = Blueprint("join", __name__)
 
@@ -57,23 +62,21 @@ def join() -> ResponseReturnValue:
             db.session.rollback()
             form.apply_errors(error)
         else:
-            lifetime = current_app.config["ACTIVATION_TOKEN_LIFETIME"]
-
-            def record_and_write() -> None:
-                outcome = members.join(
-                    application, now=now, activation_lifetime=lifetime
-                )
-                db.session.commit()
-                if outcome.kind is JoinKind.NEW and outcome.activation_token:
-                    send_join_link(outcome.user, outcome.activation_token)
-                else:
-                    send_already_registered(outcome.user, outcome.activation_token)
-
             # The same answer, at the same moment, whether or not the email has an
-            # account: recording a new member takes longer than noticing an
-            # existing one, so both happen after the answer has gone, and only the
-            # email's owner learns which it was, from the email.
-            after_response(record_and_write)
+            # account: the application is recorded as it came, in one short
+            # transaction, and the worker decides what it is (a new member, or an
+            # email to an account's owner), which only the email's owner learns.
+            # Once this commits, neither a database hiccup nor a restart can lose
+            # the application or its email.
+            jobs.enqueue(
+                JOIN_JOB,
+                {
+                    "application": members.application_payload(application),
+                    "submitted_at": now.isoformat(),
+                },
+                now=now,
+            )
+            db.session.commit()
             return redirect(url_for(".sent"))
     elif form.is_submitted():
         # The form checks each field on its own and the service what the answers
@@ -91,3 +94,17 @@ def join() -> ResponseReturnValue:
 @public
 def sent() -> ResponseReturnValue:
     return render_template("join/sent.html")
+
+
+@jobs.handler(JOIN_JOB)
+def _record_application(payload: Mapping[str, Any], now: datetime) -> None:
+    """Records an application taken by /join, and writes its email."""
+    outcome = members.join(
+        members.application_from_payload(payload["application"]),
+        now=datetime.fromisoformat(payload["submitted_at"]),
+        activation_lifetime=current_app.config["ACTIVATION_TOKEN_LIFETIME"],
+    )
+    if outcome.kind is JoinKind.NEW and outcome.activation_token:
+        send_join_link(outcome.user, outcome.activation_token)
+    else:
+        send_already_registered(outcome.user, outcome.activation_token)

@@ -52,11 +52,13 @@ AREAS: dict[str, LazyString] = {
     "retention": _l("Clearing old records"),
     "keys": _l("Encryption keys"),
     "documents": _l("Document storage"),
+    "job": _l("Background work"),
 }
 
 #: What every action the app records means, as a short phrase that reads the same
 #: whoever did it ("Member record viewed", never "You viewed").
 ACTIONS: dict[str, LazyString] = {
+    "job.retried": _l("Background work retried"),
     "account.created": _l("Account created"),
     "account.signed_in": _l("Signed in"),
     "account.signed_out": _l("Signed out"),
@@ -168,6 +170,7 @@ SUBJECT_KINDS: dict[str, LazyString] = {
     "report": _l("A report"),
     "breach": _l("An entry in the breach register"),
     "rosterimport": _l("A roster import"),
+    "job": _l("A piece of background work"),
 }
 
 #: Settings by the name the settings page gives them.

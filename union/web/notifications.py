@@ -1,35 +1,27 @@
-"""Emails, rendered from templates/email/ and sent once the transaction has committed."""
+"""Emails, rendered from templates/email/ and recorded as jobs: they go out from
+the worker once the change they tell of has committed."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import smtplib
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from typing import Any
 
-from flask import (
-    Response,
-    after_this_request,
-    current_app,
-    g,
-    has_request_context,
-    render_template,
-)
+from flask import current_app, render_template
 
 from union.adapters.mail import Mailer, Message
+from union.clock import utcnow
 from union.i18n import _, speaking
 from union.labels import label
-from union.models import User
+from union.models import Job, User
+from union.services import jobs
 from union.services.grievances import DeadlineReminder
 from union.web.links import public_url
-from union.web.when_sent import when_sent
 
 log = logging.getLogger(__name__)
-
-
-def defer_mail_while_serving() -> None:
-    """Marks a request the app is really serving (not a command building links in a
-    test request context): its emails are delivered after the response."""
-    g.defer_mail = True
 
 
 def mailer() -> Mailer:
@@ -43,12 +35,15 @@ def _send(
     template: str,
     *,
     to: str | None = None,
+    key: str | None = None,
+    headers: Mapping[str, str] | None = None,
     **context: object,
 ) -> bool:
-    """Sends one email. During a request the message is written now but delivered
-    after the response has gone: how long the mail server takes then cannot tell
-    anyone whether an account exists. A delivery failure is logged (without the
-    address) and never raised, because what the email is about is already saved."""
+    """Records one email to send, in the caller's transaction: it goes out once
+    that commits, from the worker, and is retried there if the mail server is
+    away. The body is written now, in the language in force, and kept encrypted
+    until sent. `key` makes it idempotent (one email per key). True when
+    recorded."""
     body = render_template(
         f"email/{template}.txt",
         user=user,
@@ -58,26 +53,59 @@ def _send(
     address = to or (user.email if user is not None else None)
     if not address:
         return False
-    message = Message(to=address, subject=subject, body=body)
-    sender = mailer()
-    if has_request_context() and g.get("defer_mail"):
-
-        @after_this_request
-        def deliver_after_response(response: Response) -> Response:
-            when_sent(response, lambda: _deliver(sender, message, template))
-            return response
-
-        return True
-    return _deliver(sender, message, template)
+    return (
+        queue_email(
+            Message(to=address, subject=subject, body=body, headers=headers or {}),
+            template=template,
+            key=key,
+        )
+        is not None
+    )
 
 
-def _deliver(sender: Mailer, message: Message, template: str) -> bool:
-    try:
-        sender.send(message)
-    except (OSError, smtplib.SMTPException) as error:
-        log.warning("could not send the %s email: %s", template, type(error).__name__)
-        return False
-    return True
+def queue_email(
+    message: Message, *, template: str, key: str | None = None
+) -> Job | None:
+    """Records `message` as an email job (flushed); None if `key` was used already."""
+    return jobs.enqueue(
+        EMAIL_JOB,
+        {
+            "to": message.to,
+            "subject": message.subject,
+            "body": message.body,
+            "headers": dict(message.headers),
+            "template": template,
+        },
+        now=utcnow(),
+        key=key,
+    )
+
+
+EMAIL_JOB = "email"
+
+
+def message_id(job_key: str) -> str:
+    """The Message-ID of the email a job sends: derived from its key, so every
+    attempt at that email carries the same one, and nothing about the person."""
+    domain = parseaddr(current_app.config["MAIL_FROM"])[1].partition("@")[2]
+    digest = hashlib.sha256(job_key.encode()).hexdigest()[:32]
+    return f"<{digest}@{domain or 'union.invalid'}>"
+
+
+@jobs.handler(EMAIL_JOB)
+def _deliver(payload: Mapping[str, Any], now: datetime) -> None:
+    """Sends one recorded email. A failure is raised to the job runner, which
+    retries later (the error's class is kept, never the address)."""
+    job_key = str(payload.get(jobs.KEY_FIELD) or "")
+    mailer().send(
+        Message(
+            to=str(payload["to"]),
+            subject=str(payload["subject"]),
+            body=str(payload["body"]),
+            message_id=message_id(job_key) if job_key else None,
+            headers=dict(payload.get("headers") or {}),
+        )
+    )
 
 
 def send_join_link(user: User, token: str) -> bool:

@@ -2,11 +2,11 @@
 it does.
 
 A response's close callbacks are how work is kept out of the time a page takes to
-answer (see views.helpers.after_response and web.notifications). Werkzeug's
+answer (union.worker hands jobs to the queue there). Werkzeug's
 development server, which `make run` and the browser journeys use, calls close only
 if draining the socket afterwards raises nothing; when Chromium resets the
 connection right after reading a redirect, the drain raises and the queued work was
-silently dropped: a join application never recorded, its email never sent.
+silently dropped (the sweep would still find it, a minute later).
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ run: $(STAMP) $(COMPILED) db demo
 	@echo "Serving on http://127.0.0.1:5000 -- sign in with any demo account above,"
 	@echo "password: $(DEMO_PASSWORD)"
 	@echo
+	@# The worker (emails, join applications, the schedule) runs beside the web
+	@# server on a SQLite queue file, and stops with it.
+	$(FLASK) union worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: $(STAMP) $(COMPILED) check

@@ -37,10 +37,10 @@ ADMIN_EMAIL = "sam@union.test"
 ADMIN_PASSWORD = "a long admin password for the test"
 
 
-def unit_settings() -> dict[str, str]:
-    """The [Service] settings of the web service's unit, moved to this checkout."""
+def unit_settings(unit: str = "union-web.service") -> dict[str, str]:
+    """The [Service] settings of one of the kit's units, moved to this checkout."""
     settings = {}
-    for line in (DEPLOY / "union-web.service").read_text().splitlines():
+    for line in (DEPLOY / unit).read_text().splitlines():
         name, equals, value = line.partition("=")
         if equals and not line.startswith("#"):
             settings[name.strip()] = value.strip().replace(INSTALLED_AT, str(ROOT))
@@ -322,13 +322,31 @@ def test_the_systemd_unit_starts_gunicorn_with_the_kits_settings(tmp_path):
         "deploy/gunicorn.conf.py",
         "wsgi:app",
     ]
+    verify_unit(tmp_path, "union-web.service")
+
+
+def test_the_workers_unit_runs_the_worker_and_lets_jobs_finish(tmp_path):
+    unit = unit_settings("union-worker.service")
+    assert unit["EnvironmentFile"] == "/etc/union/union.env"
+    assert shlex.split(unit["ExecStart"])[1:] == [
+        "--app",
+        "wsgi",
+        "union",
+        "worker",
+        "--workers",
+        "2",
+    ]
+    # Huey's consumer finishes running jobs on SIGINT; SIGTERM cuts them short.
+    assert unit["KillSignal"] == "SIGINT"
+    verify_unit(tmp_path, "union-worker.service")
+
+
+def verify_unit(tmp_path, name):
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.skip("systemd-analyze is not installed")
-    unit_file = tmp_path / "union-web.service"
-    unit_file.write_text(
-        (DEPLOY / "union-web.service").read_text().replace(INSTALLED_AT, str(ROOT))
-    )
+    unit_file = tmp_path / name
+    unit_file.write_text((DEPLOY / name).read_text().replace(INSTALLED_AT, str(ROOT)))
     verified = subprocess.run(  # noqa: S603 -- fixed arguments
         [analyze, "verify", str(unit_file)],
         capture_output=True,

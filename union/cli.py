@@ -13,28 +13,26 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
 
-from union import ROOT, deploy_check, generate
+from union import ROOT, deploy_check, generate, worker
 from union.adapters import backup, crypto
 from union.adapters.documents import DocumentStorage, storage_from_config
 from union.clock import utcnow
 from union.db import db
 from union.errors import ValidationFailed
 from union.generate import demo
-from union.models import Member, Role, SurveyRound
+from union.models import Role, SurveyRound
 from union.rules.disclosure import Rules
 from union.rules.passwords import hash_password
 from union.services import (
     accounts,
     card_dues,
     document_moves,
-    dues,
-    grievances,
+    jobs,
     keys,
     retention,
     roster,
     survey,
 )
-from union.web.notifications import send_dues_reminder, send_grievance_reminder
 
 union_group = AppGroup("union", help="Union membership commands.")
 
@@ -274,16 +272,12 @@ def close_survey_round(round_id: int | None) -> None:
 
 @union_group.command("send-dues-reminders")
 def send_dues_reminders() -> None:
-    """Email members who are falling behind, at most once per member per month."""
-    reminders = dues.claim_reminders(now=utcnow())
-    db.session.commit()
-    sent = 0
-    for reminder in reminders:
-        member = db.session.get(Member, reminder.member_id)
-        if member is not None and member.user is not None:
-            with current_app.test_request_context(base_url=_base_url()):
-                sent += send_dues_reminder(member.user, arrears=reminder.arrears)
-    click.echo(f"Reminders: {len(reminders)} due, {sent} sent.")
+    """Email members who are falling behind, at most once per member per month
+    (the worker also does this every day)."""
+    with current_app.test_request_context(base_url=_base_url()):
+        queued = worker.remind_dues(now=utcnow())
+        worker.commit()
+    click.echo(f"Reminders: {queued} queued to send.")
 
 
 @union_group.command("reconcile-stripe")
@@ -330,18 +324,48 @@ def _base_url() -> str:
 @union_group.command("send-grievance-reminders")
 def send_grievance_reminders() -> None:
     """Email stewards about grievance deadlines 3 days before, 1 day before and on
-    the day. Safe to run as often as you like (hourly from cron, say): each
-    reminder goes out at most once."""
-    reminders = grievances.claim_due_reminders(now=utcnow())
-    # Claimed first, then sent: a mail failure is logged and not retried, rather
-    # than risking a second copy on the next run.
-    db.session.commit()
+    the day (the worker also does this every hour). Safe to run as often as you
+    like: each reminder is claimed and queued together, so it goes out once."""
     with current_app.test_request_context(base_url=_base_url()):
-        failed = sum(not send_grievance_reminder(reminder) for reminder in reminders)
-    click.echo(f"Sent {len(reminders) - failed} grievance reminders.")
-    if failed:
-        click.echo(f"{failed} could not be sent; see the log.", err=True)
-        sys.exit(1)
+        queued = worker.remind_grievance_deadlines(now=utcnow())
+        worker.commit()
+    click.echo(f"Grievance reminders: {queued} queued to send.")
+
+
+@union_group.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Threads running jobs.")
+@click.option(
+    "--no-schedule",
+    is_flag=True,
+    help="Run jobs only; leave the schedule to other workers.",
+)
+def worker_command(workers: int, no_schedule: bool) -> None:
+    """Run jobs from the queue (QUEUE_URL): emails, join applications, the
+    schedule. Start as many as you like, on as many machines: each job and each
+    scheduled period runs once."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    worker.run_worker(app, workers=workers, periodic=not no_schedule)
+
+
+@union_group.command("run-jobs")
+def run_jobs() -> None:
+    """Run every job that is due, here and now, then stop (for operators, and
+    for a machine with no worker running)."""
+    ran = jobs.run_due(now=utcnow(), waker=worker.waker())
+    backlog = jobs.backlog()
+    click.echo(f"Ran {ran} jobs; {backlog.waiting} waiting, {backlog.parked} parked.")
+
+
+@union_group.command("retry-jobs")
+def retry_jobs() -> None:
+    """Put every parked job back in line for a fresh set of attempts."""
+    parked = [job.id for job in jobs.parked(limit=10_000)]
+    if not parked:
+        click.echo("No parked jobs.")
+        return
+    retried = jobs.retry(None, parked, now=utcnow())
+    worker.commit()
+    click.echo(f"{retried} parked jobs are back in line.")
 
 
 @union_group.command("new-key")

@@ -48,6 +48,10 @@ DEFAULTS: dict[str, Any] = {
     #: off; tests). Unset in development: a SQLite file in the instance folder.
     "QUEUE_URL": None,
     "QUEUE_NAME": "union",
+    #: How long a worker holds a job before another may take it (a worker
+    #: killed mid-job), and the first wait after a failure (doubling each time).
+    "JOB_LEASE_SECONDS": 600,
+    "JOB_FIRST_RETRY_SECONDS": 30,
     #: Where the worker writes a daily backup; unset: no scheduled backup.
     "BACKUP_FOLDER": None,
     #: How many proxies in front of the app set X-Forwarded-For (0: use the peer).
@@ -167,6 +171,7 @@ def from_environment(environ: Mapping[str, str], instance_path: Path) -> dict[st
         "LOOKUP_HASH_KEY",
         "REDIS_URL",
         "QUEUE_URL",
+        "QUEUE_NAME",
         "BACKUP_FOLDER",
         "DOCUMENT_STORAGE",
         "DOCUMENT_STORAGE_PATH",
@@ -197,6 +202,9 @@ def from_environment(environ: Mapping[str, str], instance_path: Path) -> dict[st
         # `flask --debug` and FLASK_DEBUG=1 turn the debugger on after the app is
         # built; the guard must see them here.
         config["DEBUG"] = True
+    for name in ("JOB_LEASE_SECONDS", "JOB_FIRST_RETRY_SECONDS"):
+        if environ.get(name, "").isdigit():
+            config[name] = int(environ[name])
     if environ.get("TRUSTED_PROXIES", "").isdigit():
         config["TRUSTED_PROXIES"] = int(environ["TRUSTED_PROXIES"])
     if environ.get("ENCRYPTION_KEYS"):
@@ -462,6 +470,12 @@ def production_problems(
         )
     if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
         problems.append("DATABASE_URL must point at PostgreSQL, not SQLite")
+    queue = str(config.get("QUEUE_URL") or config.get("REDIS_URL") or "")
+    if not queue.startswith(("redis://", "rediss://", "unix://")):
+        problems.append(
+            "QUEUE_URL must be a Redis address (or left unset to use REDIS_URL): "
+            "the web servers and the workers must share one queue"
+        )
     if not config.get("ENCRYPTION_KEYS"):
         problems.append("ENCRYPTION_KEYS must be set (make one with `union new-key`)")
     lookup = config.get("LOOKUP_HASH_KEY") or ""

@@ -21,6 +21,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app
 from huey import Huey, crontab
+from huey.api import TaskWrapper
 
 from union import clock
 from union.adapters import backup
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 class Queue:
     huey: Huey
     waker: HueyWaker
+    #: The periodic task that records the schedule's jobs (each worker's
+    #: scheduler fires it; tests fire it by hand).
+    schedule: TaskWrapper
 
 
 def install(app: Flask) -> Queue:
@@ -52,7 +56,7 @@ def install(app: Flask) -> Queue:
 
     @huey.task(name="union.run_job")
     def run_job(job_id: int) -> None:
-        in_app(lambda: jobs.run(job_id, now=utcnow(), waker=waker()))
+        in_app(lambda: jobs.run(job_id, now=utcnow(), waker=waker(), timing=timing()))
 
     @huey.periodic_task(crontab(minute="*"), name="union.sweep")
     def sweep() -> None:
@@ -62,7 +66,7 @@ def install(app: Flask) -> Queue:
     def schedule() -> None:
         in_app(lambda: record_schedule(now=utcnow()))
 
-    queue = Queue(huey, HueyWaker(huey, run_job))
+    queue = Queue(huey, HueyWaker(huey, run_job), schedule)
     app.extensions["union_queue"] = queue
     app.after_request(_hand_off_after_response)
     return queue
@@ -71,6 +75,14 @@ def install(app: Flask) -> Queue:
 def waker() -> HueyWaker:
     queue: Queue = current_app.extensions["union_queue"]
     return queue.waker
+
+
+def timing() -> jobs.Timing:
+    config = current_app.config
+    return jobs.Timing(
+        lease=timedelta(seconds=config["JOB_LEASE_SECONDS"]),
+        first_retry=timedelta(seconds=config["JOB_FIRST_RETRY_SECONDS"]),
+    )
 
 
 def hand_off() -> int:

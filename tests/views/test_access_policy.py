@@ -154,6 +154,8 @@ POLICY: dict[str, str | frozenset[Role]] = {
     "admin.union_settings": ADMIN,
     "admin.audit_log": ADMIN,
     "admin.audit_export": ADMIN,
+    "admin.background_work": ADMIN,
+    "admin.retry_jobs": ADMIN,
     "admin.corrections": ADMIN,
     "admin.correction": ADMIN,
     "admin.breaches": ADMIN,

@@ -167,10 +167,19 @@ def _rolled_back(session: sa.orm.Session) -> None:
         session.info.pop(_FLUSHED, None)
 
 
-def backoff(attempts: int) -> timedelta:
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """How long a claim holds, and the first wait after a failure (each next
+    wait doubles). Shorter in tests that kill workers and stop mail servers."""
+
+    lease: timedelta = LEASE
+    first_retry: timedelta = FIRST_RETRY
+
+
+def backoff(attempts: int, first_retry: timedelta = FIRST_RETRY) -> timedelta:
     """How long to wait after the `attempts`-th failure: doubling from 30
     seconds, at most six hours (30 s, 1 min, 2 min, ... 64 min, 2 h 8 min)."""
-    wait: timedelta = FIRST_RETRY * (2 ** max(attempts - 1, 0))
+    wait: timedelta = first_retry * (2 ** max(attempts - 1, 0))
     return min(wait, LONGEST_WAIT)
 
 
@@ -181,14 +190,14 @@ def _runnable(now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
-def claim(job_id: int, *, now: datetime) -> Job | None:
+def claim(job_id: int, *, now: datetime, lease: timedelta = LEASE) -> Job | None:
     """Takes the job for LEASE if it is due and nobody holds it (committed)."""
     taken = db.session.execute(
         sa.update(Job)
         .where(Job.id == job_id, _runnable(now))
         .values(
             state=JobState.RUNNING,
-            claimed_until=now + LEASE,
+            claimed_until=now + lease,
             attempts=Job.attempts + 1,
         )
         .execution_options(synchronize_session=False)
@@ -207,9 +216,11 @@ class Outcome:
     retry_at: datetime | None = None
 
 
-def run(job_id: int, *, now: datetime, waker: Waker) -> Outcome:
+def run(
+    job_id: int, *, now: datetime, waker: Waker, timing: Timing = Timing()
+) -> Outcome:
     """Claims and runs one job; commits its work with its completion."""
-    job = claim(job_id, now=now)
+    job = claim(job_id, now=now, lease=timing.lease)
     if job is None:
         return Outcome(ran=False)
     run_handler = _handlers.get(job.kind)
@@ -225,7 +236,7 @@ def run(job_id: int, *, now: datetime, waker: Waker) -> Outcome:
         db.session.commit()
     except Exception as error:
         db.session.rollback()
-        outcome = _failed(job_id, error, now=now)
+        outcome = _failed(job_id, error, now=now, first_retry=timing.first_retry)
         hand_off(waker)
         return outcome
     hand_off(waker)
@@ -239,7 +250,9 @@ def _held(job_id: int) -> Job:
     return job
 
 
-def _failed(job_id: int, error: Exception, *, now: datetime) -> Outcome:
+def _failed(
+    job_id: int, error: Exception, *, now: datetime, first_retry: timedelta
+) -> Outcome:
     job = _held(job_id)
     job.error_class = type(error).__name__[:80]
     job.claimed_until = None
@@ -255,7 +268,7 @@ def _failed(job_id: int, error: Exception, *, now: datetime) -> Outcome:
         db.session.commit()
         return Outcome(ran=True, parked=True)
     job.state = JobState.WAITING
-    job.run_after = now + backoff(job.attempts)
+    job.run_after = now + backoff(job.attempts, first_retry)
     retry_at = job.run_after
     db.session.commit()
     db.session.info.setdefault(_COMMITTED, []).append((job_id, retry_at))
@@ -343,7 +356,7 @@ def parked(*, limit: int = 200) -> list[Job]:
     )
 
 
-def retry(actor: User, job_ids: Iterable[int], *, now: datetime) -> int:
+def retry(actor: User | None, job_ids: Iterable[int], *, now: datetime) -> int:
     """Puts parked jobs back in line for a fresh set of attempts (flushed).
     Raises NotFound when none of them is parked."""
     jobs = list(

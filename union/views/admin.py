@@ -13,15 +13,16 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from union import clock
+from union import clock, worker
 from union.clock import utcnow
 from union.db import db
+from union.errors import NotFound
 from union.forms.admin import RoleForm, SettingsForm
 from union.forms.base import ActionForm
 from union.forms.privacy import AuditFilterForm, BreachForm, ResolveCorrectionForm
-from union.i18n import _
+from union.i18n import _, ngettext
 from union.models import Breach, CorrectionStatus, Role
-from union.services import accounts, audit, members, privacy, settings
+from union.services import accounts, audit, jobs, members, privacy, settings
 from union.services.privacy import BreachDetails
 from union.views.helpers import (
     actor,
@@ -33,6 +34,7 @@ from union.views.helpers import (
 )
 from union.web import audit_text
 from union.web.access import roles
+from union.web.job_kinds import job_kind_label
 from union.web.notifications import send_correction_answered
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -198,6 +200,45 @@ def audit_export() -> ResponseReturnValue:
 # Correction requests ---------------------------------------------------------------
 
 
+@blueprint.get("/jobs")
+@roles(Role.ADMIN)
+def background_work() -> ResponseReturnValue:
+    """What the worker has still to do, and what it gave up on: each parked job
+    by its kind and error class only, never what it was about."""
+    return render_template(
+        "admin/jobs.html",
+        backlog=jobs.backlog(),
+        parked=jobs.parked(),
+        kind_label=job_kind_label,
+        retry_form=ActionForm(),
+        now=utcnow(),
+    )
+
+
+@blueprint.post("/jobs/retry")
+@roles(Role.ADMIN)
+def retry_jobs() -> ResponseReturnValue:
+    form = ActionForm()
+    chosen = [int(value) for value in request.form.getlist("job") if value.isdigit()]
+    if form.validate_on_submit():
+        try:
+            retried = jobs.retry(actor(), chosen, now=utcnow())
+        except NotFound:
+            db.session.rollback()
+            flash(_("Those jobs are no longer parked."), "info")
+        else:
+            worker.commit()
+            flash(
+                ngettext(
+                    "%(num)d job is back in line.",
+                    "%(num)d jobs are back in line.",
+                    retried,
+                ),
+                "success",
+            )
+    return redirect(url_for(".background_work"))
+
+
 @blueprint.get("/corrections")
 @roles(Role.ADMIN)
 def corrections() -> ResponseReturnValue:
@@ -238,6 +279,7 @@ def correction(request_id: int) -> ResponseReturnValue:
         user = correction.member.user
         if user is not None:
             send_correction_answered(user)
+            db.session.commit()
         flash(_("Answered. The member can see your answer."), "success")
         return redirect(url_for(".corrections"))
     return render_template(

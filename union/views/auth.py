@@ -282,6 +282,7 @@ def change_email() -> ResponseReturnValue:
                 send_email_in_use(new_email, language=current_language())
             else:
                 send_email_change_link(user, new_email, token)
+            db.session.commit()
             return render_template("auth/change_email_sent.html", new_email=new_email)
     return render_template("auth/change_email.html", form=form)
 
@@ -309,8 +310,8 @@ def confirm_email(token: str) -> ResponseReturnValue:
             return render_template(
                 "auth/link_invalid.html", purpose=TokenPurpose.CHANGE_EMAIL
             ), 400
-        db.session.commit()
         send_email_changed(user, old_email)
+        db.session.commit()
         flash(_("Your email is changed."), "success")
         return redirect(
             url_for(".account" if current_user.is_authenticated else ".login")

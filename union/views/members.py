@@ -193,8 +193,8 @@ def leave() -> ResponseReturnValue:
                 form.form_errors.append(str(error))
             else:
                 sign_out(user, now=now)
-                db.session.commit()
                 send_membership_ended(address, language=language)
+                db.session.commit()
                 flash(
                     _("Your membership has ended and your information is erased."),
                     "success",
@@ -360,9 +360,9 @@ def invite_imported(import_id: int) -> ResponseReturnValue:
     outcome = invitations.invite_imported_members(
         imported, actor=actor(), now=utcnow(), lifetime=lifetime
     )
-    db.session.commit()
     for user, token in outcome.sent:
         send_invitation(user, token, lifetime=lifetime)
+    db.session.commit()
     if outcome.sent:
         flash(
             ngettext(
@@ -686,9 +686,9 @@ def erase(public_id: str) -> ResponseReturnValue:
             db.session.rollback()
             form.form_errors.append(str(error))
         else:
-            db.session.commit()
             if address:
                 send_membership_ended(address, language=language)
+            db.session.commit()
             flash(_("The member's personal information is erased."), "success")
             return redirect(url_for(".roster_list"))
     return render_template("members/erase.html", form=form, member=member)

@@ -63,6 +63,7 @@ def stripe_webhook() -> ResponseReturnValue:
         member = db.session.get(Member, notice.member_id)
         if member is not None and member.user is not None:
             send_payment_failed(member.user)
+    db.session.commit()
     return {"received": True, "outcome": result.outcome}
 
 

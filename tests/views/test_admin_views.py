@@ -91,3 +91,41 @@ def test_auto_accept_is_a_setting(client, world):
     client.sign_in("admin@example.org")
     client.submit("/admin/settings", {"auto_accept_applicants": "y"})
     assert "checked" in client.get("/admin/settings").get_data(as_text=True)
+
+
+def test_background_work_shows_the_backlog_and_puts_parked_work_back(
+    client, world, now
+):
+    from union.models import Job, JobState
+    from union.services import jobs
+
+    waiting = jobs.enqueue("email", {"to": "x@example.org"}, now=now)
+    parked = jobs.enqueue("join", {"application": {}}, now=now)
+    db.session.flush()
+    parked.state = JobState.PARKED
+    parked.attempts = jobs.MAX_ATTEMPTS
+    parked.error_class = "SMTPServerDisconnected"
+    waiting.run_after = now + jobs.LEASE
+    db.session.commit()
+    client.sign_in("admin@example.org")
+    page = client.get("/admin/jobs").get_data(as_text=True)
+    assert "A join application" in page
+    assert "SMTPServerDisconnected" in page
+    assert "x@example.org" not in page
+    response = client.submit(
+        "/admin/jobs/retry", {"job": str(parked.id)}, page="/admin/jobs"
+    )
+    assert response.status_code == 302
+    # Back in line with fresh attempts, it ran at once (the queue is inline in
+    # tests) and failed again on its empty application: waiting to retry.
+    retried = db.session.get(Job, parked.id, populate_existing=True)
+    assert (retried.state, retried.attempts) == (JobState.WAITING, 1)
+    assert retried.error_class == "KeyError"
+    event = db.session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "job.retried")
+    )
+    assert event is not None and event.subject_id == str(parked.id)
+    again = client.submit(
+        "/admin/jobs/retry", {"job": str(parked.id)}, page="/admin/jobs"
+    )
+    assert again.status_code == 302

@@ -209,6 +209,7 @@ PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("admin@example.org", lambda v: f"/members/{v['member']}"),
     ("admin@example.org", lambda v: "/admin/users"),
     ("admin@example.org", lambda v: "/admin/audit"),
+    ("admin@example.org", lambda v: "/admin/jobs"),
     ("admin@example.org", lambda v: f"/admin/audit?member={v['member_number']}"),
     ("admin@example.org", lambda v: "/members/import"),
 ]

@@ -327,13 +327,14 @@ class Backlog:
 
 
 def backlog() -> Backlog:
-    counts = dict(
-        db.session.execute(
+    counts: dict[JobState, int] = {
+        state: count
+        for state, count in db.session.execute(
             sa.select(Job.state, sa.func.count())
             .where(Job.state != JobState.DONE)
             .group_by(Job.state)
-        ).tuples()
-    )
+        )
+    }
     oldest = db.session.scalar(
         sa.select(sa.func.min(Job.created_at)).where(Job.state == JobState.WAITING)
     )

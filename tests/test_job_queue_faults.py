@@ -39,10 +39,10 @@ from tests.conftest import (
     config_for_tests,
     reset_schema,
 )
-from union import create_app, worker
+from union import create_app
 from union.db import db
 from union.models import Job, JobState, Member, User
-from union.web import notifications
+from union.web import handoff, notifications
 
 pytestmark = pytest.mark.slow
 
@@ -162,7 +162,7 @@ class Deployment:
             make = factories.Factories(now)
             for address in addresses:
                 notifications.send_correction_answered(make.user(address))
-            worker.commit()
+            handoff.commit()
         return addresses
 
     def jobs(self, kind: str = "email") -> list[Job]:

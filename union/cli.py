@@ -33,6 +33,7 @@ from union.services import (
     roster,
     survey,
 )
+from union.web import handoff
 
 union_group = AppGroup("union", help="Union membership commands.")
 
@@ -276,7 +277,7 @@ def send_dues_reminders() -> None:
     (the worker also does this every day)."""
     with current_app.test_request_context(base_url=_base_url()):
         queued = worker.remind_dues(now=utcnow())
-        worker.commit()
+        handoff.commit()
     click.echo(f"Reminders: {queued} queued to send.")
 
 
@@ -328,7 +329,7 @@ def send_grievance_reminders() -> None:
     like: each reminder is claimed and queued together, so it goes out once."""
     with current_app.test_request_context(base_url=_base_url()):
         queued = worker.remind_grievance_deadlines(now=utcnow())
-        worker.commit()
+        handoff.commit()
     click.echo(f"Grievance reminders: {queued} queued to send.")
 
 
@@ -351,7 +352,7 @@ def worker_command(workers: int, no_schedule: bool) -> None:
 def run_jobs() -> None:
     """Run every job that is due, here and now, then stop (for operators, and
     for a machine with no worker running)."""
-    ran = jobs.run_due(now=utcnow(), waker=worker.waker())
+    ran = jobs.run_due(now=utcnow(), waker=handoff.waker())
     backlog = jobs.backlog()
     click.echo(f"Ran {ran} jobs; {backlog.waiting} waiting, {backlog.parked} parked.")
 
@@ -364,7 +365,7 @@ def retry_jobs() -> None:
         click.echo("No parked jobs.")
         return
     retried = jobs.retry(None, parked, now=utcnow())
-    worker.commit()
+    handoff.commit()
     click.echo(f"{retried} parked jobs are back in line.")
 
 

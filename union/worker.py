@@ -19,9 +19,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app
-from huey import Huey, crontab
-from huey.api import TaskWrapper
+from flask import Flask, current_app
+from huey import crontab
 
 from union import clock
 from union.adapters import backup
@@ -31,17 +30,9 @@ from union.db import db
 from union.models import Member
 from union.services import card_dues, dues, grievances, jobs, retention
 from union.web import notifications
+from union.web.handoff import Queue, commit, hand_off_after_response, timing, waker
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Queue:
-    huey: Huey
-    waker: HueyWaker
-    #: The periodic task that records the schedule's jobs (each worker's
-    #: scheduler fires it; tests fire it by hand).
-    schedule: TaskWrapper
 
 
 def install(app: Flask) -> Queue:
@@ -68,45 +59,8 @@ def install(app: Flask) -> Queue:
 
     queue = Queue(huey, HueyWaker(huey, run_job), schedule)
     app.extensions["union_queue"] = queue
-    app.after_request(_hand_off_after_response)
+    app.after_request(hand_off_after_response)
     return queue
-
-
-def waker() -> HueyWaker:
-    queue: Queue = current_app.extensions["union_queue"]
-    return queue.waker
-
-
-def timing() -> jobs.Timing:
-    config = current_app.config
-    return jobs.Timing(
-        lease=timedelta(seconds=config["JOB_LEASE_SECONDS"]),
-        first_retry=timedelta(seconds=config["JOB_FIRST_RETRY_SECONDS"]),
-    )
-
-
-def hand_off() -> int:
-    """Wakes workers for the jobs this session has committed."""
-    return jobs.hand_off(waker())
-
-
-def commit() -> None:
-    """Commits the session and hands off the jobs it recorded: for commands and
-    other code outside a request (requests hand off after their response)."""
-    db.session.commit()
-    hand_off()
-
-
-def _hand_off_after_response(response: Response) -> Response:
-    from union.web.when_sent import when_sent
-
-    committed = jobs.take_committed()
-    if committed:
-        queue_waker = waker()
-        # After the response has gone: a slow or absent broker never slows a
-        # page, and every answer takes the same time whatever work it recorded.
-        when_sent(response, lambda: jobs.wake_all(queue_waker, committed))
-    return response
 
 
 # -- The schedule -------------------------------------------------------------

@@ -26,7 +26,9 @@ FOLDERS = (
     "web",
     "generate",
 )
-EDGE = frozenset({"union", "union.cli"})  # create_app and the CLI wire everything
+EDGE = frozenset(
+    {"union", "union.cli", "union.worker"}
+)  # create_app, the CLI and the worker wire everything
 
 #: What each part must never import.
 NEVER: dict[str, frozenset[str]] = {

@@ -450,11 +450,11 @@ def test_reminders_go_once_a_month_and_never_to_someone_with_a_waiver(
     )
     runner = app.test_cli_runner()
     first = runner.invoke(args=["union", "send-dues-reminders"])
-    assert "Reminders: 1 due, 1 sent." in first.output, first.output
+    assert "Reminders: 1 queued to send." in first.output, first.output
     assert [m.to for m in outbox] == [behind.user.email]
     assert "6 months of union dues not yet paid" in outbox[0].body
     second = runner.invoke(args=["union", "send-dues-reminders"])
-    assert "Reminders: 0 due" in second.output
+    assert "Reminders: 0 queued to send." in second.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(DuesNotice)) == 1
 
 

@@ -15,6 +15,7 @@ from union.db import db
 from union.generate import demo
 from union.generate.organisation import JOB_NAMES_FR
 from union.models import User, email_digest
+from union.web import handoff
 from union.web.notifications import send_dues_reminder
 
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
@@ -232,6 +233,7 @@ def test_reminders_go_out_in_each_members_language(app, make, outbox):
     with app.test_request_context():
         send_dues_reminder(french, arrears=3)
         send_dues_reminder(english, arrears=3)
+        handoff.commit()
     by_address = {message.to: message for message in outbox}
     assert by_address["fr@example.org"].subject != by_address["en@example.org"].subject
     assert "cotisations" in by_address["fr@example.org"].subject

@@ -327,14 +327,12 @@ class Backlog:
 
 
 def backlog() -> Backlog:
-    counts: dict[JobState, int] = {
-        state: count
-        for state, count in db.session.execute(
-            sa.select(Job.state, sa.func.count())
-            .where(Job.state != JobState.DONE)
-            .group_by(Job.state)
-        )
-    }
+    rows = db.session.execute(
+        sa.select(Job.state, sa.func.count())
+        .where(Job.state != JobState.DONE)
+        .group_by(Job.state)
+    ).all()
+    counts: dict[JobState, int] = {row[0]: row[1] for row in rows}
     oldest = db.session.scalar(
         sa.select(sa.func.min(Job.created_at)).where(Job.state == JobState.WAITING)
     )

@@ -13,7 +13,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from union import clock, worker
+from union import clock
 from union.clock import utcnow
 from union.db import db
 from union.errors import NotFound
@@ -32,7 +32,7 @@ from union.views.helpers import (
     page_number,
     saved,
 )
-from union.web import audit_text
+from union.web import audit_text, handoff
 from union.web.access import roles
 from union.web.job_kinds import job_kind_label
 from union.web.notifications import send_correction_answered
@@ -227,7 +227,7 @@ def retry_jobs() -> ResponseReturnValue:
             db.session.rollback()
             flash(_("Those jobs are no longer parked."), "info")
         else:
-            worker.commit()
+            handoff.commit()
             flash(
                 ngettext(
                     "%(num)d job is back in line.",

@@ -310,6 +310,14 @@ def test_card_subscriptions_move_to_a_new_amount_when_its_month_begins_each_once
         catalog["minimum"],
     )
     ended.status = "canceled"
+    # Ended in Stripe, its webhook not here yet: it must not hold the others up.
+    stale = live_subscription(
+        stripe_client,
+        make,
+        make.member(workplace, name="Stale", level="minimum"),
+        catalog["minimum"],
+    )
+    stripe_client.v1.subscriptions.cancel(stale.stripe_subscription_id)
     db.session.commit()
     moves = []
     change = gateway.change_subscription_price
@@ -325,7 +333,7 @@ def test_card_subscriptions_move_to_a_new_amount_when_its_month_begins_each_once
     assert new_price
     assert levels_page(treasurer)["Minimum"] == (
         "$11.00: ready on Stripe $12.00 from January 2027: ready on Stripe "
-        "card subscriptions move on January 2027: 0 of 3 moved"
+        "card subscriptions move on January 2027: 0 of 4 moved"
     )
     # December: nothing moves before its month.
     assert run_jobs(app, datetime(2026, 12, 31, 23, tzinfo=UTC)) == 0
@@ -333,7 +341,9 @@ def test_card_subscriptions_move_to_a_new_amount_when_its_month_begins_each_once
 
     ran = run_jobs(app, IN_JANUARY)
     assert ran == 2  # a batch of two, then the one left
-    assert sorted(moves) == sorted(s.stripe_subscription_id for s in on_minimum)
+    assert sorted(moves) == sorted(
+        s.stripe_subscription_id for s in [*on_minimum, stale]
+    )
     for subscription in on_minimum:
         assert plan_of(stripe_client, subscription.stripe_subscription_id) == new_price
     assert (
@@ -342,11 +352,13 @@ def test_card_subscriptions_move_to_a_new_amount_when_its_month_begins_each_once
     assert plan_of(stripe_client, ended.stripe_subscription_id) == catalog["minimum"]
     db.session.expire_all()
     assert {s.stripe_price_id for s in on_minimum} == {new_price}
+    assert stale.stripe_price_id is None
 
     # Run again, as a worker killed before marking it done would: each once.
     rate = rate_from(JANUARY)
     assert card_prices.move_subscriptions(gateway, rate.id, 1200, now=IN_JANUARY) == 0
-    assert len(moves) == 3
+    assert moves.count(stale.stripe_subscription_id) == 2
+    assert len(moves) == 5  # the three moved once each
     assert not [
         job
         for job in db.session.scalars(sa.select(Job))

@@ -23,6 +23,14 @@ class GatewayError(Exception):
     """Stripe could not be reached or refused the request."""
 
 
+class SubscriptionEnded(GatewayError):
+    """The subscription has ended in Stripe, or Stripe no longer knows it."""
+
+
+#: Stripe's statuses of a subscription that will never bill again.
+ENDED_STATUSES = ("canceled", "incomplete_expired")
+
+
 class InvalidWebhook(Exception):
     """A webhook whose signature is missing, wrong, stale or whose body is not JSON."""
 
@@ -410,11 +418,21 @@ class StripeGateway:
         self, *, subscription_id: str, price_id: str, idempotency_key: str
     ) -> None:
         """Moves a subscription to another price from its next invoice, without
-        prorating (a level change takes effect from the next month)."""
-        subscription = self._call(
-            self.client.v1.subscriptions.retrieve, subscription_id
-        )
-        item_id = subscription.to_dict()["items"]["data"][0]["id"]
+        prorating (a level change takes effect from the next month). Raises
+        SubscriptionEnded for one Stripe has ended or no longer knows."""
+        try:
+            subscription = self.client.v1.subscriptions.retrieve(
+                subscription_id
+            ).to_dict()
+        except stripe.InvalidRequestError as error:
+            if _already_gone(error):
+                raise SubscriptionEnded(type(error).__name__) from error
+            raise GatewayError(type(error).__name__) from error
+        except stripe.StripeError as error:
+            raise GatewayError(type(error).__name__) from error
+        if subscription.get("status") in ENDED_STATUSES:
+            raise SubscriptionEnded(str(subscription.get("status")))
+        item_id = subscription["items"]["data"][0]["id"]
         self._call(
             self.client.v1.subscriptions.update,
             subscription_id,

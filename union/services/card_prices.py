@@ -26,7 +26,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from union import clock
-from union.adapters.payments import StripeGateway
+from union.adapters.payments import StripeGateway, SubscriptionEnded
 from union.clock import first_of_month
 from union.db import db
 from union.models import DuesLevel, DuesRate, DuesSubscription, Job, JobState, Member
@@ -57,8 +57,10 @@ def _job_key(kind: str, rate: DuesRate) -> str:
     return f"{kind}:{rate.id}:{rate.monthly_cents}:{uuid.uuid4().hex}"
 
 
-def _payload(rate: DuesRate) -> dict[str, int]:
-    return {"rate_id": rate.id, "monthly_cents": rate.monthly_cents}
+def _payload(rate: DuesRate, *, after_id: int = 0) -> dict[str, int]:
+    """What a job needs: the rate, the amount it was recorded for, and for a move,
+    the subscription after which its batch starts."""
+    return {"rate_id": rate.id, "monthly_cents": rate.monthly_cents, "after": after_id}
 
 
 def set_up_later(rate: DuesRate, *, now: datetime, move_subscriptions: bool) -> None:
@@ -70,12 +72,12 @@ def set_up_later(rate: DuesRate, *, now: datetime, move_subscriptions: bool) -> 
         _record_move(rate, now=now)
 
 
-def _record_move(rate: DuesRate, *, now: datetime) -> None:
+def _record_move(rate: DuesRate, *, now: datetime, after_id: int = 0) -> None:
     """The move job, due when the rate's month begins in the union's time zone
     (at once for an amount that starts this month)."""
     jobs.enqueue(
         MOVE_JOB,
-        _payload(rate),
+        _payload(rate, after_id=after_id),
         now=now,
         key=_job_key(MOVE_JOB, rate),
         run_after=max(clock.start_of_day(rate.effective_on), now),
@@ -155,11 +157,14 @@ def record_failure(rate_id: int, *, now: datetime) -> None:
         db.session.flush()
 
 
-def _subscriptions_to_move(level_id: int, price_id: str) -> sa.Select[DuesSubscription]:
+def _subscriptions_to_move(
+    level_id: int, price_id: str, after_id: int
+) -> sa.Select[DuesSubscription]:
     return (
         sa.select(DuesSubscription)
         .join(Member, Member.id == DuesSubscription.member_id)
         .where(
+            DuesSubscription.id > after_id,
             Member.dues_level_id == level_id,
             DuesSubscription.status.in_(LIVE_STATUSES),
             sa.or_(
@@ -172,12 +177,19 @@ def _subscriptions_to_move(level_id: int, price_id: str) -> sa.Select[DuesSubscr
 
 
 def move_subscriptions(
-    gateway: StripeGateway, rate_id: int, monthly_cents: int, *, now: datetime
+    gateway: StripeGateway,
+    rate_id: int,
+    monthly_cents: int,
+    *,
+    now: datetime,
+    after_id: int = 0,
 ) -> int:
-    """The move job: moves one batch of the level's live card subscriptions to the
-    rate's price from their next invoice (no proration), records each move
-    (flushed), and records the job for the next batch if any are left. Returns
-    how many moved.
+    """The move job: moves one batch of the level's live card subscriptions (those
+    after `after_id`) to the rate's price from their next invoice (no proration),
+    records each move (flushed), and records the job for the next batch if any
+    are left. One Stripe has ended meanwhile is left for the webhook or the
+    reconciliation to record, and does not hold up the others. Returns how many
+    moved.
 
     Nothing moves for an amount replaced since, or overtaken by a later amount in
     force (whose own job moves them); a job run before its month waits for it."""
@@ -187,7 +199,7 @@ def move_subscriptions(
     level = rate.level
     today = clock.today(now)
     if rate.effective_on > first_of_month(today):
-        _record_move(rate, now=now)
+        _record_move(rate, now=now, after_id=after_id)
         return 0
     if level.rate_on(today) is not rate:
         return 0
@@ -196,20 +208,25 @@ def move_subscriptions(
         raise PriceNotReady(f"rate {rate.id}")
     batch = list(
         db.session.scalars(
-            _subscriptions_to_move(level.id, price_id).limit(MOVE_BATCH + 1)
+            _subscriptions_to_move(level.id, price_id, after_id).limit(MOVE_BATCH + 1)
         )
     )
+    moved = 0
     for subscription in batch[:MOVE_BATCH]:
-        gateway.change_subscription_price(
-            subscription_id=subscription.stripe_subscription_id,
-            price_id=price_id,
-            idempotency_key=f"move-{subscription.id}-{price_id}",
-        )
+        try:
+            gateway.change_subscription_price(
+                subscription_id=subscription.stripe_subscription_id,
+                price_id=price_id,
+                idempotency_key=f"move-{subscription.id}-{price_id}",
+            )
+        except SubscriptionEnded:
+            continue
         subscription.stripe_price_id = price_id
+        moved += 1
     db.session.flush()
     if len(batch) > MOVE_BATCH:
-        _record_move(rate, now=now)
-    return min(len(batch), MOVE_BATCH)
+        _record_move(rate, now=now, after_id=batch[MOVE_BATCH - 1].id)
+    return moved
 
 
 # How it stands ------------------------------------------------------------------------

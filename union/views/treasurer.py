@@ -202,7 +202,11 @@ def _move_subscriptions(payload: Mapping[str, Any], now: datetime) -> None:
     if gateway is None:
         return
     card_prices.move_subscriptions(
-        gateway, int(payload["rate_id"]), int(payload["monthly_cents"]), now=now
+        gateway,
+        int(payload["rate_id"]),
+        int(payload["monthly_cents"]),
+        now=now,
+        after_id=int(payload.get("after", 0)),
     )
 
 

@@ -165,6 +165,7 @@ PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("steward", lambda v: f"/workplaces/{v['workplace']}"),
     ("treasurer@example.org", lambda v: "/"),
     ("treasurer@example.org", lambda v: "/treasurer/"),
+    ("treasurer@example.org", lambda v: "/treasurer/levels"),
     ("treasurer@example.org", lambda v: "/treasurer/arrears"),
     ("treasurer@example.org", lambda v: "/treasurer/arrears?behind=1"),
     ("treasurer@example.org", lambda v: "/treasurer/ledger"),

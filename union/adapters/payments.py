@@ -23,6 +23,14 @@ class GatewayError(Exception):
     """Stripe could not be reached or refused the request."""
 
 
+class SubscriptionEnded(GatewayError):
+    """The subscription has ended in Stripe, or Stripe no longer knows it."""
+
+
+#: Stripe's statuses of a subscription that will never bill again.
+ENDED_STATUSES = ("canceled", "incomplete_expired")
+
+
 class InvalidWebhook(Exception):
     """A webhook whose signature is missing, wrong, stale or whose body is not JSON."""
 
@@ -240,19 +248,40 @@ class StripeGateway:
             raise GatewayError(type(error).__name__) from error
         return str(product.id)
 
-    def ensure_price(self, *, lookup_key: str, monthly_cents: int) -> str:
-        """The active monthly price with this lookup key and amount, created (taking
-        the key over from an older price) when there is none. Safe to repeat."""
+    def ensure_price(
+        self,
+        *,
+        lookup_key: str,
+        monthly_cents: int,
+        idempotency_key: str,
+        price_id: str | None = None,
+    ) -> str:
+        """The active monthly price for one dues amount, found before anything is
+        created, so that asking again (a job run twice) never makes a second one:
+
+        - `price_id`, the price we already have, when it is still that amount; it
+          takes `lookup_key` over if that has moved on (a dated amount that is now
+          the one in force);
+        - else the active price holding `lookup_key` at that amount;
+        - else a new price, taking the key over from an older one. Stripe answers
+          a repeated `idempotency_key` with the price it made the first time.
+        """
+        if price_id is not None:
+            kept = self._price_if_still(price_id, monthly_cents)
+            if kept is not None:
+                if kept.get("lookup_key") != lookup_key:
+                    self._call(
+                        self.client.v1.prices.update,
+                        price_id,
+                        {"lookup_key": lookup_key, "transfer_lookup_key": True},
+                    )
+                return price_id
         found = self._call(
             self.client.v1.prices.list,
             {"lookup_keys": [lookup_key], "active": True, "limit": 1},
         )
         for price in found.data:
-            recurring = price.to_dict().get("recurring") or {}
-            if (
-                price.unit_amount == monthly_cents
-                and recurring.get("interval") == "month"
-            ):
+            if _monthly_at(price.to_dict(), monthly_cents):
                 return str(price.id)
         price = self._call(
             self.client.v1.prices.create,
@@ -264,9 +293,23 @@ class StripeGateway:
                 "lookup_key": lookup_key,
                 "transfer_lookup_key": True,
             },
-            idempotency_key=f"price-{lookup_key}-{monthly_cents}",
+            idempotency_key=idempotency_key,
         )
         return str(price.id)
+
+    def _price_if_still(
+        self, price_id: str, monthly_cents: int
+    ) -> dict[str, Any] | None:
+        """The price, when it is still active at that monthly amount."""
+        try:
+            price = self.client.v1.prices.retrieve(price_id).to_dict()
+        except stripe.InvalidRequestError:
+            return None
+        except stripe.StripeError as error:
+            raise GatewayError(type(error).__name__) from error
+        return (
+            price if price.get("active") and _monthly_at(price, monthly_cents) else None
+        )
 
     # Customers, Checkout and the Portal ----------------------------------------------
 
@@ -375,11 +418,21 @@ class StripeGateway:
         self, *, subscription_id: str, price_id: str, idempotency_key: str
     ) -> None:
         """Moves a subscription to another price from its next invoice, without
-        prorating (a level change takes effect from the next month)."""
-        subscription = self._call(
-            self.client.v1.subscriptions.retrieve, subscription_id
-        )
-        item_id = subscription.to_dict()["items"]["data"][0]["id"]
+        prorating (a level change takes effect from the next month). Raises
+        SubscriptionEnded for one Stripe has ended or no longer knows."""
+        try:
+            subscription = self.client.v1.subscriptions.retrieve(
+                subscription_id
+            ).to_dict()
+        except stripe.InvalidRequestError as error:
+            if _already_gone(error):
+                raise SubscriptionEnded(type(error).__name__) from error
+            raise GatewayError(type(error).__name__) from error
+        except stripe.StripeError as error:
+            raise GatewayError(type(error).__name__) from error
+        if subscription.get("status") in ENDED_STATUSES:
+            raise SubscriptionEnded(str(subscription.get("status")))
+        item_id = subscription["items"]["data"][0]["id"]
         self._call(
             self.client.v1.subscriptions.update,
             subscription_id,
@@ -438,6 +491,14 @@ class StripeGateway:
             return method(*args)
         except stripe.StripeError as error:
             raise GatewayError(type(error).__name__) from error
+
+
+def _monthly_at(price: Mapping[str, Any], monthly_cents: int) -> bool:
+    recurring = price.get("recurring") or {}
+    return bool(
+        price.get("unit_amount") == monthly_cents
+        and recurring.get("interval") == "month"
+    )
 
 
 def _already_gone(error: stripe.InvalidRequestError) -> bool:

@@ -91,11 +91,11 @@ class DuesRate(Model):
     )
     monthly_cents: Mapped[int]
     effective_on: Mapped[date]
-    #: The Stripe recurring price for this amount, set up when the treasurer saves
-    #: it (or by `union stripe-setup`).
+    #: The Stripe recurring price for this amount, set up by a job recorded when
+    #: the treasurer saves it (or by `union stripe-setup`).
     stripe_price_id: Mapped[str | None] = mapped_column(sa.String(64))
     #: When setting up that price last failed because Stripe could not be reached;
-    #: None once it is set up. The levels page says so and offers to try again.
+    #: None once it is set up. The job that sets it up tries again by itself.
     stripe_setup_failed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -325,6 +325,10 @@ class DuesSubscription(Model):
     status: Mapped[str] = mapped_column(sa.String(32))
     cancel_at_period_end: Mapped[bool] = mapped_column(default=False)
     current_period_end: Mapped[datetime | None]
+    #: The price we last moved it to (a level change, or a new amount for its
+    #: level); None for one that has kept the price Checkout began it on. A move
+    #: run again skips the subscriptions already on its price.
+    stripe_price_id: Mapped[str | None] = mapped_column(sa.String(64))
     #: `created` of the event that last changed this row; older events are ignored.
     last_event_created: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

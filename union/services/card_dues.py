@@ -7,7 +7,6 @@ the payment the webhook records; it never marks anything paid itself.
 
 from __future__ import annotations
 
-import enum
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +32,6 @@ from union.models import (
     CARD_METHODS,
     AdjustmentKind,
     CheckoutAttempt,
-    DuesLevel,
     DuesLevelChoice,
     DuesNotice,
     DuesPayment,
@@ -46,7 +44,7 @@ from union.models import (
     StripeEvent,
     User,
 )
-from union.services import audit, dues, ledger
+from union.services import audit, card_prices, dues, ledger
 
 
 class CardPaymentsUnavailable(DomainError):
@@ -75,64 +73,20 @@ def _calling_stripe(call: Callable[[], Any]) -> Any:
 # Setup --------------------------------------------------------------------------------
 
 
-def _ensure_price(stripe: StripeGateway, key: str, cents: int) -> str:
-    price_id: str = _calling_stripe(
-        lambda: stripe.ensure_price(lookup_key=key, monthly_cents=cents)
-    )
-    return price_id
-
-
-class CardSetup(enum.Enum):
-    """Whether a level can be paid by card, as the treasurer's pages say it."""
-
-    READY = "ready"
-    NOT_SET_UP = "not set up"
-    #: The last try to set it up could not reach Stripe.
-    UNREACHABLE = "unreachable"
-
-
-def _rates_to_price(level: DuesLevel, today: date) -> list[DuesRate]:
-    """The amount in force today and every later one: each needs its price."""
-    current = level.rate_on(today)
-    return [
-        rate
-        for rate in level.rates
-        if current is None or rate.effective_on >= current.effective_on
-    ]
-
-
-def card_setup(level: DuesLevel, today: date) -> CardSetup:
-    """READY when the level's amount today and every scheduled one have a Stripe
-    price (rates must be loaded)."""
-    missing = [r for r in _rates_to_price(level, today) if r.stripe_price_id is None]
-    if not missing:
-        return CardSetup.READY
-    if any(rate.stripe_setup_failed_at is not None for rate in missing):
-        return CardSetup.UNREACHABLE
-    return CardSetup.NOT_SET_UP
-
-
-def lookup_key(level: DuesLevel, rate: DuesRate, *, current: bool) -> str:
-    """`dues_<code>` always names the price in force; later amounts get a dated key."""
-    if current:
-        return f"dues_{level.code}"
-    return f"dues_{level.code}_{rate.effective_on:%Y_%m}"
-
-
 def setup_catalog(gateway: StripeGateway | None, *, now: datetime) -> list[str]:
     """Creates or updates the dues product and a monthly price for every level's
-    current and scheduled amounts, and remembers each price. Safe to run any number
-    of times: it changes nothing when everything is in place."""
+    current and scheduled amounts, and remembers each price: `union stripe-setup`,
+    for operators. Each amount goes through the same `card_prices.ensure_rate_price`
+    as the job a treasurer's change records. Safe to run any number of times: it
+    changes nothing when everything is in place."""
     stripe = _gateway(gateway)
     today = clock.today(now)
     lines = [f"product {_calling_stripe(stripe.ensure_product)}"]
     for level in dues.all_levels():
         current = level.rate_on(today)
-        for rate in _rates_to_price(level, today):
-            key = lookup_key(level, rate, current=rate is current)
-            price_id = _ensure_price(stripe, key, rate.monthly_cents)
-            rate.stripe_price_id = price_id
-            rate.stripe_setup_failed_at = None
+        for rate in card_prices.rates_to_price(level, today):
+            key = card_prices.lookup_key(level, rate, current=rate is current)
+            price_id = _price_for(stripe, rate, today)
             lines.append(
                 f"{key}: {rate.monthly_cents} cents from {rate.effective_on} -> {price_id}"
             )
@@ -140,25 +94,11 @@ def setup_catalog(gateway: StripeGateway | None, *, now: datetime) -> list[str]:
     return lines
 
 
-def set_up_prices_now(gateway: StripeGateway, *, now: datetime) -> bool:
-    """Sets up every amount's Stripe price, as `union stripe-setup` does, so that
-    a level or amount the treasurer has just saved can be paid by card at once.
-
-    When Stripe cannot be reached, what this try did is undone and the amounts
-    still without a price are marked, for the treasurer's pages to say so and try
-    again. True when every amount has its price."""
-    try:
-        with db.session.begin_nested():
-            setup_catalog(gateway, now=now)
-    except CardPaymentsUnavailable:
-        today = clock.today(now)
-        for level in dues.all_levels():
-            for rate in _rates_to_price(level, today):
-                if rate.stripe_price_id is None:
-                    rate.stripe_setup_failed_at = now
-        db.session.flush()
-        return False
-    return True
+def _price_for(stripe: StripeGateway, rate: DuesRate, today: date) -> str:
+    price_id: str = _calling_stripe(
+        lambda: card_prices.ensure_rate_price(stripe, rate, today=today)
+    )
+    return price_id
 
 
 # Checkout and the Portal ---------------------------------------------------------------
@@ -181,9 +121,7 @@ def live_subscription(member_id: int) -> DuesSubscription | None:
         sa.select(DuesSubscription)
         .where(
             DuesSubscription.member_id == member_id,
-            DuesSubscription.status.in_(
-                ("active", "trialing", "past_due", "incomplete")
-            ),
+            DuesSubscription.status.in_(card_prices.LIVE_STATUSES),
         )
         .order_by(DuesSubscription.last_event_created.desc())
         .limit(1)
@@ -365,6 +303,8 @@ def change_level(
                 idempotency_key=f"level-{choice.id}-{level_id}-{choice.chosen_at:%Y%m%d%H%M%S}",
             )
         )
+        subscription.stripe_price_id = price_id
+        db.session.flush()
     return choice
 
 

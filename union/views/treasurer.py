@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -16,6 +18,7 @@ from flask.typing import ResponseReturnValue
 
 from union import clock
 from union.adapters import charts
+from union.adapters.payments import GatewayError
 from union.clock import utcnow
 from union.db import db
 from union.errors import NotFound
@@ -31,18 +34,18 @@ from union.forms.dues import (
 )
 from union.i18n import _, current_language, format_day, format_money, ngettext
 from union.labels import label
-from union.models import DuesLevel, PaymentMethod, Role, WaiverStatus
+from union.models import DuesLevel, DuesRate, PaymentMethod, Role, WaiverStatus
 from union.services import (
     accounts,
-    card_dues,
+    card_prices,
     dues,
+    jobs,
     members,
     remittances,
     settings,
     treasury,
     waivers,
 )
-from union.services.card_dues import CardSetup
 from union.views.helpers import (
     Question,
     actor,
@@ -103,11 +106,14 @@ def index() -> ResponseReturnValue:
     )
 
 
-def _card_setups(levels: list[DuesLevel], today: date) -> dict[int, CardSetup] | None:
-    """Each level's card setup, or None when card payments are off (no Stripe)."""
+def _card_states(
+    levels: list[DuesLevel],
+) -> dict[int, card_prices.LevelCardState] | None:
+    """How each level's amounts stand on Stripe, or None when card payments are
+    off (no Stripe)."""
     if payment_gateway() is None:
         return None
-    return {level.id: card_dues.card_setup(level, today) for level in levels}
+    return card_prices.card_states(levels, now=utcnow())
 
 
 def _levels_page(add_form: LevelForm) -> str:
@@ -117,41 +123,31 @@ def _levels_page(add_form: LevelForm) -> str:
         "treasurer/levels.html",
         levels=levels,
         today=today,
-        card_setups=_card_setups(levels, today),
+        card_states=_card_states(levels),
         add_form=add_form,
         action_form=ActionForm(),
     )
 
 
-def _set_up_card_prices() -> bool | None:
-    """Sets up the Stripe price of what the treasurer just saved, in this request
-    (after it is committed, so a Stripe outage loses nothing). None when card
-    payments are off, else whether Stripe could be reached."""
-    gateway = payment_gateway()
-    if gateway is None:
-        return None
-    ready = card_dues.set_up_prices_now(gateway, now=utcnow())
-    db.session.commit()
-    return ready
+def _set_up_on_stripe(rate: DuesRate, *, new_amount: bool) -> None:
+    """Records the Stripe work a saved level or amount needs, in the same
+    transaction, when card payments are on."""
+    if payment_gateway() is not None:
+        card_prices.set_up_later(rate, now=utcnow(), move_subscriptions=new_amount)
 
 
-def _flash_saved(saved_message: str, card_ready: bool | None) -> None:
-    if card_ready is False:
+def _flash_saved(saved_message: str) -> None:
+    if payment_gateway() is None:
+        flash(saved_message, "success")
+    else:
         flash(
             _(
-                "%(saved)s Stripe could not be reached, so card payment is not set "
-                "up for it yet: press \u201cTry again\u201d in a few minutes.",
+                "%(saved)s Card payment for it is being set up on Stripe: this "
+                "page says when it is ready.",
                 saved=saved_message,
             ),
-            "error",
-        )
-    elif card_ready:
-        flash(
-            _("%(saved)s Members can pay it by card.", saved=saved_message),
             "success",
         )
-    else:
-        flash(saved_message, "success")
 
 
 @blueprint.get("/levels")
@@ -164,16 +160,54 @@ def levels() -> ResponseReturnValue:
 @roles(*TREASURY)
 def set_up_card_prices() -> ResponseReturnValue:
     if ActionForm().validate_on_submit():
-        card_ready = _set_up_card_prices()
-        if card_ready is None:
+        if payment_gateway() is None:
             flash(_("Card payments are off: no Stripe account is set up."), "info")
-        elif card_ready:
-            flash(_("Card payment is set up for every level."), "success")
         else:
-            flash(
-                _("Stripe could not be reached. Try again in a few minutes."), "error"
-            )
+            recorded = card_prices.set_up_missing(dues.all_levels(), now=utcnow())
+            db.session.commit()
+            if recorded:
+                flash(
+                    _(
+                        "Card payment is being set up on Stripe: this page says when it is ready."
+                    ),
+                    "success",
+                )
+            else:
+                flash(_("Every amount is set up on Stripe or on its way."), "info")
     return redirect(url_for(".levels"))
+
+
+@jobs.handler(card_prices.PRICE_JOB)
+def _set_up_price(payload: Mapping[str, Any], now: datetime) -> None:
+    """Sets up one amount's Stripe price. When Stripe cannot be reached, the rate
+    keeps that the try failed (committed here, as the runner rolls back what a
+    failing job did) and the error goes to the runner, which tries again later."""
+    gateway = payment_gateway()
+    if gateway is None:
+        return
+    rate_id, cents = int(payload["rate_id"]), int(payload["monthly_cents"])
+    try:
+        card_prices.set_up_price(gateway, rate_id, cents, now=now)
+    except GatewayError:
+        db.session.rollback()
+        card_prices.record_failure(rate_id, now=now)
+        db.session.commit()
+        raise
+
+
+@jobs.handler(card_prices.MOVE_JOB)
+def _move_subscriptions(payload: Mapping[str, Any], now: datetime) -> None:
+    """Moves a batch of a level's card subscriptions to its new amount."""
+    gateway = payment_gateway()
+    if gateway is None:
+        return
+    card_prices.move_subscriptions(
+        gateway,
+        int(payload["rate_id"]),
+        int(payload["monthly_cents"]),
+        now=now,
+        after_id=int(payload.get("after", 0)),
+    )
 
 
 @blueprint.post("/levels")
@@ -184,18 +218,20 @@ def add_level() -> ResponseReturnValue:
     checks = [form.validate_on_submit(), form.amount_ok()]
     if all(checks) and form.effective_on.month is not None:
         start = form.effective_on.month
-        if saved(
-            form,
-            lambda: dues.add_level(
+
+        def add() -> None:
+            level = dues.add_level(
                 code=form.code.data or "",
                 wording=form.wording(),
                 monthly_cents=form.monthly_amount.cents or 0,
                 effective_on=start,
                 actor=actor(),
                 now=utcnow(),
-            ),
-        ):
-            _flash_saved(_("Level added."), _set_up_card_prices())
+            )
+            _set_up_on_stripe(level.rates[0], new_amount=False)
+
+        if saved(form, add):
+            _flash_saved(_("Level added."))
             return redirect(url_for(".levels"))
     return _levels_page(form), 400
 
@@ -228,28 +264,30 @@ def level(level_id: int) -> ResponseReturnValue:
     elif request.method == "POST" and request.form.get("form") == "rate":
         checks = [rate_form.validate_on_submit(), rate_form.amount_ok()]
         month = rate_form.effective_on.month
+
+        def schedule(month: date) -> None:
+            rate = dues.schedule_rate(
+                current,
+                monthly_cents=rate_form.monthly_amount.cents or 0,
+                effective_on=month,
+                actor=actor(),
+                now=utcnow(),
+            )
+            _set_up_on_stripe(rate, new_amount=True)
+
         if (
             all(checks)
             and month is not None
-            and saved(
-                rate_form,
-                lambda: dues.schedule_rate(
-                    current,
-                    monthly_cents=rate_form.monthly_amount.cents or 0,
-                    effective_on=month,
-                    actor=actor(),
-                    now=utcnow(),
-                ),
-            )
+            and saved(rate_form, lambda: schedule(month))
         ):
-            _flash_saved(_("New amount scheduled."), _set_up_card_prices())
+            _flash_saved(_("New amount scheduled."))
             return redirect(url_for(".level", level_id=level_id))
     today = clock.today(utcnow())
     return render_template(
         "treasurer/level.html",
         level=current,
         today=today,
-        card_setups=_card_setups([current], today),
+        card_states=_card_states([current]),
         text_form=text_form,
         rate_form=rate_form,
         action_form=ActionForm(),
@@ -268,7 +306,8 @@ def retire_level(level_id: int) -> ResponseReturnValue:
                 ),
                 consequence=_(
                     "New members will no longer be offered it. Members on it keep "
-                    "it and keep paying it."
+                    "it and keep paying it, by card too, at its new amounts if you "
+                    "set any, until they choose another level."
                 ),
                 confirm_label=_("Retire this level"),
                 back_url=url_for(".level", level_id=level_id),

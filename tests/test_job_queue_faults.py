@@ -41,7 +41,7 @@ from tests.conftest import (
 )
 from union import create_app
 from union.db import db
-from union.models import Job, JobState, Member, User
+from union.models import Job, JobState, Member, Role, User
 from union.web import handoff, notifications
 
 pytestmark = pytest.mark.slow
@@ -348,3 +348,38 @@ def test_two_schedulers_firing_at_once_record_each_scheduled_job_once(deployment
         seconds=30,
         what="the scheduled job to run",
     )
+
+
+def test_with_the_broker_down_the_web_keeps_answering_and_the_work_waits(
+    fresh_database_url, caplog, now
+):
+    """Redis itself is away (nothing listens on its port): pages answer as ever,
+    the work is in the database, and the admin page counts it."""
+    app = create_app(
+        config_for_tests(
+            SQLALCHEMY_DATABASE_URI=fresh_database_url,
+            QUEUE_URL=f"redis://127.0.0.1:{free_port()}/0",
+        )
+    )
+    app.test_client_class = UnionClient
+    reset_schema(app)
+    with app.app_context():
+        factories.Factories(now).user("admin@example.org", roles=(Role.ADMIN,))
+        db.session.commit()
+    client = app.test_client()
+    assert isinstance(client, UnionClient)
+    started = time.monotonic()
+    response = client.submit("/password/forgot", {"email": "admin@example.org"})
+    assert response.status_code == 302
+    assert time.monotonic() - started < 5
+    assert "could not hand job" in caplog.text
+    assert "admin@example.org" not in caplog.text
+    client.sign_in("admin@example.org")
+    page = client.get("/admin/jobs").get_data(as_text=True)
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        [waiting] = db.session.scalars(sa.select(Job)).all()
+        assert waiting.state is JobState.WAITING
+    assert "Waiting" in page
+    with app.app_context():
+        db.engine.dispose()

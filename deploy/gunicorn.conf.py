@@ -39,3 +39,12 @@ errorlog = "-"
 loglevel = "info"
 #: How the processes are named in `ps` and the journal.
 proc_name = "union-web"
+
+
+def child_exit(server, worker):
+    """With metrics on (PROMETHEUS_MULTIPROC_DIR set), a process that exits
+    leaves its counters to the total and takes its live gauges with it."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -25,7 +25,7 @@ from union.db import INTEGER_MAX, configure_sqlite, db
 from union.extensions import babel, csrf, migrate
 from union.i18n import LANGUAGE_COOKIE, locale_for
 from union.rules import passwords
-from union.web import access, auth
+from union.web import access, auth, metrics
 from union.web.when_sent import RunsWorkWhenSent
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +60,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_commands(app)
     app.before_request(refuse_nul_characters)
     access.init_app(app)
+    metrics.init_app(app)
     logs.install_request_log_filter(app.url_map.iter_rules())
+    if app.config["LOG_FORMAT"] == "json":
+        logs.use_json_lines()
     return app
 
 

@@ -52,6 +52,10 @@ DEFAULTS: dict[str, Any] = {
     #: killed mid-job), and the first wait after a failure (doubling each time).
     "JOB_LEASE_SECONDS": 600,
     "JOB_FIRST_RETRY_SECONDS": 30,
+    #: A bearer token for /metrics (Prometheus); unset: no metrics at all.
+    "METRICS_TOKEN": None,
+    #: "json": every log line a JSON object (for a log shipper); else plain text.
+    "LOG_FORMAT": "text",
     #: Where the worker writes a daily backup; unset: no scheduled backup.
     "BACKUP_FOLDER": None,
     #: How many proxies in front of the app set X-Forwarded-For (0: use the peer).
@@ -173,6 +177,8 @@ def from_environment(environ: Mapping[str, str], instance_path: Path) -> dict[st
         "QUEUE_URL",
         "QUEUE_NAME",
         "BACKUP_FOLDER",
+        "METRICS_TOKEN",
+        "LOG_FORMAT",
         "DOCUMENT_STORAGE",
         "DOCUMENT_STORAGE_PATH",
         "DOCUMENT_S3_BUCKET",

@@ -13,6 +13,7 @@ server, and production runs it as its own service (deploy/union-worker.service).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,7 +30,7 @@ from union.clock import utcnow
 from union.db import db
 from union.models import Member
 from union.services import card_dues, dues, grievances, jobs, retention
-from union.web import notifications
+from union.web import metrics, notifications
 from union.web.handoff import Queue, commit, hand_off_after_response, timing, waker
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,11 @@ def install(app: Flask) -> Queue:
 
     @huey.task(name="union.run_job")
     def run_job(job_id: int) -> None:
-        in_app(lambda: jobs.run(job_id, now=utcnow(), waker=waker(), timing=timing()))
+        started = time.perf_counter()
+        outcome = in_app(
+            lambda: jobs.run(job_id, now=utcnow(), waker=waker(), timing=timing())
+        )
+        metrics.count_job(outcome, time.perf_counter() - started)
 
     @huey.periodic_task(crontab(minute="*"), name="union.sweep")
     def sweep() -> None:

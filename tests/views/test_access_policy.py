@@ -33,6 +33,7 @@ POLICY: dict[str, str | frozenset[Role]] = {
     "main.home": PUBLIC,
     "main.healthz": PUBLIC,
     "main.readyz": PUBLIC,
+    "main.metrics": PUBLIC,
     "main.choose_language": PUBLIC,
     "main.floor": PUBLIC,
     "auth.login": PUBLIC,
@@ -164,7 +165,7 @@ POLICY: dict[str, str | frozenset[Role]] = {
 }
 
 #: Public endpoints that exist only when configured on; the test app leaves them off.
-OFF_UNLESS_CONFIGURED = frozenset({"main.floor"})
+OFF_UNLESS_CONFIGURED = frozenset({"main.floor", "main.metrics"})
 
 #: Endpoints about one member or workplace of workplace A: who, though allowed the
 #: endpoint, may not see that object and so gets 404. (test_steward_scope.py posts

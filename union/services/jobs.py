@@ -214,6 +214,16 @@ class Outcome:
     done: bool = False
     parked: bool = False
     retry_at: datetime | None = None
+    kind: str | None = None
+
+    @property
+    def name(self) -> str:
+        """For metrics: done, retrying or parked (or skipped: not run)."""
+        if not self.ran:
+            return "skipped"
+        if self.done:
+            return "done"
+        return "parked" if self.parked else "retrying"
 
 
 def run(
@@ -223,10 +233,11 @@ def run(
     job = claim(job_id, now=now, lease=timing.lease)
     if job is None:
         return Outcome(ran=False)
-    run_handler = _handlers.get(job.kind)
+    kind = job.kind
+    run_handler = _handlers.get(kind)
     try:
         if run_handler is None:
-            raise LookupError(f"no handler for {job.kind}")
+            raise LookupError(f"no handler for {kind}")
         run_handler({**json.loads(job.payload), KEY_FIELD: job.key}, now)
         job = _held(job_id)
         job.state = JobState.DONE
@@ -240,7 +251,7 @@ def run(
         hand_off(waker)
         return outcome
     hand_off(waker)
-    return Outcome(ran=True, done=True)
+    return Outcome(ran=True, done=True, kind=kind)
 
 
 def _held(job_id: int) -> Job:
@@ -266,13 +277,13 @@ def _failed(
     if job.attempts >= MAX_ATTEMPTS:
         job.state = JobState.PARKED
         db.session.commit()
-        return Outcome(ran=True, parked=True)
+        return Outcome(ran=True, parked=True, kind=job.kind)
     job.state = JobState.WAITING
     job.run_after = now + backoff(job.attempts, first_retry)
     retry_at = job.run_after
     db.session.commit()
     db.session.info.setdefault(_COMMITTED, []).append((job_id, retry_at))
-    return Outcome(ran=True, retry_at=retry_at)
+    return Outcome(ran=True, retry_at=retry_at, kind=job.kind)
 
 
 def sweep(*, now: datetime, waker: Waker) -> int:

@@ -4,7 +4,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -17,6 +26,7 @@ from union.i18n import LANGUAGE_COOKIE
 from union.models import Counter
 from union.services import accounts, glance
 from union.views.helpers import actor
+from union.web import metrics as app_metrics
 from union.web.access import public
 from union.web.auth import safe_next_url
 
@@ -42,6 +52,20 @@ def healthz() -> ResponseReturnValue:
         db.session.rollback()
         return {"status": "database unavailable"}, 503
     return {"status": "ok"}
+
+
+@blueprint.get("/metrics")
+@public
+def metrics() -> ResponseReturnValue:
+    """For Prometheus, with the bearer token in METRICS_TOKEN; no such page
+    otherwise, and none for a wrong token."""
+    if not app_metrics.allowed(request.headers.get("Authorization")):
+        abort(404)
+    body, content_type = app_metrics.exposition()
+    db.session.rollback()
+    return Response(
+        body, content_type=content_type, headers={"Cache-Control": "no-store"}
+    )
 
 
 @blueprint.get("/readyz")

@@ -173,6 +173,7 @@ def register_blueprints(app: Flask) -> None:
         join,
         main,
         members,
+        notifications,
         reports,
         survey,
         treasurer,
@@ -193,6 +194,7 @@ def register_blueprints(app: Flask) -> None:
         survey,
         reports,
         admin,
+        notifications,
     ):
         app.register_blueprint(module.blueprint)
 

@@ -29,6 +29,7 @@ from union.models import (
 )
 from union.services import (
     call_list,
+    dues,
     grievances,
     jobs,
     ledger,
@@ -360,7 +361,7 @@ def test_every_payment_sends_a_neutral_receipt_without_who_took_it(make, now, ou
         member,
         method=PaymentMethod.CASH,
         months=2,
-        amount_cents=ledger.quote(member, 2).total_cents,
+        amount_cents=dues.quote(member, 2).total_cents,
         paid_on=now.date(),
         reference=None,
         actor=delegate,

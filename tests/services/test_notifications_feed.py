@@ -20,6 +20,7 @@ from union.models import (
     JobState,
     MemberStatus,
     Notification,
+    NotificationChoice,
     NotificationKind,
     PaymentMethod,
     Role,
@@ -35,6 +36,7 @@ from union.services import (
     ledger,
     members,
     notifications_feed,
+    privacy,
     survey,
     waivers,
 )
@@ -417,3 +419,27 @@ def test_opening_a_round_tells_every_member_in_batches_after_the_request(
     ).all()
     assert len(batches) == 3
     assert isinstance(survey_round, SurveyRound)
+
+
+def test_erasing_a_member_removes_what_they_were_told_and_their_choices(make, now):
+    member = make.member(make.workplace(), account=True)
+    user = member.user
+    make.payment(member)
+    notifications_feed.set_email_choices(user, {}, now=now)
+    admin = make.user(roles=(Role.ADMIN,))
+    assert len(told(user)) == 1
+    assert (
+        notifications_feed.email_choices(user)[NotificationKind.SURVEY_OPENED] is False
+    )
+
+    privacy.erase_member(member, actor=admin, now=now, gateway=None)
+
+    assert told(user) == []
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(NotificationChoice.id)).where(
+                NotificationChoice.user_id == user.id
+            )
+        )
+        == 0
+    )

@@ -176,6 +176,7 @@ def register_blueprints(app: Flask) -> None:
         join,
         main,
         members,
+        notifications,
         reports,
         survey,
         treasurer,
@@ -196,6 +197,7 @@ def register_blueprints(app: Flask) -> None:
         survey,
         reports,
         admin,
+        notifications,
     ):
         app.register_blueprint(module.blueprint)
 

@@ -162,6 +162,11 @@ POLICY: dict[str, str | frozenset[Role]] = {
     "admin.breaches": ADMIN,
     "admin.new_breach": ADMIN,
     "admin.breach": ADMIN,
+    "notifications.index": SIGNED_IN,
+    "notifications.mark_all_read": SIGNED_IN,
+    "notifications.settings": SIGNED_IN,
+    "notifications.call_list_page": ROSTER,
+    "notifications.told": ROSTER,
 }
 
 #: Public endpoints that exist only when configured on; the test app leaves them off.
@@ -198,6 +203,8 @@ OUT_OF_SCOPE = {
     "grievances.add_grievant": OTHER_STEWARD,
     "grievances.people": OTHER_STEWARD,
     "grievances.deadlines": OTHER_STEWARD,
+    # The world's member chose email, so is on nobody's call list.
+    "notifications.told": frozenset({"steward", "other steward", "admin"}),
     # The world's case names the member but a steward opened it: the page that
     # confirms a problem was raised shows only problems the member raised online.
     "grievances.raised": frozenset({"member"}),

@@ -129,3 +129,11 @@ def test_background_work_shows_the_backlog_and_puts_parked_work_back(
         "/admin/jobs/retry", {"job": str(parked.id)}, page="/admin/jobs"
     )
     assert again.status_code == 302
+
+
+def test_every_kind_of_background_work_has_words(app):
+    from union.services import jobs
+    from union.web.job_kinds import JOB_KINDS
+
+    registered = {kind for kind in jobs.kinds() if not kind.startswith("test-")}
+    assert registered - JOB_KINDS.keys() == set()

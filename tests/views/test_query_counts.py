@@ -25,6 +25,7 @@ from union.models import (
     Grievance,
     Member,
     MemberStatus,
+    NotificationKind,
     Role,
     RoleGrant,
     RoundStatus,
@@ -35,7 +36,7 @@ from union.models import (
     email_digest,
 )
 from union.rules.passwords import hash_password
-from union.services import grievances
+from union.services import grievances, notifications_feed
 
 PASSWORD = "generated password"
 SMALL = generate.Scale.of(members=10, workplaces=2, years=1, grievances=10, seed=5)
@@ -139,6 +140,9 @@ def _union(now: Any) -> Union:
 #: (who signs in, the page). Every main page of every role.
 PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("member", lambda v: "/"),
+    ("member", lambda v: "/notifications"),
+    ("member", lambda v: "/notifications?page=2"),
+    ("member", lambda v: "/notifications/settings"),
     ("member", lambda v: "/dues"),
     ("member", lambda v: "/dues/history"),
     ("member", lambda v: "/profile"),
@@ -148,6 +152,8 @@ PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("member", lambda v: f"/grievances/raised/{v['raised']}"),
     ("steward", lambda v: "/"),
     ("steward", lambda v: "/members/applicants"),
+    ("steward", lambda v: "/notifications"),
+    ("steward", lambda v: "/call-list"),
     ("steward", lambda v: "/grievances/"),
     ("steward", lambda v: "/grievances/cases"),
     ("steward", lambda v: "/grievances/cases?q=overnight+shifts"),
@@ -205,6 +211,8 @@ PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("organizer@example.org", lambda v: f"/workplaces/{v['any_workplace']}"),
     ("admin@example.org", lambda v: "/"),
     ("admin@example.org", lambda v: "/members/applicants"),
+    ("admin@example.org", lambda v: "/call-list"),
+    ("admin@example.org", lambda v: "/notifications/settings"),
     ("admin@example.org", lambda v: "/members/import"),
     ("admin@example.org", lambda v: "/members/"),
     ("admin@example.org", lambda v: f"/members/{v['member']}"),
@@ -241,6 +249,36 @@ def _an_applicant_waits(steward_email: str) -> None:
     )
 
 
+def _news(member_email: str, now: Any) -> None:
+    """Something to tell every member with an account, a third of them reached in
+    person (so the call lists fill up), and a run of news for the signed-in
+    member that grows with the union (several pages in the larger one)."""
+    users = list(
+        db.session.scalars(
+            sa.select(User).join(Member, Member.user_id == User.id).order_by(User.id)
+        )
+    )
+    notifications_feed.notify(
+        users, NotificationKind.SURVEY_OPENED, {"round": 1}, about="round-1", now=now
+    )
+    db.session.execute(
+        sa.update(Member)
+        .where(Member.user_id.is_not(None), Member.id % 3 == 0)
+        .values(contact_preference=ContactPreference.IN_PERSON)
+    )
+    reader = db.session.scalar(
+        sa.select(User).where(User.email_hash == email_digest(member_email))
+    )
+    for event in range(len(users) // 10):
+        notifications_feed.notify(
+            [reader],
+            NotificationKind.GRIEVANCE_MOVED,
+            {"number": "2026-0001", "step": "step_1", "on": "2026-11-22"},
+            about=f"grievance-1:event-{event}",
+            now=now,
+        )
+
+
 def _counts(
     client: Any, count_queries: Any, scale: generate.Scale, now: Any
 ) -> dict[str, int]:
@@ -249,6 +287,7 @@ def _counts(
     )
     _an_applicant_waits("steward1@example.org")
     union = _union(now)
+    _news(union.member, now)
     counts: dict[str, int] = {}
     signed_in = None
     for who, page in PAGES:

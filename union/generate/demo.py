@@ -527,5 +527,6 @@ class _MemberMaker:
                 now=self.now,
                 recorded_by=None if by_card else self.collector,
                 receipt_number=None if by_card else numbers.next_number("receipt"),
+                send_receipt=False,
             )
             covered += months

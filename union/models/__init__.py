@@ -50,6 +50,11 @@ from union.models.members import (
     MemberStatus,
     RosterImport,
 )
+from union.models.notifications import (
+    Notification,
+    NotificationChoice,
+    NotificationKind,
+)
 from union.models.privacy import Breach, CorrectionRequest, CorrectionStatus
 from union.models.reports import GrievanceRelease, PrivacySpend, PublishedFigure
 from union.models.settings import Setting
@@ -133,6 +138,9 @@ __all__ = [
     "MemberStatus",
     "MembershipClass",
     "NoticeKind",
+    "Notification",
+    "NotificationChoice",
+    "NotificationKind",
     "PaymentMethod",
     "PrivacySpend",
     "PublishedFigure",

@@ -28,7 +28,7 @@ from union.models import (
     User,
     WaiverStatus,
 )
-from union.services import dues, survey
+from union.services import call_list, dues, notifications_feed, survey
 from union.services.grievances import visible_grievances
 from union.services.scope import visible_members
 from union.services.treasury import month_number
@@ -45,6 +45,8 @@ class Casework:
     overdue_cases: int
     #: Open cases whose deadline falls within the coming week (not yet overdue).
     cases_due_this_week: int
+    #: Members reached in person with something to be told (the call list).
+    members_to_tell: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,9 @@ class Glance:
     casework: Casework | None
     treasury: Treasury | None
     own: OwnMembership | None
+    #: What the person has been told and not yet read (everyone has this part).
+    #: News rather than something to do, so not counted as waiting.
+    unread_notifications: int = 0
 
     @property
     def anything_waiting(self) -> bool:
@@ -90,6 +95,7 @@ class Glance:
                     casework.applicants_waiting
                     or casework.overdue_cases
                     or casework.cases_due_this_week
+                    or casework.members_to_tell
                 )
             )
             or (
@@ -118,11 +124,13 @@ def at_a_glance(actor: User, *, now: datetime) -> Glance:
         if actor.has_role(Role.TREASURER, Role.ADMIN)
         else None,
         own=own_membership(actor.member, now=now) if actor.member else None,
+        unread_notifications=notifications_feed.unread_count(actor),
     )
 
 
 def casework(actor: User, *, today: date) -> Casework:
-    """Applicants the actor may accept and open cases they may follow: two queries."""
+    """Applicants the actor may accept, open cases they may follow and members to
+    tell in person: three queries."""
     applicants = db.session.scalar(
         visible_members(actor)
         .where(Member.status == MemberStatus.APPLICANT)
@@ -143,6 +151,7 @@ def casework(actor: User, *, today: date) -> Casework:
         applicants_waiting=int(applicants or 0),
         overdue_cases=int(overdue),
         cases_due_this_week=int(due_this_week),
+        members_to_tell=call_list.count_to_call(actor),
     )
 
 

@@ -45,6 +45,7 @@ from union.models import (
     GrievanceTitleWord,
     Member,
     MemberStatus,
+    NotificationKind,
     Role,
     RoleGrant,
     SentReminder,
@@ -69,7 +70,7 @@ from union.rules.grievance_steps import (
     step_days,
     urgency,
 )
-from union.services import audit, numbers
+from union.services import audit, notifications_feed, numbers
 from union.services.paging import LIKE_ESCAPE, Page, contains_pattern, paginate
 from union.services.scope import acts_at
 
@@ -462,9 +463,33 @@ def _new_case(
         now=now,
     )
     db.session.add(grievance)
-    _record_event(grievance, GrievanceEventKind.OPENED, actor=actor, now=now)
+    event = _record_event(grievance, GrievanceEventKind.OPENED, actor=actor, now=now)
     db.session.flush()
+    _tell_grievants(grievance, NotificationKind.GRIEVANCE_OPENED, event, now=now)
     return grievance
+
+
+def _tell_grievants(
+    grievance: Grievance,
+    kind: NotificationKind,
+    event: GrievanceEvent,
+    *,
+    now: datetime,
+) -> None:
+    """Tells each grievant with an account the case's number, step and the day:
+    never its title, notes or outcome, which an email or a shared screen would
+    show to whoever reads it."""
+    notifications_feed.notify(
+        [member.user for member in grievance.grievants if member.user is not None],
+        kind,
+        {
+            "number": grievance.number,
+            "step": str(grievance.step),
+            "on": clock.today(now).isoformat(),
+        },
+        about=f"grievance-{grievance.id}:event-{event.id}",
+        now=now,
+    )
 
 
 def open_grievance(new: NewGrievance, *, actor: User, now: datetime) -> Grievance:
@@ -559,11 +584,14 @@ def move_grievance(
         days = step_days(to, step_day_overrides(grievance.workplace_id)) or 0
         deadline_on = deadline_for(today, days)
     _enter_step(grievance, to, deadline_on, actor=actor, now=now)
-    _record_event(grievance, GrievanceEventKind.MOVED, actor=actor, now=now, step=to)
+    event = _record_event(
+        grievance, GrievanceEventKind.MOVED, actor=actor, now=now, step=to
+    )
     audit.record(
         "grievance.moved", actor=actor, now=now, subject=grievance, detail=f"step={to}"
     )
     db.session.flush()
+    _tell_grievants(grievance, NotificationKind.GRIEVANCE_MOVED, event, now=now)
 
 
 def close_grievance(
@@ -596,7 +624,7 @@ def close_grievance(
     grievance.remedy_obtained = closing.remedy_obtained.strip() or None
     grievance.closed_on = clock.today(now)
     _enter_step(grievance, to, None, actor=actor, now=now)
-    _record_event(
+    event = _record_event(
         grievance, GrievanceEventKind.OUTCOME_RECORDED, actor=actor, now=now, step=to
     )
     audit.record(
@@ -607,6 +635,7 @@ def close_grievance(
         detail=f"outcome={closing.outcome}",
     )
     db.session.flush()
+    _tell_grievants(grievance, NotificationKind.GRIEVANCE_CLOSED, event, now=now)
 
 
 def add_note(

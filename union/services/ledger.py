@@ -37,12 +37,13 @@ from union.models import (
     DuesCoverage,
     DuesPayment,
     Member,
+    NotificationKind,
     PaymentMethod,
     StripeAdjustment,
     User,
 )
 from union.rules.standing import arrears_summary, months_to_cover
-from union.services import audit, numbers
+from union.services import audit, notifications_feed, numbers
 from union.services.dues import covered_months, quote, start_month
 
 #: How many months one payment may cover, and how far back a hand payment may be dated.
@@ -105,9 +106,12 @@ def record_payment(
     reference: str | None = None,
     stripe_invoice_id: str | None = None,
     stripe_payment_intent_id: str | None = None,
+    send_receipt: bool = True,
 ) -> DuesPayment:
     """Adds a payment and covers the member's `months` oldest uncovered months,
-    unless refunds or disputes that Stripe delivered before it took all of it back."""
+    unless refunds or disputes that Stripe delivered before it took all of it back.
+    The member is sent a receipt (in the app, and by email as they choose) unless
+    `send_receipt` is off, as for demo data written in the past."""
     lock_stripe_objects(stripe_invoice_id, stripe_payment_intent_id)
     lock_member(member.id)
     covered = covered_months(member.id)
@@ -137,15 +141,44 @@ def record_payment(
     if _link_waiting_adjustments(payment):
         refunded, disputed = _adjusted_amounts(payment)
         _set_returned(payment, refunded=refunded, disputed=disputed, now=now)
+    paid_for: list[date] = []
     if not payment.is_returned_in_full:
         for month in months_to_cover(start_month(member), covered, months):
             db.session.add(
                 DuesCoverage(member_id=member.id, month=month, payment_id=payment.id)
             )
             covered.add(month)
+            paid_for.append(month)
     note_coverage(member, covered)
     db.session.flush()
+    if send_receipt and member.user is not None:
+        _send_receipt(member.user, payment, paid_for, now=now)
     return payment
+
+
+def _send_receipt(
+    user: User, payment: DuesPayment, paid_for: list[date], *, now: datetime
+) -> None:
+    """Amount, months, method and day: never who took the money, and nothing else
+    that someone reading over the member's shoulder should learn."""
+    params: dict[str, object] = {
+        "amount_cents": payment.amount_cents,
+        "months": payment.months,
+        "method": str(payment.method),
+        "paid_on": payment.paid_on.isoformat(),
+    }
+    if paid_for:
+        params["first_month"] = min(paid_for).isoformat()
+        params["last_month"] = max(paid_for).isoformat()
+    if payment.receipt_number is not None:
+        params["receipt"] = payment.receipt_number
+    notifications_feed.notify(
+        [user],
+        NotificationKind.PAYMENT_RECEIVED,
+        params,
+        about=f"payment-{payment.id}",
+        now=now,
+    )
 
 
 def _link_waiting_adjustments(payment: DuesPayment) -> bool:

@@ -25,6 +25,7 @@ from union.models import (
     Member,
     MembershipClass,
     MemberStatus,
+    NotificationKind,
     Role,
     StewardAssignment,
     TokenPurpose,
@@ -32,7 +33,15 @@ from union.models import (
     Workplace,
     normalise_email,
 )
-from union.services import accounts, audit, dues, numbers, settings, workplaces
+from union.services import (
+    accounts,
+    audit,
+    dues,
+    notifications_feed,
+    numbers,
+    settings,
+    workplaces,
+)
 from union.services.paging import (
     LIKE_ESCAPE,
     Page,
@@ -234,6 +243,16 @@ def join(
     db.session.flush()
     dues.record_first_level(member, now=now)
     audit.record("member.joined", actor=None, now=now, subject=member)
+    if not settings.current_settings().auto_accept_applicants:
+        notifications_feed.notify(
+            notifications_feed.people_accepting_at(
+                job.workplace_id for job in member.employments
+            ),
+            NotificationKind.APPLICANT_WAITING,
+            {"member_number": member.member_number},
+            about=f"member-{member.id}",
+            now=now,
+        )
     token = accounts.issue_token(
         user, TokenPurpose.ACTIVATE, now=now, lifetime=activation_lifetime
     )
@@ -273,6 +292,14 @@ def _accept(member: Member, *, actor: User | None, now: datetime) -> None:
     if accepted.rowcount != 1:  # type: ignore[attr-defined]
         raise InvalidTransition(_("Only applications can be accepted."))
     audit.record("member.accepted", actor=actor, now=now, subject=member)
+    if member.user is not None:
+        notifications_feed.notify(
+            [member.user],
+            NotificationKind.APPLICATION_ACCEPTED,
+            {"on": clock.today(now).isoformat()},
+            about=f"member-{member.id}",
+            now=now,
+        )
     db.session.flush()
 
 
@@ -290,6 +317,16 @@ def decline_application(member: Member, *, actor: User, now: datetime) -> None:
     if member.status is not MemberStatus.APPLICANT:
         raise InvalidTransition(_("Only applications can be declined."))
     user = member.user
+    if user is not None:
+        # The email is written now, while the account still exists; the in-app
+        # row goes with the account.
+        notifications_feed.notify(
+            [user],
+            NotificationKind.APPLICATION_DECLINED,
+            {},
+            about=f"member-{member.id}",
+            now=now,
+        )
     audit.record(
         "member.application_declined",
         actor=actor,

@@ -42,6 +42,8 @@ from union.models import (
     LoginSession,
     Member,
     MemberStatus,
+    Notification,
+    NotificationChoice,
     RoleGrant,
     StewardAssignment,
     SurveyReceipt,
@@ -604,7 +606,8 @@ def erase_member(
       the public id is replaced, and the status becomes resigned;
     * the account can no longer sign in: email replaced by a meaningless address,
       password, name and language cleared, disabled, roles, steward assignments,
-      calendar feed, sessions and emailed links removed;
+      calendar feed, sessions, emailed links, notifications and their email
+      choices removed;
     * hardship waiver reasons become "other"; correction requests, card checkout
       attempts, the record of emails sent and survey receipts are deleted
       (the anonymous answers stay: nothing links them to anyone).
@@ -665,6 +668,8 @@ def _erase_account(user: User, *, now: datetime) -> None:
         CalendarFeed,
         StewardAssignment,
         RoleGrant,
+        Notification,
+        NotificationChoice,
     ):
         db.session.execute(sa.delete(model).where(model.user_id == user.id))
     db.session.expire(user, ["role_grants", "steward_assignments"])

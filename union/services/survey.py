@@ -73,7 +73,7 @@ from union.models import (
 )
 from union.models.survey import random_answer_ids
 from union.rules.disclosure import DEFAULT_RULES, Rules, count_band
-from union.services import audit
+from union.services import audit, notifications_feed
 
 #: Members who may answer: those in the union now, paid up or not.
 ANSWERING_STATUSES = (MemberStatus.ACTIVE, MemberStatus.LAPSED)
@@ -395,6 +395,7 @@ def open_round(name: str, *, actor: User | None, now: datetime) -> SurveyRound:
     db.session.add(new_round_key(survey_round.id))
     db.session.flush()
     audit.record("survey.round_opened", actor=actor, now=now, subject=survey_round)
+    notifications_feed.announce_survey_round(survey_round, now=now)
     return survey_round
 
 

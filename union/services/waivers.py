@@ -16,11 +16,12 @@ from union.models import (
     DuesCoverage,
     DuesWaiver,
     Member,
+    NotificationKind,
     User,
     WaiverReason,
     WaiverStatus,
 )
-from union.services import audit, dues, ledger, numbers, treasury
+from union.services import audit, dues, ledger, notifications_feed, numbers, treasury
 
 #: The longest stretch one waiver may cover; longer hardship is asked for again.
 MAX_WAIVER_MONTHS = 12
@@ -111,6 +112,20 @@ def decide_waiver(
         ledger.note_coverage(member, taken)
     action = "dues.waiver_granted" if grant else "dues.waiver_declined"
     audit.record(action, actor=actor, now=now, subject=waiver)
+    member_user = waiver.member.user
+    if member_user is not None:
+        notifications_feed.notify(
+            [member_user],
+            NotificationKind.WAIVER_DECIDED,
+            {
+                "case": waiver.case_number,
+                "granted": grant,
+                "first_month": waiver.first_month.isoformat(),
+                "last_month": waiver.last_month.isoformat(),
+            },
+            about=f"waiver-{waiver.id}",
+            now=now,
+        )
     db.session.flush()
 
 

@@ -91,6 +91,7 @@ ACTIONS: dict[str, LazyString] = {
     "member.employment_ended": _l("Job at a workplace ended"),
     "member.data_downloaded": _l("Personal information read or downloaded"),
     "member.erased": _l("Personal information erased"),
+    "member.told_in_person": _l("Told in person what the call list showed"),
     "correction.requested": _l("Correction asked for"),
     "correction.resolved": _l("Correction request answered"),
     "dues.level_changed": _l("Dues level changed"),

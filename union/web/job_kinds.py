@@ -15,6 +15,10 @@ JOB_KINDS: dict[str, LazyString] = {
     "retention": _l("Clearing old records"),
     "stripe-reconcile": _l("Comparing the ledger with Stripe"),
     "backup": _l("The daily backup"),
+    "notification-emails": _l("Notification emails"),
+    "survey-opened-notifications": _l("Telling members a survey is open"),
+    "stripe-price": _l("Setting up a dues amount on Stripe"),
+    "stripe-price-move": _l("Moving card subscriptions to a new amount"),
 }
 
 

@@ -17,9 +17,10 @@ from union.clock import utcnow
 from union.i18n import _, speaking
 from union.labels import label
 from union.models import Job, User
-from union.services import jobs
+from union.services import jobs, notifications_feed
 from union.services.grievances import DeadlineReminder
 from union.web.links import public_url
+from union.web.notification_text import email_subject, headline, page_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -265,4 +266,42 @@ def send_correction_answered(user: User) -> bool:
             _("Your correction request was answered"),
             "correction_answered",
             link=public_url("members.corrections"),
+        )
+
+
+def send_notification(
+    address: str,
+    *,
+    language: str | None,
+    kind: str,
+    params: Mapping[str, Any],
+    key: str,
+) -> bool:
+    """The email of one notification, in its reader's language: the same words as
+    in the app, under a subject that names only the kind of news. One per key."""
+    with speaking(language):
+        endpoint = page_endpoint(kind)
+        return _send(
+            None,
+            email_subject(kind),
+            "notification",
+            to=address,
+            key=f"email:{key}",
+            words=headline(kind, params),
+            link=public_url(endpoint) if endpoint else None,
+            settings=public_url("notifications.settings"),
+        )
+
+
+@jobs.handler(notifications_feed.EMAIL_JOB)
+def _notification_emails(payload: Mapping[str, Any], now: datetime) -> None:
+    """Writes the emails one `notify` decided on. Run twice, it writes none twice:
+    each email's key is its notification's."""
+    for recipient in payload["to"]:
+        send_notification(
+            str(recipient["email"]),
+            language=recipient.get("language"),
+            kind=str(payload["kind"]),
+            params=payload["params"],
+            key=str(recipient["key"]),
         )

@@ -7,7 +7,6 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from union import worker
 from union.db import db
 from union.errors import InvalidTransition, NotFound
 from union.models import (
@@ -40,6 +39,7 @@ from union.services import (
     survey,
     waivers,
 )
+from union.web import handoff
 
 
 def told(user: User) -> list[Notification]:
@@ -66,7 +66,7 @@ def test_a_notification_adds_a_row_and_an_email_in_the_readers_words(make, now, 
         about="grievance-1:event-1",
         now=now,
     )
-    worker.commit()
+    handoff.commit()
 
     [row] = told(user)
     assert (row.kind, row.read_at, row.created_at) == (
@@ -93,7 +93,7 @@ def test_a_french_speaker_is_written_to_in_french(make, now, outbox):
         about="grievance-1:event-2",
         now=now,
     )
-    worker.commit()
+    handoff.commit()
 
     [message] = outbox
     assert message.subject == "Du nouveau sur votre grief"
@@ -113,7 +113,7 @@ def test_telling_twice_about_the_same_event_tells_once(make, now, outbox):
             about="round-1",
             now=now,
         )
-        worker.commit()
+        handoff.commit()
 
     assert len(told(user)) == 1
     assert len(outbox) == 1
@@ -127,12 +127,12 @@ def test_an_email_job_run_twice_sends_one_email(make, now, outbox):
     job = db.session.scalar(
         sa.select(Job).where(Job.kind == notifications_feed.EMAIL_JOB)
     )
-    worker.commit()
+    handoff.commit()
     job.state = JobState.WAITING
     job.run_after = now
-    worker.commit()
-    jobs.run(job.id, now=now, waker=worker.waker())
-    jobs.run_due(now=now + timedelta(hours=1), waker=worker.waker())
+    handoff.commit()
+    jobs.run(job.id, now=now, waker=handoff.waker())
+    jobs.run_due(now=now + timedelta(hours=1), waker=handoff.waker())
 
     assert len(outbox) == 1
 
@@ -156,7 +156,7 @@ def test_no_email_when_the_choice_is_off_but_the_row_stays(make, now, outbox):
         about="waiver-3",
         now=now,
     )
-    worker.commit()
+    handoff.commit()
 
     assert [row.kind for row in told(user)] == [
         NotificationKind.SURVEY_OPENED,
@@ -184,7 +184,7 @@ def test_a_member_reached_in_person_gets_no_email_and_is_on_the_call_list(
     notifications_feed.notify(
         [user], NotificationKind.SURVEY_OPENED, {"round": 1}, about="round-1", now=now
     )
-    worker.commit()
+    handoff.commit()
 
     assert outbox == []
     assert len(told(user)) == 1
@@ -256,7 +256,7 @@ def test_accepting_tells_the_applicant_once(make, now, outbox):
     members.accept_application(applicant, actor=steward, now=now)
     with pytest.raises(InvalidTransition):
         members.accept_application(applicant, actor=steward, now=now)
-    worker.commit()
+    handoff.commit()
 
     [row] = told(applicant.user)
     assert row.kind is NotificationKind.APPLICATION_ACCEPTED
@@ -274,7 +274,7 @@ def test_declining_emails_the_applicant_before_their_account_goes(make, now, out
     applicant.user.locale = "fr"
 
     members.decline_application(applicant, actor=steward, now=now)
-    worker.commit()
+    handoff.commit()
 
     [message] = outbox
     assert message.to == "declined@example.org"
@@ -312,7 +312,7 @@ def test_grievants_with_accounts_hear_of_each_step_and_never_its_words(
         actor=steward,
         now=now,
     )
-    worker.commit()
+    handoff.commit()
 
     rows = told(with_account.user)
     assert [row.kind for row in rows] == [
@@ -343,7 +343,7 @@ def test_a_decided_waiver_is_told_to_its_member(make, now, outbox):
     )
 
     waivers.decide_waiver(waiver, grant=True, actor=treasurer, now=now)
-    worker.commit()
+    handoff.commit()
 
     [row] = told(member.user)
     assert row.kind is NotificationKind.WAIVER_DECIDED
@@ -378,7 +378,7 @@ def test_every_payment_sends_a_neutral_receipt_without_who_took_it(make, now, ou
         now=now,
         stripe_invoice_id="in_receipt",
     )
-    worker.commit()
+    handoff.commit()
 
     assert [row.kind for row in told(member.user)] == [
         NotificationKind.PAYMENT_RECEIVED,
@@ -406,7 +406,7 @@ def test_opening_a_round_tells_every_member_in_batches_after_the_request(
 
     survey_round = survey.open_round("Spring 2027", actor=organizer, now=now)
     assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == 0
-    worker.commit()
+    handoff.commit()
 
     for member in answering:
         assert [row.kind for row in told(member.user)] == [

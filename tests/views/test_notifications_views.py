@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from union import worker
 from union.db import db
 from union.models import (
     AuditEvent,
@@ -17,6 +16,7 @@ from union.models import (
     Workplace,
 )
 from union.services import notifications_feed
+from union.web import handoff
 
 
 def unread(user) -> list[Notification]:
@@ -125,7 +125,7 @@ def test_choices_are_saved_and_a_choice_switched_off_sends_no_email(
     client, make, world, outbox
 ):
     user = world.accounts["member"]
-    worker.commit()  # the world's receipt goes out first
+    handoff.commit()  # the world's receipt goes out first
     client.sign_in("member@example.org")
     page = client.get("/notifications/settings").get_data(as_text=True)
     assert "A receipt for each payment" in page
@@ -150,7 +150,7 @@ def test_choices_are_saved_and_a_choice_switched_off_sends_no_email(
         about="w-9",
         now=make.now,
     )
-    worker.commit()
+    handoff.commit()
     assert [message.subject for message in outbox] == [
         "Your dues waiver request was decided"
     ]
@@ -161,7 +161,7 @@ def test_the_call_list_shows_in_person_members_to_their_stewards_and_told_clears
     client, make, world, outbox
 ):
     member = world.member
-    worker.commit()  # the world's receipt was emailed when it was taken
+    handoff.commit()  # the world's receipt was emailed when it was taken
     outbox.clear()
     member.contact_preference = ContactPreference.IN_PERSON
     notifications_feed.notify(
@@ -171,7 +171,7 @@ def test_the_call_list_shows_in_person_members_to_their_stewards_and_told_clears
         about="grievance-x:event-2",
         now=make.now,
     )
-    worker.commit()
+    handoff.commit()
     assert outbox == []
 
     client.sign_in("other-steward@example.org")

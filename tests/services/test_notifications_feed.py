@@ -443,3 +443,31 @@ def test_erasing_a_member_removes_what_they_were_told_and_their_choices(make, no
         )
         == 0
     )
+
+
+def test_the_email_follows_the_members_wishes_when_it_is_written(make, now, outbox):
+    """Between the event and the worker writing its email, one member moved to
+    in-person contact and another changed address: each is written to as they
+    now wish, and only their notification's own email is ever sent."""
+    here = make.workplace("Here")
+    moved = make.user("moved@example.org")
+    make.member(here, user=moved)
+    changed = make.user("old@example.org")
+    make.member(here, user=changed)
+    notifications_feed.notify(
+        [moved, changed],
+        NotificationKind.SURVEY_OPENED,
+        {"round": 1},
+        about="round-1",
+        now=now,
+    )
+    db.session.commit()
+    jobs.take_committed()  # the worker has not run yet
+    moved.member.contact_preference = ContactPreference.IN_PERSON
+    changed.email = "new@example.org"
+    db.session.commit()
+
+    jobs.run_due(now=now, waker=handoff.waker())
+
+    assert [message.to for message in outbox] == ["new@example.org"]
+    assert len(told(moved)) == 1  # still in the app, and on the call list

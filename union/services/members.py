@@ -318,14 +318,15 @@ def decline_application(member: Member, *, actor: User, now: datetime) -> None:
         raise InvalidTransition(_("Only applications can be declined."))
     user = member.user
     if user is not None:
-        # The email is written now, while the account still exists; the in-app
-        # row goes with the account.
+        # The address goes with the email job, since the account may not be
+        # there when it is written; the in-app row goes with the account.
         notifications_feed.notify(
             [user],
             NotificationKind.APPLICATION_DECLINED,
             {},
             about=f"member-{member.id}",
             now=now,
+            address_now=True,
         )
     audit.record(
         "member.application_declined",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -66,13 +67,16 @@ def notify(
     *,
     about: str,
     now: datetime,
+    address_now: bool = False,
 ) -> list[Notification]:
     """Tells each recipient (flushed): an in-app row each, and an email job for
     those who want email for this kind and did not choose in-person contact.
 
     `about` names the subject and event ("grievance-12:event-40"): with the kind
     and the person it makes the key that keeps a second call from telling anyone
-    again. Disabled accounts are told nothing. Returns the rows added."""
+    again. Disabled accounts are told nothing. `address_now` puts the address
+    and language in the email job (encrypted), for news that outlives the
+    account, such as a declined application. Returns the rows added."""
     people = {user.id: user for user in recipients if not user.is_disabled}
     if not people:
         return []
@@ -106,12 +110,17 @@ def notify(
             {
                 "kind": str(kind),
                 "params": dict(params),
+                # Who, not where: the address, language and choices are read
+                # again when the email is written, so a member who moved to
+                # in-person contact, turned this kind off, changed address or
+                # was erased in the meantime is written to as they now wish.
                 "to": [
-                    {
-                        "email": user.email,
-                        "language": user.locale,
-                        "key": by_user[user.id].key,
-                    }
+                    {"user_id": user.id, "key": by_user[user.id].key}
+                    | (
+                        {"email": user.email, "language": user.locale}
+                        if address_now
+                        else {}
+                    )
                     for user in emailed
                 ],
             },
@@ -134,6 +143,47 @@ def _add_alone(row: Notification) -> Notification | None:
     except IntegrityError:
         return None
     return fresh
+
+
+@dataclass(frozen=True, slots=True)
+class EmailTo:
+    address: str
+    language: str | None
+    key: str
+
+
+def still_to_email(
+    kind: NotificationKind, recipients: Sequence[Mapping[str, Any]]
+) -> list[EmailTo]:
+    """Of the people a `notify` decided to email, those who still want it now
+    (their notification still there, account enabled, choices unchanged), with
+    their address and language as they are now; those whose address came with
+    the job (`address_now`) as they were."""
+    fixed = [
+        EmailTo(str(r["email"]), r.get("language"), str(r["key"]))
+        for r in recipients
+        if r.get("email")
+    ]
+    key_of = {
+        int(r["user_id"]): str(r["key"]) for r in recipients if not r.get("email")
+    }
+    if not key_of:
+        return fixed
+    users = list(
+        db.session.scalars(
+            sa.select(User)
+            .join(Notification, Notification.user_id == User.id)
+            .where(
+                Notification.key.in_(list(key_of.values())),
+                User.id.in_(list(key_of)),
+                User.disabled_at.is_(None),
+            )
+        )
+    )
+    return fixed + [
+        EmailTo(user.email, user.locale, key_of[user.id])
+        for user in _wanting_email(kind, users)
+    ]
 
 
 def _wanting_email(kind: NotificationKind, users: Sequence[User]) -> list[User]:

@@ -16,7 +16,7 @@ from union.adapters.mail import Mailer, Message
 from union.clock import utcnow
 from union.i18n import _, speaking
 from union.labels import label
-from union.models import Job, User
+from union.models import Job, NotificationKind, User
 from union.services import jobs, notifications_feed
 from union.services.grievances import DeadlineReminder
 from union.web.links import public_url
@@ -295,13 +295,14 @@ def send_notification(
 
 @jobs.handler(notifications_feed.EMAIL_JOB)
 def _notification_emails(payload: Mapping[str, Any], now: datetime) -> None:
-    """Writes the emails one `notify` decided on. Run twice, it writes none twice:
-    each email's key is its notification's."""
-    for recipient in payload["to"]:
+    """Writes the emails one `notify` decided on, to those who still want them.
+    Run twice, it writes none twice: each email's key is its notification's."""
+    kind = NotificationKind(payload["kind"])
+    for recipient in notifications_feed.still_to_email(kind, payload["to"]):
         send_notification(
-            str(recipient["email"]),
-            language=recipient.get("language"),
-            kind=str(payload["kind"]),
+            recipient.address,
+            language=recipient.language,
+            kind=str(kind),
             params=payload["params"],
-            key=str(recipient["key"]),
+            key=recipient.key,
         )

@@ -72,6 +72,8 @@ DEFAULTS: dict[str, Any] = {
         "checkout_attempts": 180,
         "stripe_events": 400,
         "dues_notices": 730,
+        "notifications": 365,
+        "finished_jobs": 30,
         "closed_grievances": None,
         "audit_events": None,
     },

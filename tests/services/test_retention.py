@@ -185,3 +185,29 @@ def test_the_command_prints_what_it_removed(app, database, make, now):
     assert "account tokens: 1" in result.output
     second = app.test_cli_runner().invoke(args=["union", "apply-retention"])
     assert "account tokens: 0" in second.output
+
+
+def test_notifications_and_finished_work_go_after_their_periods(make, now, later):
+    from union.models import Job, JobState, Notification, NotificationKind
+    from union.services import jobs
+
+    user = make.user()
+    db.session.add(
+        Notification(
+            user_id=user.id,
+            kind=NotificationKind.SURVEY_OPENED,
+            key="old",
+            params="{}",
+            created_at=now,
+        )
+    )
+    done = jobs.enqueue("email", {"to": "x@example.org"}, now=now)
+    parked = jobs.enqueue("email", {"to": "y@example.org"}, now=now)
+    db.session.flush()
+    done.state, done.finished_at = JobState.DONE, now
+    parked.state = JobState.PARKED
+    db.session.flush()
+    counts = run(later)
+    assert (counts["notifications"], counts["finished_jobs"]) == (1, 1)
+    assert db.session.scalars(sa.select(Job.id)).all() == [parked.id]
+    assert count(Notification) == 0

@@ -1,6 +1,6 @@
 """Removing what has been kept long enough (PIPEDA principle 4.5.3).
 
-`apply_retention` is run from cron (`flask --app wsgi union apply-retention`). It is
+`apply_retention` is run by the worker every day (and by `union apply-retention`). It is
 idempotent: a second run the same day finds nothing more to do. Every run leaves an
 audit row saying how much it removed. Periods come from configuration; None keeps a
 kind of record for good. Never touched: the ledger (payments and months covered,
@@ -30,9 +30,12 @@ from union.models import (
     GrievanceDocument,
     GrievanceEvent,
     GrievanceNote,
+    Job,
+    JobState,
     LoginSession,
     Member,
     MemberStatus,
+    Notification,
     RoleGrant,
     StripeEvent,
     User,
@@ -55,6 +58,11 @@ class RetentionPeriods:
     stripe_events: timedelta = timedelta(days=400)
     #: The record of dues emails sent (reminders, failed payments).
     dues_notices: timedelta = timedelta(days=730)
+    #: What people were told in the app (read or not), counted from the telling.
+    notifications: timedelta = timedelta(days=365)
+    #: Finished background work (an email's encrypted body among it), counted
+    #: from finishing; parked work waits for an admin whatever its age.
+    finished_jobs: timedelta = timedelta(days=30)
     #: Closed grievances, counted from closing: narrative, notes, documents and
     #: grievants are removed; step, category, outcome and money stay for counts.
     #: None keeps them until the union's counsel sets a period.
@@ -102,6 +110,16 @@ def apply_retention(
         ),
         "dues_notices": _delete(
             DuesNotice, DuesNotice.sent_at < now - periods.dues_notices
+        ),
+        "notifications": _delete(
+            Notification, Notification.created_at < now - periods.notifications
+        ),
+        "finished_jobs": _delete(
+            Job,
+            sa.and_(
+                Job.state == JobState.DONE,
+                Job.finished_at < now - periods.finished_jobs,
+            ),
         ),
         "closed_grievances": 0,
         "audit_events": 0,

@@ -152,7 +152,8 @@ DOWNLOAD_SHAPE = [
     (
         "",
         "generated_at account member employment dues waivers grievances "
-        "survey_rounds_answered correction_requests record_of_access third_parties",
+        "survey_rounds_answered correction_requests notifications record_of_access "
+        "third_parties",
     ),
     (
         "account",
@@ -189,6 +190,13 @@ DOWNLOAD_SHAPE = [
     ),
     ("survey_rounds_answered[]", "round opened_on"),
     ("correction_requests[]", "requested_at details status response resolved_at"),
+    ("notifications", "told emails_turned_off"),
+    ("notifications.told[]", "kind about told_at read_at"),
+    # What "about" holds depends on the kind; the first one here is a receipt.
+    (
+        "notifications.told[].about",
+        "amount_cents first_month last_month method months paid_on",
+    ),
     ("record_of_access[]", "at by action detail"),
     ("third_parties[]", "name purpose data_shared used_for_you"),
 ]
@@ -463,3 +471,35 @@ def test_cash_payments_in_the_ledger_stay_attributed_to_the_erased_steward(make,
     privacy.erase_member(steward_member, actor=steward, now=now, gateway=None)
     db.session.flush()
     assert payment.recorded_by_id == steward.id
+
+
+def test_what_the_member_was_told_is_in_their_data_by_kind_and_values(make, now):
+    from union.models import NotificationChoice, NotificationKind
+    from union.services import notifications_feed
+
+    member = make.member(account=True)
+    notifications_feed.notify(
+        [member.user],
+        NotificationKind.WAIVER_DECIDED,
+        {"granted": True, "first": "2026-12", "last": "2027-02"},
+        about="waiver-1",
+        now=now,
+    )
+    db.session.add(
+        NotificationChoice(
+            user_id=member.user.id, kind=NotificationKind.SURVEY_OPENED, email=False
+        )
+    )
+    db.session.flush()
+    data = privacy.personal_data(member, now=now)["notifications"]
+    assert data == {
+        "told": [
+            {
+                "kind": "waiver_decided",
+                "about": {"granted": True, "first": "2026-12", "last": "2027-02"},
+                "told_at": now.isoformat(),
+                "read_at": None,
+            }
+        ],
+        "emails_turned_off": ["survey_opened"],
+    }

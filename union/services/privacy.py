@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import enum
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -186,6 +187,7 @@ def held_about(
         # Only that they answered: the answers themselves cannot be found again.
         "survey_rounds_answered": _survey_rounds(member),
         "correction_requests": _corrections(member),
+        "notifications": _notifications(member.user),
         "record_of_access": _record_of_access(member),
         "third_parties": _third_parties(
             member, card_payments=card_payments, mail_provider=mail_provider, host=host
@@ -398,6 +400,38 @@ def _corrections(member: Member) -> list[dict[str, Any]]:
         }
         for request in own_corrections(member)
     ]
+
+
+def _notifications(user: User | None) -> dict[str, Any]:
+    """What the member was told in the app (each by its kind and values, never
+    more), and the kinds they chose not to get by email."""
+    if user is None:
+        return {"told": [], "emails_turned_off": []}
+    told = db.session.scalars(
+        sa.select(Notification)
+        .where(Notification.user_id == user.id)
+        .order_by(Notification.created_at, Notification.id)
+    )
+    turned_off = db.session.scalars(
+        sa.select(NotificationChoice.kind)
+        .where(
+            NotificationChoice.user_id == user.id,
+            NotificationChoice.email.is_(False),
+        )
+        .order_by(NotificationChoice.kind)
+    )
+    return {
+        "told": [
+            {
+                "kind": row.kind,
+                "about": json.loads(row.params),
+                "told_at": row.created_at,
+                "read_at": row.read_at,
+            }
+            for row in told
+        ],
+        "emails_turned_off": list(turned_off),
+    }
 
 
 def _record_of_access(member: Member) -> list[dict[str, Any]]:

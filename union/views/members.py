@@ -63,6 +63,7 @@ from union.views.helpers import (
 )
 from union.web.access import roles
 from union.web.auth import fresh_required, sign_out
+from union.web.notification_text import choice_names, headline
 from union.web.notifications import send_invitation, send_membership_ended
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,12 @@ def _own_data(kind: str) -> dict[str, object]:
 @roles(Role.MEMBER)
 def my_data() -> ResponseReturnValue:
     """Everything held about the member, to read (PIPEDA principle 4.9)."""
-    return render_template("members/my_data.html", data=_own_data("page"))
+    return render_template(
+        "members/my_data.html",
+        data=_own_data("page"),
+        notification_headline=headline,
+        notification_choice_names=choice_names,
+    )
 
 
 @blueprint.get("/profile/data.json")

@@ -7,7 +7,7 @@ steward reads out from the call list. Each is made from the row's values alone
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -80,6 +80,11 @@ def _method(value: Any) -> str:
         return label(PaymentMethod(str(value)))
     except ValueError:
         return str(value)
+
+
+def choice_names(kinds: Iterable[NotificationKind]) -> str:
+    """Kinds by their names on the settings page, for a sentence."""
+    return ", ".join(str(CHOICES[kind][0]) for kind in kinds if kind in CHOICES)
 
 
 def headline(kind: str, params: Mapping[str, Any]) -> str:

@@ -641,6 +641,8 @@ def test_the_same_stripe_events_split_across_both_leave_one_row_each(cluster):
     assert ledger(cluster, list(outcomes)) == (len(deliveries), len(deliveries))
 
 
+# Last in the file: the servers are shared by the module's tests, and this one
+# leaves only one running.
 def test_killing_one_server_under_load_loses_only_its_requests_in_flight(cluster):
     signed_in = Browser(cluster)
     assert signed_in.sign_in(STEWARD) == 302

@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -114,9 +114,7 @@ class Cluster:
     database: sa.URL
     bucket: str
     s3_endpoint: str
-    member_id: int
     grievance: str
-    started: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def status(self) -> dict[str, str]:
         """Each server's state as HAProxy sees it: UP, DOWN, ..."""
@@ -290,9 +288,9 @@ def smtp_server() -> Iterator[str]:
         controller.stop()
 
 
-def prepared_database(url: sa.URL) -> tuple[int, str]:
+def prepared_database(url: sa.URL) -> str:
     """The schema, a steward with a case, an account to guess the password of, and
-    a member paying by card; (the member's id, the case's public id)."""
+    a member paying by card; returns the case's public id."""
     app = create_app(
         config_for_tests(
             SQLALCHEMY_DATABASE_URI=url.render_as_string(hide_password=False)
@@ -309,7 +307,7 @@ def prepared_database(url: sa.URL) -> tuple[int, str]:
             member = make.member(workplace)
             member.stripe_customer_id = CUSTOMER
             db.session.commit()
-            return member.id, case
+            return case
     finally:
         with app.app_context():
             db.engine.dispose()
@@ -329,7 +327,7 @@ def cluster(
         shared_redis() as redis_url,
         smtp_server() as smtp_url,
     ):
-        member_id, case = prepared_database(database)
+        case = prepared_database(database)
         try:
             servers = {}
             for name in SERVERS:
@@ -389,7 +387,6 @@ def cluster(
                 database=database,
                 bucket=bucket,
                 s3_endpoint=s3_endpoint,
-                member_id=member_id,
                 grievance=case,
             )
             deadline = time.monotonic() + 30

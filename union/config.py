@@ -127,6 +127,10 @@ DEFAULTS: dict[str, Any] = {
     "DOCUMENT_S3_REGION": None,
     "DOCUMENT_S3_ACCESS_KEY_ID": None,
     "DOCUMENT_S3_SECRET_ACCESS_KEY": None,
+    #: What stands between the app and PostgreSQL: empty for nothing (or a
+    #: pooler in session mode), "pgbouncer" for PgBouncer in transaction pooling
+    #: mode, which needs the connections set up differently (build_config).
+    "DATABASE_POOLER": "",
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     # Hidden parameters keep names and emails out of database error messages and logs.
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
@@ -164,6 +168,7 @@ def from_environment(environ: Mapping[str, str], instance_path: Path) -> dict[st
     )
     names = (
         "SECRET_KEY",
+        "DATABASE_POOLER",
         "STRIPE_SECRET_KEY",
         "STRIPE_WEBHOOK_SECRET",
         "STRIPE_API_BASE",
@@ -325,13 +330,24 @@ def build_config(
         from_environment(os.environ if environ is None else environ, instance_path)
     )
     config.update(overrides or {})
+    pooler_problem = database_pooler_problem(config)
+    if pooler_problem and refuse_unsafe:
+        raise ConfigError(f"refusing to start: {pooler_problem}")
     if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
-        # Page queries are short; PostgreSQL's JIT compiler, which starts on cost
-        # estimates, would add more time compiling than it saves (measured on the
-        # arrears list, benchmarks/results.md).
         options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
         connect_args = dict(options.get("connect_args", {}))
-        connect_args.setdefault("options", "-c jit=off")
+        if config.get("DATABASE_POOLER") == "pgbouncer":
+            # In transaction pooling each transaction may run on another server
+            # connection, where a statement psycopg prepared on the last one does
+            # not exist: psycopg must never prepare (it does, by default, from a
+            # query's fifth run). PgBouncer also refuses the `options` start-up
+            # parameter, so JIT is turned off on the role instead (deploy/README.md).
+            connect_args["prepare_threshold"] = None
+        else:
+            # Page queries are short; PostgreSQL's JIT compiler, which starts on
+            # cost estimates, would add more time compiling than it saves
+            # (measured on the arrears list, benchmarks/results.md).
+            connect_args.setdefault("options", "-c jit=off")
         options["connect_args"] = connect_args
         config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not config.get("DOCUMENT_STORAGE_PATH"):
@@ -380,6 +396,23 @@ def build_config(
                 instance_path, "lookup_hash_key", lambda: secrets.token_urlsafe(48)
             )
     return config
+
+
+#: The poolers DATABASE_POOLER names; empty is none.
+DATABASE_POOLERS = ("", "pgbouncer")
+
+
+def database_pooler_problem(config: Mapping[str, Any]) -> str | None:
+    """What is wrong with DATABASE_POOLER, if anything. It is a setting rather
+    than a guess from DATABASE_URL: PgBouncer may listen on any port, and only
+    the operator knows whether it pools by transaction."""
+    pooler = config.get("DATABASE_POOLER") or ""
+    if pooler not in DATABASE_POOLERS:
+        return (
+            f"DATABASE_POOLER must be empty or 'pgbouncer' (PgBouncer in "
+            f"transaction pooling mode), not {pooler!r}"
+        )
+    return None
 
 
 DOCUMENT_STORAGE_KINDS = ("folder", "s3")

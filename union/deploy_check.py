@@ -29,6 +29,7 @@ from union.config import (
     DEFAULTS,
     MIN_SECRET_KEY_LENGTH,
     build_config,
+    database_pooler_problem,
     production_problems,
 )
 from union.models.users import User, email_digest
@@ -160,10 +161,16 @@ def _database(
     url = str(config["SQLALCHEMY_DATABASE_URI"])
     if url.startswith("sqlite"):
         return  # the guard has named it
+    pooler_problem = database_pooler_problem(config)
+    if pooler_problem:
+        report.problems.append(pooler_problem)
+        return
+    # Connected as the app connects (through PgBouncer, without prepared
+    # statements), so that what passes here works for the app too.
+    connect_args = dict(config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {}))
+    connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
     try:
-        engine = sa.create_engine(
-            url, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS}
-        )
+        engine = sa.create_engine(url, connect_args=connect_args)
     except (sa.exc.ArgumentError, ImportError, ValueError):
         report.problems.append("DATABASE_URL is not a database address")
         return
@@ -181,6 +188,11 @@ def _database(
         return
     finally:
         engine.dispose()
+    if config.get("DATABASE_POOLER") == "pgbouncer":
+        report.passed.append(
+            "the database is reached through PgBouncer in transaction pooling "
+            "mode: no prepared statements, no start-up options"
+        )
     heads = head_revisions(migrations)
     if revisions == heads:
         report.passed.append(

@@ -112,6 +112,37 @@ def test_postgresql_connections_turn_off_the_jit_compiler(tmp_path):
     assert "connect_args" not in sqlite["SQLALCHEMY_ENGINE_OPTIONS"]
 
 
+def test_behind_pgbouncer_nothing_is_prepared_and_no_start_up_options_are_sent(
+    tmp_path,
+):
+    pooled = build_config(
+        {**GOOD, "DATABASE_POOLER": "pgbouncer"}, tmp_path, environ={}
+    )
+    assert pooled["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {
+        "prepare_threshold": None
+    }
+    from_environment = build_config(
+        {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@h:6432/db"},
+        tmp_path,
+        environ={"DATABASE_POOLER": "pgbouncer"},
+    )
+    assert from_environment["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {
+        "prepare_threshold": None
+    }
+
+
+def test_an_unknown_pooler_stops_the_app(tmp_path):
+    with pytest.raises(ConfigError, match="DATABASE_POOLER must be empty or"):
+        build_config({**GOOD, "DATABASE_POOLER": "pgpool"}, tmp_path, environ={})
+    unchecked = build_config(
+        {**GOOD, "DATABASE_POOLER": "pgpool"},
+        tmp_path,
+        environ={},
+        refuse_unsafe=False,
+    )
+    assert unchecked["DATABASE_POOLER"] == "pgpool", "check-deploy names it"
+
+
 @pytest.mark.parametrize(
     ("setting", "named"),
     [

@@ -50,7 +50,7 @@ from union.models import (
     grievance_grievants,
 )
 from union.models.members import new_public_id
-from union.services import audit, grievances, survey
+from union.services import audit, grievances, messages, survey
 from union.services.card_dues import CardPaymentsUnavailable
 from union.services.paging import Page, paginate
 
@@ -605,6 +605,8 @@ def erase_member(
     * the account can no longer sign in: email replaced by a meaningless address,
       password, name and language cleared, disabled, roles, steward assignments,
       calendar feed, sessions and emailed links removed;
+    * the email and phone join the unsubscribed list as keyed hashes, so no
+      message goes to them again, and the member's consent rows are deleted;
     * hardship waiver reasons become "other"; correction requests, card checkout
       attempts, the record of emails sent and survey receipts are deleted
       (the anonymous answers stay: nothing links them to anyone).
@@ -615,6 +617,9 @@ def erase_member(
     _cancel_at_stripe(member, gateway, now)
     today = clock.today(now)
     user = member.user
+    # While the email and phone are still known: their hashes keep every later
+    # message away from them, and consent given to the union goes with them.
+    messages.forget_contacts(member, now=now)
 
     member.chosen_name = ERASED_NAME
     member.legal_name = None

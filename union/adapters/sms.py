@@ -83,7 +83,6 @@ if TwilioHttpClient is not None:
             return super().request(method, moved, *args, **kwargs)
 
 
-
 def texts_from_config(config: Mapping[str, Any]) -> TextSender | None:
     """The text sender, or None when texts are not configured (or the SDK is
     not installed, which the deploy check names)."""

@@ -79,7 +79,8 @@ def _email(message: MemberMessage, recipient: messages.Recipient) -> Message:
     language = message.language_for(recipient.locale)
     token = unsubscribe_token(recipient.member, Channel.EMAIL)
     link = public_url("messages.unsubscribe", token=token)
-    with speaking(language):
+    # The words around the message are the reader's, whichever version it is.
+    with speaking(recipient.locale):
         body = render_template(
             "email/member_message.txt",
             body=message.body_for(language),
@@ -102,7 +103,7 @@ def _text(message: MemberMessage, recipient: messages.Recipient) -> str:
         "messages.unsubscribe",
         token=unsubscribe_token(recipient.member, Channel.TEXT),
     )
-    with speaking(language):
+    with speaking(recipient.locale):
         return render_template(
             "messages/text.txt",
             subject=message.subject_for(language),

@@ -71,7 +71,10 @@ class ComposeForm(BaseForm):
 
 
 class ConsentForm(BaseForm):
-    email = BooleanField(_l("Union messages by email"))
+    email = BooleanField(
+        _l("Union messages by email"),
+        description=_l("About meetings, votes and campaigns."),
+    )
     text = BooleanField(
         _l("Union messages by text message"),
         description=_l("Only if you gave us a mobile number."),

@@ -9,6 +9,7 @@ import ssl
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from email import policy as email_policy
 from email.message import EmailMessage
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -51,6 +52,12 @@ class MemoryMailer:
         self.outbox.append(message)
 
 
+#: Header lines may be up to 998 characters (RFC 5322). At the default 78, a
+#: List-Unsubscribe header, whose URLs hold a long token and cannot be broken,
+#: was rewritten as RFC 2047 encoded words, which no mail client reads as links.
+_HEADERS_UNFOLDED = email_policy.default.clone(max_line_length=998)
+
+
 @dataclass(frozen=True)
 class SmtpMailer:
     """Sends through the server in SMTP_URL.
@@ -64,7 +71,7 @@ class SmtpMailer:
     timeout: float = 20.0
 
     def send(self, message: Message) -> None:
-        email = EmailMessage()
+        email = EmailMessage(policy=_HEADERS_UNFOLDED)
         email["From"] = self.sender
         email["To"] = message.to
         email["Subject"] = message.subject

@@ -139,6 +139,12 @@ def _send_batch(payload: Mapping[str, Any], now: datetime) -> None:
         )
         for recipient in recipients
     ]
+    # The members and accounts are not needed any more: each commit below would
+    # otherwise expire all of them again.
+    for recipient in recipients:
+        if recipient.member.user is not None:
+            db.session.expunge(recipient.member.user)
+        db.session.expunge(recipient.member)
     db.session.commit()
     texts: sms.TextSender | None = current_app.extensions.get("union_texts")
     mailer = _mailer()

@@ -12,6 +12,7 @@ delivering it through a real worker to a local SMTP sink.
 2. Times sending to everyone: `messages.send` and its commit, then the one job it
    records (every delivery written with one INSERT ... SELECT, and the batch jobs),
    run here as a worker would. Target: under 10 seconds.
+   With --sqlite PATH, steps 1 and 2 run on a SQLite file instead, and stop there.
 3. Starts an aiosmtpd sink on the loopback and a real worker (union.worker
    .run_worker: Huey on Redis, a consumer of --workers threads) in its own
    process, and counts the copies the sink takes for --deliver-seconds (0: until
@@ -158,8 +159,12 @@ def populate(members: int) -> dict[str, int]:
         },
     )
     db.session.commit()
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.execute(sa.text("VACUUM ANALYZE"))
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(sa.text("VACUUM ANALYZE"))
+    else:
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
     return {
         str(preference): int(count)
         for preference, count in db.session.execute(
@@ -368,11 +373,21 @@ def main() -> None:
     parser.add_argument("--deliver-seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--json")
+    parser.add_argument(
+        "--sqlite",
+        metavar="PATH",
+        help="time the addressing on a SQLite file there instead (no delivery)",
+    )
     arguments = parser.parse_args()
 
-    url = target_url(arguments.database_url)
-    say(f"fresh database {url.database}")
-    fresh_database(url)
+    if arguments.sqlite:
+        Path(arguments.sqlite).unlink(missing_ok=True)
+        url = sa.make_url(f"sqlite:///{Path(arguments.sqlite).resolve()}")
+        say(f"fresh SQLite database {url.database} (addressing only)")
+    else:
+        url = target_url(arguments.database_url)
+        say(f"fresh database {url.database}")
+        fresh_database(url)
     os.environ.update(environment(url, None, arguments.redis))
     app = create_app({"SQLALCHEMY_DATABASE_URI": url.render_as_string(False)})
     results: dict[str, Any] = {"members": arguments.members}
@@ -391,6 +406,9 @@ def main() -> None:
             f"{addressing['queued_seconds']:.2f} s (send {addressing['send_seconds']:.2f}"
             f" s, addressing job {addressing['address_seconds']:.2f} s)"
         )
+        if arguments.sqlite:
+            finish(results, arguments.json)
+            return
         say(f"delivering with a worker of {arguments.workers} threads")
         results["delivery"] = deliver(
             url,
@@ -406,8 +424,13 @@ def main() -> None:
             f"/s (median second {delivery['median_per_second']:.0f}/s); "
             f"{delivery['marked_sent']:,} marked sent"
         )
-    if arguments.json:
-        Path(arguments.json).write_text(json.dumps(results, indent=2, default=str))
+    finish(results, arguments.json)
+
+
+def finish(results: dict[str, Any], path: str | None) -> None:
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(results, indent=2, default=str))
     print(json.dumps(results, indent=2, default=str))
 
 

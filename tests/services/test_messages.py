@@ -378,3 +378,42 @@ def test_in_person_members_wait_on_the_call_list(make, organizer, outbox, now):
     assert delivered_to(outbox) == ["mail@example.org"]
     # The message is sent once every email is; the call list keeps the others.
     assert db.session.get(MemberMessage, message.id).state is MessageState.SENT
+
+
+def test_a_large_message_is_split_into_batches_that_cover_everyone_once(
+    make, organizer, outbox, now, monkeypatch
+):
+    monkeypatch.setattr(messages, "BATCH_SIZE", 2)
+    here = make.workplace()
+    for number in range(5):
+        consenting(make, here, f"m{number}@example.org")
+    make.member(here)  # in person: in no batch
+
+    message = send(to_workplace(here), organizer, now)
+
+    ranges = sorted(
+        (payload["first"], payload["last"])
+        for payload in (json.loads(job.payload) for job in batch_job(message))
+    )
+    emailed = db.session.scalars(
+        sa.select(MessageDelivery.id)
+        .where(
+            MessageDelivery.message_id == message.id,
+            MessageDelivery.channel == Channel.EMAIL,
+        )
+        .order_by(MessageDelivery.id)
+    ).all()
+    assert ranges == [
+        (emailed[0], emailed[1]),
+        (emailed[2], emailed[3]),
+        (emailed[4], emailed[4]),
+    ]
+    assert len(outbox) == 5 and len(set(delivered_to(outbox))) == 5
+
+
+def test_the_message_counts_who_it_was_addressed_to(make, organizer, now):
+    here = make.workplace()
+    consenting(make, here, "a@example.org")
+    make.member(here)
+    message = send(to_workplace(here), organizer, now)
+    assert db.session.get(MemberMessage, message.id).recipients == 2

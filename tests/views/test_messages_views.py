@@ -250,3 +250,44 @@ def test_a_sent_message_cannot_be_paused(client, union, outbox):
     assert paused.status_code == 302
     flashed = client.get(f"/messages/{message.id}").get_data(as_text=True)
     assert "Only a message that is being sent can be paused." in flashed
+
+
+@pytest.mark.parametrize(
+    ("reader", "language", "footer", "page_says", "done_says"),
+    [
+        (
+            "robin@example.org",
+            "en",
+            "Stop these emails with one click:",
+            "Stop getting union messages by email?",
+            "you will get no more emails",
+        ),
+        (
+            "camille@example.org",
+            "fr",
+            "Arrêter ces courriels en un clic\u00a0:",
+            "Ne plus recevoir les messages du syndicat par courriel\u00a0?",
+            "vous ne recevrez plus de courriels",
+        ),
+    ],
+)
+def test_each_reader_unsubscribes_in_their_language_and_gets_nothing_more(
+    client, union, outbox, reader, language, footer, page_says, done_says
+):
+    client.sign_in(ORGANIZER)
+    client.submit_and_confirm("/messages/new", compose(union))
+    mail = next(mail for mail in outbox if mail.to == reader)
+    assert footer in mail.body
+    link = unsubscribe_link(mail).removeprefix("http://union.test")
+    client.sign_out()
+
+    headers = {"Accept-Language": language}
+    assert page_says in client.get(link, headers=headers).get_data(as_text=True)
+    done = client.submit(link, {}, page=link, headers=headers)
+    assert done_says in done.get_data(as_text=True)
+
+    outbox.clear()
+    client.sign_in(ORGANIZER)
+    client.submit_and_confirm("/messages/new", compose(union, subject_en="Again"))
+    assert reader not in [mail.to for mail in outbox]
+    assert len(outbox) == 1

@@ -204,3 +204,39 @@ def test_the_twilio_adapter_sends_through_the_sdk(fake_twilio):
         "Body": ["Vote Friday"],
     }
     assert request["user"] == "AC" + "1" * 32
+
+
+def test_a_message_goes_out_as_texts_through_the_twilio_sdk(
+    make, now, app, monkeypatch, fake_twilio
+):
+    pytest.importorskip("twilio", reason="the twilio package is not installed")
+    monkeypatch.setitem(
+        app.extensions,
+        "union_texts",
+        sms.texts_from_config(
+            {
+                "TWILIO_ACCOUNT_SID": "AC" + "2" * 32,
+                "TWILIO_AUTH_TOKEN": "secret-token",
+                "TWILIO_FROM": "+15145550000",
+                "TWILIO_API_BASE": fake_twilio.url,
+            }
+        ),
+    )
+    here = make.workplace()
+    texter(make, here, "+15145550100")
+    texter(make, here, "+15145550101")
+
+    messages.send(
+        Draft(Segment(SegmentKind.WORKPLACE, str(here.id)), "Vote Friday", "Polls"),
+        actor=make.user(roles=(Role.ORGANIZER,)),
+        now=now,
+        texts_enabled=True,
+    )
+    worker.commit()
+
+    sent = sorted(request["form"]["To"][0] for request in fake_twilio.requests)
+    assert sent == ["+15145550100", "+15145550101"]
+    assert all(
+        request["form"]["Body"][0].startswith("Vote Friday\nPolls\n")
+        for request in fake_twilio.requests
+    )

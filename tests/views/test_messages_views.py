@@ -291,3 +291,39 @@ def test_each_reader_unsubscribes_in_their_language_and_gets_nothing_more(
     client.submit_and_confirm("/messages/new", compose(union, subject_en="Again"))
     assert reader not in [mail.to for mail in outbox]
     assert len(outbox) == 1
+
+
+def joining(make, **ticked):
+    workplace = make.workplace("Riverside CHC")
+    return {
+        "chosen_name": "Sky",
+        "legal_name": "",
+        "pronouns": "",
+        "email": "sky@example.org",
+        "phone": "",
+        "contact_preference": "email",
+        "membership_class": "employed",
+        "workplace": str(workplace.id),
+        "new_employer": "",
+        "new_site": "",
+        "classification": "",
+        "dues_level": str(make.level("regular").id),
+        **ticked,
+    }
+
+
+def test_consent_given_on_the_joining_form_is_recorded_with_its_source(
+    client, make, now
+):
+    response = client.submit("/join", joining(make, messages_by_email="y"))
+    assert response.status_code == 302
+    [consent] = db.session.scalars(sa.select(MessageConsent)).all()
+    assert (consent.channel, consent.granted) == (Channel.EMAIL, True)
+    assert (consent.source, consent.at) == (ConsentSource.JOINING_FORM, now)
+
+
+def test_nothing_is_ticked_for_someone_joining(client, make):
+    page = client.get("/join").get_data(as_text=True)
+    assert not re.search(r'<input[^>]*checked[^>]*name="messages_by', page)
+    client.submit("/join", joining(make))
+    assert db.session.scalars(sa.select(MessageConsent)).all() == []

@@ -19,6 +19,8 @@ from union.errors import InvalidTransition, NotFound, ValidationFailed
 from union.i18n import _
 from union.labels import label
 from union.models import (
+    Channel,
+    ConsentSource,
     ContactPreference,
     Employment,
     JobClassification,
@@ -32,7 +34,15 @@ from union.models import (
     Workplace,
     normalise_email,
 )
-from union.services import accounts, audit, dues, numbers, settings, workplaces
+from union.services import (
+    accounts,
+    audit,
+    dues,
+    messages,
+    numbers,
+    settings,
+    workplaces,
+)
 from union.services.paging import (
     LIKE_ESCAPE,
     Page,
@@ -84,6 +94,8 @@ class JoinApplication:
     classification_id: int | None = None
     #: The language the application was made in: emails go out in it.
     language: str | None = None
+    #: The channels ("email", "text") the applicant agreed to messages by.
+    message_consent: tuple[str, ...] = ()
 
 
 def application_payload(application: JoinApplication) -> dict[str, Any]:
@@ -104,6 +116,7 @@ def application_from_payload(payload: Mapping[str, Any]) -> JoinApplication:
         new_workplace=NewWorkplace(**new_workplace) if new_workplace else None,
         classification_id=payload.get("classification_id"),
         language=payload.get("language"),
+        message_consent=tuple(payload.get("message_consent") or ()),
     )
 
 
@@ -233,6 +246,15 @@ def join(
     db.session.add(member)
     db.session.flush()
     dues.record_first_level(member, now=now)
+    for channel in application.message_consent:
+        if channel in (Channel.EMAIL.value, Channel.TEXT.value):
+            messages.record_consent(
+                member,
+                Channel(channel),
+                granted=True,
+                source=ConsentSource.JOINING_FORM,
+                now=now,
+            )
     audit.record("member.joined", actor=None, now=now, subject=member)
     token = accounts.issue_token(
         user, TokenPurpose.ACTIVATE, now=now, lifetime=activation_lifetime

@@ -9,6 +9,7 @@ from flask_babel import LazyString
 from union.i18n import _l
 from union.models import (
     BargainingStatus,
+    Channel,
     ConsentSource,
     ContactPreference,
     CorrectionStatus,
@@ -113,6 +114,11 @@ OWN_LABELS: dict[type[enum.Enum], dict[enum.Enum, LazyString]] = {
         MessageState.SENDING: _l("being sent"),
         MessageState.PAUSED: _l("paused"),
         MessageState.SENT: _l("sent"),
+    },
+    Channel: {
+        Channel.EMAIL: _l("Email"),
+        Channel.TEXT: _l("Text message"),
+        Channel.IN_PERSON: _l("In person"),
     },
     ConsentSource: {
         ConsentSource.JOINING_FORM: _l("on the joining form"),

@@ -184,6 +184,7 @@ def held_about(
         # Only that they answered: the answers themselves cannot be found again.
         "survey_rounds_answered": _survey_rounds(member),
         "correction_requests": _corrections(member),
+        "message_consent": _message_consent(member),
         "record_of_access": _record_of_access(member),
         "third_parties": _third_parties(
             member, card_payments=card_payments, mail_provider=mail_provider, host=host
@@ -395,6 +396,19 @@ def _corrections(member: Member) -> list[dict[str, Any]]:
             "resolved_at": request.resolved_at,
         }
         for request in own_corrections(member)
+    ]
+
+
+def _message_consent(member: Member) -> list[dict[str, Any]]:
+    """How the member agreed or declined to be written to, by channel."""
+    return [
+        {
+            "channel": consent.channel,
+            "granted": consent.granted,
+            "at": consent.at,
+            "source": consent.source,
+        }
+        for _channel, consent in sorted(messages.consents(member).items())
     ]
 
 

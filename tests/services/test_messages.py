@@ -379,6 +379,12 @@ def test_in_person_members_wait_on_the_call_list(make, organizer, outbox, now):
     # The message is sent once every email is; the call list keeps the others.
     assert db.session.get(MemberMessage, message.id).state is MessageState.SENT
 
+    assert messages.told_in_person(waiting[in_person.id][0].delivery_id, now=now)
+    assert not messages.told_in_person(waiting[in_person.id][0].delivery_id, now=now)
+    assert set(messages.waiting_in_person([in_person.id, asked_for_texts.id])) == {
+        asked_for_texts.id
+    }
+
 
 def test_a_large_message_is_split_into_batches_that_cover_everyone_once(
     make, organizer, outbox, now, monkeypatch

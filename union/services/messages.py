@@ -646,7 +646,7 @@ class Progress:
     queued: int
     skipped: int
     failed: int
-    #: Waiting on delegates' call lists.
+    #: Still waiting on delegates' call lists.
     in_person: int
 
     @property
@@ -680,11 +680,7 @@ def progress(message: MemberMessage) -> Progress:
         queued=written(DeliveryState.QUEUED),
         skipped=written(DeliveryState.SKIPPED),
         failed=written(DeliveryState.FAILED),
-        in_person=sum(
-            number
-            for (channel, _state), number in counts.items()
-            if channel is Channel.IN_PERSON
-        ),
+        in_person=counts.get((Channel.IN_PERSON, DeliveryState.QUEUED), 0),
     )
 
 
@@ -728,6 +724,23 @@ def waiting_in_person(
             )
         )
     return waiting
+
+
+def told_in_person(delivery_id: int, *, now: datetime) -> bool:
+    """Marks a message passed on in person (flushed), for the call list: the
+    caller has checked the actor may reach that member. False if it was not
+    waiting."""
+    told = db.session.execute(
+        sa.update(MessageDelivery)
+        .where(
+            MessageDelivery.id == delivery_id,
+            MessageDelivery.channel == Channel.IN_PERSON,
+            MessageDelivery.state == DeliveryState.QUEUED,
+        )
+        .values(state=DeliveryState.SENT, sent_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(told.rowcount)  # type: ignore[attr-defined]
 
 
 # -- Consent ------------------------------------------------------------------

@@ -65,6 +65,8 @@ demo: $(STAMP)
 bench: $(STAMP)
 	PGUSER=postgres PGPASSWORD=postgres bash benchmarks/postgres.sh
 	PGUSER=postgres PGPASSWORD=postgres $(BIN)/python benchmarks/run.py
+	PGUSER=postgres PGPASSWORD=postgres $(BIN)/python benchmarks/messages.py \
+		--members 109000 --json benchmarks/out/messages.json
 
 clean:
 	rm -rf $(VENV) .venv-bench benchmarks/out instance .mypy_cache .ruff_cache .pytest_cache .hypothesis

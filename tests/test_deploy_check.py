@@ -224,3 +224,15 @@ def test_the_command_lists_every_problem_where_the_app_would_refuse_to_start():
     for named in BROKEN_NAMED[1:]:
         assert f"problem: {named}" in result.stderr, named
     assert f"{len(BROKEN_NAMED) - 1} problem(s) to fix." in result.stderr
+
+
+def test_texts_need_all_three_twilio_settings(good_environment, tmp_path):
+    report = check({**good_environment, "TWILIO_ACCOUNT_SID": "AC123"}, tmp_path)
+    assert any(
+        "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM go together" in line
+        for line in report.problems
+    )
+    assert any(
+        "texts are not configured" in line
+        for line in check(good_environment, tmp_path).passed
+    )

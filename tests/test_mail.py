@@ -79,3 +79,29 @@ def test_setting_smtp_url_switches_to_smtp(tmp_path, monkeypatch):
 
     monkeypatch.setenv("SMTP_URL", "smtps://user:pw@mail.example.org:465")
     assert build_config({}, tmp_path)["MAIL_BACKEND"] == "smtp"
+
+
+def test_a_long_list_unsubscribe_header_arrives_as_links(smtp_server):
+    inbox, port = smtp_server
+    token = (
+        "WyIzZjE2ZDM5ZTQ0YTM0NTk1NjUzNmUxNzMiLCJlbWFpbCJd.GDbNR79i4uUm1iqEY3wWaaYilQM"
+    )
+    header = (
+        f"<https://union.example.org/unsubscribe/{token}>, "
+        f"<mailto:union@example.org?subject=unsubscribe%20{token}>"
+    )
+    SmtpMailer(f"smtp+insecure://127.0.0.1:{port}", "union@example.org").send(
+        Message(
+            to="robin@example.org",
+            subject="Réunion jeudi",
+            body="Venez.",
+            headers={
+                "List-Unsubscribe": header,
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+        )
+    )
+    [envelope] = inbox.envelopes
+    text = envelope.content.decode()
+    assert f"List-Unsubscribe: {header}\r\n" in text
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in text

@@ -25,7 +25,7 @@ from union.db import INTEGER_MAX, configure_sqlite, db
 from union.extensions import babel, csrf, migrate
 from union.i18n import LANGUAGE_COOKIE, locale_for
 from union.rules import passwords
-from union.web import access, auth, metrics
+from union.web import access, auth, member_messages, metrics
 from union.web.when_sent import RunsWorkWhenSent
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,6 +125,7 @@ def register_extensions(app: Flask) -> None:
     app.extensions["union_mailer"] = mailer_from_config(app.config)
     app.extensions["union_payments"] = gateway_from_config(app.config)
     app.extensions["union_throttle"] = throttle_from_config(app.config)
+    member_messages.install(app)
     worker.install(app)
     app.wsgi_app = RunsWorkWhenSent(app.wsgi_app)  # type: ignore[method-assign]
     if app.config["TRUSTED_PROXIES"]:
@@ -176,6 +177,7 @@ def register_blueprints(app: Flask) -> None:
         join,
         main,
         members,
+        messages,
         notifications,
         reports,
         survey,
@@ -196,6 +198,7 @@ def register_blueprints(app: Flask) -> None:
         grievances,
         survey,
         reports,
+        messages,
         admin,
         notifications,
     ):

@@ -80,6 +80,14 @@ DEFAULTS: dict[str, Any] = {
     #: Named to members in "what we hold about you" (third parties); optional.
     "MAIL_PROVIDER": None,
     "HOSTING_PROVIDER": None,
+    #: Texts to members who asked for them, through Twilio (union/adapters/sms.py):
+    #: all three, or no texts (those members are on their delegate's call list).
+    "TWILIO_ACCOUNT_SID": None,
+    "TWILIO_AUTH_TOKEN": None,
+    #: The number or messaging service texts come from, e.g. +15145550100.
+    "TWILIO_FROM": None,
+    #: Another server speaking Twilio's API (tests); unset: Twilio itself.
+    "TWILIO_API_BASE": None,
     "STRIPE_SECRET_KEY": None,
     "STRIPE_WEBHOOK_SECRET": None,
     "STRIPE_API_BASE": None,
@@ -195,6 +203,10 @@ def from_environment(environ: Mapping[str, str], instance_path: Path) -> dict[st
         "DOCUMENT_S3_SECRET_ACCESS_KEY",
         "MAIL_PROVIDER",
         "HOSTING_PROVIDER",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_FROM",
+        "TWILIO_API_BASE",
     )
     for name in names:
         if environ.get(name):

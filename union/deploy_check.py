@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from union.adapters import sms
 from union.adapters.mail import SmtpMailer
 from union.config import (
     DEFAULTS,
@@ -327,6 +328,33 @@ def _stripe(
         report.passed.append("Stripe has a secret key and a webhook signing secret")
 
 
+def _texts(
+    config: Mapping[str, Any], environ: Mapping[str, str], _: Path, report: Report
+) -> None:
+    named = [
+        name
+        for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM")
+        if config.get(name)
+    ]
+    if not named:
+        report.passed.append(
+            "texts are not configured: members who asked for texts are on their "
+            "delegate's call list"
+        )
+    elif len(named) < 3:
+        report.problems.append(
+            "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM go together: "
+            f"only {', '.join(named)} is set"
+        )
+    elif not sms.sdk_installed():
+        report.problems.append(
+            "TWILIO_* is set but the twilio package is not installed: no text "
+            "would be sent"
+        )
+    else:
+        report.passed.append("texts go out through Twilio")
+
+
 def _documents(
     config: Mapping[str, Any], environ: Mapping[str, str], _: Path, report: Report
 ) -> None:
@@ -416,6 +444,7 @@ CHECKS: tuple[Check, ...] = (
     _redis,
     _mail,
     _stripe,
+    _texts,
     _documents,
     _addresses,
     _disclosure,

@@ -9,6 +9,8 @@ from flask_babel import LazyString
 from union.i18n import _l
 from union.models import (
     BargainingStatus,
+    Channel,
+    ConsentSource,
     ContactPreference,
     CorrectionStatus,
     GrievanceCategory,
@@ -17,6 +19,7 @@ from union.models import (
     GrievanceStep,
     MembershipClass,
     MemberStatus,
+    MessageState,
     NoticeKind,
     PaymentMethod,
     Role,
@@ -106,6 +109,23 @@ LABELS: dict[enum.Enum, LazyString] = {
 #: StrEnum hashes as its text, so in LABELS the later one's words would stand for
 #: both: each of these keeps its words apart.
 OWN_LABELS: dict[type[enum.Enum], dict[enum.Enum, LazyString]] = {
+    MessageState: {
+        MessageState.DRAFT: _l("not sent yet"),
+        MessageState.SENDING: _l("being sent"),
+        MessageState.PAUSED: _l("paused"),
+        MessageState.SENT: _l("sent"),
+    },
+    Channel: {
+        Channel.EMAIL: _l("Email"),
+        Channel.TEXT: _l("Text message"),
+        Channel.IN_PERSON: _l("In person"),
+    },
+    ConsentSource: {
+        ConsentSource.JOINING_FORM: _l("on the joining form"),
+        ConsentSource.PROFILE: _l("on your membership page"),
+        ConsentSource.UNSUBSCRIBE_LINK: _l("with the link in a message"),
+        ConsentSource.ADMIN: _l("by an admin, at your request"),
+    },
     WaiverReason: {
         WaiverReason.UNEMPLOYMENT: _l("I lost my job or my contract ended"),
         WaiverReason.REDUCED_HOURS: _l("My hours or pay were cut"),

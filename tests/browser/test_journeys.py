@@ -25,17 +25,20 @@ from tests.pdftext import pdf_text
 from tests.stripe_peer import event
 from union.db import db
 from union.models import (
+    Channel,
     CheckoutAttempt,
+    ConsentSource,
     ContactPreference,
     Employment,
     Member,
     MembershipClass,
     MemberStatus,
+    MessageConsent,
     PaymentMethod,
     User,
     email_digest,
 )
-from union.services import dues, ledger, numbers
+from union.services import dues, ledger, messages, numbers
 
 WORKER_EMAIL = "river.worker@example.org"
 WORKER_PASSWORD = "a long enough pass phrase"
@@ -919,3 +922,69 @@ def test_a_steward_prints_a_case_file_and_puts_deadlines_in_a_phone_calendar(
     expect(page.locator("#feed-url")).to_have_count(0)
     expect(page.get_by_text("No calendar app has read it yet.")).to_be_visible()
     steward.see("calendar-after-reload")
+
+
+def test_an_organizer_writes_to_one_workplace_and_a_member_unsubscribes_in_one_click(
+    live_union, journey
+):
+    def member_agrees() -> str:
+        member = db.session.scalars(
+            sa.select(Member)
+            .join(User, User.id == Member.user_id)
+            .where(User.email_hash == email_digest("member@example.org"))
+        ).one()
+        messages.record_consent(
+            member,
+            Channel.EMAIL,
+            granted=True,
+            source=ConsentSource.JOINING_FORM,
+            now=datetime.now(UTC),
+        )
+        return member.current_employments[0].workplace.name
+
+    workplace = live_union.run(member_agrees)
+
+    organizer = journey("organizer", phone=True)
+    page = organizer.page
+    sign_in(organizer, live_union, "organizer@example.org")
+    menu_link(page, "Messages").click()
+    organizer.see("messages")
+    page.get_by_role("link", name="Write a message").click()
+    organizer.see("compose")
+    choose(page.get_by_label("Who is it for?"), workplace)
+    page.get_by_label("Subject in English").fill("Members' meeting on Thursday")
+    page.get_by_label("Message in English").fill("Come to the break room at 6.")
+    page.get_by_role("button", name="Send…").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Send this message")
+    organizer.see("confirm")
+    page.get_by_role("button", name="Send now").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Members' meeting on Thursday"
+    )
+    organizer.see("sending")
+    assert "member@example.org" not in page.content()
+
+    mail = live_union.last_mail_to("member@example.org")
+    assert mail.subject == "Members' meeting on Thursday"
+    assert mail.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = re.search(r"<(http[^>]+)>", mail.headers["List-Unsubscribe"]).group(1)
+    assert link in mail.body
+
+    member = journey("member", phone=True)
+    member_page = member.page
+    member_page.goto(link)
+    member.see("unsubscribe")
+    member_page.get_by_role("button", name="Stop these messages").click()
+    expect(member_page.get_by_role("status")).to_contain_text("no more emails")
+    member.see("unsubscribed")
+
+    def consent_now() -> tuple[bool, str]:
+        consent = db.session.scalars(
+            sa.select(MessageConsent)
+            .join(Member, Member.id == MessageConsent.member_id)
+            .join(User, User.id == Member.user_id)
+            .where(User.email_hash == email_digest("member@example.org"))
+        ).one()
+        return consent.granted, consent.source.value
+
+    assert live_union.run(consent_now) == (False, "unsubscribe_link")

@@ -471,3 +471,52 @@ def test_the_email_follows_the_members_wishes_when_it_is_written(make, now, outb
 
     assert [message.to for message in outbox] == ["new@example.org"]
     assert len(told(moved)) == 1  # still in the app, and on the call list
+
+
+def test_a_message_the_union_may_not_write_waits_on_the_call_list(make, now):
+    """A member reached by phone gets the union's message through their steward:
+    on the list with its words, then marked passed on with one press."""
+    from union.models import Channel, DeliveryState, MemberMessage, MessageDelivery
+    from union.models.messages import MessageState, SegmentKind
+
+    here = make.workplace("Here")
+    steward = make.steward(here)
+    member = make.member(here, account=True, name="Sam By Phone")
+    member.contact_preference = ContactPreference.PHONE
+    message = MemberMessage(
+        segment_kind=SegmentKind.WORKPLACE,
+        segment_value=str(here.id),
+        subject_en="General meeting on Thursday",
+        body_en="At the drop-in, 6 pm.",
+        state=MessageState.SENT,
+        created_at=now,
+        sent_at=now,
+    )
+    db.session.add(message)
+    db.session.flush()
+    db.session.add(
+        MessageDelivery(
+            message_id=message.id,
+            member_id=member.id,
+            channel=Channel.IN_PERSON,
+            state=DeliveryState.QUEUED,
+        )
+    )
+    db.session.flush()
+
+    [entry] = call_list.call_list_page(steward).items
+    assert entry.member.id == member.id
+    [item] = entry.items
+    assert (item.source, item.params["subject"]) == (
+        "message",
+        "General meeting on Thursday",
+    )
+    call_list.told_in_person(
+        call_list.member_to_tell(steward, member.public_id),
+        shown_at=now,
+        actor=steward,
+        now=now,
+    )
+    assert call_list.call_list_page(steward).items == []
+    delivery = db.session.scalar(sa.select(MessageDelivery))
+    assert delivery.state is DeliveryState.SENT

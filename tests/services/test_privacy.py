@@ -14,7 +14,9 @@ from union.models import (
     AccountToken,
     AuditEvent,
     CalendarFeed,
+    Channel,
     CheckoutAttempt,
+    ConsentSource,
     ContactPreference,
     CorrectionRequest,
     CorrectionStatus,
@@ -25,6 +27,7 @@ from union.models import (
     DuesWaiver,
     LoginSession,
     MemberStatus,
+    MessageConsent,
     NoticeKind,
     PaymentMethod,
     Role,
@@ -42,6 +45,7 @@ from union.services import (
     accounts,
     grievance_releases,
     grievances,
+    messages,
     privacy,
     treasury,
     waivers,
@@ -63,6 +67,9 @@ def full_member(make, now):
     member.pronouns = "they/them"
     member.phone = "416 555 0199"
     member.contact_preference = ContactPreference.TEXT
+    messages.record_consent(
+        member, Channel.TEXT, granted=True, source=ConsentSource.JOINING_FORM, now=now
+    )
     member.employments[0].started_on = date(2024, 5, 1)
     make.payment(member, 2)
     waivers.request_waiver(
@@ -152,7 +159,8 @@ DOWNLOAD_SHAPE = [
     (
         "",
         "generated_at account member employment dues waivers grievances "
-        "survey_rounds_answered correction_requests notifications record_of_access "
+        "survey_rounds_answered correction_requests notifications message_consent "
+        "record_of_access "
         "third_parties",
     ),
     (
@@ -197,6 +205,7 @@ DOWNLOAD_SHAPE = [
         "notifications.told[].about",
         "amount_cents first_month last_month method months paid_on",
     ),
+    ("message_consent[]", "channel granted at source"),
     ("record_of_access[]", "at by action detail"),
     ("third_parties[]", "name purpose data_shared used_for_you"),
 ]
@@ -319,7 +328,12 @@ def test_erasure_clears_every_personal_field_and_keeps_the_books(full_member, no
             .where(model.user_id == user.id)
         ), model
     # What only the person gave: gone. What the union's books need: unchanged.
-    for kept_by_member in (CorrectionRequest, CheckoutAttempt, DuesNotice):
+    for kept_by_member in (
+        CorrectionRequest,
+        CheckoutAttempt,
+        DuesNotice,
+        MessageConsent,
+    ):
         assert not db.session.scalar(
             sa.select(sa.func.count())
             .select_from(kept_by_member)

@@ -11,8 +11,17 @@ import pytest
 import sqlalchemy as sa
 
 from union.db import db
-from union.models import CARD_METHODS, DuesPayment, PaymentMethod, Role
-from union.services import ledger
+from union.models import (
+    CARD_METHODS,
+    Channel,
+    ConsentSource,
+    DuesPayment,
+    MemberMessage,
+    PaymentMethod,
+    Role,
+    SegmentKind,
+)
+from union.services import ledger, messages
 from union.web.access import Audience, rule_for
 
 PUBLIC = "public"
@@ -27,6 +36,7 @@ CASES = frozenset({Role.STEWARD, Role.ADMIN})
 STEWARD = frozenset({Role.STEWARD})
 GRIEVANCE_COUNTS = frozenset({Role.ORGANIZER, Role.ADMIN})
 REPORT_READERS = frozenset({Role.ORGANIZER, Role.ADMIN})
+MESSAGE_AUTHORS = frozenset({Role.ORGANIZER, Role.ADMIN})
 
 POLICY: dict[str, str | frozenset[Role]] = {
     "static": PUBLIC,
@@ -146,6 +156,13 @@ POLICY: dict[str, str | frozenset[Role]] = {
     "reports.catalogue": REPORT_READERS,
     "reports.show": REPORT_READERS,
     "reports.download": REPORT_READERS,
+    "messages.index": MESSAGE_AUTHORS,
+    "messages.compose": MESSAGE_AUTHORS,
+    "messages.detail": MESSAGE_AUTHORS,
+    "messages.pause": MESSAGE_AUTHORS,
+    "messages.resume": MESSAGE_AUTHORS,
+    "messages.consent": MEMBER,
+    "messages.unsubscribe": PUBLIC,
     "admin.users": ADMIN,
     "admin.user": ADMIN,
     "admin.grant_role": ADMIN,
@@ -284,6 +301,8 @@ def url_for_rule(rule, world):
         values["public_id"] = world.grievance.public_id
     if "payment_id" in rule.arguments:
         values["payment_id"] = card_payment(world).id
+    if "message_id" in rule.arguments:
+        values["message_id"] = message_to_members(world).id
     return rule.build({name: values[name] for name in rule.arguments})[1]
 
 
@@ -304,6 +323,31 @@ def card_payment(world):
         paid_on=world.receipt.paid_on,
         now=world.receipt.recorded_at,
         stripe_invoice_id="in_world_card",
+    )
+
+
+def message_to_members(world):
+    """A message the admin sent to workplace A, made the first time a URL needs
+    one (organizers may read it: it went to a workplace)."""
+    found = db.session.scalar(sa.select(MemberMessage))
+    if found is not None:
+        return found
+    messages.record_consent(
+        world.member,
+        Channel.EMAIL,
+        granted=True,
+        source=ConsentSource.PROFILE,
+        now=world.receipt.recorded_at,
+    )
+    return messages.send(
+        messages.Draft(
+            messages.Segment(SegmentKind.WORKPLACE, str(world.here.id)),
+            "Meeting",
+            "Thursday at 6.",
+        ),
+        actor=world.accounts["admin"],
+        now=world.receipt.recorded_at,
+        texts_enabled=False,
     )
 
 

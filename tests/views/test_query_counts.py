@@ -19,16 +19,20 @@ from union import generate
 from union.db import db
 from union.models import (
     CARD_METHODS,
+    Channel,
     ContactPreference,
     DuesPayment,
     Employment,
     Grievance,
     Member,
+    MemberMessage,
     MemberStatus,
+    MessageState,
     NotificationKind,
     Role,
     RoleGrant,
     RoundStatus,
+    SegmentKind,
     StewardAssignment,
     SurveyRound,
     User,
@@ -36,7 +40,8 @@ from union.models import (
     email_digest,
 )
 from union.rules.passwords import hash_password
-from union.services import grievances, notifications_feed
+from union.services import grievances, messages, notifications_feed
+from union.web.member_messages import unsubscribe_token
 
 PASSWORD = "generated password"
 SMALL = generate.Scale.of(members=10, workplaces=2, years=1, grievances=10, seed=5)
@@ -119,6 +124,7 @@ def _union(now: Any) -> Union:
             DuesPayment.method.in_(CARD_METHODS)
         )
     )
+    any_workplace = db.session.scalar(sa.select(sa.func.min(Workplace.id)))
     return Union(
         member=f"member{member}@example.org",
         steward="steward1@example.org",
@@ -127,14 +133,40 @@ def _union(now: Any) -> Union:
             "member": seen,
             "member_number": member,
             "workplace": db.session.scalar(covered.limit(1)),
-            "any_workplace": db.session.scalar(sa.select(sa.func.min(Workplace.id))),
+            "any_workplace": any_workplace,
             "delegate": delegate,
             "month": month.strftime("%Y-%m"),
             "round": last_round,
             "raised": _raised_problem(member, now),
             "card_payment": card_payment,
+            "message": _message_to(any_workplace, now),
+            "unsubscribe": _unsubscribe_token(member),
         },
     )
+
+
+def _message_to(workplace_id: int, now: Any) -> int:
+    """A message to a workplace, addressed: its page counts its deliveries."""
+    message = MemberMessage(
+        segment_kind=SegmentKind.WORKPLACE,
+        segment_value=str(workplace_id),
+        subject_en="Meeting",
+        body_en="Thursday at 6.",
+        state=MessageState.SENDING,
+        created_at=now,
+        sent_at=now,
+    )
+    db.session.add(message)
+    db.session.flush()
+    messages.address(message.id, now=now, texts_enabled=False)
+    return message.id
+
+
+def _unsubscribe_token(member_number: int) -> str:
+    member = db.session.execute(
+        sa.select(Member).where(Member.member_number == member_number)
+    ).scalar_one()
+    return unsubscribe_token(member, Channel.EMAIL)
 
 
 #: (who signs in, the page). Every main page of every role.
@@ -150,6 +182,8 @@ PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("member", lambda v: "/grievances/mine"),
     ("member", lambda v: "/grievances/raise"),
     ("member", lambda v: f"/grievances/raised/{v['raised']}"),
+    ("member", lambda v: "/messages/my-choices"),
+    ("member", lambda v: f"/unsubscribe/{v['unsubscribe']}"),
     ("steward", lambda v: "/"),
     ("steward", lambda v: "/members/applicants"),
     ("steward", lambda v: "/notifications"),
@@ -209,6 +243,9 @@ PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("organizer@example.org", lambda v: "/workplaces/"),
     ("organizer@example.org", lambda v: "/workplaces/?sort=-density"),
     ("organizer@example.org", lambda v: f"/workplaces/{v['any_workplace']}"),
+    ("organizer@example.org", lambda v: "/messages/"),
+    ("organizer@example.org", lambda v: "/messages/new"),
+    ("organizer@example.org", lambda v: f"/messages/{v['message']}"),
     ("admin@example.org", lambda v: "/"),
     ("admin@example.org", lambda v: "/members/applicants"),
     ("admin@example.org", lambda v: "/call-list"),

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from wtforms import (
+    BooleanField,
     EmailField,
     RadioField,
     SelectField,
@@ -137,6 +138,16 @@ class JoinForm(PersonalDetailsForm):
     classification = SelectField(
         _l("Your job"), validate_choice=False, validators=[Optional()]
     )
+    #: Asked here, so that a member's consent to messages has its date and
+    #: source from the start; nothing is ticked for them.
+    messages_by_email = BooleanField(
+        _l("Union messages by email"),
+        description=_l("About meetings, votes and campaigns."),
+    )
+    messages_by_text = BooleanField(
+        _l("Union messages by text message"),
+        description=_l("Only if you gave us a mobile number."),
+    )
     dues_level = RadioField(
         _l("Your dues"),
         description=_l(
@@ -180,6 +191,14 @@ class JoinForm(PersonalDetailsForm):
             new_workplace=new_workplace,
             classification_id=database_integer(self.classification.data),
             language=language,
+            message_consent=tuple(
+                channel
+                for channel, ticked in (
+                    ("email", self.messages_by_email.data),
+                    ("text", self.messages_by_text.data),
+                )
+                if ticked
+            ),
         )
 
 

@@ -50,6 +50,7 @@ SUBJECT_TYPES = (
     "breach",
     "rosterimport",
     "job",
+    "membermessage",
 )
 
 

@@ -1,9 +1,10 @@
-"""The call list: members who chose to be reached in person, and what to tell them.
+"""The call list: members to reach in person, and what to tell them.
 
 They get no email; their steward (or an admin) tells them face to face, then
-presses "told in person". What there is to tell comes from sources: today the
-unread notifications; a later source (messages to members) adds itself to
-SOURCES with the same three parts, and the page and the button work unchanged.
+presses "told in person". What there is to tell comes from sources, each with
+its own idea of who is on the list: the unread notifications of members who
+chose in-person contact, and the union's messages to members who cannot be
+written to (in-person or phone contact, or texts while no SMS provider is set).
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ from sqlalchemy.orm import selectinload
 from union.db import db
 from union.errors import NotFound
 from union.models import (
+    Channel,
     ContactPreference,
+    DeliveryState,
     Employment,
     Member,
+    MessageDelivery,
     Notification,
     User,
 )
-from union.services import audit
+from union.services import audit, messages
 from union.services.notifications_feed import params_of
 from union.services.paging import Page, paginate
 from union.services.scope import NOT_DECRYPTED, visible_members
@@ -66,8 +70,12 @@ class UnreadNotifications:
     name = "notification"
 
     def waiting(self) -> sa.ColumnElement[bool]:
-        return sa.exists().where(
-            Notification.user_id == Member.user_id, Notification.read_at.is_(None)
+        return sa.and_(
+            Member.contact_preference == ContactPreference.IN_PERSON,
+            sa.exists().where(
+                Notification.user_id == Member.user_id,
+                Notification.read_at.is_(None),
+            ),
         )
 
     def items(self, members: Sequence[Member]) -> dict[int, list[CallItem]]:
@@ -109,7 +117,44 @@ class UnreadNotifications:
         return int(marked.rowcount)  # type: ignore[attr-defined]
 
 
-SOURCES: tuple[CallListSource, ...] = (UnreadNotifications(),)
+class MessagesToPassOn:
+    """The union's messages to members it may not write to (see
+    union.services.messages: their deliveries wait on the in-person channel)."""
+
+    name = "message"
+
+    def waiting(self) -> sa.ColumnElement[bool]:
+        return sa.exists().where(
+            MessageDelivery.member_id == Member.id,
+            MessageDelivery.channel == Channel.IN_PERSON,
+            MessageDelivery.state == DeliveryState.QUEUED,
+        )
+
+    def items(self, members: Sequence[Member]) -> dict[int, list[CallItem]]:
+        waiting = messages.waiting_in_person([member.id for member in members])
+        return {
+            member_id: [
+                CallItem(
+                    source=self.name,
+                    kind="message",
+                    params={
+                        "subject": message.subject,
+                        "subject_fr": message.subject_fr,
+                        "body": message.body,
+                        "body_fr": message.body_fr,
+                    },
+                    created_at=message.at,
+                )
+                for message in found
+            ]
+            for member_id, found in waiting.items()
+        }
+
+    def told(self, member: Member, *, shown_at: datetime, now: datetime) -> int:
+        return messages.told_member_in_person(member.id, shown_at=shown_at, now=now)
+
+
+SOURCES: tuple[CallListSource, ...] = (UnreadNotifications(), MessagesToPassOn())
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +164,9 @@ class CallEntry:
 
 
 def _to_call(actor: User) -> sa.Select[Member]:
-    """Members the actor may see who chose in-person contact and have something
-    waiting from any source."""
+    """Members the actor may see with something waiting from any source."""
     return visible_members(actor).where(
-        Member.contact_preference == ContactPreference.IN_PERSON,
-        sa.or_(*(source.waiting() for source in SOURCES)),
+        sa.or_(*(source.waiting() for source in SOURCES))
     )
 
 
@@ -172,7 +215,10 @@ def member_to_tell(actor: User, public_id: str) -> Member:
         visible_members(actor)
         .where(
             Member.public_id == public_id,
-            Member.contact_preference == ContactPreference.IN_PERSON,
+            sa.or_(
+                Member.contact_preference == ContactPreference.IN_PERSON,
+                MessagesToPassOn().waiting(),
+            ),
         )
         .options(*NOT_DECRYPTED)
     )

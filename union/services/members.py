@@ -19,6 +19,8 @@ from union.errors import InvalidTransition, NotFound, ValidationFailed
 from union.i18n import _
 from union.labels import label
 from union.models import (
+    Channel,
+    ConsentSource,
     ContactPreference,
     Employment,
     JobClassification,
@@ -37,6 +39,7 @@ from union.services import (
     accounts,
     audit,
     dues,
+    messages,
     notifications_feed,
     numbers,
     settings,
@@ -93,6 +96,8 @@ class JoinApplication:
     classification_id: int | None = None
     #: The language the application was made in: emails go out in it.
     language: str | None = None
+    #: The channels ("email", "text") the applicant agreed to messages by.
+    message_consent: tuple[str, ...] = ()
 
 
 def application_payload(application: JoinApplication) -> dict[str, Any]:
@@ -113,6 +118,7 @@ def application_from_payload(payload: Mapping[str, Any]) -> JoinApplication:
         new_workplace=NewWorkplace(**new_workplace) if new_workplace else None,
         classification_id=payload.get("classification_id"),
         language=payload.get("language"),
+        message_consent=tuple(payload.get("message_consent") or ()),
     )
 
 
@@ -242,6 +248,15 @@ def join(
     db.session.add(member)
     db.session.flush()
     dues.record_first_level(member, now=now)
+    for channel in application.message_consent:
+        if channel in (Channel.EMAIL.value, Channel.TEXT.value):
+            messages.record_consent(
+                member,
+                Channel(channel),
+                granted=True,
+                source=ConsentSource.JOINING_FORM,
+                now=now,
+            )
     audit.record("member.joined", actor=None, now=now, subject=member)
     if not settings.current_settings().auto_accept_applicants:
         notifications_feed.notify(

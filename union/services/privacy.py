@@ -53,7 +53,7 @@ from union.models import (
     grievance_grievants,
 )
 from union.models.members import new_public_id
-from union.services import audit, grievances, survey
+from union.services import audit, grievances, messages, survey
 from union.services.card_dues import CardPaymentsUnavailable
 from union.services.paging import Page, paginate
 
@@ -188,6 +188,7 @@ def held_about(
         "survey_rounds_answered": _survey_rounds(member),
         "correction_requests": _corrections(member),
         "notifications": _notifications(member.user),
+        "message_consent": _message_consent(member),
         "record_of_access": _record_of_access(member),
         "third_parties": _third_parties(
             member, card_payments=card_payments, mail_provider=mail_provider, host=host
@@ -434,6 +435,19 @@ def _notifications(user: User | None) -> dict[str, Any]:
     }
 
 
+def _message_consent(member: Member) -> list[dict[str, Any]]:
+    """How the member agreed or declined to be written to, by channel."""
+    return [
+        {
+            "channel": consent.channel,
+            "granted": consent.granted,
+            "at": consent.at,
+            "source": consent.source,
+        }
+        for _channel, consent in sorted(messages.consents(member).items())
+    ]
+
+
 def _record_of_access(member: Member) -> list[dict[str, Any]]:
     return [
         {
@@ -642,6 +656,9 @@ def erase_member(
       password, name and language cleared, disabled, roles, steward assignments,
       calendar feed, sessions, emailed links, notifications and their email
       choices removed;
+      calendar feed, sessions and emailed links removed;
+    * the email and phone join the unsubscribed list as keyed hashes, so no
+      message goes to them again, and the member's consent rows are deleted;
     * hardship waiver reasons become "other"; correction requests, card checkout
       attempts, the record of emails sent and survey receipts are deleted
       (the anonymous answers stay: nothing links them to anyone).
@@ -652,6 +669,9 @@ def erase_member(
     _cancel_at_stripe(member, gateway, now)
     today = clock.today(now)
     user = member.user
+    # While the email and phone are still known: their hashes keep every later
+    # message away from them, and consent given to the union goes with them.
+    messages.forget_contacts(member, now=now)
 
     member.chosen_name = ERASED_NAME
     member.legal_name = None

@@ -53,12 +53,16 @@ AREAS: dict[str, LazyString] = {
     "keys": _l("Encryption keys"),
     "documents": _l("Document storage"),
     "job": _l("Background work"),
+    "message": _l("Messages to members"),
 }
 
 #: What every action the app records means, as a short phrase that reads the same
 #: whoever did it ("Member record viewed", never "You viewed").
 ACTIONS: dict[str, LazyString] = {
     "job.retried": _l("Background work retried"),
+    "message.sent": _l("Message to members sent"),
+    "message.paused": _l("Message to members paused"),
+    "message.resumed": _l("Message to members resumed"),
     "account.created": _l("Account created"),
     "account.signed_in": _l("Signed in"),
     "account.signed_out": _l("Signed out"),
@@ -172,6 +176,7 @@ SUBJECT_KINDS: dict[str, LazyString] = {
     "breach": _l("An entry in the breach register"),
     "rosterimport": _l("A roster import"),
     "job": _l("A piece of background work"),
+    "membermessage": _l("A message to members"),
 }
 
 #: Settings by the name the settings page gives them.

@@ -1,0 +1,96 @@
+"""Text messages, through Twilio's official SDK (the `twilio` package), when
+TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM are configured. Until then
+the app sends no texts: members who asked for them are on their delegate's call
+list instead.
+
+TWILIO_API_BASE points the SDK at another server speaking Twilio's Messages API
+(tests run one on the loopback; no real text leaves the machine).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+try:
+    from twilio.http.http_client import TwilioHttpClient
+    from twilio.rest import Client
+except ImportError:  # the SDK is not installed: no texts
+    TwilioHttpClient = None
+    Client = None
+
+
+class TextSender(Protocol):
+    def send(self, to: str, body: str) -> str:
+        """Sends one text; returns the provider's id for it."""
+        ...
+
+
+def sdk_installed() -> bool:
+    return Client is not None
+
+
+def configured(config: Mapping[str, Any]) -> bool:
+    return all(
+        config.get(name)
+        for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM")
+    )
+
+
+class TwilioTexts:
+    """Sends through Twilio's Messages API with the official SDK."""
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        sender: str,
+        *,
+        api_base: str | None = None,
+    ) -> None:
+        if Client is None:
+            raise RuntimeError("TWILIO_* is set but the twilio package is missing")
+        http_client = _ElsewhereClient(api_base) if api_base else None
+        self.client = Client(account_sid, auth_token, http_client=http_client)
+        self.sender = sender
+
+    def send(self, to: str, body: str) -> str:
+        message = self.client.messages.create(to=to, from_=self.sender, body=body)
+        return str(message.sid)
+
+
+if TwilioHttpClient is not None:
+
+    class _ElsewhereClient(TwilioHttpClient):  # type: ignore[misc]
+        """The SDK's own HTTP client, sending to `api_base` instead of Twilio."""
+
+        def __init__(self, api_base: str) -> None:
+            super().__init__(timeout=20)
+            self.api_base = urlsplit(api_base)
+
+        def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            parts = urlsplit(url)
+            moved = urlunsplit(
+                (
+                    self.api_base.scheme,
+                    self.api_base.netloc,
+                    parts.path,
+                    parts.query,
+                    parts.fragment,
+                )
+            )
+            return super().request(method, moved, *args, **kwargs)
+
+
+def texts_from_config(config: Mapping[str, Any]) -> TextSender | None:
+    """The text sender, or None when texts are not configured (or the SDK is
+    not installed, which the deploy check names)."""
+    if not configured(config) or not sdk_installed():
+        return None
+    return TwilioTexts(
+        config["TWILIO_ACCOUNT_SID"],
+        config["TWILIO_AUTH_TOKEN"],
+        config["TWILIO_FROM"],
+        api_base=config.get("TWILIO_API_BASE"),
+    )

@@ -30,6 +30,7 @@ def upgrade():
     sa.Column('author_id', sa.Integer(), nullable=True),
     sa.Column('segment_kind', sa.Enum('workplace', 'sector', 'good_standing', 'everyone', name='segmentkind', native_enum=False, length=32), nullable=False),
     sa.Column('segment_value', sa.String(length=64), nullable=False),
+    sa.Column('draft_key', sa.String(length=64), nullable=True),
     sa.Column('subject_en', sa.String(length=150), nullable=False),
     sa.Column('body_en', sa.Text(), nullable=False),
     sa.Column('subject_fr', sa.String(length=150), nullable=True),
@@ -40,7 +41,8 @@ def upgrade():
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_member_messages_author_id_users'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_member_messages'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_member_messages')),
+    sa.UniqueConstraint('draft_key', name=op.f('uq_member_messages_draft_key'))
     )
     op.create_table('message_consents',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -16,8 +16,35 @@ from union import clock
 from union.clock import utcnow
 from union.db import db
 
+
+def compose_message(world: Any, make: Any) -> scope.Attempt:
+    from union.models import Channel, ConsentSource
+    from union.services import messages
+
+    messages.record_consent(
+        world.member,
+        Channel.EMAIL,
+        granted=True,
+        source=ConsentSource.PROFILE,
+        now=make.now,
+    )
+    return scope.Attempt(
+        "/messages/new",
+        {
+            "segment": f"workplace:{world.here.id}",
+            "subject_en": "General meeting",
+            "body_en": "Thursday at 6, at the drop-in.",
+            "subject_fr": "",
+            "body_fr": "",
+            "draft_key": "one-draft-of-this-message",
+        },
+        by="admin",
+    )
+
+
 #: endpoint: (what the asking page says, the attempt that succeeds)
 ASKING = {
+    "messages.compose": ("It goes out at once", compose_message),
     "members.accept_applicants": (
         "as when you accept one person at a time",
         scope.accept_applicants,

@@ -447,6 +447,59 @@ def decide_waiver(world: Any, make: Any) -> Attempt:
     )
 
 
+def tell_in_person(world: Any, make: Any) -> Attempt:
+    """A member at A reached in person, with news waiting on the call list."""
+    from union.models import ContactPreference, NotificationKind
+    from union.services import notifications_feed
+
+    member = make.member(world.here, account=True, name="Told In Person")
+    member.contact_preference = ContactPreference.IN_PERSON
+    notifications_feed.notify(
+        [member.user],
+        NotificationKind.SURVEY_OPENED,
+        {"round": 1},
+        about="round-1",
+        now=make.now,
+    )
+    db.session.flush()
+    return Attempt(
+        f"/call-list/{member.public_id}/told", {"shown_at": make.now.isoformat()}
+    )
+
+
+def a_message(world: Any, make: Any, state: Any) -> int:
+    from union.models import MemberMessage
+    from union.models.messages import SegmentKind
+
+    message = MemberMessage(
+        author_id=world.accounts["admin"].id,
+        segment_kind=SegmentKind.WORKPLACE,
+        segment_value=str(world.here.id),
+        subject_en="General meeting",
+        body_en="Thursday at 6.",
+        state=state,
+        created_at=make.now,
+        sent_at=make.now,
+    )
+    db.session.add(message)
+    db.session.flush()
+    return int(message.id)
+
+
+def pause_message(world: Any, make: Any) -> Attempt:
+    from union.models.messages import MessageState
+
+    sending = a_message(world, make, MessageState.SENDING)
+    return Attempt(f"/messages/{sending}/pause", by="admin")
+
+
+def resume_message(world: Any, make: Any) -> Attempt:
+    from union.models.messages import MessageState
+
+    paused = a_message(world, make, MessageState.PAUSED)
+    return Attempt(f"/messages/{paused}/resume", by="admin")
+
+
 #: For each route that names an object: forms that succeed for the right person.
 VALID: dict[str, dict[str, Builder]] = {
     "members.accept": {"applicant at A": accept},
@@ -491,6 +544,9 @@ VALID: dict[str, dict[str, Builder]] = {
     "treasurer.retire_level": {"a level": retire_level},
     "treasurer.confirm_remittance": {"a delegate's month": confirm_remittance},
     "treasurer.decide_waiver": {"a pending waiver": decide_waiver},
+    "notifications.told": {"a member at A reached in person": tell_in_person},
+    "messages.pause": {"a message being sent": pause_message},
+    "messages.resume": {"a paused message": resume_message},
 }
 
 

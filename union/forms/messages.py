@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 
 from union.forms.base import BaseForm, SelectChoice, strip_filter
 from union.i18n import _, _l
@@ -13,6 +20,9 @@ from union.models import SUBJECT_MAX, Sector, Workplace
 
 
 class ComposeForm(BaseForm):
+    #: See MemberMessage.draft_key: new for each form shown, kept through the
+    #: preview and the asking page.
+    draft_key = HiddenField(default=lambda: secrets.token_urlsafe(24))
     # Any value is taken here: the service says what is wrong with a group the
     # writer may not address, in words, rather than "not a valid choice".
     segment = SelectField(

@@ -78,6 +78,9 @@ class MemberMessage(Model):
     segment_kind: Mapped[SegmentKind] = mapped_column(enum_type(SegmentKind))
     #: The workplace id or sector; empty for the segments that need none.
     segment_value: Mapped[str] = mapped_column(sa.String(64), default="")
+    #: Made when the compose form is shown and sent with it: confirming the same
+    #: form twice (a double click, a resent page) sends one message.
+    draft_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     subject_en: Mapped[str] = mapped_column(sa.String(SUBJECT_MAX))
     body_en: Mapped[str] = mapped_column(sa.Text)
     #: The French version, when the author wrote one; French readers get the

@@ -265,6 +265,8 @@ class Draft:
     body_en: str
     subject_fr: str = ""
     body_fr: str = ""
+    #: The compose form's own key (see MemberMessage.draft_key).
+    key: str | None = None
 
 
 def _check_text(draft: Draft) -> dict[str, str]:
@@ -325,13 +327,24 @@ def send(
     draft: Draft, *, actor: User, now: datetime, texts_enabled: bool
 ) -> MemberMessage:
     """Records the message and ONE job that addresses it (flushed). Nothing is
-    recorded when check_draft refuses the draft."""
+    recorded when check_draft refuses the draft; a draft sent already (same
+    key) is not sent again, and its message is returned."""
+    if draft.key:
+        already = db.session.scalar(
+            sa.select(MemberMessage).where(
+                MemberMessage.draft_key == draft.key,
+                MemberMessage.author_id == actor.id,
+            )
+        )
+        if already is not None:
+            return already
     check_draft(draft, actor=actor, now=now, texts_enabled=texts_enabled)
     segment = check_segment(actor, draft.segment)
     message = MemberMessage(
         author_id=actor.id,
         segment_kind=segment.kind,
         segment_value=segment.value,
+        draft_key=draft.key or None,
         subject_en=draft.subject_en.strip(),
         body_en=draft.body_en.strip(),
         subject_fr=draft.subject_fr.strip() or None,

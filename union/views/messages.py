@@ -53,6 +53,7 @@ def draft_from(form: ComposeForm) -> messages.Draft:
         body_en=form.body_en.data or "",
         subject_fr=form.subject_fr.data or "",
         body_fr=form.body_fr.data or "",
+        key=(form.draft_key.data or "")[:64] or None,
     )
 
 

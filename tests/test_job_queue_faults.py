@@ -6,8 +6,9 @@ for a while, a worker is killed in the middle of sending, the web process loses
 the broker right after committing a join application, two schedulers fire at
 once. Whatever happens, every email goes out, and none goes out twice.
 
-Needs Redis on 127.0.0.1:6379 (.ci/run starts it); database 13 is used and
-emptied, before and after.
+Needs Redis on 127.0.0.1:6379 (.ci/run starts it). Each test has a queue name of
+its own on database 11 and removes only that queue's keys, so two test runs on
+one machine leave each other alone.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from union.web import handoff, notifications
 
 pytestmark = pytest.mark.slow
 
-REDIS_URL = "redis://127.0.0.1:6379/13"
+REDIS_URL = "redis://127.0.0.1:6379/11"
 ROOT = Path(__file__).resolve().parent.parent
 LOOKUP_KEY = config_for_tests()["LOOKUP_HASH_KEY"]
 #: Short enough for a test to wait out; production uses 10 minutes and 30 seconds.
@@ -88,9 +89,7 @@ def broker() -> Iterator[str]:
         client.ping()
     except redis.ConnectionError:
         pytest.skip("nothing answers on redis://127.0.0.1:6379 (.ci/run starts it)")
-    client.flushdb()
     yield REDIS_URL
-    client.flushdb()
     client.close()
 
 
@@ -187,6 +186,10 @@ class Deployment:
                 process.wait()
         for controller in self.servers:
             controller.stop()
+        client = redis.Redis.from_url(self.settings["QUEUE_URL"], socket_timeout=2)
+        for key in client.scan_iter(match=f"*{self.queue_name}*"):
+            client.delete(key)
+        client.close()
         with self.app.app_context():
             db.engine.dispose()
 

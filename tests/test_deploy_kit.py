@@ -20,11 +20,14 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+import sqlalchemy as sa
 
 from tests.conftest import CSRF_FIELD, postgresql_database
 from tests.local_services import free_port
@@ -110,13 +113,18 @@ class Browser:
         self.cookies: dict[str, str] = {}
 
     def request(
-        self, method: str, path: str, form: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        form: dict[str, str] | None = None,
+        extra_headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], str]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         headers = {
             "Host": HOST,
             "X-Forwarded-Proto": "https",
             "X-Forwarded-For": "203.0.113.7",
+            **(extra_headers or {}),
         }
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -159,10 +167,12 @@ def gunicorn_started() -> Iterator[list[subprocess.Popen[str]]]:
 
 
 def start_as_the_unit_does(
-    env_file: Path, started: list[subprocess.Popen[str]]
+    env_file: Path,
+    started: list[subprocess.Popen[str]],
+    unit_name: str = "union-web.service",
 ) -> subprocess.Popen[str]:
     """ExecStart in WorkingDirectory with EnvironmentFile, as systemd runs it."""
-    unit = unit_settings()
+    unit = unit_settings(unit_name)
     loader = 'set -a; . "$0"; set +a; exec "$@"'
     process = subprocess.Popen(  # noqa: S603 -- the unit's own command line
         ["/bin/sh", "-c", loader, str(env_file), *shlex.split(unit["ExecStart"])],
@@ -200,6 +210,9 @@ def test_the_guide_from_an_empty_database_to_an_admin_signed_in(
 ):
     documents = tmp_path / "documents"
     documents.mkdir(mode=0o700)
+    metrics = tmp_path / "metrics"
+    metrics.mkdir(mode=0o700)
+    queue_name = f"deploy-{uuid.uuid4().hex[:8]}"
     port = free_port()
     with postgresql_database("deploy_test") as database:
         env_file = environment_file(
@@ -212,6 +225,9 @@ def test_the_guide_from_an_empty_database_to_an_admin_signed_in(
                 "DOCUMENT_STORAGE_PATH": str(documents),
                 "UNION_BIND": f"127.0.0.1:{port}",
                 "WEB_CONCURRENCY": "2",
+                "QUEUE_NAME": queue_name,
+                "METRICS_TOKEN": METRICS_TOKEN,
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics),
             },
         )
 
@@ -267,6 +283,42 @@ def test_the_guide_from_an_empty_database_to_an_admin_signed_in(
         status, _headers, _body = browser.request("GET", "/no-such-page?q=secret")
         assert status == 404
 
+        # The worker, as its unit starts it, does what the web recorded: a
+        # password reset request is looked up (an address with no account:
+        # the admin's own is on a .test domain the form does not take).
+        worker = start_as_the_unit_does(
+            env_file, gunicorn_started, "union-worker.service"
+        )
+        status, _headers, page = browser.request("GET", "/password/forgot")
+        token = CSRF_FIELD.search(page)
+        assert token is not None
+        status, _headers, _body = browser.request(
+            "POST",
+            "/password/forgot",
+            {"csrf_token": token.group(1), "email": "nobody@example.org"},
+        )
+        assert status == 302
+        wait_for_jobs_done(database, {"reset-link"})
+
+        # Metrics add up every gunicorn process (and the worker) in one folder.
+        bearer = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+        status, _headers, text = browser.request(
+            "GET", "/metrics", extra_headers=bearer
+        )
+        assert status == 200
+        assert (
+            'union_http_requests_total{endpoint="admin.users",method="GET",status="200"} 1.0'
+            in text
+        )
+        assert 'union_jobs_total{kind="reset-link",outcome="done"} 1.0' in text
+        assert "secret" not in text
+        status, _headers, _body = browser.request("GET", "/metrics")
+        assert status == 404
+
+        gunicorn_started.remove(worker)
+        worker.send_signal(signal.SIGINT)
+        worker.communicate(timeout=30)
+
         gunicorn_started.remove(process)
         process.send_signal(signal.SIGTERM)
         log, _ = process.communicate(timeout=30)
@@ -274,6 +326,28 @@ def test_the_guide_from_an_empty_database_to_an_admin_signed_in(
     assert '"GET /readyz HTTP/1.1" 200' in log
     assert "secret" not in log, "the access log drops query strings"
     assert "203.0.113.7" not in log, "nor the client's full address"
+
+
+METRICS_TOKEN = "a-metrics-token-for-the-guide-test-0123456789"
+
+
+def wait_for_jobs_done(database: Any, kinds: set[str]) -> None:
+    engine = sa.create_engine(database)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                done = set(
+                    connection.scalars(
+                        sa.text("SELECT kind FROM jobs WHERE state = 'done'")
+                    )
+                )
+            if kinds <= done:
+                return
+            time.sleep(0.3)
+    finally:
+        engine.dispose()
+    pytest.fail(f"the worker did not finish {sorted(kinds)} within a minute")
 
 
 def test_gunicorn_runs_two_processes_per_cpu_plus_one_bound_to_this_machine(

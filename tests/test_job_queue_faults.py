@@ -186,7 +186,7 @@ class Deployment:
                 process.wait()
         for controller in self.servers:
             controller.stop()
-        client = redis.Redis.from_url(self.settings["QUEUE_URL"], socket_timeout=2)
+        client = redis.Redis.from_url(str(self.settings["QUEUE_URL"]), socket_timeout=2)
         for key in client.scan_iter(match=f"*{self.queue_name}*"):
             client.delete(key)
         client.close()

@@ -81,7 +81,9 @@ CHECKLIST: dict[int, tuple[str, ...]] = {
         "tests.views.test_csrf::test_a_post_without_a_token_is_refused",
         "tests.views.test_csrf::test_no_get_endpoint_changes_state",
     ),
-    28: ("tests.views.test_csrf::test_only_the_stripe_webhook_is_exempt_from_csrf",),
+    28: (
+        "tests.views.test_csrf::test_only_the_stripe_webhook_and_the_unsubscribe_link_are_exempt_from_csrf",
+    ),
     29: (
         "tests.views.test_pages::test_security_headers_are_set",
         "tests.views.test_pages::test_signed_in_pages_are_not_cached",

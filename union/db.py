@@ -90,9 +90,18 @@ def configure_sqlite(engine: sa.Engine) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
+    # A file shared by the web server and the worker (make run) or by a test
+    # server's threads: each transaction takes the write lock when it begins,
+    # waiting up to the busy timeout. A deferred BEGIN would fail at once, with
+    # "database is locked", when a transaction that has read tries to write
+    # after another connection has written.
+    begin = (
+        "BEGIN" if engine.url.database in (None, "", ":memory:") else "BEGIN IMMEDIATE"
+    )
+
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql(begin)
 
 
 #: The largest value an integer column holds on every database the app runs on.

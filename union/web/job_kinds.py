@@ -19,6 +19,8 @@ JOB_KINDS: dict[str, LazyString] = {
     "survey-opened-notifications": _l("Telling members a survey is open"),
     "stripe-price": _l("Setting up a dues amount on Stripe"),
     "stripe-price-move": _l("Moving card subscriptions to a new amount"),
+    "message-addressing": _l("Working out who gets a message"),
+    "message-batch": _l("Sending a message to a batch of members"),
 }
 
 

@@ -139,6 +139,30 @@ def raise_form(user: BenchUser) -> None:
     user.page("/grievances/raise", "raise a problem")
 
 
+def notifications(user: BenchUser) -> None:
+    """What is new for a member, newest first."""
+    user.page("/notifications", "notifications")
+
+
+def call_list(user: BenchUser) -> None:
+    """Members of the steward's workplaces to tell in person."""
+    user.page("/call-list", "call list")
+
+
+def messages_list(user: BenchUser) -> None:
+    user.page("/messages/", "messages")
+
+
+def compose_message(user: BenchUser) -> None:
+    """The form with its groups: every workplace the organizer may address."""
+    user.page("/messages/new", "write a message")
+
+
+def dues_levels(user: BenchUser) -> None:
+    """Each level's amounts and their Stripe state."""
+    user.page("/treasurer/levels", "dues levels")
+
+
 def roster_search(user: BenchUser) -> None:
     term = random.choice(PLAN["search_terms"])
     user.page(f"/members/?q={term}", "roster search")
@@ -275,6 +299,11 @@ ENDPOINTS = {
     "steward home": Endpoint("steward", steward_home, 2),
     "applicants": Endpoint("steward", applicants, 1),
     "raise a problem": Endpoint("member", raise_form, 1),
+    "notifications": Endpoint("member", notifications, 1),
+    "call list": Endpoint("steward", call_list, 1),
+    "messages": Endpoint("organizer", messages_list, 1),
+    "write a message": Endpoint("organizer", compose_message, 1),
+    "dues levels": Endpoint("treasurer", dues_levels, 1),
     "roster search": Endpoint("steward", roster_search, 3),
     "grievance page": Endpoint("steward", grievance, 3),
     "case search": Endpoint("steward", case_search, 1),

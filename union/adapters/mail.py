@@ -7,7 +7,7 @@ import functools
 import smtplib
 import ssl
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email import policy as email_policy
 from email.message import EmailMessage
@@ -70,7 +70,40 @@ class SmtpMailer:
     sender: str
     timeout: float = 20.0
 
+    #: Emails sent over one connection before it is closed and another opened:
+    #: many relays refuse more than about a hundred on one.
+    per_connection: int = 100
+
     def send(self, message: Message) -> None:
+        with self._session() as client:
+            client.send_message(self._email(message))
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Callable[[Message], None]]:
+        """A sender that keeps its connection open for the next email, opened at
+        the first (so a batch that has nothing to send connects to nothing), and
+        closed on leaving."""
+        sessions = contextlib.ExitStack()
+        open_client: smtplib.SMTP | None = None
+        sent_on_it = 0
+
+        def send(message: Message) -> None:
+            nonlocal open_client, sent_on_it
+            email = self._email(message)
+            if open_client is None or sent_on_it >= self.per_connection:
+                sessions.close()
+                open_client = sessions.enter_context(self._session())
+                sent_on_it = 0
+            client = open_client
+            open_client = None  # a failure leaves it unusable: the next opens anew
+            client.send_message(email)
+            open_client = client
+            sent_on_it += 1
+
+        with sessions:
+            yield send
+
+    def _email(self, message: Message) -> EmailMessage:
         email = EmailMessage(policy=_HEADERS_UNFOLDED)
         email["From"] = self.sender
         email["To"] = message.to
@@ -80,8 +113,7 @@ class SmtpMailer:
         for name, value in message.headers.items():
             email[name] = value
         email.set_content(message.body)
-        with self._session() as client:
-            client.send_message(email)
+        return email
 
     def check(self) -> None:
         """Connects, secures the connection and signs in as sending does, and
@@ -113,6 +145,17 @@ def _tls() -> ssl.SSLContext:
     """One TLS context for every connection: making one reads the system's
     certificate store, which took 80 ms an email (benchmarks/messages.py)."""
     return ssl.create_default_context()
+
+
+@contextlib.contextmanager
+def connection(mailer: Mailer) -> Iterator[Callable[[Message], None]]:
+    """Sends a run of emails over one connection where the mailer has them (SMTP),
+    and one by one otherwise."""
+    if isinstance(mailer, SmtpMailer):
+        with mailer.connection() as send:
+            yield send
+    else:
+        yield mailer.send
 
 
 def mailer_from_config(config: Mapping[str, Any]) -> Mailer:

@@ -21,7 +21,7 @@ from urllib.parse import quote
 from flask import current_app, render_template
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from union.adapters import sms
+from union.adapters import mail, sms
 from union.adapters.mail import Mailer, Message
 from union.db import db
 from union.i18n import speaking
@@ -147,27 +147,33 @@ def _send_batch(payload: Mapping[str, Any], now: datetime) -> None:
         db.session.expunge(recipient.member)
     db.session.commit()
     texts: sms.TextSender | None = current_app.extensions.get("union_texts")
-    mailer = _mailer()
-    for delivery_id, contact, content in outgoing:
-        if not messages.claim(delivery_id, message_id, now=now):
-            db.session.rollback()
-            if messages.is_sending(message_id):
-                continue  # another run sent it already
-            return  # paused: resuming records new batches
-        db.session.commit()
-        try:
-            if isinstance(content, Message):
-                mailer.send(content)
-            elif texts is None:
-                raise RuntimeError("texts are no longer configured")
-            else:
-                texts.send(contact, content)
-        except Exception:
-            # Put back for the job's retry, which goes on from here.
-            db.session.rollback()
-            messages.release(delivery_id)
+    with mail.connection(_mailer()) as send_email:
+        for delivery_id, contact, content in outgoing:
+            if not messages.claim(delivery_id, message_id, now=now):
+                db.session.rollback()
+                if messages.is_sending(message_id):
+                    continue  # another run sent it already
+                return  # paused: resuming records new batches
             db.session.commit()
-            raise
+            try:
+                if isinstance(content, Message):
+                    send_email(content)
+                elif texts is None:
+                    raise RuntimeError("texts are no longer configured")
+                else:
+                    texts.send(contact, content)
+            except sms.RecipientRefused as refusal:
+                db.session.rollback()
+                messages.refused(
+                    delivery_id, unsubscribed=refusal.unsubscribed, now=now
+                )
+                db.session.commit()
+            except Exception:
+                # Put back for the job's retry, which goes on from here.
+                db.session.rollback()
+                messages.release(delivery_id)
+                db.session.commit()
+                raise
     messages.finish_if_done(message_id, now=now)
 
 

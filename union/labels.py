@@ -125,6 +125,7 @@ OWN_LABELS: dict[type[enum.Enum], dict[enum.Enum, LazyString]] = {
         ConsentSource.PROFILE: _l("on your membership page"),
         ConsentSource.UNSUBSCRIBE_LINK: _l("with the link in a message"),
         ConsentSource.ADMIN: _l("by an admin, at your request"),
+        ConsentSource.TEXT_REPLY: _l("by answering STOP to a text message"),
     },
     WaiverReason: {
         WaiverReason.UNEMPLOYMENT: _l("I lost my job or my contract ended"),

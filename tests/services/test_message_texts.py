@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+import sqlalchemy as sa
 
 from union.adapters import sms
 from union.db import db
@@ -22,7 +23,10 @@ from union.models import (
     Channel,
     ConsentSource,
     ContactPreference,
+    Job,
+    MemberMessage,
     MessageConsent,
+    MessageState,
     Role,
     SegmentKind,
 )
@@ -118,6 +122,16 @@ def test_a_listed_number_is_skipped_even_with_consent(make, now, texts):
 
 # -- The Twilio adapter, against a server speaking Twilio's Messages API --------
 
+#: Numbers the fake Twilio refuses, with the status and error code Twilio gives.
+STOPPED = "+15145550166"
+NOT_A_MOBILE = "+15145550177"
+TWILIO_DOWN = "+15145550188"
+REFUSALS = {
+    STOPPED: (400, 21610),
+    NOT_A_MOBILE: (400, 21614),
+    TWILIO_DOWN: (503, 20500),
+}
+
 
 @dataclass
 class FakeTwilio:
@@ -137,6 +151,20 @@ def _handler(requests: list[dict[str, Any]]) -> type[BaseHTTPRequestHandler]:
             )
             requests.append({"path": self.path, "form": form, "user": user})
             account = self.path.split("/")[3]
+            refusal = REFUSALS.get(form["To"][0])
+            if refusal is not None:
+                # As Twilio answers: the error names the number.
+                status, code = refusal
+                self.answer(
+                    status,
+                    {
+                        "code": code,
+                        "message": f"Cannot text {form['To'][0]}",
+                        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                        "status": status,
+                    },
+                )
+                return
             body = json.dumps(
                 {
                     "sid": "SM" + "0" * 32,
@@ -152,6 +180,14 @@ def _handler(requests: list[dict[str, Any]]) -> type[BaseHTTPRequestHandler]:
                 }
             ).encode()
             self.send_response(201)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def answer(self, status: int, content: dict[str, Any]) -> None:
+            body = json.dumps(content).encode()
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -240,3 +276,119 @@ def test_a_message_goes_out_as_texts_through_the_twilio_sdk(
         request["form"]["Body"][0].startswith("Vote Friday\nPolls\n")
         for request in fake_twilio.requests
     )
+
+
+def twilio_sender(url: str) -> sms.TextSender:
+    sender = sms.texts_from_config(
+        {
+            "TWILIO_ACCOUNT_SID": "AC" + "3" * 32,
+            "TWILIO_AUTH_TOKEN": "secret-token",
+            "TWILIO_FROM": "+15145550000",
+            "TWILIO_API_BASE": url,
+        }
+    )
+    assert sender is not None
+    return sender
+
+
+def test_twilio_refusing_a_number_is_told_apart_from_an_outage(fake_twilio):
+    twilio_errors = pytest.importorskip(
+        "twilio.base.exceptions", reason="the twilio package is not installed"
+    )
+    sender = twilio_sender(fake_twilio.url)
+
+    with pytest.raises(sms.RecipientRefused) as stopped:
+        sender.send(STOPPED, "Vote Friday")
+    with pytest.raises(sms.RecipientRefused) as not_a_mobile:
+        sender.send(NOT_A_MOBILE, "Vote Friday")
+    with pytest.raises(twilio_errors.TwilioRestException) as outage:
+        sender.send(TWILIO_DOWN, "Vote Friday")
+
+    assert (stopped.value.code, stopped.value.unsubscribed) == (21610, True)
+    assert (not_a_mobile.value.code, not_a_mobile.value.unsubscribed) == (21614, False)
+    assert not isinstance(outage.value, sms.RecipientRefused)
+    # What reaches the job's record and the log names no number.
+    assert "555" not in repr(stopped.value) + str(stopped.value)
+    assert stopped.value.__cause__ is None and stopped.value.__suppress_context__
+
+
+def test_a_member_who_answered_stop_is_skipped_and_the_batch_goes_on(
+    make, now, app, monkeypatch, fake_twilio
+):
+    pytest.importorskip("twilio", reason="the twilio package is not installed")
+    monkeypatch.setitem(app.extensions, "union_texts", twilio_sender(fake_twilio.url))
+    here = make.workplace()
+    organizer = make.user(roles=(Role.ORGANIZER,))
+    texter(make, here, "+15145550100")
+    stopped = texter(make, here, STOPPED)
+    texter(make, here, NOT_A_MOBILE)
+    texter(make, here, "+15145550101")
+
+    def send(subject: str) -> MemberMessage:
+        message = messages.send(
+            Draft(Segment(SegmentKind.WORKPLACE, str(here.id)), subject, "Polls"),
+            actor=organizer,
+            now=now,
+            texts_enabled=True,
+        )
+        handoff.commit()
+        return message
+
+    first = send("Vote Friday")
+
+    texted = [request["form"]["To"][0] for request in fake_twilio.requests]
+    assert sorted(texted) == sorted(
+        ["+15145550100", STOPPED, NOT_A_MOBILE, "+15145550101"]
+    )
+    progress = messages.progress(first)
+    assert (progress.sent, progress.skipped, progress.failed, progress.queued) == (
+        2,
+        1,
+        1,
+        0,
+    )
+    assert db.session.get(MemberMessage, first.id).state is MessageState.SENT
+    assert not db.session.scalars(
+        sa.select(Job).where(Job.kind == messages.BATCH_JOB, Job.attempts > 1)
+    ).all()
+    consent = db.session.scalar(
+        sa.select(MessageConsent).where(
+            MessageConsent.member_id == stopped.id,
+            MessageConsent.channel == Channel.TEXT,
+        )
+    )
+    assert (consent.granted, consent.source, consent.at) == (
+        False,
+        ConsentSource.TEXT_REPLY,
+        now,
+    )
+
+    fake_twilio.requests.clear()
+    send("Count on Monday")
+
+    # Their number is on the unsubscribed list: Twilio is not asked again.
+    assert STOPPED not in [request["form"]["To"][0] for request in fake_twilio.requests]
+
+
+def test_twilio_down_puts_the_text_back_for_the_retry(
+    make, now, app, monkeypatch, fake_twilio
+):
+    pytest.importorskip("twilio", reason="the twilio package is not installed")
+    monkeypatch.setitem(app.extensions, "union_texts", twilio_sender(fake_twilio.url))
+    here = make.workplace()
+    texter(make, here, TWILIO_DOWN)
+
+    message = messages.send(
+        Draft(Segment(SegmentKind.WORKPLACE, str(here.id)), "Vote Friday", "Polls"),
+        actor=make.user(roles=(Role.ORGANIZER,)),
+        now=now,
+        texts_enabled=True,
+    )
+    handoff.commit()
+
+    progress = messages.progress(message)
+    assert (progress.sent, progress.queued) == (0, 1)
+    [job] = db.session.scalars(
+        sa.select(Job).where(Job.kind == messages.BATCH_JOB)
+    ).all()
+    assert job.error_class == "TwilioRestException"

@@ -14,16 +14,38 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 try:
+    from twilio.base.exceptions import TwilioRestException
     from twilio.http.http_client import TwilioHttpClient
     from twilio.rest import Client
 except ImportError:  # the SDK is not installed: no texts
     TwilioHttpClient = None
     Client = None
+    TwilioRestException = None
+
+
+class RecipientRefused(Exception):
+    """The provider will never deliver to this number, however often it is tried:
+    its owner answered STOP (`unsubscribed`), or it cannot take texts at all.
+    Carries the provider's error code only, never the number."""
+
+    def __init__(self, code: int, *, unsubscribed: bool) -> None:
+        super().__init__(code)
+        self.code = code
+        self.unsubscribed = unsubscribed
+
+
+#: Twilio's error for a number whose owner replied STOP (or ARRET, UNSUBSCRIBE,
+#: CANCEL...): Twilio refuses every text to it until they reply START.
+TWILIO_UNSUBSCRIBED = 21610
+#: Twilio's errors for numbers that cannot take a text: invalid, not a mobile,
+#: unreachable by text, or in a country the account may not text.
+TWILIO_UNDELIVERABLE = frozenset({21211, 21408, 21612, 21614})
 
 
 class TextSender(Protocol):
     def send(self, to: str, body: str) -> str:
-        """Sends one text; returns the provider's id for it."""
+        """Sends one text; returns the provider's id for it. Raises
+        RecipientRefused for a number that will never take one."""
         ...
 
 
@@ -56,7 +78,15 @@ class TwilioTexts:
         self.sender = sender
 
     def send(self, to: str, body: str) -> str:
-        message = self.client.messages.create(to=to, from_=self.sender, body=body)
+        try:
+            message = self.client.messages.create(to=to, from_=self.sender, body=body)
+        except TwilioRestException as error:
+            # Twilio's own message names the number: it is not carried on.
+            if error.code == TWILIO_UNSUBSCRIBED:
+                raise RecipientRefused(error.code, unsubscribed=True) from None
+            if error.code in TWILIO_UNDELIVERABLE:
+                raise RecipientRefused(error.code, unsubscribed=False) from None
+            raise
         return str(message.sid)
 
 

@@ -66,6 +66,9 @@ class ConsentSource(enum.StrEnum):
     PROFILE = "profile"
     UNSUBSCRIBE_LINK = "unsubscribe_link"
     ADMIN = "admin"
+    #: The member replied STOP (or ARRET) to a text: the provider said so when
+    #: the next one was sent.
+    TEXT_REPLY = "text_reply"
 
 
 class MemberMessage(Model):

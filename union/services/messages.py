@@ -615,6 +615,29 @@ def release(delivery_id: int) -> None:
     )
 
 
+def refused(delivery_id: int, *, unsubscribed: bool, now: datetime) -> None:
+    """A copy the provider will never deliver (flushed). Either the member
+    answered STOP to a text, which withdraws their consent to texts at once, as
+    the link in a message does (the copy is skipped), or the number cannot take
+    a text (the copy failed)."""
+    delivery = db.session.get(MessageDelivery, delivery_id)
+    if delivery is None:
+        return
+    if unsubscribed:
+        member = db.session.get(Member, delivery.member_id)
+        if member is not None:
+            record_consent(
+                member,
+                delivery.channel,
+                granted=False,
+                source=ConsentSource.TEXT_REPLY,
+                now=now,
+            )
+    delivery.state = DeliveryState.SKIPPED if unsubscribed else DeliveryState.FAILED
+    delivery.sent_at = None
+    db.session.flush()
+
+
 def is_sending(message_id: int) -> bool:
     state = db.session.scalar(
         sa.select(MemberMessage.state).where(MemberMessage.id == message_id)

@@ -37,6 +37,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,6 +59,7 @@ from union.models import (
     Job,
     Member,
     MemberMessage,
+    MessageConsent,
     MessageDelivery,
     MessageState,
     Role,
@@ -175,6 +179,77 @@ def populate(members: int) -> dict[str, int]:
     }
 
 
+def agree_by_email() -> int:
+    """On a database made earlier (`make bench`'s): every member with an account who
+    prefers email has agreed to it on joining, as `populate` records. Idempotent;
+    returns how many agree to email."""
+    already = sa.exists().where(
+        MessageConsent.member_id == Member.id, MessageConsent.channel == Channel.EMAIL
+    )
+    db.session.execute(
+        sa.insert(MessageConsent).from_select(
+            ["member_id", "channel", "granted", "at", "source"],
+            sa.select(
+                Member.id,
+                sa.literal(Channel.EMAIL.value),
+                sa.true(),
+                sa.literal(NOW, sa.DateTime(timezone=True)),
+                sa.literal(ConsentSource.JOINING_FORM.value),
+            ).where(
+                Member.user_id.is_not(None),
+                Member.contact_preference == ContactPreference.EMAIL,
+                ~already,
+            ),
+        )
+    )
+    db.session.commit()
+    agreeing = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(MessageConsent)
+        .where(MessageConsent.channel == Channel.EMAIL, MessageConsent.granted)
+    )
+    return agreeing or 0
+
+
+def forget(message_id: int) -> None:
+    """Removes a benchmark's message, its deliveries and its jobs, so the database
+    the pages are measured on stays as it was generated."""
+    db.session.rollback()
+    db.session.execute(
+        sa.delete(Job).where(
+            Job.kind.in_((messages.ADDRESSING_JOB, messages.BATCH_JOB)),
+            sa.or_(
+                Job.key == f"{messages.ADDRESSING_JOB}:{message_id}",
+                Job.key.startswith(f"{messages.BATCH_JOB}:{message_id}:"),
+            ),
+        )
+    )
+    db.session.execute(
+        sa.delete(MessageDelivery).where(MessageDelivery.message_id == message_id)
+    )
+    db.session.execute(sa.delete(MemberMessage).where(MemberMessage.id == message_id))
+    db.session.commit()
+
+
+@contextmanager
+def app_for(url: sa.URL, redis: str) -> Iterator[Any]:
+    """The app on `url` with the benchmark's keys and queue, inside its context;
+    the process's environment is as it was afterwards."""
+    saved = dict(os.environ)
+    os.environ.update(environment(url, None, redis))
+    try:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url.render_as_string(False)})
+        with app.app_context():
+            try:
+                yield app
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 # Addressing -------------------------------------------------------------------------
 
 
@@ -268,9 +343,30 @@ def free_port() -> int:
         return port
 
 
-def deliver(
-    url: sa.URL, redis: str, *, message_id: int, seconds: float, workers: int
-) -> dict[str, Any]:
+@dataclass
+class Sending:
+    """A message being delivered by a real worker to the sink, as it goes."""
+
+    sink: Sink
+    worker: subprocess.Popen[bytes]
+    message_id: int
+    to_send: int
+
+    def check_worker(self) -> None:
+        if self.worker.poll() is not None:
+            error = (
+                self.worker.stderr.read().decode()[-2000:] if self.worker.stderr else ""
+            )
+            raise SystemExit(f"the worker stopped: {error}")
+
+
+@contextmanager
+def sending(
+    url: sa.URL, redis: str, *, message_id: int, workers: int
+) -> Iterator[Sending]:
+    """Starts the sink and a worker of `workers` threads; on leaving, pauses the
+    message if it is still sending (the batches obey before their next recipient)
+    and stops both."""
     sink = Sink()
     port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
@@ -290,29 +386,15 @@ def deliver(
             MessageDelivery.channel == Channel.EMAIL,
         )
     )
-    samples: list[tuple[float, int]] = []
-    started = time.perf_counter()
     try:
-        while True:
-            time.sleep(1)
-            elapsed = time.perf_counter() - started
-            samples.append((elapsed, sink.count))
-            if sink.count >= (to_send or 0) or (seconds and elapsed >= seconds):
-                break
-            if worker.poll() is not None:
-                raise SystemExit(
-                    "the worker stopped: " + worker.stderr.read().decode()[-2000:]
-                    if worker.stderr
-                    else "the worker stopped"
-                )
+        yield Sending(sink, worker, message_id, to_send or 0)
         db.session.rollback()
         message = db.session.get(MemberMessage, message_id)
         assert message is not None
-        paused = message.state is MessageState.SENDING
-        if paused:
+        if message.state is MessageState.SENDING:
             messages.pause(message, actor=message_author(message), now=NOW)
             db.session.commit()
-        time.sleep(2)  # the batches stop before their next recipient
+        time.sleep(2)
     finally:
         worker.send_signal(signal.SIGINT)
         try:
@@ -322,15 +404,25 @@ def deliver(
             worker.wait()
         controller.stop()
         app_queue().flush()
-    db.session.rollback()
-    sent = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(MessageDelivery)
-        .where(
-            MessageDelivery.message_id == message_id,
-            MessageDelivery.state == DeliveryState.SENT,
-        )
-    )
+        db.session.rollback()
+
+
+def deliver(
+    url: sa.URL, redis: str, *, message_id: int, seconds: float, workers: int
+) -> dict[str, Any]:
+    samples: list[tuple[float, int]] = []
+    started = time.perf_counter()
+    with sending(url, redis, message_id=message_id, workers=workers) as delivery:
+        sink, to_send = delivery.sink, delivery.to_send
+        while True:
+            time.sleep(1)
+            elapsed = time.perf_counter() - started
+            samples.append((elapsed, sink.count))
+            if sink.count >= to_send or (seconds and elapsed >= seconds):
+                break
+            delivery.check_worker()
+    paused = sink.count < to_send
+    sent = marked_sent(message_id)
     steady = [(t, n) for t, n in samples if t >= WARM_UP_SECONDS]
     rate = (
         (steady[-1][1] - steady[0][1]) / (steady[-1][0] - steady[0][0])
@@ -344,12 +436,26 @@ def deliver(
         "workers": workers,
         "seconds": samples[-1][0] if samples else 0.0,
         "sink_received": sink.count,
-        "marked_sent": sent or 0,
-        "to_send": to_send or 0,
+        "marked_sent": sent,
+        "to_send": to_send,
         "paused_at_the_end": paused,
         "sustained_per_second": rate,
         "median_per_second": statistics.median(per_second) if per_second else 0.0,
     }
+
+
+def marked_sent(message_id: int) -> int:
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(MessageDelivery)
+            .where(
+                MessageDelivery.message_id == message_id,
+                MessageDelivery.state == DeliveryState.SENT,
+            )
+        )
+        or 0
+    )
 
 
 def message_author(message: Any) -> User:
@@ -388,10 +494,8 @@ def main() -> None:
         url = target_url(arguments.database_url)
         say(f"fresh database {url.database}")
         fresh_database(url)
-    os.environ.update(environment(url, None, arguments.redis))
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url.render_as_string(False)})
     results: dict[str, Any] = {"members": arguments.members}
-    with app.app_context():
+    with app_for(url, arguments.redis) as app:
         flask_migrate.upgrade()
         say(f"inventing {arguments.members:,} members")
         results["preferences"] = populate(arguments.members)

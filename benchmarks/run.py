@@ -7,6 +7,9 @@
    each endpoint alone (BENCH_USERS users, no pause) for BENCH_SECONDS after a
    warm-up, then everything mixed for BENCH_SUSTAIN_SECONDS at the rate the floor
    sustained, which must give no error.
+   Then every endpoint again while a real worker delivers a message to every
+   member to a local SMTP sink (benchmarks/messages.py; Redis at BENCH_REDIS),
+   so the ratios to the floor are seen while it sends.
 3. Measures the peak memory of a full roster export, times closing a survey round
    (benchmarks/close_round.py, once the survey exists), profiles the slowest page.
 4. Writes the figures between the markers in benchmarks/results.md (machine, data
@@ -28,7 +31,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -60,6 +63,9 @@ SETTINGS = {
     "BENCH_WARMUP_SECONDS": "5",
     "BENCH_SECONDS": "20",
     "BENCH_SUSTAIN_SECONDS": "60",
+    "BENCH_SEND_THREADS": "4",
+    # A database of its own, so no other app's worker takes the message's jobs.
+    "BENCH_REDIS": "redis://127.0.0.1:6379/13",
     "BENCH_NOTE": "",
 }
 PASSWORD = "union-bench-password"
@@ -483,6 +489,80 @@ def machine() -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class WhileSending:
+    pages: dict[str, Figures]
+    #: The pages measured after every email had gone (none, at full size).
+    after_the_last_email: frozenset[str]
+    recipients: int
+    queued_seconds: float
+    #: Seconds since the first page began and emails marked sent: when it began
+    #: and after each page, while some were still to send.
+    progress: list[tuple[float, int]]
+    workers: int
+
+    @property
+    def sent_while_measuring(self) -> int:
+        return self.progress[-1][1] - self.progress[0][1]
+
+    @property
+    def seconds(self) -> float:
+        return self.progress[-1][0] - self.progress[0][0]
+
+    @property
+    def per_second(self) -> float:
+        return self.sent_while_measuring / self.seconds if self.seconds else 0.0
+
+
+def pages_while_sending(measure: Callable[[str], Figures]) -> WhileSending:
+    """Every page measured again while a real worker delivers a message to every
+    member to a local SMTP sink (benchmarks/messages.py), on the same database;
+    the message is paused and removed afterwards."""
+    import messages as message_bench  # benchmarks/messages.py, beside this file
+    import sqlalchemy as sa
+
+    url = sa.make_url(database_url())
+    workers = int(setting("BENCH_SEND_THREADS"))
+    with message_bench.app_for(url, setting("BENCH_REDIS")) as app:
+        app.extensions["union_queue"].huey.flush()
+        agreed = message_bench.agree_by_email()
+        say(f"  {agreed:,} members agree to email")
+        addressing = message_bench.address_everyone()
+        message_id, recipients = addressing["message_id"], addressing["by_email"]
+        say(
+            f"  {recipients:,} emails queued in {addressing['queued_seconds']:.2f} s;"
+            f" a worker of {workers} threads sends"
+        )
+        try:
+            with message_bench.sending(
+                url, setting("BENCH_REDIS"), message_id=message_id, workers=workers
+            ) as delivery:
+                time.sleep(int(setting("BENCH_WARMUP_SECONDS")))
+                delivery.check_worker()
+                started = time.monotonic()
+                progress = [(0.0, message_bench.marked_sent(message_id))]
+                pages: dict[str, Figures] = {}
+                after_the_last: set[str] = set()
+                for name in ENDPOINT_NAMES:
+                    if progress[-1][1] >= recipients:
+                        after_the_last.add(name)
+                    pages[name] = measure(name)
+                    delivery.check_worker()
+                    if not after_the_last:
+                        sent = message_bench.marked_sent(message_id)
+                        progress.append((time.monotonic() - started, sent))
+        finally:
+            message_bench.forget(message_id)
+    return WhileSending(
+        pages=pages,
+        after_the_last_email=frozenset(after_the_last),
+        recipients=recipients,
+        queued_seconds=addressing["queued_seconds"],
+        progress=progress,
+        workers=workers,
+    )
+
+
 # The report -------------------------------------------------------------------------
 
 
@@ -503,6 +583,7 @@ def report(
     mixed: dict[str, Figures],
     rate: float,
     sustain: int,
+    sending: WhileSending,
     export: dict[str, Any],
     survey: dict[str, Any] | None,
     slowest: str,
@@ -567,6 +648,7 @@ def report(
             f"| {name} | {result.rps:.1f} | {ms(result.p50)} | {ms(result.p95)} | "
             f"{ms(result.p99)} | {result.failures} |"
         )
+    lines += ["", *while_sending_lines(single, sending)]
     verdict = "within" if export["peak_rss_mb"] < EXPORT_TARGET_MB else "**over**"
     lines += [
         "",
@@ -598,6 +680,44 @@ def report(
         "```",
     ]
     return "\n".join(lines)
+
+
+def while_sending_lines(single: dict[str, Figures], sending: WhileSending) -> list[str]:
+    """The pages' ratios to the floor alone and while a message is delivered."""
+    floor, busy_floor = single["floor"], sending.pages["floor"]
+    late = sending.after_the_last_email
+    when = (
+        "; every email was sent before these were measured: " + ", ".join(sorted(late))
+        if late
+        else "; still sending when the last page was measured"
+    )
+    lines = [
+        f"While a message to everyone is delivered: {sending.recipients:,} emails "
+        f"queued in {sending.queued_seconds:.2f} s, a worker of {sending.workers} "
+        f"threads sending to a local SMTP sink at **{sending.per_second:.0f} a "
+        f"second** while the pages were measured ({sending.sent_while_measuring:,} "
+        f"in {sending.seconds:.0f} s{when}). Each page measured as above.",
+        "",
+        "| endpoint | p50 alone | p50 while sending | p50 / floor alone | "
+        "p50 / floor while sending | errors while sending | within 3x |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, alone in single.items():
+        busy = sending.pages[name]
+        ratio = busy.p50 / busy_floor.p50
+        verdict = (
+            "floor"
+            if name == "floor"
+            else ("yes" if ratio <= TARGET_RATIO else "**no**")
+        )
+        if name in late:
+            verdict += " (sent by then)"
+        lines.append(
+            f"| {name} | {ms(alone.p50)} | {ms(busy.p50)} | "
+            f"{times(alone.p50 / floor.p50)} | {times(ratio)} | {busy.failures} | "
+            f"{verdict} |"
+        )
+    return lines
 
 
 def write_results(section: str) -> None:
@@ -698,11 +818,10 @@ def main() -> None:
     plan_file = OUT / "plan.json"
     plan_file.write_text(json.dumps(the_plan, indent=1))
 
-    single: dict[str, Figures] = {}
-    with gunicorn(port, workers):
-        for name in ENDPOINT_NAMES:
-            say(f"{name}: {users} users for {warmup + seconds} s")
-            measured = load(
+    def measure(name: str) -> Figures:
+        say(f"{name}: {users} users for {warmup + seconds} s")
+        result = figures(
+            load(
                 locust,
                 port,
                 name,
@@ -710,13 +829,17 @@ def main() -> None:
                 seconds=seconds,
                 warmup=warmup,
                 plan_file=plan_file,
-            )
-            single[name] = figures(measured, name)
-            result = single[name]
-            say(
-                f"  {result.rps:.0f}/s, p50 {ms(result.p50)} ms, p95 {ms(result.p95)} ms, "
-                f"{result.failures} errors"
-            )
+            ),
+            name,
+        )
+        say(
+            f"  {result.rps:.0f}/s, p50 {ms(result.p50)} ms, p95 {ms(result.p95)} ms, "
+            f"{result.failures} errors"
+        )
+        return result
+
+    with gunicorn(port, workers):
+        single = {name: measure(name) for name in ENDPOINT_NAMES}
         rate = single["floor"].rps
         say(f"everything mixed at {rate:.0f} requests/s for {warmup + sustain} s")
         measured = load(
@@ -731,6 +854,8 @@ def main() -> None:
         )
         mixed = {name: figures(measured, name) for name in ENDPOINT_NAMES}
         say(f"  {sum(r.failures for r in mixed.values())} errors")
+        say("every page again while a message to everyone is delivered")
+        sending = pages_while_sending(measure)
     say("roster export memory")
     export = export_memory()
     survey = close_round()
@@ -754,6 +879,7 @@ def main() -> None:
         mixed=mixed,
         rate=rate,
         sustain=sustain,
+        sending=sending,
         export=export,
         survey=survey,
         slowest=slowest,

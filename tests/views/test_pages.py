@@ -62,6 +62,34 @@ def test_every_form_field_has_a_label(client, make):
     assert unlabelled == []
 
 
+def test_every_described_field_names_only_elements_that_exist(app, client, make):
+    """aria-describedby points at the hint and error shown with the field, and is
+    left out when there are none (it once read "None" on checkboxes)."""
+    import re
+
+    from wtforms import BooleanField, Form
+
+    class Ticks(Form):
+        plain = BooleanField("Plain")
+        explained = BooleanField("Explained", description="Why it matters")
+
+    pages = [client.get("/join").get_data(as_text=True)]
+    with app.test_request_context():
+        ticks = Ticks()
+        ticks.explained.errors = ["Tick it."]
+        macros = app.jinja_env.get_template("_macros.html").module
+        pages.append(
+            str(macros.checkbox(ticks.plain) + macros.checkbox(ticks.explained))
+        )
+    for page in pages:
+        ids = set(re.findall(r'\bid="([^"]+)"', page))
+        described = re.findall(r'aria-describedby="([^"]*)"', page)
+        assert described
+        named = {name for value in described for name in value.split()}
+        assert named <= ids, named - ids
+    assert 'aria-describedby="explained-hint explained-error"' in pages[-1]
+
+
 def test_the_benchmark_floor_is_off_unless_configured(client, app, monkeypatch):
     assert client.get("/floor").status_code == 404
     monkeypatch.setitem(app.config, "BENCHMARK_FLOOR", True)

@@ -956,6 +956,14 @@ def test_an_organizer_writes_to_one_workplace_and_a_member_unsubscribes_in_one_c
     page.get_by_label("Message in English").fill("Come to the break room at 6.")
     page.get_by_role("button", name="Send…").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Send this message")
+    # Going back to change a word keeps what was written.
+    page.get_by_role("button", name="Cancel and go back").click()
+    expect(page.get_by_label("Message in English")).to_have_value(
+        "Come to the break room at 6."
+    )
+    page.get_by_label("Message in English").fill("Come to the break room at 6:30.")
+    page.get_by_role("button", name="Send…").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Send this message")
     organizer.see("confirm")
     page.get_by_role("button", name="Send now").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
@@ -966,6 +974,7 @@ def test_an_organizer_writes_to_one_workplace_and_a_member_unsubscribes_in_one_c
 
     mail = live_union.last_mail_to("member@example.org")
     assert mail.subject == "Members' meeting on Thursday"
+    assert "Come to the break room at 6:30." in mail.body
     assert mail.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     link = re.search(r"<(http[^>]+)>", mail.headers["List-Unsubscribe"]).group(1)
     assert link in mail.body

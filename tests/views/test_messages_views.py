@@ -9,6 +9,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import hidden_fields
 from union.db import db
 from union.models import (
     Channel,
@@ -120,6 +121,32 @@ def test_bad_input_gets_a_clear_message_and_queues_nothing(
         assert "Come to the meeting at 6." in page
     assert jobs_recorded() == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(MemberMessage)) == 0
+
+
+def test_going_back_from_the_question_keeps_what_was_written(client, union, outbox):
+    client.sign_in(ORGANIZER)
+    asking = client.submit("/messages/new", compose(union))
+    page = asking.get_data(as_text=True)
+    assert 'name="going_back" value="yes"' in page
+
+    # "Cancel and go back" posts the form as it was sent, with its own name.
+    back = client.post(
+        "/messages/new", data={**hidden_fields(page), "going_back": "yes"}
+    )
+
+    assert back.status_code == 200
+    form = back.get_data(as_text=True)
+    assert "<h1>Write a message</h1>" in form
+    for written in ("Meeting Thursday", "Come to the meeting at 6.", "Réunion jeudi"):
+        assert written in form
+    assert f'<option selected value="workplace:{union.id}">' in form
+    assert jobs_recorded() == 0
+    assert outbox == []
+
+    # Sent from there, after all, it asks again and goes once.
+    sent = client.submit_and_confirm("/messages/new", compose(union))
+    assert sent.status_code == 302
+    assert len(outbox) == 2
 
 
 def test_an_admin_may_write_to_everyone(client, union, outbox):

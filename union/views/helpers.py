@@ -127,6 +127,9 @@ def done(action: Callable[[], object], *, success: str) -> bool:
 
 #: The field the page that asks first adds, so the second post does the action.
 CONFIRMED = "confirmed"
+#: The field of its "Cancel and go back" button when the form's words go back
+#: with it (Question.keeps_answers).
+GOING_BACK = "going_back"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +146,16 @@ class Question:
     back_url: str
     #: What a bulk action will act on, one line each ("Robin H. (#1042)").
     listed: tuple[str, ...] = ()
+    #: "Cancel and go back" posts the form back as it was sent, for a form whose
+    #: words would be lost by going back to it empty (a message being written).
+    #: The view shows its form again when `going_back()`.
+    keeps_answers: bool = False
+
+
+def going_back() -> bool:
+    """Whether the person pressed "Cancel and go back" on a page that asked first
+    and keeps their answers: show them the form again, as they filled it."""
+    return request.form.get(GOING_BACK) == "yes"
 
 
 def ask_first(question: Question) -> ResponseReturnValue | None:
@@ -152,12 +165,12 @@ def ask_first(question: Question) -> ResponseReturnValue | None:
     again, with every field it was sent, plus `confirmed=yes`: no JavaScript,
     and nothing is done until that second post. The action itself must be safe
     to confirm twice (its service refuses what is already done)."""
-    if request.form.get(CONFIRMED) == "yes":
+    if request.form.get(CONFIRMED) == "yes" and not going_back():
         return None
     carried = [
         (name, value)
         for name, value in request.form.items(multi=True)
-        if name not in ("csrf_token", CONFIRMED)
+        if name not in ("csrf_token", CONFIRMED, GOING_BACK)
     ]
     return render_template(
         "confirm.html",
@@ -165,6 +178,7 @@ def ask_first(question: Question) -> ResponseReturnValue | None:
         action=request.path,
         carried=carried,
         action_form=ActionForm(),
+        going_back_field=GOING_BACK,
     )
 
 

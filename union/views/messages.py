@@ -35,7 +35,7 @@ from union.models import (
     Workplace,
 )
 from union.services import members, messages
-from union.views.helpers import Question, actor, ask_first, done
+from union.views.helpers import Question, actor, ask_first, done, going_back
 from union.web.access import public, roles
 from union.web.member_messages import read_unsubscribe_token, texts_enabled
 
@@ -118,7 +118,7 @@ def compose() -> ResponseReturnValue:
             db.session.rollback()
             form.apply_errors(error)
         else:
-            if "preview" not in request.form:
+            if "preview" not in request.form and not going_back():
                 asking = ask_first(
                     Question(
                         title=ngettext(
@@ -133,6 +133,7 @@ def compose() -> ResponseReturnValue:
                         confirm_label=_("Send now"),
                         back_url=url_for(".compose"),
                         listed=reach_lines(reach),
+                        keeps_answers=True,
                     )
                 )
                 if asking is not None:

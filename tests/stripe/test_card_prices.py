@@ -485,4 +485,6 @@ def test_the_levels_page_takes_the_same_queries_whatever_the_jobs_and_subscripti
     page = levels_page(treasurer)
     assert page["Extra"].count("being set up") == 2
     assert "0 of 4 moved" in page["Extra"]
-    assert queries() == few
+    # One more while members are being moved, to count their subscriptions
+    # (only then: at 100,000 members the count took 100 ms).
+    assert queries() == few + 1

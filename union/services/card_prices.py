@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -312,14 +312,22 @@ def _unfinished_jobs() -> dict[tuple[str, int, int], JobStanding]:
     return found
 
 
-def _live_subscriptions_by_price() -> dict[int, dict[str | None, int]]:
-    """Live card subscriptions counted by their member's level and their price."""
+def _live_subscriptions_by_price(
+    level_ids: Collection[int],
+) -> dict[int, dict[str | None, int]]:
+    """Live card subscriptions of members on these levels, counted by level and
+    price."""
+    if not level_ids:
+        return {}
     rows = db.session.execute(
         sa.select(
             Member.dues_level_id, DuesSubscription.stripe_price_id, sa.func.count()
         )
         .join(Member, Member.id == DuesSubscription.member_id)
-        .where(DuesSubscription.status.in_(LIVE_STATUSES))
+        .where(
+            DuesSubscription.status.in_(LIVE_STATUSES),
+            Member.dues_level_id.in_(level_ids),
+        )
         .group_by(Member.dues_level_id, DuesSubscription.stripe_price_id)
     ).all()
     counts: dict[int, dict[str | None, int]] = {}
@@ -329,11 +337,20 @@ def _live_subscriptions_by_price() -> dict[int, dict[str | None, int]]:
 
 
 def card_states(levels: list[DuesLevel], *, now: datetime) -> dict[int, LevelCardState]:
-    """How each level's amounts stand on Stripe (rates loaded), in two queries
-    whatever the number of levels, jobs or subscriptions."""
+    """How each level's amounts stand on Stripe (rates loaded), in one query
+    whatever the number of levels, jobs or subscriptions, and a second counting
+    the card subscriptions of the levels whose members are being moved to a new
+    price (tens of thousands of rows at 100,000 members, so only then)."""
     today = clock.today(now)
     unfinished = _unfinished_jobs()
-    subscriptions = _live_subscriptions_by_price()
+    moving_rates = {rate_id for kind, rate_id, _cents in unfinished if kind == MOVE_JOB}
+    subscriptions = _live_subscriptions_by_price(
+        {
+            level.id
+            for level in levels
+            if any(rate.id in moving_rates for rate in rates_to_price(level, today))
+        }
+    )
     states = {}
     for level in levels:
         by_price = subscriptions.get(level.id, {})

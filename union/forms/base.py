@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from flask_babel import LazyString
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import DateField, IntegerField, SelectField, StringField, widgets
 from wtforms.fields.choices import (  # type: ignore[attr-defined]  # 3.3 API; stubs lag
     SelectChoice,
@@ -27,6 +28,7 @@ __all__ = [
     "MoneyField",
     "MonthField",
     "PlainDateField",
+    "QuickSelect",
     "SearchForm",
     "SelectChoice",
     "SortField",
@@ -153,6 +155,22 @@ class MonthField(StringField):
         if isinstance(value, date):
             return value.strftime("%Y-%m")
         return str(value or "")
+
+
+class QuickSelect(widgets.Select):
+    """WTForms' select, writing the same markup for a plain option without going
+    through html_params for each: the thousand workplaces a federation's
+    organizer chooses among took 20 ms to write."""
+
+    @classmethod
+    def render_option(  # type: ignore[override]  # 3.3 API; stubs lag
+        cls, choice: Any, **kwargs: Any
+    ) -> Markup:
+        if kwargs or choice.render_kw or not isinstance(choice.value, str):
+            return super().render_option(choice, **kwargs)
+        selected = " selected" if choice.selected else ""
+        value, label = escape(choice.value), escape(choice.label or choice.value)
+        return Markup(f'<option{selected} value="{value}">{label}</option>')  # noqa: S704 -- both escaped
 
 
 def chosen(enum_class: type[EnumT], value: object) -> EnumT | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from typing import Protocol
 
 from wtforms import (
     BooleanField,
@@ -13,10 +14,18 @@ from wtforms import (
     TextAreaField,
 )
 
-from union.forms.base import BaseForm, SelectChoice, strip_filter
+from union.forms.base import BaseForm, QuickSelect, SelectChoice, strip_filter
 from union.i18n import _, _l
 from union.labels import label
-from union.models import SUBJECT_MAX, Sector, Workplace
+from union.models import SUBJECT_MAX, Sector
+
+
+class NamedWorkplace(Protocol):
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
 
 
 class ComposeForm(BaseForm):
@@ -28,6 +37,7 @@ class ComposeForm(BaseForm):
     segment = SelectField(
         _l("Who is it for?"),
         validate_choice=False,
+        widget=QuickSelect(),
         description=_l(
             "You will see how many people it reaches before anything is sent. "
             "You never see their addresses."
@@ -56,17 +66,18 @@ class ComposeForm(BaseForm):
         render_kw={"rows": 10, "lang": "fr"},
     )
 
-    def offer(self, workplaces: Sequence[Workplace], *, admin: bool) -> None:
+    def offer(self, workplaces: Sequence[NamedWorkplace], *, admin: bool) -> None:
         offered = [SelectChoice("", _l("Choose a group"))]
         if admin:
             offered += [
                 SelectChoice("everyone", _l("Every member")),
                 SelectChoice("good_standing", _l("Members in good standing")),
             ]
+        # Translated once, not once for each of up to a thousand workplaces.
+        workplace_label = _("Workplace: %(name)s")
         offered += [
             SelectChoice(
-                f"workplace:{workplace.id}",
-                _("Workplace: %(name)s", name=workplace.name),
+                f"workplace:{workplace.id}", workplace_label % {"name": workplace.name}
             )
             for workplace in workplaces
         ]

@@ -108,7 +108,11 @@ class Workplace(Model):
 
     @property
     def name(self) -> str:
-        return f"{self.employer} \u2013 {self.site}" if self.site else self.employer
+        return self.name_of(self.employer, self.site)
+
+    @staticmethod
+    def name_of(employer: str, site: str) -> str:
+        return f"{employer} \u2013 {site}" if site else employer
 
     def __repr__(self) -> str:
         return f"<Workplace {self.id}>"

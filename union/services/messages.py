@@ -97,17 +97,27 @@ def may_address(actor: User, kind: SegmentKind) -> bool:
     return actor.has_role(Role.ORGANIZER) and kind not in ADMIN_SEGMENTS
 
 
-def addressable_workplaces(actor: User) -> list[Workplace]:
-    """The confirmed workplaces the actor may write to, by name."""
+@dataclass(frozen=True, slots=True)
+class AddressableWorkplace:
+    id: int
+    name: str
+
+
+def addressable_workplaces(actor: User) -> list[AddressableWorkplace]:
+    """The confirmed workplaces the actor may write to, by name: ids and names
+    only, as a federation's organizer may choose among a thousand."""
     if not actor.has_role(*AUTHORS):
         return []
-    return list(
-        db.session.scalars(
-            visible_workplaces(actor)
-            .where(Workplace.status == WorkplaceStatus.CONFIRMED)
-            .order_by(Workplace.employer, Workplace.site)
-        )
+    rows = db.session.execute(
+        visible_workplaces(actor)
+        .with_only_columns(Workplace.id, Workplace.employer, Workplace.site)
+        .where(Workplace.status == WorkplaceStatus.CONFIRMED)
+        .order_by(Workplace.employer, Workplace.site)
     )
+    return [
+        AddressableWorkplace(id, Workplace.name_of(employer, site))
+        for id, employer, site in rows
+    ]
 
 
 def check_segment(actor: User, segment: Segment | None) -> Segment:

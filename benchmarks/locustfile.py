@@ -216,7 +216,9 @@ def organizer_report(user: BenchUser) -> None:
 
 def survey_report(user: BenchUser) -> None:
     """A report of the last closed survey round, at any level, as stored."""
-    user.page(random.choice(PLAN["survey_reports"]), "survey report", "fingerprint")
+    user.page(
+        random.choice(PLAN["survey_reports"]), "survey report", "Report check code"
+    )
 
 
 def csv_export(user: BenchUser) -> None:

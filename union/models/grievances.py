@@ -103,6 +103,8 @@ class Grievance(Model):
         ),
         sa.Index("ix_grievances_workplace_step", "workplace_id", "step"),
         sa.Index("ix_grievances_steward_deadline", "steward_id", "deadline_on"),
+        # A member's problems raised in the last day; an erased account's cases.
+        sa.Index("ix_grievances_opened_by", "opened_by_id", "created_at"),
         # The organizers' counts read these instead of the (wide, encrypted) rows.
         sa.Index(
             "ix_grievances_counts",

@@ -9,6 +9,9 @@ switched on; the discrete Laplace is one of them.
 The unit protected is one person's answer to one question. Changing it moves one
 count down by one and another up by one, so two tables that differ only in that
 answer are 2 apart in L1 distance: the noise is scaled for that.
+
+OpenDP (some 16 MB) is imported when noise is first drawn or its spread worked
+out, not with the app: only closing a round and the reports index need it.
 """
 
 from __future__ import annotations
@@ -16,10 +19,8 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-
-import opendp.prelude as dp
-
-dp.enable_features("contrib")
+from types import ModuleType
+from typing import Any
 
 #: How far one person's answer can move a table of counts (L1 distance).
 SENSITIVITY = 2
@@ -29,8 +30,17 @@ def scale_for(epsilon: float) -> float:
     return SENSITIVITY / epsilon
 
 
+@functools.cache
+def _opendp() -> ModuleType:
+    import opendp.prelude as dp
+
+    dp.enable_features("contrib")
+    return dp
+
+
 @functools.lru_cache(maxsize=16)
-def _mechanism(epsilon: float) -> dp.Measurement:
+def _mechanism(epsilon: float) -> Any:
+    dp = _opendp()
     measurement = dp.m.make_laplace(
         dp.vector_domain(dp.atom_domain(T=int)),
         dp.l1_distance(T=int),
@@ -53,7 +63,7 @@ def give_or_take(epsilon: float, cells: int = 1, confidence: float = 0.9) -> int
     within k of zero at least `confidence` of the time."""
     if cells == 1:
         # OpenDP's own bound for one draw: P(|noise| > accuracy) <= 1 - confidence.
-        accuracy = dp.discrete_laplacian_scale_to_accuracy(
+        accuracy = _opendp().discrete_laplacian_scale_to_accuracy(
             scale=scale_for(epsilon), alpha=1 - confidence
         )
         return math.floor(accuracy)

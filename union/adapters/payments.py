@@ -3,6 +3,9 @@
 Everything that leaves here is a plain dict or dataclass, so the rest of the app
 never handles Stripe objects. Metadata sent to Stripe is the member's opaque public
 id and nothing else: no names, workplaces or dues levels.
+
+`stripe` (with the requests and aiohttp it brings, some 15 MB) is imported when
+the gateway first talks to Stripe or checks a webhook, not with the app.
 """
 
 from __future__ import annotations
@@ -11,9 +14,24 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import stripe
+if TYPE_CHECKING:
+    import stripe
+else:
+    stripe = None
+
+
+def _load_stripe() -> None:
+    """Binds `stripe` in this module when it is needed (after the first time,
+    the import finds it loaded): every use of it below comes after the client is
+    made or a webhook is checked."""
+    global stripe
+    import stripe as loaded
+
+    stripe = loaded
+
 
 #: The product every dues price belongs to; a fixed id makes setup repeatable.
 PRODUCT_ID = "union_dues"
@@ -183,28 +201,37 @@ class StripeGateway:
         product_name: str = "Membership dues",
         statement_descriptor: str = "MEMBERSHIP",
     ) -> None:
-        self._http = stripe.RequestsClient()
-        self.client = stripe.StripeClient(
-            secret_key,
-            http_client=self._http,
-            base_addresses={"api": api_base} if api_base else None,
-            # A local peer ignores idempotency keys, so a retried POST would duplicate.
-            max_network_retries=0 if api_base else 2,
-        )
+        self._secret_key = secret_key
+        self._api_base = api_base
+        self._http: stripe.RequestsClient | None = None
         self.webhook_secret = webhook_secret
         self.currency = currency.lower()
         self.product_name = product_name
         self.statement_descriptor = statement_descriptor
 
+    @cached_property
+    def client(self) -> stripe.StripeClient:
+        _load_stripe()
+        self._http = stripe.RequestsClient()
+        return stripe.StripeClient(
+            self._secret_key,
+            http_client=self._http,
+            base_addresses={"api": self._api_base} if self._api_base else None,
+            # A local peer ignores idempotency keys, so a retried POST would duplicate.
+            max_network_retries=0 if self._api_base else 2,
+        )
+
     def close(self) -> None:
-        """Closes the pooled HTTP connections to Stripe."""
-        self._http.close()  # type: ignore[no-untyped-call]  # stripe leaves it unannotated
+        """Closes the pooled HTTP connections to Stripe, if any were opened."""
+        if self._http is not None:
+            self._http.close()  # type: ignore[no-untyped-call]  # stripe leaves it unannotated
 
     # Webhooks -------------------------------------------------------------------------
 
     def verify_event(self, payload: bytes, signature: str | None) -> dict[str, Any]:
         """The event in a webhook body, after checking Stripe's signature on the raw
         bytes (wrong secret, tampering and timestamps over 5 minutes old all fail)."""
+        _load_stripe()
         try:
             stripe.WebhookSignature.verify_header(
                 payload.decode("utf-8"),

@@ -6,6 +6,10 @@ is set in Source Sans Pro, embedded from the font-source-sans-pro package: it ha
 every accent French and the other Latin languages use, Greek, Cyrillic and
 Vietnamese, and the PDF carries the font with it. A character the font lacks
 (an emoji, Chinese) prints as "?" rather than vanishing without a trace.
+
+fpdf2 (with Pillow and fontTools) is imported when the first PDF is drawn, not
+with the app: it is the largest library the app uses (some 57 MB), and most
+processes never print.
 """
 
 from __future__ import annotations
@@ -17,11 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from fontTools.ttLib import TTFont
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
-from fpdf.fonts import FontFace
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FONT_FAMILY = "SourceSans"
 FONT_FILES = {"": "SourceSansPro-Regular.ttf", "B": "SourceSansPro-Bold.ttf"}
@@ -75,6 +78,8 @@ def _font_path(style: str) -> Path:
 @functools.cache
 def _drawable() -> frozenset[int]:
     """The characters every style of the font can draw."""
+    from fontTools.ttLib import TTFont
+
     sets = []
     for style in FONT_FILES:
         with TTFont(_font_path(style)) as font:
@@ -103,29 +108,36 @@ def printable(text: str) -> str:
     return "".join(kept)
 
 
-class _Pages(FPDF):
-    def __init__(self, document: PrintedDocument) -> None:
-        super().__init__(format="Letter")
-        self.document = document
+@functools.cache
+def _pages() -> type[Any]:
+    """The FPDF class with the document's footer on every page."""
+    from fpdf import FPDF
 
-    def footer(self) -> None:
-        self.set_xy(self.l_margin, -14)
-        self.set_font(FONT_FAMILY, size=8)
-        numbering = self.document.page_numbering % {
-            "page": self.page_no(),
-            "pages": PAGE_COUNT,
-        }
-        self.cell(
-            0,
-            5,
-            printable(f"{self.document.footer}  ·  {numbering}"),
-            align="C",
-        )
+    class Pages(FPDF):
+        def __init__(self, document: PrintedDocument) -> None:
+            super().__init__(format="Letter")
+            self.document = document
+
+        def footer(self) -> None:
+            self.set_xy(self.l_margin, -14)
+            self.set_font(FONT_FAMILY, size=8)
+            numbering = self.document.page_numbering % {
+                "page": self.page_no(),
+                "pages": PAGE_COUNT,
+            }
+            self.cell(
+                0,
+                5,
+                printable(f"{self.document.footer}  ·  {numbering}"),
+                align="C",
+            )
+
+    return Pages
 
 
 def render_pdf(document: PrintedDocument, *, created_at: datetime) -> bytes:
     """The document as a PDF file (US Letter, the paper Canadian offices use)."""
-    pdf = _Pages(document)
+    pdf: FPDF = _pages()(document)
     pdf.alias_nb_pages(PAGE_COUNT)
     for style in FONT_FILES:
         pdf.add_font(FONT_FAMILY, style, str(_font_path(style)))
@@ -146,6 +158,8 @@ def render_pdf(document: PrintedDocument, *, created_at: datetime) -> bytes:
 
 
 def _paragraph(pdf: FPDF, text: str, *, line: float = LINE) -> None:
+    from fpdf.enums import XPos, YPos
+
     # Ragged right: justified lines stretch spaces, which is harder to read.
     pdf.multi_cell(
         0, line, printable(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
@@ -165,6 +179,8 @@ def _section(pdf: FPDF, section: Section) -> None:
     for text in section.paragraphs:
         _paragraph(pdf, text)
         pdf.ln(1.5)
+    from fpdf.enums import XPos, YPos
+
     for item in section.items:
         pdf.set_x(pdf.l_margin)
         pdf.cell(5, LINE, "•")
@@ -177,6 +193,8 @@ def _section(pdf: FPDF, section: Section) -> None:
 
 
 def _facts(pdf: FPDF, facts: Sequence[Fact]) -> None:
+    from fpdf.fonts import FontFace
+
     label_width = pdf.epw * LABEL_WIDTH
     with pdf.table(
         col_widths=(label_width, pdf.epw - label_width),

@@ -5,22 +5,17 @@ list instead.
 
 TWILIO_API_BASE points the SDK at another server speaking Twilio's Messages API
 (tests run one on the loopback; no real text leaves the machine).
+
+The SDK (some 17 MB) is imported when a sender is made, not with the app.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
-
-try:
-    from twilio.base.exceptions import TwilioRestException
-    from twilio.http.http_client import TwilioHttpClient
-    from twilio.rest import Client
-except ImportError:  # the SDK is not installed: no texts
-    TwilioHttpClient = None
-    Client = None
-    TwilioRestException = None
 
 
 class RecipientRefused(Exception):
@@ -50,7 +45,7 @@ class TextSender(Protocol):
 
 
 def sdk_installed() -> bool:
-    return Client is not None
+    return importlib.util.find_spec("twilio") is not None
 
 
 def configured(config: Mapping[str, Any]) -> bool:
@@ -71,13 +66,17 @@ class TwilioTexts:
         *,
         api_base: str | None = None,
     ) -> None:
-        if Client is None:
+        if not sdk_installed():
             raise RuntimeError("TWILIO_* is set but the twilio package is missing")
-        http_client = _ElsewhereClient(api_base) if api_base else None
+        from twilio.rest import Client
+
+        http_client = _elsewhere_client()(api_base) if api_base else None
         self.client = Client(account_sid, auth_token, http_client=http_client)
         self.sender = sender
 
     def send(self, to: str, body: str) -> str:
+        from twilio.base.exceptions import TwilioRestException
+
         try:
             message = self.client.messages.create(to=to, from_=self.sender, body=body)
         except TwilioRestException as error:
@@ -90,11 +89,12 @@ class TwilioTexts:
         return str(message.sid)
 
 
-if TwilioHttpClient is not None:
+@functools.cache
+def _elsewhere_client() -> type[Any]:
+    """The SDK's own HTTP client, sending to `api_base` instead of Twilio."""
+    from twilio.http.http_client import TwilioHttpClient
 
-    class _ElsewhereClient(TwilioHttpClient):  # type: ignore[misc]
-        """The SDK's own HTTP client, sending to `api_base` instead of Twilio."""
-
+    class ElsewhereClient(TwilioHttpClient):  # type: ignore[misc]
         def __init__(self, api_base: str) -> None:
             super().__init__(timeout=20)
             self.api_base = urlsplit(api_base)
@@ -111,6 +111,8 @@ if TwilioHttpClient is not None:
                 )
             )
             return super().request(method, moved, *args, **kwargs)
+
+    return ElsewhereClient
 
 
 def texts_from_config(config: Mapping[str, Any]) -> TextSender | None:

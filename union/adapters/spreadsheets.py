@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 
-import openpyxl
-
 #: The first bytes of every zip file, and so of every .xlsx workbook.
 ZIP_SIGNATURE = b"PK\x03\x04"
 #: The first bytes of an old binary Excel (.xls) file.
@@ -86,6 +84,9 @@ def first_sheet_rows(
 ) -> list[SheetRow]:
     """The first sheet's rows that hold anything, with their row numbers, as text.
     Formulas give the value the spreadsheet last computed."""
+    # Imported here: some 28 MB that only an import from a spreadsheet needs.
+    import openpyxl
+
     _check_unpacked_size(data, max_unpacked_bytes)
     rows: list[SheetRow] = []
     try:

@@ -99,28 +99,36 @@ def start_login_session(user: User, *, now: datetime, max_age: timedelta) -> str
 def user_for_login_token(
     token: str, *, now: datetime, idle_timeout: timedelta
 ) -> User | None:
-    """The signed-in user for a cookie's token, if that session is still open."""
+    """The signed-in user for a cookie's token, if that session is still open.
+
+    Two lookups by key, every request of every page: the session by its token's
+    hash, then its user (with their roles and membership) by id. One query
+    joining the three let PostgreSQL choose a merge join that read the users and
+    members tables from the start up to this user: 4 ms for the 4,000th user of
+    a 100,000-member union, and more for every later one."""
     login = db.session.scalar(
-        sa.select(LoginSession)
-        .where(
+        sa.select(LoginSession).where(
             LoginSession.token_hash == digest(token),
             LoginSession.revoked_at.is_(None),
             LoginSession.expires_at > now,
         )
-        .options(
-            joinedload(LoginSession.user).selectinload(User.role_grants),
-            joinedload(LoginSession.user).joinedload(User.member),
-        )
     )
-    if login is None or login.user.is_disabled:
+    if login is None:
+        return None
+    user = db.session.get(
+        User,
+        login.user_id,
+        options=(joinedload(User.role_grants), joinedload(User.member)),
+    )
+    if user is None or user.is_disabled:
         return None
     if login.last_seen_at + idle_timeout <= now:
         return None
     if now - login.last_seen_at > LAST_SEEN_RESOLUTION:
         login.last_seen_at = now
         db.session.flush()
-    login.user.login_token = token
-    return login.user
+    user.login_token = token
+    return user
 
 
 def record_failed_sign_in(email: str, *, now: datetime, throttled: bool) -> None:

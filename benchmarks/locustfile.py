@@ -8,7 +8,8 @@ then BENCH_MEASURE seconds are measured and the run stops. Every request's exact
 latency goes to BENCH_SAMPLES with the measured window (locust's own percentiles
 are rounded), sign-ins excluded.
 
-Adding a page to the benchmark: one function below and one line in ENDPOINTS.
+Adding a page to the benchmark: one function below, one line in REQUESTS and
+one in benchmarks/mix.py (its role and weight in the mixed scenario).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ import gevent
 import stripe
 from locust import FastHttpUser, between, constant, constant_throughput, events
 from locust.env import Environment
+from mix import MIX, USERS_BY_ROLE, in_the_mix
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["BENCH_PLAN"]).read_text())
 SCENARIO = os.environ["BENCH_SCENARIO"]
@@ -111,6 +112,10 @@ class BenchUser(FastHttpUser):
                 response.failure(f"status {response.status_code}")
             elif expect is not None and expect not in (response.text or ""):
                 response.failure(f"{expect!r} not on the page")
+
+
+def bare_flask(user: BenchUser) -> None:
+    user.page("/bare/", "bare flask", "The bare app is up.")
 
 
 def floor(user: BenchUser) -> None:
@@ -282,46 +287,39 @@ def webhook(user: BenchUser) -> None:
             response.failure(f"status {response.status_code}, outcome {outcome}")
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    role: str
-    request: Callable[[BenchUser], None]
-    #: Share of its role's requests in the mixed scenario.
-    weight: int
-
-
-#: Users of each role in the mixed scenario.
-MIXED_USERS = {"member": 4, "steward": 4, "treasurer": 1, "organizer": 1, "webhook": 2}
-
-
-ENDPOINTS = {
-    "floor": Endpoint("member", floor, 4),
-    "dues page": Endpoint("member", dues, 8),
-    "steward dashboard": Endpoint("steward", steward_dashboard, 4),
-    "steward home": Endpoint("steward", steward_home, 2),
-    "applicants": Endpoint("steward", applicants, 1),
-    "raise a problem": Endpoint("member", raise_form, 1),
-    "notifications": Endpoint("member", notifications, 1),
-    "call list": Endpoint("steward", call_list, 1),
-    "messages": Endpoint("organizer", messages_list, 1),
-    "write a message": Endpoint("organizer", compose_message, 1),
-    "dues levels": Endpoint("treasurer", dues_levels, 1),
-    "roster search": Endpoint("steward", roster_search, 3),
-    "grievance page": Endpoint("steward", grievance, 3),
-    "case search": Endpoint("steward", case_search, 1),
-    "arrears list": Endpoint("treasurer", arrears, 1),
-    "ledger page": Endpoint("treasurer", ledger, 1),
-    "member dues": Endpoint("treasurer", member_dues, 1),
-    "organizer report": Endpoint("organizer", organizer_report, 1),
-    "survey report": Endpoint("organizer", survey_report, 2),
-    "csv export": Endpoint("treasurer", csv_export, 1),
-    "arrears csv": Endpoint("treasurer", arrears_csv, 1),
-    "webhook": Endpoint("webhook", webhook, 4),
+#: What each endpoint of benchmarks/mix.py requests.
+REQUESTS: dict[str, Callable[[BenchUser], None]] = {
+    "bare flask": bare_flask,
+    "floor": floor,
+    "dues page": dues,
+    "steward dashboard": steward_dashboard,
+    "steward home": steward_home,
+    "applicants": applicants,
+    "raise a problem": raise_form,
+    "notifications": notifications,
+    "call list": call_list,
+    "messages": messages_list,
+    "write a message": compose_message,
+    "dues levels": dues_levels,
+    "roster search": roster_search,
+    "grievance page": grievance,
+    "case search": case_search,
+    "arrears list": arrears,
+    "ledger page": ledger,
+    "member dues": member_dues,
+    "organizer report": organizer_report,
+    "survey report": survey_report,
+    "csv export": csv_export,
+    "arrears csv": arrears_csv,
+    "webhook": webhook,
 }
+assert set(REQUESTS) == set(MIX), "benchmarks/mix.py and REQUESTS list different pages"
 
 
-def _user_class(role: str, chosen: list[str], wait: Any, count: int) -> type[BenchUser]:
-    tasks = {ENDPOINTS[name].request: ENDPOINTS[name].weight for name in chosen}
+def _user_class(
+    role: str, chosen: dict[str, int], wait: Any, count: int
+) -> type[BenchUser]:
+    tasks = {REQUESTS[name]: weight for name, weight in chosen.items()}
     return type(
         f"{role.title()}User",
         (BenchUser,),
@@ -331,8 +329,12 @@ def _user_class(role: str, chosen: list[str], wait: Any, count: int) -> type[Ben
 
 if SCENARIO == "mixed":
     _wait = constant_throughput(RATE) if RATE > 0 else between(0.5, 1.5)
-    for _role, _count in MIXED_USERS.items():
-        _names = [name for name, e in ENDPOINTS.items() if e.role == _role]
-        globals()[f"{_role.title()}User"] = _user_class(_role, _names, _wait, _count)
+    for _role, _count in USERS_BY_ROLE.items():
+        _weights = {
+            name: weight
+            for name, (role, weight) in MIX.items()
+            if role == _role and in_the_mix(name)
+        }
+        globals()[f"{_role.title()}User"] = _user_class(_role, _weights, _wait, _count)
 else:
-    ScenarioUser = _user_class(ENDPOINTS[SCENARIO].role, [SCENARIO], constant(0), USERS)
+    ScenarioUser = _user_class(MIX[SCENARIO][0], {SCENARIO: 1}, constant(0), USERS)

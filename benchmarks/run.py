@@ -822,6 +822,8 @@ def flat_lines(by_size: dict[int, dict[str, Figures]]) -> list[str]:
         else:
             growth = large.p50 / small.p50 - 1
             verdict = "yes" if growth <= FLAT_GROWTH else "**no**"
+            if name in EXPORTS:
+                verdict += " (export: writes every row there is)"
             if small.failures or large.failures:
                 verdict += " (errors)"
         cells = " | ".join(

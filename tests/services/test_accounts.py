@@ -47,6 +47,30 @@ def test_a_login_session_works_until_ended(make, now):
     )
 
 
+def test_the_signed_in_user_is_found_by_two_lookups_by_key(make, now, count_queries):
+    """Every request does this. Joined to users and members in one query, the
+    session let PostgreSQL merge-join both tables from their first row up to
+    this user's, which grew with the union."""
+    user = make.user(roles=[Role.STEWARD])
+    make.member(user=user)
+    token = accounts.start_login_session(user, now=now, max_age=DAY * 14)
+    db.session.commit()
+    db.session.expunge_all()
+    with count_queries() as counter:
+        found = accounts.user_for_login_token(token, now=now + HOUR, idle_timeout=DAY)
+        assert found is not None
+        assert found.member is not None
+        assert [grant.role for grant in found.role_grants] == [Role.STEWARD]
+    session_lookup, user_lookup, *rest = counter.statements
+    # An hour on, the session's "last seen" is written too: nothing else.
+    assert [statement.split()[:2] for statement in rest] == [
+        ["UPDATE", "login_sessions"]
+    ]
+    assert "JOIN" not in session_lookup.upper()
+    assert "FROM login_sessions" in session_lookup
+    assert "WHERE users.id =" in user_lookup
+
+
 def test_only_a_hash_of_the_session_token_is_stored(make, now):
     token = accounts.start_login_session(make.user(), now=now, max_age=DAY)
     stored = db.session.scalars(sa.select(LoginSession.token_hash)).all()

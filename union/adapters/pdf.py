@@ -167,6 +167,8 @@ def _paragraph(pdf: FPDF, text: str, *, line: float = LINE) -> None:
 
 
 def _section(pdf: FPDF, section: Section) -> None:
+    from fpdf.enums import XPos, YPos
+
     pdf.ln(4)
     # A heading is not left alone at the foot of a page.
     if pdf.will_page_break(4 * LINE):
@@ -179,8 +181,6 @@ def _section(pdf: FPDF, section: Section) -> None:
     for text in section.paragraphs:
         _paragraph(pdf, text)
         pdf.ln(1.5)
-    from fpdf.enums import XPos, YPos
-
     for item in section.items:
         pdf.set_x(pdf.l_margin)
         pdf.cell(5, LINE, "•")

@@ -80,9 +80,9 @@ CONFIG = {
 STEPS = (
     "open",
     "shuffle",
-    "count",
+    "medians' cells",
+    "medians, counting meanwhile",
     "protect counts",
-    "medians",
     "noise",
     "other records",
     "write",

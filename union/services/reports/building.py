@@ -223,20 +223,37 @@ def _figures(
 ) -> RoundFigures:
     say = say or (lambda _message: None)
     say(_("Counting the answers"))
-    tallies = Tallies(catalogue.questions())
-    tallies.count(survey_round.id)
-    workplaces = _workplaces(answered_at=tallies.by_workplace)
+    cells = medians.median_cells(
+        survey_round.id, list(catalogue.median_columns().values())
+    )
+    workplaces = _workplaces(answered_at=cells.workplaces)
     sector_of = {w.id: w.sector.value for w in workplaces}
-    tallies.sum_groups(sector_of)
     places = counting.every_place(workplaces)
     closed_on = survey_round.closed_on or clock.today(now)
     every_sector_of = registry.every_sector_of()
     earlier = registry.load(survey_round, reach=rules.min_group_difference)
-
-    say(_("Protecting small counts"))
     children = counting.children_of(workplaces)
     density = records.density_rows(workplaces)
     members = _members_by_place(density)
+
+    tallies = Tallies(catalogue.questions())
+    # The database counts the answers while this process works out the medians,
+    # which read nothing from it until the people check.
+    with tallies.counting(survey_round.id):
+        say(_("Working out medians"))
+        by_size = _medians_by_size(
+            cells, sector_of, every_sector_of, earlier, rules, members
+        )
+    columns = catalogue.median_columns()
+    published = {
+        number: medians.without_people_changed(figures, columns[number], earlier)
+        for number, figures in by_size.items()
+    }
+    if not cells.workplaces.issuperset(tallies.by_workplace):
+        raise RuntimeError("the answers changed while the round was being closed")
+    tallies.sum_groups(sector_of)
+
+    say(_("Protecting small counts"))
     system = counting.survey_counts(
         tallies,
         places,
@@ -257,10 +274,6 @@ def _figures(
         public=[("respondents", *UNION_WIDE.plain)],
     )
 
-    say(_("Working out medians"))
-    published = _medians(
-        survey_round, sector_of, every_sector_of, earlier, rules, members
-    )
     wages = published.get(catalogue.HOURLY_WAGE.number, {})
     registry.record(
         survey_round.id,
@@ -331,19 +344,17 @@ def _members_by_place(density: list[DensityRow]) -> dict[Place, int]:
     return dict(members)
 
 
-def _medians(
-    survey_round: SurveyRound,
+def _medians_by_size(
+    cells: medians.RoundCells,
     sector_of: dict[int, str],
     every_sector_of: dict[int, str],
     earlier: registry.Earlier,
     rules: Rules,
     members: dict[Place, int],
 ) -> dict[int, medians.Published]:
-    columns = catalogue.median_columns()
-    cells = medians.median_cells(survey_round.id, list(columns.values()))
     return {
-        number: medians.published_medians(
-            cells[number],
+        number: medians.medians_by_size(
+            cells.by_column[number],
             sector_of,
             spec,
             earlier=earlier,
@@ -351,7 +362,7 @@ def _medians(
             rules=rules,
             member_counts=members,
         )
-        for number, spec in columns.items()
+        for number, spec in catalogue.median_columns().items()
     }
 
 

@@ -9,13 +9,15 @@ sums for each sector and the union are made here from those.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import LazyString
 
+from union.adapters.meanwhile import Meanwhile
 from union.db import db
 from union.i18n import _l
 from union.models import Sector, SurveyAnswer, Workplace
@@ -137,22 +139,32 @@ class Tallies:
             self._offsets[question.key] = position
             position += len(question.answers)
 
-    def count(self, round_id: int) -> None:
-        """One pass over the round's answers, counted by the database: a round's
-        answers are never brought into Python to be tallied."""
+    def _statement(self, round_id: int) -> sa.Executable:
         picked = [
-            sa.func.count(sa.case((answer.condition, 1)))
+            sa.func.count().filter(answer.condition)
             for question in self.questions
             for answer in question.answers
         ]
-        statement = (
+        return (
             sa.select(SurveyAnswer.workplace_id, sa.func.count(), *picked)
             .where(SurveyAnswer.round_id == round_id)
             .group_by(SurveyAnswer.workplace_id)
         )
-        self.by_workplace = {
-            row[0]: tuple(row[1:]) for row in db.session.connection().execute(statement)
-        }
+
+    def count(self, round_id: int) -> None:
+        """One pass over the round's answers, counted by the database: a round's
+        answers are never brought into Python to be tallied."""
+        with self.counting(round_id):
+            pass
+
+    @contextmanager
+    def counting(self, round_id: int) -> Iterator[None]:
+        """Counts while the block runs (on PostgreSQL the server counts while this
+        process works: the block must not use the database); the tallies are
+        there after it."""
+        with Meanwhile(db.session.connection(), self._statement(round_id)) as query:
+            yield
+        self.by_workplace = {row[0]: tuple(row[1:]) for row in query.rows}
 
     def sum_groups(self, sector_of: dict[int, str]) -> None:
         for workplace_id, counts in self.by_workplace.items():

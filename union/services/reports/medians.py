@@ -78,8 +78,16 @@ def group_band(size: int) -> str:
     return "100+"
 
 
-def median_cells(round_id: int, columns: Sequence[MedianColumn]) -> dict[int, Cells]:
-    """Each column's values, split into cells, keyed by the column's number."""
+@dataclass(frozen=True, slots=True)
+class RoundCells:
+    """Each median column's values split into cells, keyed by the column's
+    number, and every workplace someone answered from (with or without a value)."""
+
+    by_column: dict[int, Cells]
+    workplaces: frozenset[int]
+
+
+def median_cells(round_id: int, columns: Sequence[MedianColumn]) -> RoundCells:
     if db.session.get_bind().dialect.name == "postgresql":
         return _cells_sorted_by_database(round_id, columns)
     statement = sa.select(
@@ -88,7 +96,9 @@ def median_cells(round_id: int, columns: Sequence[MedianColumn]) -> dict[int, Ce
         *(spec.column for spec in columns),
     ).where(SurveyAnswer.round_id == round_id)
     found: dict[int, Cells] = {spec.number: defaultdict(list) for spec in columns}
+    workplaces = set()
     for workplace_id, classification_id, *values in _plain_rows(statement):
+        workplaces.add(workplace_id)
         for spec, value in zip(columns, values, strict=True):
             if value is not None:
                 found[spec.number][(workplace_id, classification_id)].append(
@@ -97,12 +107,15 @@ def median_cells(round_id: int, columns: Sequence[MedianColumn]) -> dict[int, Ce
     for cells in found.values():
         for values in cells.values():
             values.sort()
-    return {number: dict(sorted(cells.items())) for number, cells in found.items()}
+    return RoundCells(
+        {number: dict(sorted(cells.items())) for number, cells in found.items()},
+        frozenset(workplaces),
+    )
 
 
 def _cells_sorted_by_database(
     round_id: int, columns: Sequence[MedianColumn]
-) -> dict[int, Cells]:
+) -> RoundCells:
     """PostgreSQL hands each cell's values over as one sorted array."""
     arrays = []
     for spec in columns:
@@ -119,11 +132,13 @@ def _cells_sorted_by_database(
         .order_by(SurveyAnswer.workplace_id, SurveyAnswer.classification_id)
     )
     found: dict[int, Cells] = {spec.number: {} for spec in columns}
+    workplaces = set()
     for workplace_id, classification_id, *values in _plain_rows(statement):
+        workplaces.add(workplace_id)
         for spec, sorted_values in zip(columns, values, strict=True):
             if sorted_values:
                 found[spec.number][(workplace_id, classification_id)] = sorted_values
-    return found
+    return RoundCells(found, frozenset(workplaces))
 
 
 def _plain_rows(statement: sa.Executable) -> Sequence[Any]:
@@ -259,7 +274,35 @@ def published_medians(
     rules: Rules,
     member_counts: Mapping[Place, int] | None = None,
 ) -> Published:
-    """The medians of a column that may be published, with their group sizes.
+    """The medians of a column that may be published, with their group sizes."""
+    return without_people_changed(
+        medians_by_size(
+            cells,
+            sector_of,
+            spec,
+            earlier=earlier,
+            every_sector_of=every_sector_of,
+            rules=rules,
+            member_counts=member_counts,
+        ),
+        spec,
+        earlier,
+    )
+
+
+def medians_by_size(
+    cells: Cells,
+    sector_of: dict[int, str],
+    spec: MedianColumn,
+    *,
+    earlier: registry.Earlier,
+    every_sector_of: dict[int, str],
+    rules: Rules,
+    member_counts: Mapping[Place, int] | None = None,
+) -> Published:
+    """The medians of a column that every rule but the people check allows
+    (without_people_changed applies it): it needs nothing from the database, so
+    closing a round runs it while the database counts.
 
     A median says at least min_median_group people answered; at a workplace
     whose published number of members is within min_count of that, it would say
@@ -293,16 +336,6 @@ def published_medians(
         for key, members in candidates.items()
     ]
     withheld = disclosure.protect_overlaps(figures, earlier_sizes, rules, weights)
-    withheld |= {
-        key
-        for key, members in candidates.items()
-        if earlier.people_changed(
-            registry.median_figure(spec.number, key[3]),
-            Place(Level(key[1]), key[2]),
-            sum(weights[number[cell]] for cell in members),
-            key[3],
-        )
-    }
     values_of = _GroupValues(cells, sector_of)
     published: Published = {}
     for key, members in candidates.items():
@@ -316,6 +349,24 @@ def published_medians(
         if result is not None:
             published[key] = (len(values), result)
     return published
+
+
+def without_people_changed(
+    published: Published, spec: MedianColumn, earlier: registry.Earlier
+) -> Published:
+    """Leaves out each median whose group is 1 to 9 people away from the group of
+    an earlier publication of the same figure, in people rather than in size
+    (one joined and one left, say). It may read who answered earlier rounds."""
+    return {
+        key: found
+        for key, found in published.items()
+        if not earlier.people_changed(
+            registry.median_figure(spec.number, key[3]),
+            Place(Level(key[1]), key[2]),
+            found[0],
+            key[3],
+        )
+    }
 
 
 def median_rows(

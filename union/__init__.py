@@ -14,7 +14,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from union import clock, logs, money, worker
+from union import clock, i18n, logs, money, worker
 from union.adapters import crypto
 from union.adapters.documents import EncryptedStorage, storage_from_config
 from union.adapters.mail import mailer_from_config
@@ -117,6 +117,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    i18n.install(app)
     auth.init_app(app)
     passwords.configure(app.config["PASSWORD_HASH_PROFILE"])
     crypto.configure(app.config["ENCRYPTION_KEYS"], app.config["LOOKUP_HASH_KEY"])

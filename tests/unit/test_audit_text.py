@@ -117,6 +117,7 @@ def test_an_unknown_action_is_shown_as_stored_rather_than_lost():
         ("retention.applied", "login_sessions=3 account_tokens=2", "5 old records"),
         ("report.pulled", "report=wages/union/-/round 3", "union-wide"),
         ("setting.changed", "setting=auto_accept_applicants", "Accept applicants"),
+        ("keys.rotated", "values=1204", "1,204 values encrypted again"),
     ],
 )
 def test_details_read_as_plain_words(action, detail, words):

@@ -201,6 +201,18 @@ def ledger(user: BenchUser) -> None:
     )
 
 
+def treasury(user: BenchUser) -> None:
+    """The treasurer's first page: this month's money, a year of months by
+    method, who is behind and the waivers to decide."""
+    user.page("/treasurer/", "treasury", "Dues received each month")
+
+
+def whole_ledger(user: BenchUser) -> None:
+    """The ledger as it first opens: every payment ever made, newest first, with
+    what they all add up to."""
+    user.page("/treasurer/ledger", "whole ledger", "in all.")
+
+
 def member_dues(user: BenchUser) -> None:
     """One member's dues as the treasurer reads them, from the arrears list."""
     member = random.choice(PLAN["members_behind"])
@@ -306,6 +318,8 @@ REQUESTS: dict[str, Callable[[BenchUser], None]] = {
     "case search": case_search,
     "arrears list": arrears,
     "ledger page": ledger,
+    "whole ledger": whole_ledger,
+    "treasury": treasury,
     "member dues": member_dues,
     "organizer report": organizer_report,
     "survey report": survey_report,

@@ -27,6 +27,8 @@ MIX: dict[str, tuple[str, int]] = {
     "case search": ("steward", 1),
     "arrears list": ("treasurer", 1),
     "ledger page": ("treasurer", 1),
+    "whole ledger": ("treasurer", 1),
+    "treasury": ("treasurer", 1),
     "member dues": ("treasurer", 1),
     "organizer report": ("organizer", 1),
     "survey report": ("organizer", 2),

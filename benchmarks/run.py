@@ -881,6 +881,8 @@ def page_to_profile(name: str, the_plan: dict[str, Any]) -> tuple[str, str]:
             f"&to_month={the_plan['delegate_months'][0]['month']}&sort=-amount",
             "treasurer@example.org",
         ),
+        "whole ledger": ("/treasurer/ledger", "treasurer@example.org"),
+        "treasury": ("/treasurer/", "treasurer@example.org"),
         "member dues": (
             f"/treasurer/members/{the_plan['members_behind'][0]}",
             "treasurer@example.org",

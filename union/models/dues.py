@@ -233,6 +233,25 @@ class DuesPayment(Model):
         return self.returned_cents > 0 and self.returned_cents >= self.amount_cents
 
 
+class DuesMonthTotal(Model):
+    """What the ledger's payments add up to, by month paid and method: kept by the
+    database itself (triggers on dues_payments, migration e4a2a6fabc39), so the
+    ledger's totals and the treasurer's months read a few rows whatever the years
+    of payments behind them. Never written by the app."""
+
+    __tablename__ = "dues_month_totals"
+
+    #: The first day of the month the payments were made in.
+    month: Mapped[date] = mapped_column(primary_key=True)
+    method: Mapped[PaymentMethod] = mapped_column(
+        enum_type(PaymentMethod), primary_key=True
+    )
+    payments: Mapped[int] = mapped_column(sa.BigInteger)
+    amount_cents: Mapped[int] = mapped_column(sa.BigInteger)
+    refunded_cents: Mapped[int] = mapped_column(sa.BigInteger)
+    disputed_cents: Mapped[int] = mapped_column(sa.BigInteger)
+
+
 class DuesCoverage(Model):
     """One month of one member, covered by exactly one payment or waiver."""
 

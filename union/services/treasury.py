@@ -28,6 +28,7 @@ from union.models import (
     ARREARS_COUNTED,
     ARREARS_ORDERED,
     DuesCoverage,
+    DuesMonthTotal,
     DuesPayment,
     DuesSubscription,
     Member,
@@ -430,19 +431,46 @@ class LedgerTotals:
     returned_cents: int
 
 
+def _month_total_conditions(filters: LedgerFilter) -> list[Any]:
+    """_ledger_conditions on the monthly totals: the filters are by whole months.
+    The totals are not kept by who took the payments (a delegate's are found
+    by their own index)."""
+    conditions: list[Any] = []
+    if filters.method is not None:
+        conditions.append(DuesMonthTotal.method == filters.method)
+    if filters.from_month is not None:
+        conditions.append(DuesMonthTotal.month >= first_of_month(filters.from_month))
+    if filters.to_month is not None:
+        conditions.append(DuesMonthTotal.month <= first_of_month(filters.to_month))
+    return conditions
+
+
 def ledger_totals(filters: LedgerFilter) -> LedgerTotals:
-    """The number of matching payments and their sums, in one query."""
-    count, amount, returned = db.session.execute(
-        sa.select(
+    """The number of matching payments and their sums, in one query: over the
+    totals the database keeps by month and method (DuesMonthTotal, a few rows a
+    month whatever the number of payments), or over one delegate's payments."""
+    if filters.recorded_by_id is None:
+        sums = _sums(
+            sa.func.sum(DuesMonthTotal.payments),
+            DuesMonthTotal.amount_cents,
+            DuesMonthTotal.refunded_cents + DuesMonthTotal.disputed_cents,
+        ).where(*_month_total_conditions(filters))
+    else:
+        sums = _sums(
             sa.func.count(),
-            sa.func.coalesce(sa.func.sum(DuesPayment.amount_cents), 0),
-            sa.func.coalesce(
-                sa.func.sum(DuesPayment.refunded_cents + DuesPayment.disputed_cents),
-                0,
-            ),
+            DuesPayment.amount_cents,
+            DuesPayment.refunded_cents + DuesPayment.disputed_cents,
         ).where(*_ledger_conditions(filters))
-    ).one()
-    return LedgerTotals(int(count), int(amount), int(returned))
+    found, amount, returned = db.session.execute(sums).one()
+    return LedgerTotals(int(found), int(amount), int(returned))
+
+
+def _sums(count: Any, amount: Any, returned: Any) -> sa.Select[Any]:
+    return sa.select(
+        sa.func.coalesce(count, 0),
+        sa.func.coalesce(sa.func.sum(amount), 0),
+        sa.func.coalesce(sa.func.sum(returned), 0),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -553,19 +581,18 @@ def monthly_totals(*, now: datetime, months: int = 12) -> list[MonthTotals]:
     """Money received in each of the last `months` months, by method, in one query."""
     last = first_of_month(clock.today(now))
     first = month_start(month_index(last) - months + 1)
-    paid_month = month_number(DuesPayment.paid_on)
     rows = db.session.execute(
         sa.select(
-            paid_month,
-            DuesPayment.method,
-            sa.func.sum(DuesPayment.amount_cents),
-            sa.func.sum(DuesPayment.refunded_cents),
+            DuesMonthTotal.month,
+            DuesMonthTotal.method,
+            sa.func.sum(DuesMonthTotal.amount_cents),
+            sa.func.sum(DuesMonthTotal.refunded_cents),
         )
         .where(
-            DuesPayment.paid_on >= first,
-            DuesPayment.method != PaymentMethod.OPENING_BALANCE,
+            DuesMonthTotal.month >= first,
+            DuesMonthTotal.method != PaymentMethod.OPENING_BALANCE,
         )
-        .group_by(paid_month, DuesPayment.method)
+        .group_by(DuesMonthTotal.month, DuesMonthTotal.method)
     ).all()
     totals = {
         month_index(first) + offset: MonthTotals(
@@ -573,12 +600,13 @@ def monthly_totals(*, now: datetime, months: int = 12) -> list[MonthTotals]:
         )
         for offset in range(months)
     }
-    for index, method, amount, refunded in rows:
-        line = totals.get(int(index))
+    for month, method, amount, refunded in rows:
+        index = month_index(month)
+        line = totals.get(index)
         if line is None:
             continue
         line.by_method[method] = int(amount or 0)
-        totals[int(index)] = MonthTotals(
+        totals[index] = MonthTotals(
             line.month, line.by_method, line.refunded_cents + int(refunded or 0)
         )
     return [totals[key] for key in sorted(totals)]

@@ -264,32 +264,6 @@ def _merge(parts: list[list[int]]) -> list[int]:
     return parts[0] if len(parts) == 1 else sorted(chain.from_iterable(parts))
 
 
-def published_medians(
-    cells: Cells,
-    sector_of: dict[int, str],
-    spec: MedianColumn,
-    *,
-    earlier: registry.Earlier,
-    every_sector_of: dict[int, str],
-    rules: Rules,
-    member_counts: Mapping[Place, int] | None = None,
-) -> Published:
-    """The medians of a column that may be published, with their group sizes."""
-    return without_people_changed(
-        medians_by_size(
-            cells,
-            sector_of,
-            spec,
-            earlier=earlier,
-            every_sector_of=every_sector_of,
-            rules=rules,
-            member_counts=member_counts,
-        ),
-        spec,
-        earlier,
-    )
-
-
 def medians_by_size(
     cells: Cells,
     sector_of: dict[int, str],
